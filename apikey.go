@@ -1,0 +1,137 @@
+package keyplane
+
+import (
+	"crypto/sha256"
+	"hash/crc32"
+	"io"
+	"strings"
+	"time"
+)
+
+// Integration is a Service Integration: a machine identity whose permission
+// rows are fixed when it is made.
+type Integration struct {
+	ID         int64
+	AccountID  int64
+	Name       string
+	Grants     []Grant
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
+}
+
+// APIKey is one key of an integration. Only its hash is stored; the key
+// itself is shown once, when it is made.
+type APIKey struct {
+	ID            int64
+	IntegrationID int64
+	Prefix        string // the first characters, to tell keys apart in lists
+	Hash          []byte
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	RevokedAt     *time.Time
+	LastUsedAt    *time.Time
+}
+
+// Active reports whether k authenticates at now.
+func (k APIKey) Active(now time.Time) bool { return k.RevokedAt == nil && now.Before(k.ExpiresAt) }
+
+// API key limits and format.
+const (
+	MaxActiveAPIKeys = 3
+	MinAPIKeyTTL     = time.Minute
+	APIKeyPrefix     = "si_"
+	apiKeyBodyLen    = 43 // 43 base62 characters carry 256 bits
+	apiKeySumLen     = 6  // base62 of a CRC-32
+	apiKeyLen        = len(APIKeyPrefix) + apiKeyBodyLen + apiKeySumLen
+	apiKeyShownLen   = len(APIKeyPrefix) + 8
+)
+
+// MaxAPIKeyExpiry is the latest expiry a key made at now may have: one year.
+func MaxAPIKeyExpiry(now time.Time) time.Time { return now.AddDate(1, 0, 0) }
+
+// ValidateAPIKeyExpiry checks the expiry of a new key.
+func ValidateAPIKeyExpiry(expires, now time.Time) error {
+	if expires.Before(now.Add(MinAPIKeyTTL)) {
+		return Errorf(CodeInvalid, "expiry: must be at least one minute ahead")
+	}
+	if expires.After(MaxAPIKeyExpiry(now)) {
+		return Errorf(CodeInvalid, "expiry: at most one year ahead (API keys live one year at most)")
+	}
+	return nil
+}
+
+// NewAPIKey makes a key: si_, 43 random base62 characters, and a 6-character
+// checksum of what precedes it, so scanners and CheckAPIKey can tell a real
+// key from a typo without a database.
+func NewAPIKey(r io.Reader) (string, error) {
+	body, err := randomBase62(r, apiKeyBodyLen)
+	if err != nil {
+		return "", err
+	}
+	k := APIKeyPrefix + body
+	return k + apiKeyChecksum(k), nil
+}
+
+func apiKeyChecksum(s string) string {
+	n := crc32.ChecksumIEEE([]byte(s))
+	var b [apiKeySumLen]byte
+	for i := apiKeySumLen - 1; i >= 0; i-- {
+		b[i] = base62[n%62]
+		n /= 62
+	}
+	return string(b[:])
+}
+
+// CheckAPIKey tells whether key has the shape and checksum of a Keyplane
+// API key. It says nothing of whether the key exists.
+func CheckAPIKey(key string) error {
+	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) != apiKeyLen {
+		return Errorf(CodeUnauthorized, "Authorization: not a Keyplane API key (si_…)")
+	}
+	for i := len(APIKeyPrefix); i < len(key); i++ {
+		if strings.IndexByte(base62, key[i]) < 0 {
+			return Errorf(CodeUnauthorized, "Authorization: not a Keyplane API key (si_…)")
+		}
+	}
+	if apiKeyChecksum(key[:len(key)-apiKeySumLen]) != key[len(key)-apiKeySumLen:] {
+		return Errorf(CodeUnauthorized, "Authorization: API key checksum does not match (mistyped or truncated key)")
+	}
+	return nil
+}
+
+// HashAPIKey is what is stored of a key. Keys carry 256 random bits, so a
+// fast hash is enough: no dictionary can reach them.
+func HashAPIKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// APIKeyShownPrefix is the part of a key lists may show.
+func APIKeyShownPrefix(key string) string {
+	if len(key) < apiKeyShownLen {
+		return key
+	}
+	return key[:apiKeyShownLen]
+}
+
+// ValidateIntegration checks a new integration's name and rows.
+func ValidateIntegration(name string, grants []Grant) error {
+	var msgs []string
+	if m := ValidateName("name", name); m != "" {
+		msgs = append(msgs, m)
+	}
+	if len(grants) == 0 {
+		msgs = append(msgs, "grants: at least one permission row is required")
+	}
+	seen := map[Grant]bool{}
+	for _, g := range grants {
+		if err := g.Validate(); err != nil {
+			msgs = append(msgs, ErrorMessages(err)...)
+		}
+		if seen[g] {
+			msgs = append(msgs, "grant "+g.String()+": given twice")
+		}
+		seen[g] = true
+	}
+	return Invalid(msgs...)
+}

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/server"
+	"github.com/keyplane/keyplane/store"
+)
+
+// env returns the value of the environment variable name, or def.
+func env(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "keyplane",
+		Short:         "A self-hosted control plane for realtime messaging, compatible with PubNub's Admin API v2",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr))
+	return root
+}
+
+func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
+	var cfg server.Config
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			return server.Run(cmd.Context(), cfg)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
+	databaseFlag(cmd, &cfg.Database, getenv)
+	return cmd
+}
+
+func databaseFlag(cmd *cobra.Command, p *string, getenv func(string) string) {
+	cmd.Flags().StringVar(p, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), "SQLite database file (env KEYPLANE_DATABASE)")
+}
+
+// admin holds what the admin commands share: the database they open.
+type admin struct {
+	database string
+	account  int64
+	stdout   io.Writer
+	stderr   io.Writer
+}
+
+// open opens the database and returns the service on it, with the account
+// to act in (the first one unless --account names another).
+func (a *admin) open(ctx context.Context) (*control.Service, int64, func(), error) {
+	db, err := store.Open(ctx, a.database, time.Now())
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	svc := control.New(db, control.Options{})
+	account := a.account
+	if account == 0 {
+		as, err := svc.Accounts(ctx)
+		if err != nil {
+			db.Close()
+			return nil, 0, nil, err
+		}
+		account = as[0].ID
+	}
+	return svc, account, func() { db.Close() }, nil
+}
+
+func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+	a := &admin{stdout: stdout, stderr: stderr}
+	cmd := &cobra.Command{
+		Use:   "admin",
+		Short: "Operator commands that work on the database directly (also while a server runs on it)",
+	}
+	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), "SQLite database file (env KEYPLANE_DATABASE)")
+	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
+	cmd.AddCommand(a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations())
+	return cmd
+}
+
+func (a *admin) createIntegration() *cobra.Command {
+	var name, expiresIn string
+	var grants []string
+	cmd := &cobra.Command{
+		Use:   "create-integration --name NAME --grant GRANT... --expires-in DURATION",
+		Short: "Create a Service Integration and its first API key; prints only the key",
+		Long: `Create a Service Integration and its first API key. The key is printed on stdout,
+once, and nothing else is; details go to stderr.
+
+GRANT is LEVEL:RESOURCE:ACCESS:
+  LEVEL     account, app/ID or keyset/ID
+  RESOURCE  app, keyset, secret-key, usage, oem-customer
+  ACCESS    read (r) or read-write (rw)
+for example account:keyset:rw or app/12:keyset:read.
+
+DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var gs []keyplane.Grant
+			for _, s := range grants {
+				g, err := keyplane.ParseGrant(s)
+				if err != nil {
+					return err
+				}
+				gs = append(gs, g)
+			}
+			now := time.Now()
+			expires, err := parseExpiresIn(expiresIn, now)
+			if err != nil {
+				return err
+			}
+			svc, account, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			in, key, err := svc.CreateIntegration(cmd.Context(), keyplane.OperatorActor, account, name, gs, expires)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, key.Key)
+			fmt.Fprintf(a.stderr, "created integration %d (%s) in account %d with API key %d, expiring %s; the key above will not be shown again\n",
+				in.ID, in.Name, account, key.ID, keyplane.FormatTime(key.ExpiresAt))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "integration name, e.g. \"CI/CD Pipeline\"")
+	cmd.Flags().StringArrayVar(&grants, "grant", nil, "permission row LEVEL:RESOURCE:ACCESS (repeat for each row)")
+	cmd.Flags().StringVar(&expiresIn, "expires-in", "", "key lifetime, at most 1 year (90d, 720h, 1y)")
+	cmd.MarkFlagRequired("name")
+	cmd.MarkFlagRequired("grant")
+	cmd.MarkFlagRequired("expires-in")
+	return cmd
+}
+
+func (a *admin) createKey() *cobra.Command {
+	var integration int64
+	var expiresIn string
+	cmd := &cobra.Command{
+		Use:   "create-key --integration ID --expires-in DURATION",
+		Short: "Create another API key for an integration (at most 3 active); prints only the key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			expires, err := parseExpiresIn(expiresIn, time.Now())
+			if err != nil {
+				return err
+			}
+			svc, account, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			key, err := svc.CreateAPIKey(cmd.Context(), keyplane.OperatorActor, account, integration, expires)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, key.Key)
+			fmt.Fprintf(a.stderr, "created API key %d for integration %d, expiring %s; the key above will not be shown again\n",
+				key.ID, integration, keyplane.FormatTime(key.ExpiresAt))
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&integration, "integration", 0, "integration id")
+	cmd.Flags().StringVar(&expiresIn, "expires-in", "", "key lifetime, at most 1 year (90d, 720h, 1y)")
+	cmd.MarkFlagRequired("integration")
+	cmd.MarkFlagRequired("expires-in")
+	return cmd
+}
+
+func (a *admin) revokeKey() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke-key KEY",
+		Short: "Revoke an API key at once; KEY is the key's id or the whole key",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, _, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			k, already, err := svc.RevokeAPIKey(cmd.Context(), keyplane.OperatorActor, strings.TrimSpace(args[0]))
+			if err != nil {
+				return err
+			}
+			if already {
+				fmt.Fprintf(a.stdout, "API key %d (%s…) was already revoked at %s\n", k.ID, k.Prefix, keyplane.FormatTime(*k.RevokedAt))
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "revoked API key %d (%s…) of integration %d\n", k.ID, k.Prefix, k.IntegrationID)
+			return nil
+		},
+	}
+}
+
+func (a *admin) listIntegrations() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list-integrations",
+		Short: "List integrations, one a line: id, name, keys (id, prefix, expiry, last use), permission rows",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, account, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			ins, err := svc.ListIntegrations(cmd.Context(), account)
+			if err != nil {
+				return err
+			}
+			now := time.Now()
+			for _, in := range ins {
+				keys := make([]string, len(in.Keys))
+				for i, k := range in.Keys {
+					used := "never"
+					if k.LastUsedAt != nil {
+						used = keyplane.FormatTime(*k.LastUsedAt)
+					}
+					state := "active"
+					switch {
+					case k.RevokedAt != nil:
+						state = "revoked"
+					case !k.Active(now):
+						state = "expired"
+					}
+					keys[i] = fmt.Sprintf("key %d %s… expires %s last-used %s %s", k.ID, k.Prefix, keyplane.FormatTime(k.ExpiresAt), used, state)
+				}
+				grants := make([]string, len(in.Grants))
+				for i, g := range in.Grants {
+					grants[i] = g.String()
+				}
+				fmt.Fprintf(a.stdout, "%d\t%s\t%s\tgrants %s\n", in.ID, in.Name, strings.Join(keys, "; "), strings.Join(grants, " "))
+			}
+			return nil
+		},
+	}
+}
+
+var lifetimeRE = regexp.MustCompile(`^(\d+)([dwy])$`)
+
+// parseExpiresIn turns a lifetime (a Go duration, or a number of days,
+// weeks or years) into an expiry after now.
+func parseExpiresIn(s string, now time.Time) (time.Time, error) {
+	bad := fmt.Errorf("--expires-in %q: want a lifetime such as 90d, 2w, 720h or 1y (at most one year)", s)
+	if m := lifetimeRE.FindStringSubmatch(s); m != nil {
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n > 1000 {
+			return time.Time{}, bad
+		}
+		switch m[2] {
+		case "d":
+			return now.AddDate(0, 0, n), nil
+		case "w":
+			return now.AddDate(0, 0, 7*n), nil
+		default:
+			return now.AddDate(n, 0, 0), nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return time.Time{}, bad
+	}
+	return now.Add(d), nil
+}

@@ -1,0 +1,31 @@
+// Command keyplane is Keyplane in one binary: the server (keyplane serve)
+// and the operator's admin commands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "keyplane:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, with its environment passed in so tests can
+// run it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	root := rootCommand(getenv, stdout, stderr)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	return root.ExecuteContext(ctx)
+}

@@ -1,0 +1,161 @@
+// Package control holds Keyplane's operations: every front end (the REST
+// API, the admin commands, later the portal and MCP) calls these, so each
+// rule is decided in one place. Every operation authorizes, validates,
+// persists and records its audit event inside one transaction.
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+// Service runs the operations on a Store.
+type Service struct {
+	store Store
+	now   func() time.Time
+	rand  io.Reader
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	touched map[int64]time.Time // API key id → when this process last recorded its use
+}
+
+// Options adjusts a Service; the zero value uses the real clock, crypto/rand
+// and a discarding logger.
+type Options struct {
+	Now    func() time.Time
+	Rand   io.Reader
+	Logger *slog.Logger
+}
+
+// New returns a Service on s.
+func New(s Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: s, now: o.Now, rand: o.Rand, log: o.Logger, touched: map[int64]time.Time{}}
+}
+
+// clock is the current time at the precision the store keeps, so what an
+// operation answers is exactly what a later read returns.
+func (s *Service) clock() time.Time {
+	return s.now().UTC().Truncate(time.Millisecond)
+}
+
+// lastUsedPrecision bounds how often a key's use is written down: often
+// enough to tell which keys are in use, rarely enough that reads stay reads.
+const lastUsedPrecision = time.Minute
+
+// Authenticate finds the principal behind an API key. Revocation and expiry
+// are checked against the database on every call, so they take effect on
+// the very next request.
+func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Principal, error) {
+	if key == "" {
+		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: required; send the API key of a Service Integration")
+	}
+	if err := keyplane.CheckAPIKey(key); err != nil {
+		return keyplane.Principal{}, err
+	}
+	var k keyplane.APIKey
+	var in keyplane.Integration
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		k, in, err = tx.APIKeyByHash(keyplane.HashAPIKey(key))
+		return err
+	})
+	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: unknown API key")
+	}
+	if err != nil {
+		return keyplane.Principal{}, err
+	}
+	now := s.clock()
+	switch {
+	case k.RevokedAt != nil:
+		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key revoked")
+	case !now.Before(k.ExpiresAt):
+		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key expired")
+	}
+	s.touch(ctx, k, now)
+	return keyplane.Principal{
+		AccountID:       in.AccountID,
+		IntegrationID:   in.ID,
+		IntegrationName: in.Name,
+		KeyID:           k.ID,
+		Grants:          in.Grants,
+	}, nil
+}
+
+// touch records that k was used, at most once per lastUsedPrecision per
+// key in this process. A failure costs only precision, so it is logged.
+func (s *Service) touch(ctx context.Context, k keyplane.APIKey, now time.Time) {
+	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < lastUsedPrecision {
+		return
+	}
+	s.mu.Lock()
+	if last, ok := s.touched[k.ID]; ok && now.Sub(last) < lastUsedPrecision {
+		s.mu.Unlock()
+		return
+	}
+	s.touched[k.ID] = now
+	s.mu.Unlock()
+	err := s.store.Write(ctx, func(tx Tx) error { return tx.TouchAPIKey(k.ID, k.IntegrationID, now) })
+	if err != nil {
+		s.log.Warn("recording API key use", "keyId", k.ID, "err", err)
+	}
+}
+
+// record appends an audit event for a change made in tx. before and after
+// are the changed object as JSON; callers pass views without secrets.
+func (s *Service) record(tx Tx, actor keyplane.Actor, accountID int64, typ, targetType string, targetID int64, before, after any) error {
+	e := keyplane.AuditEvent{
+		AccountID: accountID, At: s.clock(), Type: typ, Actor: actor,
+		TargetType: targetType, TargetID: targetID,
+	}
+	var err error
+	if e.Before, err = marshalOpt(before); err != nil {
+		return err
+	}
+	if e.After, err = marshalOpt(after); err != nil {
+		return err
+	}
+	return tx.AppendAudit(&e)
+}
+
+func marshalOpt(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+// Audit views: what an event records of each object. Secret keys appear only
+// by prefix; API keys never appear beyond their shown prefix.
+func appView(a keyplane.App) any {
+	return map[string]any{"id": a.ID, "name": a.Name}
+}
+
+func keysetView(k keyplane.Keyset) any {
+	return map[string]any{"id": k.ID, "appId": k.AppID, "name": k.Name, "type": k.Type,
+		"publishKey": k.PublishKey, "subscribeKey": k.SubscribeKey}
+}
+
+func secretKeyView(k keyplane.SecretKey) any {
+	v := map[string]any{"prefix": k.Prefix(), "expiresAt": nil}
+	if k.ExpiresAt != nil {
+		v["expiresAt"] = keyplane.FormatTime(*k.ExpiresAt)
+	}
+	return v
+}

@@ -1,0 +1,205 @@
+package control
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+// Accounts lists every account.
+func (s *Service) Accounts(ctx context.Context) (as []keyplane.Account, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		as, err = tx.Accounts()
+		return err
+	})
+	return as, err
+}
+
+// IntegrationKeys is an integration with all its keys, revoked and expired
+// ones included.
+type IntegrationKeys struct {
+	keyplane.Integration
+	Keys []keyplane.APIKey
+}
+
+// NewKey is a key just made: the only moment its value exists outside the
+// caller's hands.
+type NewKey struct {
+	keyplane.APIKey
+	Key string
+}
+
+// CreateIntegration makes a Service Integration in an account, with its
+// permission rows and its first API key. Rows below Account level must name
+// an app or keyset of that account.
+func (s *Service) CreateIntegration(ctx context.Context, actor keyplane.Actor, accountID int64, name string, grants []keyplane.Grant, expires time.Time) (in keyplane.Integration, key NewKey, err error) {
+	now := s.clock()
+	if err := keyplane.ValidateIntegration(name, grants); err != nil {
+		return in, key, err
+	}
+	if err := keyplane.ValidateAPIKeyExpiry(expires, now); err != nil {
+		return in, key, err
+	}
+	in = keyplane.Integration{AccountID: accountID, Name: name, Grants: grants, CreatedAt: now}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		var msgs []string
+		for _, g := range grants {
+			var err error
+			switch g.Level {
+			case keyplane.LevelApp:
+				_, err = tx.App(accountID, g.TargetID)
+			case keyplane.LevelKeyset:
+				_, err = tx.Keyset(accountID, g.TargetID)
+			}
+			if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+				msgs = append(msgs, "grant "+g.String()+": "+string(g.Level)+" "+strconv.FormatInt(g.TargetID, 10)+" does not exist in account "+strconv.FormatInt(accountID, 10))
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := keyplane.Invalid(msgs...); err != nil {
+			return err
+		}
+		if err := tx.InsertIntegration(&in); err != nil {
+			return err
+		}
+		if err := s.record(tx, actor, accountID, keyplane.EventServiceIntegrationCreated, "integration", in.ID, nil, integrationView(in)); err != nil {
+			return err
+		}
+		key, err = s.insertKey(tx, actor, in, expires, now)
+		return err
+	})
+	return in, key, err
+}
+
+func accountExists(tx Tx, id int64) error {
+	as, err := tx.Accounts()
+	if err != nil {
+		return err
+	}
+	for _, a := range as {
+		if a.ID == id {
+			return nil
+		}
+	}
+	return keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", id)
+}
+
+func integrationView(in keyplane.Integration) any {
+	return map[string]any{"id": in.ID, "name": in.Name, "grants": in.Grants}
+}
+
+func keyView(k keyplane.APIKey) any {
+	return map[string]any{"id": k.ID, "integrationId": k.IntegrationID, "prefix": k.Prefix, "expiresAt": keyplane.FormatTime(k.ExpiresAt)}
+}
+
+// CreateAPIKey makes another key for an integration, refusing a fourth
+// active one. The count and the insert share one serialized transaction, so
+// racing creations cannot pass the limit together.
+func (s *Service) CreateAPIKey(ctx context.Context, actor keyplane.Actor, accountID, integrationID int64, expires time.Time) (key NewKey, err error) {
+	now := s.clock()
+	if err := keyplane.ValidateAPIKeyExpiry(expires, now); err != nil {
+		return key, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		in, err := tx.Integration(accountID, integrationID)
+		if err != nil {
+			return err
+		}
+		key, err = s.insertKey(tx, actor, in, expires, now)
+		return err
+	})
+	return key, err
+}
+
+func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration, expires, now time.Time) (NewKey, error) {
+	keys, err := tx.APIKeys(in.ID)
+	if err != nil {
+		return NewKey{}, err
+	}
+	active := 0
+	for _, k := range keys {
+		if k.Active(now) {
+			active++
+		}
+	}
+	if active >= keyplane.MaxActiveAPIKeys {
+		return NewKey{}, keyplane.Errorf(keyplane.CodeConflict, "integration %d already has %d active API keys; revoke one first", in.ID, active)
+	}
+	raw, err := keyplane.NewAPIKey(s.rand)
+	if err != nil {
+		return NewKey{}, err
+	}
+	k := NewKey{Key: raw, APIKey: keyplane.APIKey{
+		IntegrationID: in.ID, Prefix: keyplane.APIKeyShownPrefix(raw), Hash: keyplane.HashAPIKey(raw),
+		CreatedAt: now, ExpiresAt: expires,
+	}}
+	if err := tx.InsertAPIKey(&k.APIKey); err != nil {
+		return NewKey{}, err
+	}
+	return k, s.record(tx, actor, in.AccountID, keyplane.EventApiKeyCreated, "api-key", k.ID, nil, keyView(k.APIKey))
+}
+
+// RevokeAPIKey revokes a key named by its id or by the whole key (as whoever
+// found a leaked key has it). Revoking a revoked key changes nothing and is
+// not an error; already reports it.
+func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref string) (k keyplane.APIKey, already bool, err error) {
+	now := s.clock()
+	err = s.store.Write(ctx, func(tx Tx) error {
+		var in keyplane.Integration
+		var err error
+		if strings.HasPrefix(ref, keyplane.APIKeyPrefix) {
+			if err := keyplane.CheckAPIKey(ref); err != nil {
+				return keyplane.Errorf(keyplane.CodeInvalid, "%s", strings.TrimPrefix(keyplane.ErrorMessages(err)[0], "Authorization: "))
+			}
+			k, in, err = tx.APIKeyByHash(keyplane.HashAPIKey(ref))
+		} else {
+			id, perr := strconv.ParseInt(ref, 10, 64)
+			if perr != nil || id < 1 {
+				return keyplane.Errorf(keyplane.CodeInvalid, "key: give the key's numeric id or the whole key (si_…)")
+			}
+			k, in, err = tx.APIKey(id)
+		}
+		if err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			already = true
+			return nil
+		}
+		k.RevokedAt = &now
+		if err := tx.RevokeAPIKey(k.ID, now); err != nil {
+			return err
+		}
+		return s.record(tx, actor, in.AccountID, keyplane.EventApiKeyRevoked, "api-key", k.ID, keyView(k), nil)
+	})
+	return k, already, err
+}
+
+// ListIntegrations lists an account's integrations with their keys.
+func (s *Service) ListIntegrations(ctx context.Context, accountID int64) (out []IntegrationKeys, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		ins, err := tx.Integrations(accountID)
+		if err != nil {
+			return err
+		}
+		for _, in := range ins {
+			keys, err := tx.APIKeys(in.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, IntegrationKeys{in, keys})
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,61 @@
+package control
+
+import (
+	"context"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+// Store runs transactions. Every operation of the Service is one call to
+// Read or Write, so it commits whole or not at all.
+type Store interface {
+	// Read runs fn in a read-only transaction on a consistent snapshot.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// Write runs fn in a read-write transaction. Write transactions are
+	// serialized, so a check made inside fn (such as a count against a
+	// limit) still holds when fn's changes commit.
+	Write(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the data access one transaction offers. Lookups of a missing row
+// return a keyplane NotFound error; account ids scope every lookup so one
+// account never reads another's rows.
+type Tx interface {
+	Accounts() ([]keyplane.Account, error)
+
+	App(accountID, id int64) (keyplane.App, error)
+	ListApps(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.App, int, error)
+	InsertApp(a *keyplane.App) error
+	UpdateApp(a keyplane.App) error
+	DeleteApp(accountID, id int64) error
+	CountKeysets(appID int64) (int, error)
+
+	Keyset(accountID, id int64) (keyplane.Keyset, error)
+	ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error)
+	InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error
+	UpdateKeyset(k keyplane.Keyset) error
+	DeleteKeyset(id int64) error
+	Config(keysetID int64) (keyplane.Config, error)
+	UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error
+
+	SecretKeys(keysetID int64) ([]keyplane.SecretKey, error)
+	InsertSecretKey(s keyplane.SecretKey) error
+	SetSecretKeyExpiry(keysetID int64, prefix string, at *time.Time) error
+	DeleteSecretKey(keysetID int64, prefix string) error
+
+	InsertIntegration(i *keyplane.Integration) error
+	Integration(accountID, id int64) (keyplane.Integration, error)
+	Integrations(accountID int64) ([]keyplane.Integration, error)
+	InsertAPIKey(k *keyplane.APIKey) error
+	APIKeys(integrationID int64) ([]keyplane.APIKey, error)
+	// APIKey and APIKeyByHash find a key and its integration, revoked and
+	// expired keys included: deciding is the caller's job.
+	APIKey(id int64) (keyplane.APIKey, keyplane.Integration, error)
+	APIKeyByHash(hash []byte) (keyplane.APIKey, keyplane.Integration, error)
+	RevokeAPIKey(id int64, at time.Time) error
+	TouchAPIKey(keyID, integrationID int64, at time.Time) error
+
+	// AppendAudit records e, sealing it onto the chain (it sets ID, PrevHash and Hash).
+	AppendAudit(e *keyplane.AuditEvent) error
+}

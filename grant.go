@@ -1,0 +1,349 @@
+package keyplane
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Level is the scope a permission row applies at. Rows inherit downward:
+// an Account row covers every app and keyset of the account, an App row
+// covers that app and all its keysets, a Keyset row covers one keyset.
+type Level string
+
+// The levels of PubNub's permission model.
+const (
+	LevelAccount Level = "account"
+	LevelApp     Level = "app"
+	LevelKeyset  Level = "keyset"
+)
+
+// Resource is what a permission row lets its holder operate on.
+type Resource string
+
+// The PubNub resources of the permission model.
+const (
+	ResourceApp         Resource = "app"
+	ResourceKeyset      Resource = "keyset"
+	ResourceSecretKey   Resource = "secret-key"
+	ResourceUsage       Resource = "usage"
+	ResourceOEMCustomer Resource = "oem-customer"
+)
+
+// Access is what a row allows on its resource.
+type Access string
+
+// Access options. No resource offers write without read, but the word is
+// parsed so that a grant spelled that way gets a precise refusal.
+const (
+	AccessRead      Access = "read"
+	AccessWrite     Access = "write"
+	AccessReadWrite Access = "read-write"
+)
+
+// allows reports whether a row with access a satisfies a need for n.
+func (a Access) allows(n Access) bool {
+	return a == n || a == AccessReadWrite
+}
+
+var resourceLabels = map[Resource]string{
+	ResourceApp:         "App",
+	ResourceKeyset:      "Keyset",
+	ResourceSecretKey:   "Secret key",
+	ResourceUsage:       "Usage & Monitoring",
+	ResourceOEMCustomer: "OEM Customer",
+}
+
+var accessLabels = map[Access]string{
+	AccessRead:      "Read",
+	AccessWrite:     "Write",
+	AccessReadWrite: "Read & write",
+}
+
+// offered is the "Available permissions" table of PubNub's Service
+// Integrations page: the only (level, resource, access) rows that exist.
+var offered = map[Level]map[Resource][]Access{
+	LevelAccount: {
+		ResourceApp:         {AccessRead, AccessReadWrite},
+		ResourceKeyset:      {AccessRead, AccessReadWrite},
+		ResourceSecretKey:   {AccessRead, AccessReadWrite},
+		ResourceUsage:       {AccessRead},
+		ResourceOEMCustomer: {AccessRead, AccessReadWrite},
+	},
+	LevelApp: {
+		ResourceApp:       {AccessRead, AccessReadWrite},
+		ResourceKeyset:    {AccessRead, AccessReadWrite},
+		ResourceSecretKey: {AccessRead, AccessReadWrite},
+		ResourceUsage:     {AccessRead},
+	},
+	LevelKeyset: {
+		ResourceKeyset:    {AccessRead, AccessReadWrite},
+		ResourceSecretKey: {AccessRead, AccessReadWrite},
+		ResourceUsage:     {AccessRead},
+	},
+}
+
+// Grant is one permission row of a Service Integration: a level (with the
+// app or keyset it names below Account), a resource and an access.
+type Grant struct {
+	Level    Level
+	TargetID int64 // the app (LevelApp) or keyset (LevelKeyset) the row names; 0 at LevelAccount
+	Resource Resource
+	Access   Access
+}
+
+// String renders g in the grant syntax ParseGrant reads, e.g. "app/12:keyset:read-write".
+func (g Grant) String() string {
+	scope := string(g.Level)
+	if g.Level != LevelAccount {
+		scope += "/" + strconv.FormatInt(g.TargetID, 10)
+	}
+	return scope + ":" + string(g.Resource) + ":" + string(g.Access)
+}
+
+// Label renders g as people read it, e.g. "App 12 · Keyset · Read & write".
+func (g Grant) Label() string {
+	return scopeLabel(g.Level, g.TargetID) + " · " + resourceLabels[g.Resource] + " · " + accessLabels[g.Access]
+}
+
+func scopeLabel(l Level, id int64) string {
+	switch l {
+	case LevelApp:
+		return "App " + strconv.FormatInt(id, 10)
+	case LevelKeyset:
+		return "Keyset " + strconv.FormatInt(id, 10)
+	}
+	return "Account"
+}
+
+// MarshalText implements encoding.TextMarshaler with the grant syntax.
+func (g Grant) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseGrant.
+func (g *Grant) UnmarshalText(b []byte) error {
+	v, err := ParseGrant(string(b))
+	if err != nil {
+		return err
+	}
+	*g = v
+	return nil
+}
+
+var accessSpellings = map[string]Access{
+	"read": AccessRead, "r": AccessRead,
+	"write": AccessWrite, "w": AccessWrite,
+	"read-write": AccessReadWrite, "rw": AccessReadWrite,
+}
+
+// ParseGrant reads LEVEL:RESOURCE:ACCESS, where LEVEL is account, app/ID or
+// keyset/ID, RESOURCE one of app, keyset, secret-key, usage, oem-customer and
+// ACCESS read (r), write (w) or read-write (rw). Only rows PubNub offers are
+// accepted; a refusal says what is allowed.
+func ParseGrant(s string) (Grant, error) {
+	parts := strings.Split(strings.TrimSpace(s), ":")
+	if len(parts) != 3 {
+		return Grant{}, Errorf(CodeInvalid, "grant %q: want LEVEL:RESOURCE:ACCESS, e.g. account:keyset:read-write or app/12:keyset:read", clip(s))
+	}
+	var g Grant
+	scope, id, hasID := strings.Cut(parts[0], "/")
+	switch Level(scope) {
+	case LevelAccount:
+		if hasID {
+			return Grant{}, Errorf(CodeInvalid, "grant %q: the account level names no id (use account, not account/ID)", clip(s))
+		}
+		g.Level = LevelAccount
+	case LevelApp, LevelKeyset:
+		n, err := strconv.ParseInt(id, 10, 64)
+		if !hasID || err != nil || n < 1 {
+			return Grant{}, Errorf(CodeInvalid, "grant %q: level must be account, app/ID or keyset/ID with a positive numeric ID", clip(s))
+		}
+		g.Level, g.TargetID = Level(scope), n
+	default:
+		return Grant{}, Errorf(CodeInvalid, "grant %q: level must be account, app/ID or keyset/ID", clip(s))
+	}
+	g.Resource = Resource(parts[1])
+	if _, ok := resourceLabels[g.Resource]; !ok {
+		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer", clip(s))
+	}
+	a, ok := accessSpellings[parts[2]]
+	if !ok {
+		return Grant{}, Errorf(CodeInvalid, "grant %q: access must be read (r), write (w) or read-write (rw)", clip(s))
+	}
+	g.Access = a
+	return g, g.Validate()
+}
+
+// Validate checks g against PubNub's table of available permissions.
+func (g Grant) Validate() error {
+	accesses, ok := offered[g.Level][g.Resource]
+	if !ok {
+		levels := []string{}
+		for _, l := range []Level{LevelAccount, LevelApp, LevelKeyset} {
+			if _, ok := offered[l][g.Resource]; ok {
+				levels = append(levels, string(l))
+			}
+		}
+		return Errorf(CodeInvalid, "grant %q: %s is not offered at %s level (only at: %s)",
+			g.String(), resourceLabels[g.Resource], g.Level, strings.Join(levels, ", "))
+	}
+	if !slices.Contains(accesses, g.Access) {
+		allowed := []string{}
+		for _, a := range accesses {
+			allowed = append(allowed, string(a))
+		}
+		return Errorf(CodeInvalid, "grant %q: %s at %s level offers only %s access",
+			g.String(), resourceLabels[g.Resource], g.Level, strings.Join(allowed, " or "))
+	}
+	if g.Level != LevelAccount && g.TargetID < 1 {
+		return Errorf(CodeInvalid, "grant %q: an %s-level row must name its %s", g.String(), g.Level, g.Level)
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "…"
+	}
+	return s
+}
+
+// Permission is what one operation needs: an access on a resource. Where it
+// is needed comes from the Target the operation acts on.
+type Permission struct {
+	Resource Resource
+	Access   Access
+}
+
+// Target locates the object an operation acts on in the account's
+// hierarchy. The zero Target is the account itself; an app has AppID; a
+// keyset has KeysetID and, when the keyset exists, the AppID that holds it.
+type Target struct {
+	AppID    int64
+	KeysetID int64
+}
+
+// Covers reports whether g grants p on t.
+func (g Grant) Covers(p Permission, t Target) bool {
+	if g.Resource != p.Resource || !g.Access.allows(p.Access) {
+		return false
+	}
+	switch g.Level {
+	case LevelAccount:
+		return true
+	case LevelApp:
+		return t.AppID != 0 && t.AppID == g.TargetID
+	case LevelKeyset:
+		return t.KeysetID != 0 && t.KeysetID == g.TargetID
+	}
+	return false
+}
+
+// Authorize returns nil when grants give every one of needs on t, and
+// otherwise a Forbidden error naming each missing row at the narrowest level
+// of t. The answer depends only on the grants and the ids the caller named,
+// so it never tells whether t exists.
+func Authorize(grants []Grant, t Target, needs ...Permission) error {
+	var missing []string
+	for _, p := range needs {
+		if !slices.ContainsFunc(grants, func(g Grant) bool { return g.Covers(p, t) }) {
+			missing = append(missing, "missing permission: "+MissingRow(p, t).Label())
+		}
+	}
+	if missing != nil {
+		return &Error{Code: CodeForbidden, Messages: missing}
+	}
+	return nil
+}
+
+// MissingRow is the narrowest row that would grant p on t: the one a
+// refusal names, and the one to add to a new integration.
+func MissingRow(p Permission, t Target) Grant {
+	g := Grant{Level: LevelAccount, Resource: p.Resource, Access: p.Access}
+	if p.Access == AccessWrite {
+		g.Access = AccessReadWrite // the only row that offers write
+	}
+	if _, ok := offered[LevelKeyset][p.Resource]; ok && t.KeysetID != 0 {
+		g.Level, g.TargetID = LevelKeyset, t.KeysetID
+	} else if _, ok := offered[LevelApp][p.Resource]; ok && t.AppID != 0 {
+		g.Level, g.TargetID = LevelApp, t.AppID
+	}
+	return g
+}
+
+// Visibility is the part of an account a list may show: everything, or the
+// union of some apps (and their keysets) and some keysets.
+type Visibility struct {
+	All       bool
+	AppIDs    []int64
+	KeysetIDs []int64
+}
+
+// Visible returns what grants let their holder list with access p. ok is
+// false when no row gives p at any level, which is a refusal rather than an
+// empty list.
+func Visible(grants []Grant, p Permission) (v Visibility, ok bool) {
+	for _, g := range grants {
+		if g.Resource != p.Resource || !g.Access.allows(p.Access) {
+			continue
+		}
+		ok = true
+		switch g.Level {
+		case LevelAccount:
+			v.All = true
+		case LevelApp:
+			v.AppIDs = append(v.AppIDs, g.TargetID)
+		case LevelKeyset:
+			v.KeysetIDs = append(v.KeysetIDs, g.TargetID)
+		}
+	}
+	if v.All {
+		v.AppIDs, v.KeysetIDs = nil, nil
+	}
+	return v, ok
+}
+
+// Operation is one route of the API with the permissions it needs and the
+// level of the object it acts on. Operations is the single table both the
+// authorization code and the OpenAPI contract are checked against.
+type Operation struct {
+	ID     string // the OpenAPI operationId
+	Method string
+	Path   string
+	On     Level // Account: the account itself (create, list); App or Keyset: one object
+	Needs  []Permission
+}
+
+func read(r Resource) Permission  { return Permission{r, AccessRead} }
+func write(r Resource) Permission { return Permission{r, AccessWrite} }
+
+// The operations of the Admin API, by the names of PubNub's route catalogue.
+var (
+	OpListApps        = Operation{"listApps", "GET", "/v2/apps", LevelAccount, []Permission{read(ResourceApp)}}
+	OpCreateApp       = Operation{"createApp", "POST", "/v2/apps", LevelAccount, []Permission{write(ResourceApp)}}
+	OpGetApp          = Operation{"getApp", "GET", "/v2/apps/{appId}", LevelApp, []Permission{read(ResourceApp)}}
+	OpUpdateApp       = Operation{"updateApp", "PATCH", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}}
+	OpDeleteApp       = Operation{"deleteApp", "DELETE", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}}
+	OpListKeysets     = Operation{"listKeysets", "GET", "/v2/keysets", LevelAccount, []Permission{read(ResourceKeyset)}}
+	OpCreateKeyset    = Operation{"createKeyset", "POST", "/v2/keysets", LevelApp, []Permission{write(ResourceKeyset), read(ResourceSecretKey)}}
+	OpGetKeyset       = Operation{"getKeyset", "GET", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{read(ResourceKeyset)}}
+	OpUpdateKeyset    = Operation{"updateKeyset", "PATCH", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}}
+	OpDeleteKeyset    = Operation{"deleteKeyset", "DELETE", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}}
+	OpGetConfig       = Operation{"getKeysetConfig", "GET", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{read(ResourceKeyset)}}
+	OpUpdateConfig    = Operation{"updateKeysetConfig", "PATCH", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{write(ResourceKeyset)}}
+	OpListSecretKeys  = Operation{"listSecretKeys", "GET", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{read(ResourceSecretKey)}}
+	OpRotateSecretKey = Operation{"rotateSecretKey", "POST", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{write(ResourceSecretKey)}}
+	OpUpdateSecretKey = Operation{"updateSecretKeyExpiration", "PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
+	OpDeleteSecretKey = Operation{"deleteSecretKey", "DELETE", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
+)
+
+// Operations lists every operation of the API.
+var Operations = []Operation{
+	OpListApps, OpCreateApp, OpGetApp, OpUpdateApp, OpDeleteApp,
+	OpListKeysets, OpCreateKeyset, OpGetKeyset, OpUpdateKeyset, OpDeleteKeyset,
+	OpGetConfig, OpUpdateConfig,
+	OpListSecretKeys, OpRotateSecretKey, OpUpdateSecretKey, OpDeleteSecretKey,
+}
+
+// String names the operation for messages, e.g. "GET /v2/apps".
+func (o Operation) String() string { return fmt.Sprintf("%s %s", o.Method, o.Path) }

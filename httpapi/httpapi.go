@@ -1,0 +1,297 @@
+// Package httpapi serves Keyplane's REST API, wire-compatible with PubNub's
+// Admin API v2. Handlers only translate: decode the request, call the
+// control package, encode the answer. Every non-2xx answer is the JSON body
+// {statusCode, error, message[]}.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/api"
+	"github.com/keyplane/keyplane/control"
+)
+
+// MaxBodyBytes caps a request body.
+const MaxBodyBytes = 1 << 20
+
+// API is the HTTP face of a control.Service.
+type API struct {
+	svc   *control.Service
+	log   *slog.Logger
+	ready func(context.Context) error
+}
+
+// New returns the API over svc. ready reports whether the server can serve
+// (its database answers); it backs /readyz.
+func New(svc *control.Service, log *slog.Logger, ready func(context.Context) error) *API {
+	return &API{svc: svc, log: log, ready: ready}
+}
+
+// handler is a /v2 handler: it runs after version and authentication
+// checks and returns an error for the one writer to render.
+type handler func(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error
+
+// Handler returns the routes: /v2, health, and the contract.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	methods := map[string][]string{}
+	route := func(op keyplane.Operation, h handler) {
+		mux.Handle(op.Method+" "+op.Path, a.v2(h))
+		methods[op.Path] = append(methods[op.Path], op.Method)
+	}
+	route(keyplane.OpListApps, a.listApps)
+	route(keyplane.OpCreateApp, a.createApp)
+	route(keyplane.OpGetApp, a.getApp)
+	route(keyplane.OpUpdateApp, a.updateApp)
+	route(keyplane.OpDeleteApp, a.deleteApp)
+	route(keyplane.OpListKeysets, a.listKeysets)
+	route(keyplane.OpCreateKeyset, a.createKeyset)
+	route(keyplane.OpGetKeyset, a.getKeyset)
+	route(keyplane.OpUpdateKeyset, a.updateKeyset)
+	route(keyplane.OpDeleteKeyset, a.deleteKeyset)
+	route(keyplane.OpGetConfig, a.getConfig)
+	route(keyplane.OpUpdateConfig, a.updateConfig)
+	route(keyplane.OpListSecretKeys, a.listSecretKeys)
+	route(keyplane.OpRotateSecretKey, a.rotateSecretKey)
+	route(keyplane.OpUpdateSecretKey, a.updateSecretKey)
+	route(keyplane.OpDeleteSecretKey, a.deleteSecretKey)
+
+	// A path pattern without a method catches the methods the path lacks,
+	// so they get a JSON 405 rather than the mux's plain-text one.
+	for path, ms := range methods {
+		allow := strings.Join(ms, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", []string{r.Method + " " + r.URL.Path + ": method not allowed; allowed: " + allow})
+		})
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.ready(ctx); err != nil {
+			a.log.Warn("not ready", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", []string{"database: not answering"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Write(api.Spec)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NotFound", []string{r.Method + " " + r.URL.Path + ": no such route"})
+	})
+	return a.logged(mux)
+}
+
+// v2 wraps a handler with what every /v2 route needs, in order: the
+// version header, authentication, then the handler, whose error is
+// rendered here.
+func (a *API) v2(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := ResolveVersion(r.Header.Get("PubNub-Version"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("PubNub-Version", v)
+		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if l, ok := w.(*statusWriter); ok {
+			l.principal = &p
+		}
+		if err := h(w, r, p); err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+// credential takes the key out of an Authorization header: the bare key, as
+// PubNub documents, or "Bearer <key>", as its MCP server also sends.
+func credential(h string) string {
+	h = strings.TrimSpace(h)
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		h = strings.TrimSpace(h[7:])
+	}
+	return h
+}
+
+var statusOf = map[keyplane.Code]int{
+	keyplane.CodeInvalid:         http.StatusBadRequest,
+	keyplane.CodeUnauthorized:    http.StatusUnauthorized,
+	keyplane.CodeForbidden:       http.StatusForbidden,
+	keyplane.CodeNotFound:        http.StatusNotFound,
+	keyplane.CodeConflict:        http.StatusConflict,
+	keyplane.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	keyplane.CodeTooManyRequests: http.StatusTooManyRequests,
+	keyplane.CodeInternal:        http.StatusInternalServerError,
+}
+
+// fail renders err. Internal errors are logged with their cause and shown
+// without it.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := keyplane.ErrorCode(err)
+	if code == keyplane.CodeInternal {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return // the client went away; nobody is listening
+		}
+		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeError(w, statusOf[code], string(code), keyplane.ErrorMessages(err))
+}
+
+type errorBody struct {
+	StatusCode int      `json:"statusCode"`
+	Error      string   `json:"error"`
+	Message    []string `json:"message"`
+}
+
+func writeError(w http.ResponseWriter, status int, name string, msgs []string) {
+	writeJSON(w, status, errorBody{StatusCode: status, Error: name, Message: msgs})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // messages say "Read & write", not "Read \u0026 write"
+	enc.Encode(v)
+}
+
+// body reads a request body of at most MaxBodyBytes.
+func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, keyplane.Errorf(keyplane.CodeTooLarge, "body: larger than %d bytes", MaxBodyBytes)
+		}
+		return nil, keyplane.Errorf(keyplane.CodeInvalid, "body: could not be read")
+	}
+	return data, nil
+}
+
+// decode reads a JSON body strictly into v.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	data, err := body(w, r)
+	if err != nil {
+		return err
+	}
+	return keyplane.DecodeJSON(data, v)
+}
+
+// pathID reads a numeric id from the path.
+func pathID(r *http.Request, name string) (int64, error) {
+	v := r.PathValue(name)
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, keyplane.Errorf(keyplane.CodeInvalid, "%s: must be a positive integer, not %q", name, clip(v))
+	}
+	return id, nil
+}
+
+// bodyID reads a numeric id sent as a string in a body.
+func bodyID(field, v string) (int64, string) {
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return 0, field + ": must be a numeric id such as \"12\", not " + strconv.Quote(clip(v))
+	}
+	return id, ""
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// page reads page and limit from the query.
+func page(r *http.Request) (keyplane.Page, error) {
+	p := keyplane.Page{Page: 1, Limit: keyplane.DefaultLimit}
+	var msgs []string
+	q := r.URL.Query()
+	if v := q.Get("page"); q.Has("page") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			msgs = append(msgs, "page: must be a whole number, 1 or more")
+		}
+		p.Page = n
+	}
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > keyplane.MaxLimit {
+			msgs = append(msgs, "limit: must be a whole number from 1 to 100")
+		}
+		p.Limit = n
+	}
+	// Deep pages beyond any real list would only make the database count
+	// rows for nothing; offsets past int64 would overflow.
+	if len(msgs) == 0 && p.Page > 1_000_000_000/p.Limit {
+		msgs = append(msgs, "page: too large")
+	}
+	return p, keyplane.Invalid(msgs...)
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status    int
+	principal *keyplane.Principal
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// logged logs one line per request and turns a panic into a 500. The line
+// names the integration and key id, never the key, and no body or query.
+func (a *API) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if sw.status == 0 {
+					writeError(sw, http.StatusInternalServerError, string(keyplane.CodeInternal), []string{"internal error"})
+				}
+			}
+			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds()}
+			if p := sw.principal; p != nil {
+				attrs = append(attrs, "integrationId", p.IntegrationID, "keyId", p.KeyID)
+			}
+			a.log.Info("request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

@@ -1,0 +1,157 @@
+// Package keyplane holds Keyplane's domain: accounts, apps, keysets and
+// their configuration and secret keys, Service Integrations with their API
+// keys and permission rows, and the pure rules over them. It imports only the
+// standard library; storage and transports live in their own packages.
+package keyplane
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Account owns apps, keysets and Service Integrations. Every request acts
+// inside exactly one account, the one its credential belongs to.
+type Account struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// App groups keysets.
+type App struct {
+	ID        int64
+	AccountID int64
+	Name      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// KeysetType is a keyset's environment.
+type KeysetType string
+
+// Keyset types.
+const (
+	KeysetTesting    KeysetType = "testing"
+	KeysetProduction KeysetType = "production"
+)
+
+// DefaultKeysetName names a keyset created without a name.
+const DefaultKeysetName = "Default Keyset"
+
+// Keyset is a set of publish, subscribe and secret keys with its feature
+// configuration, inside an app.
+type Keyset struct {
+	ID           int64
+	AccountID    int64
+	AppID        int64
+	Name         string
+	Type         KeysetType
+	PublishKey   string
+	SubscribeKey string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Target is where k sits in its account, for authorization.
+func (k Keyset) Target() Target { return Target{AppID: k.AppID, KeysetID: k.ID} }
+
+// ValidateName checks a display name of an app, keyset or integration;
+// field is the name the message uses ("name", "keyset.name").
+func ValidateName(field, name string) string {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return field + ": required, and not only spaces"
+	case utf8.RuneCountInString(name) > 255:
+		return field + ": at most 255 characters"
+	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return field + ": must not contain control characters"
+	}
+	return ""
+}
+
+// ValidateKeysetType checks a keyset type.
+func ValidateKeysetType(field string, t KeysetType) string {
+	if t != KeysetTesting && t != KeysetProduction {
+		return field + ": must be testing or production"
+	}
+	return ""
+}
+
+// Page is a window of a list: Page counts from 1, Limit is 1 to MaxLimit.
+type Page struct {
+	Page  int
+	Limit int
+}
+
+// Page bounds of the list routes.
+const (
+	DefaultLimit = 10
+	MaxLimit     = 100
+)
+
+// Offset is the number of items before the page.
+func (p Page) Offset() int { return (p.Page - 1) * p.Limit }
+
+// Principal is who makes a request: for now always a Service Integration
+// acting through one of its API keys. Portal users will map their role to
+// the same grants, so one authorization path serves both.
+type Principal struct {
+	AccountID       int64
+	IntegrationID   int64
+	IntegrationName string
+	KeyID           int64
+	Grants          []Grant
+}
+
+// Actor is who a recorded change was made by.
+type Actor struct {
+	Type string `json:"type"` // "integration" or "operator"
+	ID   int64  `json:"id,omitempty"`
+	Name string `json:"name"`
+	// KeyID is the API key an integration used.
+	KeyID int64 `json:"keyId,omitempty"`
+}
+
+// Actor returns the audit actor of p.
+func (p Principal) Actor() Actor {
+	return Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}
+}
+
+// OperatorActor is the actor of changes made with `keyplane admin` on the
+// database directly.
+var OperatorActor = Actor{Type: "operator", Name: "keyplane admin"}
+
+// AuditEvent records one change. Before and After are JSON documents with
+// every secret removed; events chain by hash so tampering shows.
+type AuditEvent struct {
+	ID         int64
+	AccountID  int64
+	At         time.Time
+	Type       string // PubNub's event names: AppCreated, KeysetConfigChanged, ApiKeyRevoked, …
+	Actor      Actor
+	TargetType string // "app", "keyset", "integration", "api-key"
+	TargetID   int64
+	Before     []byte // JSON or nil
+	After      []byte // JSON or nil
+	PrevHash   []byte
+	Hash       []byte
+}
+
+// Audit event types, PubNub's names where PubNub has one.
+const (
+	EventAppCreated                = "AppCreated"
+	EventAppRenamed                = "AppRenamed"
+	EventAppDeleted                = "AppDeleted"
+	EventKeysetCreated             = "KeysetCreated"
+	EventKeysetRenamed             = "KeysetRenamed"
+	EventKeysetTypeChanged         = "KeysetTypeChanged"
+	EventKeysetDeleted             = "KeysetDeleted"
+	EventKeysetConfigChanged       = "KeysetConfigChanged"
+	EventSecretKeyRotated          = "SecretKeyRotated"
+	EventSecretKeyExpiryChanged    = "SecretKeyExpirationChanged"
+	EventSecretKeyDeleted          = "SecretKeyDeleted"
+	EventServiceIntegrationCreated = "ServiceIntegrationCreated"
+	EventApiKeyCreated             = "ApiKeyCreated"
+	EventApiKeyRevoked             = "ApiKeyRevoked"
+)

@@ -1,0 +1,89 @@
+// Package server wires Keyplane together: it opens the store, builds the
+// operations and the HTTP API, and serves them until its context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/store"
+)
+
+// Config is what a server needs.
+type Config struct {
+	Addr     string // host:port; port 0 picks a free one
+	Database string // path of the SQLite file
+	Logger   *slog.Logger
+	// Listening, when set, is told the address once the server accepts
+	// connections (tests use it with Addr "127.0.0.1:0").
+	Listening func(addr string)
+	// Now replaces the clock (tests move time forward to expire keys).
+	Now func() time.Time
+}
+
+// ShutdownGrace is how long requests in flight may take to finish after a
+// stop is asked for.
+const ShutdownGrace = 10 * time.Second
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	start := time.Now()
+	db, err := store.Open(ctx, cfg.Database, now())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := control.New(db, control.Options{Now: now, Logger: log})
+	api := httpapi.New(svc, log, db.Ping)
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "database", cfg.Database, "startupMs", time.Since(start).Milliseconds())
+	if cfg.Listening != nil {
+		cfg.Listening(addr)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

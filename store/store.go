@@ -1,0 +1,618 @@
+// Package store keeps Keyplane's data in SQL: an embedded SQLite file by
+// default. It implements control.Store; it knows nothing of HTTP.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+//go:embed migrations/sqlite/*.sql
+var migrations embed.FS
+
+// DB is an open database. SQLite allows one writer at a time, so writes
+// go through a single connection (writes queue in Go instead of spinning
+// on SQLITE_BUSY) while reads use a pool on WAL snapshots.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+	path  string
+}
+
+var _ control.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the SQLite database at path, brings its
+// schema up to date and makes sure it holds at least one account.
+func Open(ctx context.Context, path string, now time.Time) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database: empty path")
+	}
+	// Pragmas go in the DSN so every pooled connection gets them.
+	// synchronous(FULL): an acknowledged write survives power loss.
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	db := &DB{write: w, read: r, path: path}
+	if err := db.migrate(ctx, now); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return db.read.PingContext(ctx)
+}
+
+// migrate applies the embedded migrations not yet applied, each in its own
+// transaction, then creates the first account if there is none.
+func (db *DB) migrate(ctx context.Context, now time.Time) error {
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	for _, f := range files {
+		name := f[strings.LastIndex(f, "/")+1:]
+		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: name must start with a number", name)
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		err = db.inTx(ctx, db.write, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			if _, err := tx.Exec(string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, now.UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return db.inTx(ctx, db.write, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRow(`SELECT count(*) FROM accounts`).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		_, err := tx.Exec(`INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, "Default account", now.UnixMilli())
+		return err
+	})
+}
+
+// Read implements control.Store.
+func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
+	return db.inTx(ctx, db.read, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) })
+}
+
+// Write implements control.Store.
+func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
+	return db.inTx(ctx, db.write, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) })
+}
+
+func (db *DB) inTx(ctx context.Context, pool *sql.DB, fn func(*sql.Tx) error) (err error) {
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// txn implements control.Tx on one SQL transaction.
+type txn struct {
+	ctx context.Context
+	tx  *sql.Tx
+}
+
+func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(t.ctx, q, args...)
+}
+
+func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(t.ctx, q, args...)
+}
+
+func (t *txn) queryRow(q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func optMS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+func fromOptMS(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+func notFound(what string, id any) error {
+	return keyplane.Errorf(keyplane.CodeNotFound, "%s %v: not found", what, id)
+}
+
+// Accounts implements control.Tx.
+func (t *txn) Accounts() ([]keyplane.Account, error) {
+	rows, err := t.query(`SELECT id, name, created_at FROM accounts ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []keyplane.Account
+	for rows.Next() {
+		var a keyplane.Account
+		var c int64
+		if err := rows.Scan(&a.ID, &a.Name, &c); err != nil {
+			return nil, err
+		}
+		a.CreatedAt = fromMS(c)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// visibilityFilter renders v as a SQL condition on a table with app_id
+// (when hasApp) and id columns, appending its arguments to args.
+func visibilityFilter(v keyplane.Visibility, appCol, idCol string, args []any) (string, []any) {
+	if v.All {
+		return "", args
+	}
+	var terms []string
+	in := func(col string, ids []int64) {
+		if len(ids) == 0 || col == "" {
+			return
+		}
+		marks := make([]string, len(ids))
+		for i, id := range ids {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(len(args))
+		}
+		terms = append(terms, col+" IN ("+strings.Join(marks, ", ")+")")
+	}
+	in(appCol, v.AppIDs)
+	in(idCol, v.KeysetIDs)
+	if len(terms) == 0 {
+		return " AND 0 = 1", args
+	}
+	return " AND (" + strings.Join(terms, " OR ") + ")", args
+}
+
+const appCols = `id, account_id, name, created_at, updated_at`
+
+func scanApp(s interface{ Scan(...any) error }) (keyplane.App, error) {
+	var a keyplane.App
+	var c, u int64
+	err := s.Scan(&a.ID, &a.AccountID, &a.Name, &c, &u)
+	a.CreatedAt, a.UpdatedAt = fromMS(c), fromMS(u)
+	return a, err
+}
+
+// App implements control.Tx.
+func (t *txn) App(accountID, id int64) (keyplane.App, error) {
+	a, err := scanApp(t.queryRow(`SELECT `+appCols+` FROM apps WHERE account_id = $1 AND id = $2`, accountID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, notFound("app", id)
+	}
+	return a, err
+}
+
+// ListApps implements control.Tx.
+func (t *txn) ListApps(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.App, int, error) {
+	where, args := visibilityFilter(v, "id", "", []any{accountID})
+	var total int
+	if err := t.queryRow(`SELECT count(*) FROM apps WHERE account_id = $1`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	n := len(args)
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM apps WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d`, appCols, where, n+1, n+2),
+		append(args, p.Limit, p.Offset())...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []keyplane.App{}
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, a)
+	}
+	return out, total, rows.Err()
+}
+
+// InsertApp implements control.Tx.
+func (t *txn) InsertApp(a *keyplane.App) error {
+	return t.queryRow(`INSERT INTO apps (account_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		a.AccountID, a.Name, ms(a.CreatedAt), ms(a.UpdatedAt)).Scan(&a.ID)
+}
+
+// UpdateApp implements control.Tx.
+func (t *txn) UpdateApp(a keyplane.App) error {
+	_, err := t.exec(`UPDATE apps SET name = $1, updated_at = $2 WHERE id = $3`, a.Name, ms(a.UpdatedAt), a.ID)
+	return err
+}
+
+// DeleteApp implements control.Tx.
+func (t *txn) DeleteApp(accountID, id int64) error {
+	_, err := t.exec(`DELETE FROM apps WHERE account_id = $1 AND id = $2`, accountID, id)
+	return err
+}
+
+// CountKeysets implements control.Tx.
+func (t *txn) CountKeysets(appID int64) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM keysets WHERE app_id = $1`, appID).Scan(&n)
+	return n, err
+}
+
+const keysetCols = `id, account_id, app_id, name, type, publish_key, subscribe_key, created_at, updated_at`
+
+func scanKeyset(s interface{ Scan(...any) error }) (keyplane.Keyset, error) {
+	var k keyplane.Keyset
+	var c, u int64
+	err := s.Scan(&k.ID, &k.AccountID, &k.AppID, &k.Name, &k.Type, &k.PublishKey, &k.SubscribeKey, &c, &u)
+	k.CreatedAt, k.UpdatedAt = fromMS(c), fromMS(u)
+	return k, err
+}
+
+// Keyset implements control.Tx.
+func (t *txn) Keyset(accountID, id int64) (keyplane.Keyset, error) {
+	k, err := scanKeyset(t.queryRow(`SELECT `+keysetCols+` FROM keysets WHERE account_id = $1 AND id = $2`, accountID, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, notFound("keyset", id)
+	}
+	return k, err
+}
+
+// ListKeysets implements control.Tx.
+func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error) {
+	where, args := visibilityFilter(v, "app_id", "id", []any{accountID})
+	var total int
+	if err := t.queryRow(`SELECT count(*) FROM keysets WHERE account_id = $1`+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	n := len(args)
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d`, keysetCols, where, n+1, n+2),
+		append(args, p.Limit, p.Offset())...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	out := []keyplane.Keyset{}
+	for rows.Next() {
+		k, err := scanKeyset(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, k)
+	}
+	return out, total, rows.Err()
+}
+
+// InsertKeyset implements control.Tx.
+func (t *txn) InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error {
+	cfg, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt)).Scan(&k.ID)
+}
+
+// UpdateKeyset implements control.Tx.
+func (t *txn) UpdateKeyset(k keyplane.Keyset) error {
+	_, err := t.exec(`UPDATE keysets SET name = $1, type = $2, updated_at = $3 WHERE id = $4`, k.Name, k.Type, ms(k.UpdatedAt), k.ID)
+	return err
+}
+
+// DeleteKeyset implements control.Tx.
+func (t *txn) DeleteKeyset(id int64) error {
+	_, err := t.exec(`DELETE FROM keysets WHERE id = $1`, id)
+	return err
+}
+
+// Config implements control.Tx.
+func (t *txn) Config(keysetID int64) (keyplane.Config, error) {
+	var raw string
+	if err := t.queryRow(`SELECT config FROM keysets WHERE id = $1`, keysetID).Scan(&raw); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return keyplane.Config{}, notFound("keyset", keysetID)
+		}
+		return keyplane.Config{}, err
+	}
+	return keyplane.ParseStoredConfig([]byte(raw))
+}
+
+// UpdateConfig implements control.Tx.
+func (t *txn) UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error {
+	cfg, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2 WHERE id = $3`, string(cfg), ms(at), keysetID)
+	return err
+}
+
+// SecretKeys implements control.Tx: the main key first, then rotated keys
+// by expiry.
+func (t *txn) SecretKeys(keysetID int64) ([]keyplane.SecretKey, error) {
+	rows, err := t.query(`SELECT secret, expires_at, created_at FROM secret_keys WHERE keyset_id = $1
+		ORDER BY expires_at IS NOT NULL, expires_at, prefix`, keysetID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []keyplane.SecretKey{}
+	for rows.Next() {
+		s := keyplane.SecretKey{KeysetID: keysetID}
+		var exp sql.NullInt64
+		var c int64
+		if err := rows.Scan(&s.Secret, &exp, &c); err != nil {
+			return nil, err
+		}
+		s.ExpiresAt, s.CreatedAt = fromOptMS(exp), fromMS(c)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// InsertSecretKey implements control.Tx.
+func (t *txn) InsertSecretKey(s keyplane.SecretKey) error {
+	_, err := t.exec(`INSERT INTO secret_keys (keyset_id, prefix, secret, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.KeysetID, s.Prefix(), s.Secret, optMS(s.ExpiresAt), ms(s.CreatedAt))
+	return err
+}
+
+// SetSecretKeyExpiry implements control.Tx.
+func (t *txn) SetSecretKeyExpiry(keysetID int64, prefix string, at *time.Time) error {
+	_, err := t.exec(`UPDATE secret_keys SET expires_at = $1 WHERE keyset_id = $2 AND prefix = $3`, optMS(at), keysetID, prefix)
+	return err
+}
+
+// DeleteSecretKey implements control.Tx.
+func (t *txn) DeleteSecretKey(keysetID int64, prefix string) error {
+	_, err := t.exec(`DELETE FROM secret_keys WHERE keyset_id = $1 AND prefix = $2`, keysetID, prefix)
+	return err
+}
+
+// InsertIntegration implements control.Tx.
+func (t *txn) InsertIntegration(i *keyplane.Integration) error {
+	g, err := json.Marshal(i.Grants)
+	if err != nil {
+		return err
+	}
+	return t.queryRow(`INSERT INTO integrations (account_id, name, grants, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		i.AccountID, i.Name, string(g), ms(i.CreatedAt)).Scan(&i.ID)
+}
+
+const integrationCols = `i.id, i.account_id, i.name, i.grants, i.created_at, i.last_used_at`
+
+// integrationRow holds the scanned columns of integrationCols.
+type integrationRow struct {
+	i        keyplane.Integration
+	grants   string
+	created  int64
+	lastUsed sql.NullInt64
+}
+
+func (r *integrationRow) dest() []any {
+	return []any{&r.i.ID, &r.i.AccountID, &r.i.Name, &r.grants, &r.created, &r.lastUsed}
+}
+
+func (r *integrationRow) value() (keyplane.Integration, error) {
+	r.i.CreatedAt, r.i.LastUsedAt = fromMS(r.created), fromOptMS(r.lastUsed)
+	err := json.Unmarshal([]byte(r.grants), &r.i.Grants)
+	return r.i, err
+}
+
+// Integration implements control.Tx.
+func (t *txn) Integration(accountID, id int64) (keyplane.Integration, error) {
+	var r integrationRow
+	err := t.queryRow(`SELECT `+integrationCols+` FROM integrations i WHERE i.account_id = $1 AND i.id = $2`, accountID, id).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keyplane.Integration{}, notFound("integration", id)
+	}
+	if err != nil {
+		return keyplane.Integration{}, err
+	}
+	return r.value()
+}
+
+// Integrations implements control.Tx.
+func (t *txn) Integrations(accountID int64) ([]keyplane.Integration, error) {
+	rows, err := t.query(`SELECT `+integrationCols+` FROM integrations i WHERE i.account_id = $1 ORDER BY i.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []keyplane.Integration
+	for rows.Next() {
+		var r integrationRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		i, err := r.value()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+const apiKeyCols = `k.id, k.integration_id, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at`
+
+// apiKeyRow holds the scanned columns of apiKeyCols.
+type apiKeyRow struct {
+	k                keyplane.APIKey
+	created, expires int64
+	revoked, used    sql.NullInt64
+}
+
+func (r *apiKeyRow) dest() []any {
+	return []any{&r.k.ID, &r.k.IntegrationID, &r.k.Prefix, &r.k.Hash, &r.created, &r.expires, &r.revoked, &r.used}
+}
+
+func (r *apiKeyRow) value() keyplane.APIKey {
+	r.k.CreatedAt, r.k.ExpiresAt = fromMS(r.created), fromMS(r.expires)
+	r.k.RevokedAt, r.k.LastUsedAt = fromOptMS(r.revoked), fromOptMS(r.used)
+	return r.k
+}
+
+// InsertAPIKey implements control.Tx.
+func (t *txn) InsertAPIKey(k *keyplane.APIKey) error {
+	return t.queryRow(`INSERT INTO api_keys (integration_id, prefix, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		k.IntegrationID, k.Prefix, k.Hash, ms(k.CreatedAt), ms(k.ExpiresAt)).Scan(&k.ID)
+}
+
+// APIKeys implements control.Tx.
+func (t *txn) APIKeys(integrationID int64) ([]keyplane.APIKey, error) {
+	rows, err := t.query(`SELECT `+apiKeyCols+` FROM api_keys k WHERE k.integration_id = $1 ORDER BY k.id`, integrationID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []keyplane.APIKey
+	for rows.Next() {
+		var r apiKeyRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.value())
+	}
+	return out, rows.Err()
+}
+
+// APIKey implements control.Tx.
+func (t *txn) APIKey(id int64) (keyplane.APIKey, keyplane.Integration, error) {
+	return t.apiKeyWhere(`k.id = $1`, id)
+}
+
+// APIKeyByHash implements control.Tx.
+func (t *txn) APIKeyByHash(hash []byte) (keyplane.APIKey, keyplane.Integration, error) {
+	return t.apiKeyWhere(`k.hash = $1`, hash)
+}
+
+func (t *txn) apiKeyWhere(cond string, arg any) (keyplane.APIKey, keyplane.Integration, error) {
+	var kr apiKeyRow
+	var ir integrationRow
+	err := t.queryRow(`SELECT `+apiKeyCols+`, `+integrationCols+`
+		FROM api_keys k JOIN integrations i ON i.id = k.integration_id WHERE `+cond, arg).Scan(append(kr.dest(), ir.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keyplane.APIKey{}, keyplane.Integration{}, keyplane.Errorf(keyplane.CodeNotFound, "API key: not found")
+	}
+	if err != nil {
+		return keyplane.APIKey{}, keyplane.Integration{}, err
+	}
+	i, err := ir.value()
+	return kr.value(), i, err
+}
+
+// RevokeAPIKey implements control.Tx.
+func (t *txn) RevokeAPIKey(id int64, at time.Time) error {
+	_, err := t.exec(`UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(at), id)
+	return err
+}
+
+// TouchAPIKey implements control.Tx.
+func (t *txn) TouchAPIKey(keyID, integrationID int64, at time.Time) error {
+	if _, err := t.exec(`UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, ms(at), keyID); err != nil {
+		return err
+	}
+	_, err := t.exec(`UPDATE integrations SET last_used_at = $1 WHERE id = $2`, ms(at), integrationID)
+	return err
+}
+
+// AppendAudit implements control.Tx. The chain is global, so the previous
+// event is simply the newest one; the single writer keeps it race-free.
+func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
+	var prev []byte
+	var last int64
+	err := t.queryRow(`SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&last, &prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if prev == nil {
+		prev = []byte{}
+	}
+	actor, err := json.Marshal(e.Actor)
+	if err != nil {
+		return err
+	}
+	e.ID, e.PrevHash = last+1, prev
+	e.Hash = e.ChainHash()
+	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash)
+	return err
+}
+
+func nullJSON(b []byte) sql.NullString {
+	return sql.NullString{String: string(b), Valid: b != nil}
+}
