@@ -1,0 +1,255 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func open(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "k.db")
+	db, err := Open(context.Background(), path, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func write(t *testing.T, db *DB, fn func(control.Tx) error) {
+	t.Helper()
+	if err := db.Write(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenMigratesOnceAndMakesOneAccount(t *testing.T) {
+	db, path := open(t)
+	db.Close()
+	// Opening again must neither re-run migrations nor add an account.
+	db2, err := Open(context.Background(), path, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	var as []keyplane.Account
+	db2.Read(context.Background(), func(tx control.Tx) (err error) { as, err = tx.Accounts(); return err })
+	if len(as) != 1 || as[0].ID != 1 || !as[0].CreatedAt.Equal(t0) {
+		t.Fatalf("accounts after two opens: %+v", as)
+	}
+	if err := db2.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenFailsClearly(t *testing.T) {
+	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "no", "such", "dir", "k.db"), t0)
+	if err == nil {
+		t.Fatal("opening in a missing directory succeeded")
+	}
+}
+
+func TestAppsAndVisibility(t *testing.T) {
+	db, _ := open(t)
+	var ids []int64
+	write(t, db, func(tx control.Tx) error {
+		for i := range 7 {
+			a := keyplane.App{AccountID: 1, Name: "app", CreatedAt: t0, UpdatedAt: t0.Add(time.Duration(i) * time.Millisecond)}
+			if err := tx.InsertApp(&a); err != nil {
+				return err
+			}
+			ids = append(ids, a.ID)
+		}
+		return nil
+	})
+	for _, c := range []struct {
+		v     keyplane.Visibility
+		p     keyplane.Page
+		want  []int64
+		total int
+	}{
+		{keyplane.Visibility{All: true}, keyplane.Page{Page: 1, Limit: 3}, ids[:3], 7},
+		{keyplane.Visibility{All: true}, keyplane.Page{Page: 3, Limit: 3}, ids[6:], 7},
+		{keyplane.Visibility{All: true}, keyplane.Page{Page: 4, Limit: 3}, nil, 7},
+		{keyplane.Visibility{AppIDs: []int64{ids[1], ids[4], 999}}, keyplane.Page{Page: 1, Limit: 10}, []int64{ids[1], ids[4]}, 2},
+		{keyplane.Visibility{KeysetIDs: []int64{ids[0]}}, keyplane.Page{Page: 1, Limit: 10}, nil, 0}, // keyset rows show no apps
+		{keyplane.Visibility{}, keyplane.Page{Page: 1, Limit: 10}, nil, 0},
+	} {
+		var got []keyplane.App
+		var total int
+		db.Read(context.Background(), func(tx control.Tx) (err error) {
+			got, total, err = tx.ListApps(1, c.v, c.p)
+			return err
+		})
+		var gotIDs []int64
+		for _, a := range got {
+			gotIDs = append(gotIDs, a.ID)
+		}
+		if !slices.Equal(gotIDs, c.want) || total != c.total {
+			t.Errorf("%+v %+v: got %v total %d, want %v total %d", c.v, c.p, gotIDs, total, c.want, c.total)
+		}
+	}
+	// Another account sees none of them.
+	db.Read(context.Background(), func(tx control.Tx) error {
+		if _, err := tx.App(2, ids[0]); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+			t.Errorf("app of account 1 read as account 2: %v", err)
+		}
+		return nil
+	})
+}
+
+func TestKeysetsConfigAndSecretKeys(t *testing.T) {
+	db, _ := open(t)
+	cfg := keyplane.DefaultConfig()
+	cfg.Presence.Interval = 42
+	var k keyplane.Keyset
+	exp := t0.Add(time.Hour)
+	write(t, db, func(tx control.Tx) error {
+		a := keyplane.App{AccountID: 1, Name: "a", CreatedAt: t0, UpdatedAt: t0}
+		if err := tx.InsertApp(&a); err != nil {
+			return err
+		}
+		k = keyplane.Keyset{AccountID: 1, AppID: a.ID, Name: "k", Type: keyplane.KeysetTesting, PublishKey: "pub-c-1", SubscribeKey: "sub-c-1", CreatedAt: t0, UpdatedAt: t0}
+		if err := tx.InsertKeyset(&k, cfg); err != nil {
+			return err
+		}
+		for _, s := range []keyplane.SecretKey{
+			{KeysetID: k.ID, Secret: "sec-c-AAAAArotated1", ExpiresAt: &exp, CreatedAt: t0},
+			{KeysetID: k.ID, Secret: "sec-c-BBBBBmain", CreatedAt: t0},
+		} {
+			if err := tx.InsertSecretKey(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	db.Read(context.Background(), func(tx control.Tx) error {
+		got, err := tx.Keyset(1, k.ID)
+		if err != nil || got != k {
+			t.Errorf("keyset round trip: %+v %v, want %+v", got, err, k)
+		}
+		c, err := tx.Config(k.ID)
+		if err != nil || c.Presence.Interval != 42 {
+			t.Errorf("config round trip: %+v %v", c.Presence, err)
+		}
+		keys, err := tx.SecretKeys(k.ID)
+		if err != nil || len(keys) != 2 || !keys[0].Main() || keys[1].ExpiresAt == nil || !keys[1].ExpiresAt.Equal(exp) {
+			t.Errorf("secret keys (main first): %+v %v", keys, err)
+		}
+		return nil
+	})
+	// A second main key is refused by the schema itself.
+	err := db.Write(context.Background(), func(tx control.Tx) error {
+		return tx.InsertSecretKey(keyplane.SecretKey{KeysetID: k.ID, Secret: "sec-c-CCCCCmain2", CreatedAt: t0})
+	})
+	if err == nil {
+		t.Error("a second main secret key was stored")
+	}
+	// Deleting the keyset takes its secret keys along.
+	write(t, db, func(tx control.Tx) error { return tx.DeleteKeyset(k.ID) })
+	db.Read(context.Background(), func(tx control.Tx) error {
+		keys, err := tx.SecretKeys(k.ID)
+		if err != nil || len(keys) != 0 {
+			t.Errorf("secret keys of a deleted keyset: %v %v", keys, err)
+		}
+		return nil
+	})
+}
+
+func TestWriteRollsBackOnError(t *testing.T) {
+	db, _ := open(t)
+	boom := keyplane.Errorf(keyplane.CodeInvalid, "no")
+	err := db.Write(context.Background(), func(tx control.Tx) error {
+		a := keyplane.App{AccountID: 1, Name: "a", CreatedAt: t0, UpdatedAt: t0}
+		if err := tx.InsertApp(&a); err != nil {
+			return err
+		}
+		return boom
+	})
+	if err != boom {
+		t.Fatalf("Write returned %v", err)
+	}
+	db.Read(context.Background(), func(tx control.Tx) error {
+		_, n, err := tx.ListApps(1, keyplane.Visibility{All: true}, keyplane.Page{Page: 1, Limit: 10})
+		if err != nil || n != 0 {
+			t.Errorf("after a failed transaction: %d apps, %v", n, err)
+		}
+		return nil
+	})
+}
+
+func TestIntegrationsKeysAndAudit(t *testing.T) {
+	db, _ := open(t)
+	g, _ := keyplane.ParseGrant("app/3:keyset:rw")
+	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0}
+	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: keyplane.HashAPIKey("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	write(t, db, func(tx control.Tx) error {
+		if err := tx.InsertIntegration(&in); err != nil {
+			return err
+		}
+		k.IntegrationID = in.ID
+		if err := tx.InsertAPIKey(&k); err != nil {
+			return err
+		}
+		for i := range 3 {
+			e := keyplane.AuditEvent{AccountID: 1, At: t0, Type: "T", Actor: keyplane.OperatorActor, TargetType: "app", TargetID: int64(i), After: []byte(`{}`)}
+			if err := tx.AppendAudit(&e); err != nil {
+				return err
+			}
+		}
+		return tx.TouchAPIKey(k.ID, in.ID, t0.Add(time.Minute))
+	})
+	db.Read(context.Background(), func(tx control.Tx) error {
+		gk, gi, err := tx.APIKeyByHash(keyplane.HashAPIKey("x"))
+		if err != nil || gk.ID != k.ID || gi.Name != "ci" || !slices.Equal(gi.Grants, in.Grants) || gk.LastUsedAt == nil || gi.LastUsedAt == nil {
+			t.Errorf("by hash: %+v %+v %v", gk, gi, err)
+		}
+		if _, _, err := tx.APIKeyByHash(keyplane.HashAPIKey("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+			t.Errorf("unknown hash: %v", err)
+		}
+		byID, _, err := tx.APIKey(k.ID)
+		if err != nil || byID.Prefix != k.Prefix {
+			t.Errorf("by id: %+v %v", byID, err)
+		}
+		return nil
+	})
+	write(t, db, func(tx control.Tx) error { return tx.RevokeAPIKey(k.ID, t0.Add(2*time.Minute)) })
+	db.Read(context.Background(), func(tx control.Tx) error {
+		keys, err := tx.APIKeys(in.ID)
+		if err != nil || len(keys) != 1 || keys[0].RevokedAt == nil || keys[0].Active(t0.Add(3*time.Minute)) {
+			t.Errorf("revoked key: %+v %v", keys, err)
+		}
+		return nil
+	})
+	// The audit chain links each event to the one before.
+	rows, err := db.read.Query(`SELECT id, prev_hash, hash FROM audit_events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var prev []byte = []byte{}
+	n := 0
+	for rows.Next() {
+		var id int64
+		var p, h []byte
+		if err := rows.Scan(&id, &p, &h); err != nil {
+			t.Fatal(err)
+		}
+		if string(p) != string(prev) || len(h) != 32 {
+			t.Errorf("event %d: prev %x, want %x", id, p, prev)
+		}
+		prev = h
+		n++
+	}
+	if n != 3 {
+		t.Errorf("%d audit events, want 3", n)
+	}
+}
