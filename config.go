@@ -1,0 +1,438 @@
+package keyplane
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Config is a keyset's full feature configuration, as answered by GET /v2/keysets/{id}/config.
+// Every field is always present on the wire; a nil pointer is a choice not
+// made yet (no region, no retention, no credentials) and is sent as null.
+type Config struct {
+	AccessManager      AccessManager      `json:"accessManager"`
+	Files              Files              `json:"files"`
+	StreamController   StreamController   `json:"streamController"`
+	AppContext         AppContext         `json:"appContext"`
+	DataSync           DataSync           `json:"dataSync"`
+	APNs               APNs               `json:"apns"`
+	FCM                FCM                `json:"fcm"`
+	MessagePersistence MessagePersistence `json:"messagePersistence"`
+	Presence           Presence           `json:"presence"`
+}
+
+// AccessManager is the Access Manager section of a Config.
+type AccessManager struct {
+	Enabled     bool `json:"enabled"`
+	TokenRevoke bool `json:"tokenRevoke"`
+}
+
+// Files is the File Sharing section of a Config. Retention is in days, 0
+// meaning unlimited. Region is write-once: stored files do not move.
+type Files struct {
+	Enabled   bool    `json:"enabled"`
+	Retention *int    `json:"retention"`
+	Region    *string `json:"region"`
+}
+
+// StreamController is the Stream Controller section of a Config.
+type StreamController struct {
+	Enabled           bool `json:"enabled"`
+	WildcardSubscribe bool `json:"wildcardSubscribe"`
+	ChannelGroupLimit int  `json:"channelGroupLimit"`
+}
+
+// AppContext is the App Context section of a Config. Region is write-once:
+// stored metadata does not move.
+type AppContext struct {
+	Enabled                       bool    `json:"enabled"`
+	UserMetadataEvents            bool    `json:"userMetadataEvents"`
+	ChannelMetadataEvents         bool    `json:"channelMetadataEvents"`
+	MembershipEvents              bool    `json:"membershipEvents"`
+	DisallowGetAllChannelMetadata bool    `json:"disallowGetAllChannelMetadata"`
+	DisallowGetAllUserMetadata    bool    `json:"disallowGetAllUserMetadata"`
+	ReferentialIntegrity          bool    `json:"referentialIntegrity"`
+	Region                        *string `json:"region"`
+}
+
+// DataSync is the DataSync section of a Config. Region is write-once.
+type DataSync struct {
+	Enabled bool    `json:"enabled"`
+	Region  *string `json:"region"`
+}
+
+// APNs is the Apple push section of a Config: the metadata of the
+// credentials only, never the token itself.
+type APNs struct {
+	Enabled   bool    `json:"enabled"`
+	TeamID    *string `json:"teamId"`
+	AuthKeyID *string `json:"authKeyId"`
+	Filename  *string `json:"filename"`
+}
+
+// FCM is the Firebase push section of a Config. PubNub gives it no enabled
+// flag, so neither do we.
+type FCM struct {
+	Filename *string `json:"filename"`
+}
+
+// MessagePersistence is the Message Persistence section of a Config.
+// Retention is in days, 0 meaning unlimited.
+type MessagePersistence struct {
+	Enabled               bool `json:"enabled"`
+	IncludePresenceEvents bool `json:"includePresenceEvents"`
+	DeleteFromHistory     bool `json:"deleteFromHistory"`
+	Retention             *int `json:"retention"`
+}
+
+// Presence is the Presence section of a Config. Interval and Debounce are
+// in seconds.
+type Presence struct {
+	Enabled                   bool    `json:"enabled"`
+	Deltas                    bool    `json:"deltas"`
+	GenerateLeaveOnDisconnect bool    `json:"generateLeaveOnDisconnect"`
+	StreamFiltering           bool    `json:"streamFiltering"`
+	ActiveNoticeChannel       *string `json:"activeNoticeChannel"`
+	AnnounceMax               int     `json:"announceMax"`
+	Interval                  int     `json:"interval"`
+	Debounce                  int     `json:"debounce"`
+}
+
+// DefaultConfig returns the configuration of a new keyset (README, "Keyset
+// configuration defaults"). Every feature that needs a choice the caller
+// must make (a region, a retention, credentials) starts off.
+func DefaultConfig() Config {
+	return Config{
+		StreamController: StreamController{Enabled: true, WildcardSubscribe: true, ChannelGroupLimit: 100},
+		AppContext: AppContext{
+			UserMetadataEvents: true, ChannelMetadataEvents: true, MembershipEvents: true,
+			ReferentialIntegrity: true,
+		},
+		Presence: Presence{Enabled: true, AnnounceMax: 20, Interval: 10, Debounce: 2},
+	}
+}
+
+// ConfigPatch is the body of PATCH /v2/keysets/{id}/config, and the
+// optional config of a new keyset: only what it mentions changes. Sections
+// left out are nil; within a section, each field is an Opt, so that null
+// (clear a nullable field) differs from leaving the field out.
+type ConfigPatch struct {
+	AccessManager      *AccessManagerPatch      `json:"accessManager"`
+	Files              *FilesPatch              `json:"files"`
+	StreamController   *StreamControllerPatch   `json:"streamController"`
+	AppContext         *AppContextPatch         `json:"appContext"`
+	DataSync           *DataSyncPatch           `json:"dataSync"`
+	APNs               *APNsPatch               `json:"apns"`
+	FCM                *FCMPatch                `json:"fcm"`
+	MessagePersistence *MessagePersistencePatch `json:"messagePersistence"`
+	Presence           *PresencePatch           `json:"presence"`
+}
+
+// AccessManagerPatch changes an AccessManager section.
+type AccessManagerPatch struct {
+	Enabled     Opt[bool] `json:"enabled"`
+	TokenRevoke Opt[bool] `json:"tokenRevoke"`
+}
+
+// FilesPatch changes a Files section.
+type FilesPatch struct {
+	Enabled   Opt[bool]   `json:"enabled"`
+	Retention Opt[int]    `json:"retention"`
+	Region    Opt[string] `json:"region"`
+}
+
+// StreamControllerPatch changes a StreamController section.
+type StreamControllerPatch struct {
+	Enabled           Opt[bool] `json:"enabled"`
+	WildcardSubscribe Opt[bool] `json:"wildcardSubscribe"`
+	ChannelGroupLimit Opt[int]  `json:"channelGroupLimit"`
+}
+
+// AppContextPatch changes an AppContext section.
+type AppContextPatch struct {
+	Enabled                       Opt[bool]   `json:"enabled"`
+	UserMetadataEvents            Opt[bool]   `json:"userMetadataEvents"`
+	ChannelMetadataEvents         Opt[bool]   `json:"channelMetadataEvents"`
+	MembershipEvents              Opt[bool]   `json:"membershipEvents"`
+	DisallowGetAllChannelMetadata Opt[bool]   `json:"disallowGetAllChannelMetadata"`
+	DisallowGetAllUserMetadata    Opt[bool]   `json:"disallowGetAllUserMetadata"`
+	ReferentialIntegrity          Opt[bool]   `json:"referentialIntegrity"`
+	Region                        Opt[string] `json:"region"`
+}
+
+// DataSyncPatch changes a DataSync section.
+type DataSyncPatch struct {
+	Enabled Opt[bool]   `json:"enabled"`
+	Region  Opt[string] `json:"region"`
+}
+
+// APNsPatch changes an APNs section.
+type APNsPatch struct {
+	Enabled   Opt[bool]   `json:"enabled"`
+	TeamID    Opt[string] `json:"teamId"`
+	AuthKeyID Opt[string] `json:"authKeyId"`
+	Filename  Opt[string] `json:"filename"`
+}
+
+// FCMPatch changes an FCM section.
+type FCMPatch struct {
+	Filename Opt[string] `json:"filename"`
+}
+
+// MessagePersistencePatch changes a MessagePersistence section.
+type MessagePersistencePatch struct {
+	Enabled               Opt[bool] `json:"enabled"`
+	IncludePresenceEvents Opt[bool] `json:"includePresenceEvents"`
+	DeleteFromHistory     Opt[bool] `json:"deleteFromHistory"`
+	Retention             Opt[int]  `json:"retention"`
+}
+
+// PresencePatch changes a Presence section.
+type PresencePatch struct {
+	Enabled                   Opt[bool]   `json:"enabled"`
+	Deltas                    Opt[bool]   `json:"deltas"`
+	GenerateLeaveOnDisconnect Opt[bool]   `json:"generateLeaveOnDisconnect"`
+	StreamFiltering           Opt[bool]   `json:"streamFiltering"`
+	ActiveNoticeChannel       Opt[string] `json:"activeNoticeChannel"`
+	AnnounceMax               Opt[int]    `json:"announceMax"`
+	Interval                  Opt[int]    `json:"interval"`
+	Debounce                  Opt[int]    `json:"debounce"`
+}
+
+// ParseConfigPatch decodes a config PATCH body with DecodeJSON, so unknown
+// fields anywhere, wrong types and a section sent as null are all refused.
+// Value rules are checked by Config.Apply, which sees the merged result.
+func ParseConfigPatch(data []byte) (ConfigPatch, error) {
+	var p ConfigPatch
+	if err := DecodeJSON(data, &p); err != nil {
+		return ConfigPatch{}, err
+	}
+	return p, nil
+}
+
+// ParseStoredConfig decodes a config read from our own storage over
+// DefaultConfig, so that fields added since the row was written take their
+// defaults and fields since removed are ignored. It does not validate:
+// reading a keyset must keep working if a rule is tightened later; the next
+// Apply reports the old value. Its errors are internal, never the caller's.
+func ParseStoredConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Config{}, fmt.Errorf("stored keyset config: %w", err)
+	}
+	return c, nil
+}
+
+// Apply merges p into c and returns the result, which passes Validate. c
+// itself is not changed, nor anything it points to; the result may share
+// pointers with c, which are never written through. A refusal returns the
+// zero Config and a CodeInvalid *Error listing every problem, with paths
+// from the top of the config ("files.region: …"): null for a field that
+// cannot be null, a changed region, and whatever Validate finds in the
+// merged result, so that a region or retention set by an earlier patch
+// satisfies an enabling rule.
+func (c Config) Apply(p ConfigPatch) (Config, error) {
+	n := c
+	var msgs []string
+	if s := p.AccessManager; s != nil {
+		setField(&msgs, "accessManager.enabled", &n.AccessManager.Enabled, s.Enabled)
+		setField(&msgs, "accessManager.tokenRevoke", &n.AccessManager.TokenRevoke, s.TokenRevoke)
+	}
+	if s := p.Files; s != nil {
+		setField(&msgs, "files.enabled", &n.Files.Enabled, s.Enabled)
+		setNullable(&n.Files.Retention, s.Retention)
+		setRegion(&msgs, "files.region", &n.Files.Region, s.Region)
+	}
+	if s := p.StreamController; s != nil {
+		setField(&msgs, "streamController.enabled", &n.StreamController.Enabled, s.Enabled)
+		setField(&msgs, "streamController.wildcardSubscribe", &n.StreamController.WildcardSubscribe, s.WildcardSubscribe)
+		setField(&msgs, "streamController.channelGroupLimit", &n.StreamController.ChannelGroupLimit, s.ChannelGroupLimit)
+	}
+	if s := p.AppContext; s != nil {
+		a := &n.AppContext
+		setField(&msgs, "appContext.enabled", &a.Enabled, s.Enabled)
+		setField(&msgs, "appContext.userMetadataEvents", &a.UserMetadataEvents, s.UserMetadataEvents)
+		setField(&msgs, "appContext.channelMetadataEvents", &a.ChannelMetadataEvents, s.ChannelMetadataEvents)
+		setField(&msgs, "appContext.membershipEvents", &a.MembershipEvents, s.MembershipEvents)
+		setField(&msgs, "appContext.disallowGetAllChannelMetadata", &a.DisallowGetAllChannelMetadata, s.DisallowGetAllChannelMetadata)
+		setField(&msgs, "appContext.disallowGetAllUserMetadata", &a.DisallowGetAllUserMetadata, s.DisallowGetAllUserMetadata)
+		setField(&msgs, "appContext.referentialIntegrity", &a.ReferentialIntegrity, s.ReferentialIntegrity)
+		setRegion(&msgs, "appContext.region", &a.Region, s.Region)
+	}
+	if s := p.DataSync; s != nil {
+		setField(&msgs, "dataSync.enabled", &n.DataSync.Enabled, s.Enabled)
+		setRegion(&msgs, "dataSync.region", &n.DataSync.Region, s.Region)
+	}
+	if s := p.APNs; s != nil {
+		setField(&msgs, "apns.enabled", &n.APNs.Enabled, s.Enabled)
+		setNullable(&n.APNs.TeamID, s.TeamID)
+		setNullable(&n.APNs.AuthKeyID, s.AuthKeyID)
+		setNullable(&n.APNs.Filename, s.Filename)
+	}
+	if s := p.FCM; s != nil {
+		setNullable(&n.FCM.Filename, s.Filename)
+	}
+	if s := p.MessagePersistence; s != nil {
+		m := &n.MessagePersistence
+		setField(&msgs, "messagePersistence.enabled", &m.Enabled, s.Enabled)
+		setField(&msgs, "messagePersistence.includePresenceEvents", &m.IncludePresenceEvents, s.IncludePresenceEvents)
+		setField(&msgs, "messagePersistence.deleteFromHistory", &m.DeleteFromHistory, s.DeleteFromHistory)
+		setNullable(&m.Retention, s.Retention)
+	}
+	if s := p.Presence; s != nil {
+		r := &n.Presence
+		setField(&msgs, "presence.enabled", &r.Enabled, s.Enabled)
+		setField(&msgs, "presence.deltas", &r.Deltas, s.Deltas)
+		setField(&msgs, "presence.generateLeaveOnDisconnect", &r.GenerateLeaveOnDisconnect, s.GenerateLeaveOnDisconnect)
+		setField(&msgs, "presence.streamFiltering", &r.StreamFiltering, s.StreamFiltering)
+		setNullable(&r.ActiveNoticeChannel, s.ActiveNoticeChannel)
+		setField(&msgs, "presence.announceMax", &r.AnnounceMax, s.AnnounceMax)
+		setField(&msgs, "presence.interval", &r.Interval, s.Interval)
+		setField(&msgs, "presence.debounce", &r.Debounce, s.Debounce)
+	}
+	if err := Invalid(append(msgs, n.problems()...)...); err != nil {
+		return Config{}, err
+	}
+	return n, nil
+}
+
+// Validate checks every value rule and enabling rule of a whole config.
+func (c Config) Validate() error { return Invalid(c.problems()...) }
+
+var (
+	retentionDays  = []int{0, 1, 7, 30, 90, 180, 365}
+	filesRegions   = []string{"us-east-1", "us-west-1", "eu-central-1", "ap-south-1", "ap-northeast-1"}
+	contextRegions = []string{"aws-iad-1", "aws-pdx-1", "aws-fra-1", "aws-bom-1", "aws-hnd-1"}
+	appleIDRE      = regexp.MustCompile(`^[A-Za-z0-9]{10}$`)
+)
+
+func (c Config) problems() []string {
+	var msgs []string
+	check := func(path string, problem string) {
+		if problem != "" {
+			msgs = append(msgs, path+": "+problem)
+		}
+	}
+	check("files.retention", ifSet(c.Files.Retention, ruleOneOf(retentionDays)))
+	check("files.region", ifSet(c.Files.Region, ruleOneOf(filesRegions)))
+	check("streamController.channelGroupLimit", ruleBetween(1, 2000)(c.StreamController.ChannelGroupLimit))
+	check("appContext.region", ifSet(c.AppContext.Region, ruleOneOf(contextRegions)))
+	check("dataSync.region", ifSet(c.DataSync.Region, ruleOneOf(contextRegions)))
+	check("apns.teamId", ifSet(c.APNs.TeamID, ruleAppleID))
+	check("apns.authKeyId", ifSet(c.APNs.AuthKeyID, ruleAppleID))
+	check("apns.filename", ifSet(c.APNs.Filename, ruleFileName))
+	check("fcm.filename", ifSet(c.FCM.Filename, ruleFileName))
+	check("messagePersistence.retention", ifSet(c.MessagePersistence.Retention, ruleOneOf(retentionDays)))
+	check("presence.activeNoticeChannel", ifSet(c.Presence.ActiveNoticeChannel, ruleChannelName))
+	check("presence.announceMax", ruleBetween(0, 100)(c.Presence.AnnounceMax))
+	check("presence.interval", ruleBetween(10, 300)(c.Presence.Interval))
+	check("presence.debounce", ruleBetween(0, 300)(c.Presence.Debounce))
+
+	// A feature cannot run without the choices only the caller can make.
+	need := func(enabled bool, feature, path string, given bool) {
+		if enabled && !given {
+			msgs = append(msgs, path+": required when "+feature)
+		}
+	}
+	need(c.Files.Enabled, "files are enabled", "files.region", c.Files.Region != nil)
+	need(c.Files.Enabled, "files are enabled", "files.retention", c.Files.Retention != nil)
+	need(c.AppContext.Enabled, "appContext is enabled", "appContext.region", c.AppContext.Region != nil)
+	need(c.DataSync.Enabled, "dataSync is enabled", "dataSync.region", c.DataSync.Region != nil)
+	need(c.APNs.Enabled, "apns is enabled", "apns.teamId", c.APNs.TeamID != nil)
+	need(c.APNs.Enabled, "apns is enabled", "apns.authKeyId", c.APNs.AuthKeyID != nil)
+	need(c.APNs.Enabled, "apns is enabled", "apns.filename", c.APNs.Filename != nil)
+	need(c.MessagePersistence.Enabled, "messagePersistence is enabled", "messagePersistence.retention", c.MessagePersistence.Retention != nil)
+	return msgs
+}
+
+// setField applies o to a field that has no null: null there is a wrong type.
+func setField[T any](msgs *[]string, path string, dst *T, o Opt[T]) {
+	switch {
+	case !o.Set:
+	case o.Null:
+		*msgs = append(*msgs, path+": must be "+typeWord(reflect.TypeFor[T]()))
+	default:
+		*dst = o.V
+	}
+}
+
+// setNullable applies o to a field where null means "no choice made".
+func setNullable[T any](dst **T, o Opt[T]) {
+	switch {
+	case !o.Set:
+	case o.Null:
+		*dst = nil
+	default:
+		// o is a copy: the result never shares this value with the receiver.
+		*dst = &o.V
+	}
+}
+
+// setRegion applies o to a region, which is write-once: data already stored
+// in a region stays there. Sending the region again is harmless, so allowed.
+func setRegion(msgs *[]string, path string, dst **string, o Opt[string]) {
+	if o.Set && *dst != nil && (o.Null || o.V != **dst) {
+		*msgs = append(*msgs, path+": cannot be changed once set")
+		return
+	}
+	setNullable(dst, o)
+}
+
+// ifSet applies rule to a nullable field; null always passes.
+func ifSet[T any](v *T, rule func(T) string) string {
+	if v == nil {
+		return ""
+	}
+	return rule(*v)
+}
+
+// ruleOneOf, like every rule function, says what is wrong with a value, or
+// "" when nothing is, in words that follow the field's path in a message and
+// tell the caller what is allowed.
+func ruleOneOf[T comparable](allowed []T) func(T) string {
+	return func(v T) string {
+		if slices.Contains(allowed, v) {
+			return ""
+		}
+		words := make([]string, len(allowed))
+		for i, a := range allowed {
+			words[i] = fmt.Sprint(a)
+		}
+		return "must be one of " + strings.Join(words, ", ")
+	}
+}
+
+func ruleBetween(lo, hi int) func(int) string {
+	return func(v int) string {
+		if v < lo || v > hi {
+			return fmt.Sprintf("must be between %d and %d", lo, hi)
+		}
+		return ""
+	}
+}
+
+func ruleAppleID(v string) string {
+	if !appleIDRE.MatchString(v) {
+		return "must be 10 letters or digits"
+	}
+	return ""
+}
+
+func ruleFileName(v string) string {
+	if n := utf8.RuneCountInString(v); n < 1 || n > 255 || strings.ContainsAny(v, `/\`) {
+		return `must be 1 to 255 characters without / or \`
+	}
+	return ""
+}
+
+func ruleChannelName(v string) string {
+	if n := utf8.RuneCountInString(v); n < 1 || n > 92 || strings.ContainsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		return "must be 1 to 92 characters without spaces or commas"
+	}
+	return ""
+}
