@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -292,6 +293,12 @@ func (a *API) logged(next http.Handler) http.Handler {
 			}
 			a.log.Info("request", attrs...)
 		}()
+		// The mux would answer an unclean path ("/v2//apps") with an HTML
+		// redirect; no route lives there, so say so in JSON.
+		if r.URL.Path != path.Clean(r.URL.Path) && r.URL.Path != "/" {
+			writeError(sw, http.StatusNotFound, "NotFound", []string{r.Method + " " + clip(r.URL.Path) + ": no such route"})
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
 }

@@ -1,0 +1,43 @@
+package keyplane
+
+import "testing"
+
+// FuzzParseGrant: any input is refused with a 400 or parses to a row that
+// PubNub offers and that reads back the same from its canonical form.
+func FuzzParseGrant(f *testing.F) {
+	for _, s := range []string{"account:app:rw", "app/12:keyset:read", "keyset/7:secret-key:w", "app/-1:usage:r", "a:b:c:d", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := ParseGrant(s)
+		if err != nil {
+			if ErrorCode(err) != CodeInvalid {
+				t.Fatalf("ParseGrant(%q): %v is not a 400", s, err)
+			}
+			return
+		}
+		if err := g.Validate(); err != nil {
+			t.Fatalf("ParseGrant(%q) = %v, which does not validate: %v", s, g, err)
+		}
+		if again, err := ParseGrant(g.String()); err != nil || again != g {
+			t.Fatalf("round trip of %q: %v, %v", s, again, err)
+		}
+	})
+}
+
+// FuzzCheckAPIKey: the offline check never panics, and refuses with a 401.
+func FuzzCheckAPIKey(f *testing.F) {
+	k, _ := NewAPIKey(nil)
+	for _, s := range []string{k, "si_", "", "si_" + k[3:20], k[:len(k)-1] + "!"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		err := CheckAPIKey(s)
+		if err != nil && ErrorCode(err) != CodeUnauthorized {
+			t.Fatalf("CheckAPIKey(%q): %v is not a 401", s, err)
+		}
+		if err == nil && len(s) != apiKeyLen {
+			t.Fatalf("CheckAPIKey(%q) accepted a key of length %d", s, len(s))
+		}
+	})
+}
