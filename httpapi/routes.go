@@ -59,6 +59,15 @@ func secretKeyOut(s keyplane.SecretKey) secretKeyJSON {
 
 var success = map[string]bool{"success": true}
 
+// respond writes v with status, unless err says the operation failed.
+func respond(w http.ResponseWriter, status int, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
 func (a *API) listApps(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
 	pg, err := page(r)
 	if err != nil {
@@ -98,11 +107,7 @@ func (a *API) createApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	app, err := a.svc.CreateApp(r.Context(), p, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, appOut(app))
-	return nil
+	return respond(w, http.StatusCreated, appOut(app), err)
 }
 
 func (a *API) getApp(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -111,11 +116,7 @@ func (a *API) getApp(w http.ResponseWriter, r *http.Request, p keyplane.Principa
 		return err
 	}
 	app, err := a.svc.GetApp(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, appOut(app))
-	return nil
+	return respond(w, http.StatusOK, appOut(app), err)
 }
 
 func (a *API) updateApp(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -132,11 +133,7 @@ func (a *API) updateApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	app, err := a.svc.RenameApp(r.Context(), p, id, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, appOut(app))
-	return nil
+	return respond(w, http.StatusOK, appOut(app), err)
 }
 
 func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -144,11 +141,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteApp(r.Context(), p, id); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, success)
-	return nil
+	return respond(w, http.StatusOK, success, a.svc.DeleteApp(r.Context(), p, id))
 }
 
 func (a *API) listKeysets(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -237,11 +230,7 @@ func (a *API) getKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	k, err := a.svc.GetKeyset(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, keysetOut(k))
-	return nil
+	return respond(w, http.StatusOK, keysetOut(k), err)
 }
 
 func (a *API) updateKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -254,11 +243,7 @@ func (a *API) updateKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 		return err
 	}
 	k, err := a.svc.UpdateKeyset(r.Context(), p, id, b.Name, b.Type)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, keysetOut(k))
-	return nil
+	return respond(w, http.StatusOK, keysetOut(k), err)
 }
 
 func (a *API) deleteKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -266,11 +251,7 @@ func (a *API) deleteKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteKeyset(r.Context(), p, id); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, success)
-	return nil
+	return respond(w, http.StatusOK, success, a.svc.DeleteKeyset(r.Context(), p, id))
 }
 
 func (a *API) getConfig(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -279,11 +260,7 @@ func (a *API) getConfig(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	c, err := a.svc.GetConfig(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return respond(w, http.StatusOK, c, err)
 }
 
 func (a *API) updateConfig(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -300,11 +277,7 @@ func (a *API) updateConfig(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 		return err
 	}
 	c, err := a.svc.UpdateConfig(r.Context(), p, id, patch)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
+	return respond(w, http.StatusOK, c, err)
 }
 
 func (a *API) listSecretKeys(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -363,11 +336,7 @@ func (a *API) rotateSecretKey(w http.ResponseWriter, r *http.Request, p keyplane
 		return err
 	}
 	k, err := a.svc.RotateSecretKey(r.Context(), p, id, at)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"secretKey": k.Secret})
-	return nil
+	return respond(w, http.StatusCreated, map[string]string{"secretKey": k.Secret}, err)
 }
 
 // emptyBody reports whether err is DecodeJSON's refusal of an empty body.
@@ -393,11 +362,7 @@ func (a *API) updateSecretKey(w http.ResponseWriter, r *http.Request, p keyplane
 		return err
 	}
 	k, err := a.svc.UpdateSecretKeyExpiry(r.Context(), p, id, r.PathValue("secretKeyPrefix"), *at)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"secretKey": secretKeyOut(k)})
-	return nil
+	return respond(w, http.StatusOK, map[string]any{"secretKey": secretKeyOut(k)}, err)
 }
 
 func (a *API) deleteSecretKey(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -405,9 +370,5 @@ func (a *API) deleteSecretKey(w http.ResponseWriter, r *http.Request, p keyplane
 	if err != nil {
 		return err
 	}
-	if err := a.svc.DeleteSecretKey(r.Context(), p, id, r.PathValue("secretKeyPrefix")); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, success)
-	return nil
+	return respond(w, http.StatusOK, success, a.svc.DeleteSecretKey(r.Context(), p, id, r.PathValue("secretKeyPrefix")))
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,13 +44,20 @@ func Open(ctx context.Context, path string, now time.Time) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("database: empty path")
 	}
+	if dir := filepath.Dir(path); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("database %s: cannot open: directory %s does not exist", path, dir)
+		}
+	}
 	// Pragmas go in the DSN so every pooled connection gets them.
 	// synchronous(FULL): an acknowledged write survives power loss.
 	q := url.Values{}
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
-	dsn := "file:" + path + "?" + q.Encode()
+	// The path goes into a SQLite URI: escape what a URI would read as
+	// syntax, so "a#1.db" or "what?.db" name the file they say.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?" + q.Encode()
 	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
