@@ -102,7 +102,8 @@ func (s *Service) DeleteApp(ctx context.Context, p keyplane.Principal, id int64)
 			return err
 		}
 		if n > 0 {
-			return keyplane.Errorf(keyplane.CodeConflict, "app %d still has %d keyset(s); delete them first", id, n)
+			// The count is not given: the caller may hold no Keyset rights.
+			return keyplane.Errorf(keyplane.CodeConflict, "app %d still has keysets; delete them first", id)
 		}
 		if err := tx.DeleteApp(p.AccountID, id); err != nil {
 			return err

@@ -66,13 +66,17 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpUpdateSecretKey, a.updateSecretKey)
 	route(keyplane.OpDeleteSecretKey, a.deleteSecretKey)
 
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
+		methods[p] = []string{"GET"}
+	}
 	// A path pattern without a method catches the methods the path lacks,
 	// so they get a JSON 405 rather than the mux's plain-text one.
 	for path, ms := range methods {
 		allow := strings.Join(ms, ", ")
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			echoVersion(w, r)
 			w.Header().Set("Allow", allow)
-			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", []string{r.Method + " " + r.URL.Path + ": method not allowed; allowed: " + allow})
+			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", []string{r.Method + " " + redactPath(r.URL.Path) + ": method not allowed; allowed: " + allow})
 		})
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +97,8 @@ func (a *API) Handler() http.Handler {
 		w.Write(api.Spec)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "NotFound", []string{r.Method + " " + r.URL.Path + ": no such route"})
+		echoVersion(w, r)
+		writeError(w, http.StatusNotFound, "NotFound", []string{r.Method + " " + redactPath(r.URL.Path) + ": no such route"})
 	})
 	return a.logged(mux)
 }
@@ -121,6 +126,39 @@ func (a *API) v2(h handler) http.Handler {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// echoVersion answers a /v2 request that matched no operation with the
+// release its PubNub-Version resolves to, as every /v2 answer carries it.
+func echoVersion(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v2/") {
+		if v, err := ResolveVersion(r.Header.Get("PubNub-Version")); err == nil {
+			w.Header().Set("PubNub-Version", v)
+		}
+	}
+}
+
+// redactPath shortens path segments that look like secrets (a whole secret
+// key sent where its prefix belongs, an API key) so they reach neither logs
+// nor messages.
+func redactPath(p string) string {
+	const max = 200 // long enough for any real route, short enough for a log line
+	if len(p) > max {
+		p = p[:max] + "…"
+	}
+	if !strings.Contains(p, "sec-c-") && !strings.Contains(p, keyplane.APIKeyPrefix) {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		switch {
+		case strings.HasPrefix(s, "sec-c-") && len(s) > keyplane.SecretKeyPrefixLen:
+			segs[i] = s[:keyplane.SecretKeyPrefixLen] + "…"
+		case strings.HasPrefix(s, keyplane.APIKeyPrefix):
+			segs[i] = keyplane.APIKeyPrefix + "…"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // credential takes the key out of an Authorization header: the bare key, as
@@ -152,7 +190,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return // the client went away; nobody is listening
 		}
-		a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		a.log.Error("request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
 	}
 	writeError(w, statusOf[code], string(code), keyplane.ErrorMessages(err))
 }
@@ -197,20 +235,29 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return keyplane.DecodeJSON(data, v)
 }
 
+// parseID reads an id as we write them: digits, no sign, no leading zero.
+func parseID(v string) (int64, bool) {
+	if v == "" || v[0] < '1' || v[0] > '9' {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	return id, err == nil
+}
+
 // pathID reads a numeric id from the path.
 func pathID(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id < 1 {
-		return 0, keyplane.Errorf(keyplane.CodeInvalid, "%s: must be a positive integer, not %q", name, clip(v))
+	id, ok := parseID(v)
+	if !ok {
+		return 0, keyplane.Errorf(keyplane.CodeInvalid, "%s: must be a positive integer, not %q", name, redactPath(v))
 	}
 	return id, nil
 }
 
 // bodyID reads a numeric id sent as a string in a body.
 func bodyID(field, v string) (int64, string) {
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id < 1 {
+	id, ok := parseID(v)
+	if !ok {
 		return 0, field + ": must be a numeric id such as \"12\", not " + strconv.Quote(clip(v))
 	}
 	return id, ""
@@ -282,12 +329,12 @@ func (a *API) logged(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.log.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				a.log.Error("panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", v)
 				if sw.status == 0 {
 					writeError(sw, http.StatusInternalServerError, string(keyplane.CodeInternal), []string{"internal error"})
 				}
 			}
-			attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds()}
+			attrs := []any{"method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status, "ms", time.Since(start).Milliseconds()}
 			if p := sw.principal; p != nil {
 				attrs = append(attrs, "integrationId", p.IntegrationID, "keyId", p.KeyID)
 			}
@@ -296,7 +343,7 @@ func (a *API) logged(next http.Handler) http.Handler {
 		// The mux would answer an unclean path ("/v2//apps") with an HTML
 		// redirect; no route lives there, so say so in JSON.
 		if r.URL.Path != path.Clean(r.URL.Path) && r.URL.Path != "/" {
-			writeError(sw, http.StatusNotFound, "NotFound", []string{r.Method + " " + clip(r.URL.Path) + ": no such route"})
+			writeError(sw, http.StatusNotFound, "NotFound", []string{r.Method + " " + redactPath(r.URL.Path) + ": no such route"})
 			return
 		}
 		next.ServeHTTP(sw, r)

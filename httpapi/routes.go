@@ -194,7 +194,11 @@ func (a *API) createKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 		msgs = append(msgs, m)
 		n.Name, n.Type = b.Keyset.Name, b.Keyset.Type
 	}
-	if len(b.Config) > 0 && string(b.Config) != "null" {
+	switch {
+	case len(b.Config) == 0 || string(b.Config) == "null":
+	case b.Config[0] != '{':
+		msgs = append(msgs, "config: must be an object")
+	default:
 		patch, err := keyplane.ParseConfigPatch(b.Config)
 		if err != nil {
 			msgs = append(msgs, keyplane.ErrorMessages(keyplane.PrefixMessages(err, "config."))...)

@@ -1,6 +1,8 @@
 -- Accounts, apps, keysets with their configuration and secret keys,
 -- Service Integrations with their API keys, and the audit trail.
--- Times are Unix milliseconds (UTC).
+-- Times are Unix milliseconds (UTC). Ids are AUTOINCREMENT: an id is never
+-- reused, so a permission row naming a deleted app or keyset can never reach
+-- a new one.
 
 CREATE TABLE accounts (
     id          INTEGER PRIMARY KEY,
@@ -9,7 +11,7 @@ CREATE TABLE accounts (
 );
 
 CREATE TABLE apps (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id  INTEGER NOT NULL REFERENCES accounts (id),
     name        TEXT    NOT NULL,
     created_at  INTEGER NOT NULL,
@@ -18,7 +20,7 @@ CREATE TABLE apps (
 CREATE INDEX apps_by_account ON apps (account_id, id);
 
 CREATE TABLE keysets (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id     INTEGER NOT NULL REFERENCES accounts (id),
     app_id         INTEGER NOT NULL REFERENCES apps (id),
     name           TEXT    NOT NULL,
@@ -44,7 +46,7 @@ CREATE TABLE secret_keys (
 CREATE UNIQUE INDEX secret_keys_one_main ON secret_keys (keyset_id) WHERE expires_at IS NULL;
 
 CREATE TABLE integrations (
-    id            INTEGER PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id    INTEGER NOT NULL REFERENCES accounts (id),
     name          TEXT    NOT NULL,
     grants        TEXT    NOT NULL,           -- JSON array of grant strings; never changes
@@ -54,7 +56,7 @@ CREATE TABLE integrations (
 CREATE INDEX integrations_by_account ON integrations (account_id, id);
 
 CREATE TABLE api_keys (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     integration_id  INTEGER NOT NULL REFERENCES integrations (id),
     prefix          TEXT    NOT NULL,
     hash            BLOB    NOT NULL UNIQUE,  -- SHA-256 of the key; the key itself is never stored
