@@ -20,6 +20,7 @@ const (
 	CodeTooLarge        Code = "PayloadTooLarge"
 	CodeTooManyRequests Code = "TooManyRequests"
 	CodeInternal        Code = "InternalError"
+	CodeUnavailable     Code = "ServiceUnavailable"
 )
 
 // Error is the one error type of the domain. Messages are shown to the

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/testdb"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -30,7 +30,7 @@ func (c *clock) Advance(d time.Duration) {
 func setup(t *testing.T) (*control.Service, keyplane.Principal, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "k.db"), clk.Now())
+	db, err := store.Open(context.Background(), testdb.DSN(t), clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

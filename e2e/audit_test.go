@@ -14,8 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/keyplane/keyplane"
-
-	_ "modernc.org/sqlite"
+	"github.com/keyplane/keyplane/internal/testdb"
 )
 
 type auditRow struct {
@@ -34,11 +33,7 @@ type auditRow struct {
 
 func readAudit(t *testing.T, path string) []auditRow {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := testdb.OpenSQL(t, path)
 	rows, err := db.QueryContext(context.Background(), `SELECT id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash FROM audit_events ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)

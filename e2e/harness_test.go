@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/api/contract"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/testdb"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
 )
@@ -188,7 +188,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatalf("contract.Load: %v", err)
 	}
 	e := &env{
-		t: t, clock: newClock(), dbPath: filepath.Join(t.TempDir(), "k.db"),
+		t: t, clock: newClock(), dbPath: testdb.DSN(t),
 		contract: v, logs: &syncBuffer{}, secrets: map[string]bool{},
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -87,7 +87,7 @@ func (a *API) Handler() http.Handler {
 		defer cancel()
 		if err := a.ready(ctx); err != nil {
 			a.log.Warn("not ready", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", []string{"database: not answering"})
+			writeError(w, http.StatusServiceUnavailable, string(keyplane.CodeUnavailable), []string{"database: not answering"})
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -180,12 +180,16 @@ var statusOf = map[keyplane.Code]int{
 	keyplane.CodeTooLarge:        http.StatusRequestEntityTooLarge,
 	keyplane.CodeTooManyRequests: http.StatusTooManyRequests,
 	keyplane.CodeInternal:        http.StatusInternalServerError,
+	keyplane.CodeUnavailable:     http.StatusServiceUnavailable,
 }
 
 // fail renders err. Internal errors are logged with their cause and shown
 // without it.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := keyplane.ErrorCode(err)
+	if code == keyplane.CodeUnavailable {
+		a.log.Warn("database unavailable", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
+	}
 	if code == keyplane.CodeInternal {
 		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 			return // the client went away; nobody is listening

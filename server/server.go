@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	log.Info("listening", "addr", addr, "database", cfg.Database, "startupMs", time.Since(start).Milliseconds())
+	log.Info("listening", "addr", addr, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
 	}

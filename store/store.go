@@ -5,80 +5,84 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"net/url"
-	"os"
-	"path/filepath"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-//go:embed migrations/sqlite/*.sql
+//go:embed migrations
 var migrations embed.FS
 
-// DB is an open database. SQLite allows one writer at a time, so writes
-// go through a single connection (writes queue in Go instead of spinning
-// on SQLITE_BUSY) while reads use a pool on WAL snapshots.
+// engine is what differs between the database engines Keyplane runs on.
+type engine struct {
+	name string // "sqlite" or "postgres": also the migrations folder
+	// lockWrites is run first in every write transaction. SQLite needs
+	// nothing (its single writer connection and BEGIN IMMEDIATE serialize
+	// writers); PostgreSQL takes a transaction-scoped advisory lock, so
+	// writers on every replica queue the same way.
+	lockWrites string
+	readOpts   *sql.TxOptions
+}
+
+// DB is an open database: a pool that writes and a pool that reads (the
+// same pool on PostgreSQL).
 type DB struct {
+	engine
 	write *sql.DB
 	read  *sql.DB
-	path  string
+	name  string // what error messages call the database: a path or host/dbname, never a password
 }
 
 var _ control.Store = (*DB)(nil)
 
-// Open opens (creating if needed) the SQLite database at path, brings its
-// schema up to date and makes sure it holds at least one account.
-func Open(ctx context.Context, path string, now time.Time) (*DB, error) {
-	if path == "" {
-		return nil, errors.New("database: empty path")
+// Open opens the database named by dsn: a PostgreSQL URL
+// (postgres://… or postgresql://…) or else the path of a SQLite file,
+// created if needed. It brings the schema up to date and makes sure the
+// database holds at least one account.
+func Open(ctx context.Context, dsn string, now time.Time) (*DB, error) {
+	var db *DB
+	var err error
+	if isPostgres(dsn) {
+		db, err = openPostgres(ctx, dsn)
+	} else {
+		db, err = openSQLite(dsn)
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("database %s: cannot open: directory %s does not exist", path, dir)
-		}
-	}
-	// Pragmas go in the DSN so every pooled connection gets them.
-	// synchronous(FULL): an acknowledged write survives power loss.
-	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
-	}
-	// The path goes into a SQLite URI: escape what a URI would read as
-	// syntax, so "a#1.db" or "what?.db" name the file they say.
-	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("database %s: %w", path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	r, err := sql.Open("sqlite", dsn+"&mode=ro")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	r.SetMaxOpenConns(8)
-	db := &DB{write: w, read: r, path: path}
 	if err := db.migrate(ctx, now); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("database %s: %w", path, err)
+		return nil, fmt.Errorf("database %s: %w", db.name, err)
 	}
 	return db, nil
 }
 
+// Name is how logs and messages may name the database: its path, or its
+// host, port and name; never a password.
+func (db *DB) Name() string { return db.name }
+
+// Engine names the database engine: "sqlite" or "postgres".
+func (db *DB) Engine() string { return db.engine.name }
+
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.read == db.write {
+		return db.write.Close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -87,64 +91,83 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.PingContext(ctx)
 }
 
-// migrate applies the embedded migrations not yet applied, each in its own
-// transaction, then creates the first account if there is none.
+// SchemaVersion is the number of the newest migration applied.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := db.read.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	return v, err
+}
+
+// migrate applies the embedded migrations not yet applied and creates the
+// first account if there is none, all in one write transaction: replicas
+// starting together take turns, and the second finds nothing left to do.
 func (db *DB) migrate(ctx context.Context, now time.Time) error {
-	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	files, err := fs.Glob(migrations, "migrations/"+db.engine.name+"/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(files)
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrations: %w", err)
-	}
-	for _, f := range files {
-		name := f[strings.LastIndex(f, "/")+1:]
-		version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a number", name)
+	return db.inTx(ctx, db.write, nil, func(tx *sql.Tx) error {
+		if db.lockWrites != "" {
+			if _, err := tx.ExecContext(ctx, db.lockWrites); err != nil {
+				return fmt.Errorf("migrations: %w", err)
+			}
 		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("migrations: %w", err)
 		}
-		err = db.inTx(ctx, db.write, func(tx *sql.Tx) error {
+		for _, f := range files {
+			name := f[strings.LastIndex(f, "/")+1:]
+			version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: name must start with a number", name)
+			}
 			var n int
-			if err := tx.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil || n > 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if n > 0 {
+				continue
+			}
+			body, err := migrations.ReadFile(f)
+			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(string(body)); err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
 			}
-			_, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, now.UnixMilli())
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s: %w", name, err)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, now.UnixMilli()); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
 		}
-	}
-	return db.inTx(ctx, db.write, func(tx *sql.Tx) error {
 		var n int
-		if err := tx.QueryRow(`SELECT count(*) FROM accounts`).Scan(&n); err != nil || n > 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, "Default account", now.UnixMilli())
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, "Default account", now.UnixMilli())
 		return err
 	})
 }
 
 // Read implements control.Store.
 func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
-	return db.inTx(ctx, db.read, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) })
+	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) }))
 }
 
 // Write implements control.Store.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
-	return db.inTx(ctx, db.write, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) })
+	return unavailable(db.inTx(ctx, db.write, nil, func(tx *sql.Tx) error {
+		if db.lockWrites != "" {
+			if _, err := tx.ExecContext(ctx, db.lockWrites); err != nil {
+				return err
+			}
+		}
+		return fn(&txn{ctx: ctx, tx: tx})
+	}))
 }
 
-func (db *DB) inTx(ctx context.Context, pool *sql.DB, fn func(*sql.Tx) error) (err error) {
-	tx, err := pool.BeginTx(ctx, nil)
+func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) (err error) {
+	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -624,4 +647,37 @@ func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 
 func nullJSON(b []byte) sql.NullString {
 	return sql.NullString{String: string(b), Valid: b != nil}
+}
+
+// unavailable turns a failure to reach the database into a domain error
+// the API answers with 503: the request changed nothing (its transaction
+// never committed) and may be retried once the database is back; database/sql
+// replaces broken connections by itself.
+func unavailable(err error) error {
+	var pgErr *pgconn.PgError
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01–57P03: the server is shutting down or starting.
+		if !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P0") {
+			return err
+		}
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &connErr), errors.As(err, &netErr),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), pgconn.SafeToRetry(err):
+	default:
+		return err
+	}
+	return &unavailableError{cause: err}
+}
+
+// unavailableError is a keyplane ServiceUnavailable error that keeps its
+// cause for the log.
+type unavailableError struct{ cause error }
+
+func (e *unavailableError) Error() string { return "database unavailable: " + e.cause.Error() }
+func (e *unavailableError) Unwrap() []error {
+	return []error{keyplane.Errorf(keyplane.CodeUnavailable, "database: unavailable; the request changed nothing, try again"), e.cause}
 }

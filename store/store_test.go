@@ -9,19 +9,38 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/pgtest"
 )
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
-func open(t *testing.T) (*DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "k.db")
-	db, err := Open(context.Background(), path, t0)
-	if err != nil {
-		t.Fatal(err)
+// engines are the databases every store test runs on: one suite, two
+// engines. PostgreSQL comes from KEYPLANE_TEST_POSTGRES (scripts/test
+// starts a throwaway cluster); without it that half skips, except in CI.
+var engines = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "k.db") }},
+	{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+}
+
+// each runs test once per engine with a fresh database.
+func each(t *testing.T, test func(t *testing.T, db *DB, dsn string)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			dsn := e.dsn(t)
+			db, err := Open(context.Background(), dsn, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if db.Engine() != e.name {
+				t.Fatalf("opened %s, want %s", db.Engine(), e.name)
+			}
+			test(t, db, dsn)
+		})
 	}
-	t.Cleanup(func() { db.Close() })
-	return db, path
 }
 
 func write(t *testing.T, db *DB, fn func(control.Tx) error) {
@@ -31,11 +50,12 @@ func write(t *testing.T, db *DB, fn func(control.Tx) error) {
 	}
 }
 
-func TestOpenMigratesOnceAndMakesOneAccount(t *testing.T) {
-	db, path := open(t)
+func TestOpenMigratesOnceAndMakesOneAccount(t *testing.T) { each(t, testOpenMigratesOnce) }
+
+func testOpenMigratesOnce(t *testing.T, db *DB, dsn string) {
 	db.Close()
 	// Opening again must neither re-run migrations nor add an account.
-	db2, err := Open(context.Background(), path, t0.Add(time.Hour))
+	db2, err := Open(context.Background(), dsn, t0.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +77,9 @@ func TestOpenFailsClearly(t *testing.T) {
 	}
 }
 
-func TestAppsAndVisibility(t *testing.T) {
-	db, _ := open(t)
+func TestAppsAndVisibility(t *testing.T) { each(t, testAppsAndVisibility) }
+
+func testAppsAndVisibility(t *testing.T, db *DB, _ string) {
 	var ids []int64
 	write(t, db, func(tx control.Tx) error {
 		for i := range 7 {
@@ -106,8 +127,9 @@ func TestAppsAndVisibility(t *testing.T) {
 	})
 }
 
-func TestKeysetsConfigAndSecretKeys(t *testing.T) {
-	db, _ := open(t)
+func TestKeysetsConfigAndSecretKeys(t *testing.T) { each(t, testKeysetsConfigAndSecretKeys) }
+
+func testKeysetsConfigAndSecretKeys(t *testing.T, db *DB, _ string) {
 	cfg := keyplane.DefaultConfig()
 	cfg.Presence.Interval = 42
 	var k keyplane.Keyset
@@ -164,8 +186,9 @@ func TestKeysetsConfigAndSecretKeys(t *testing.T) {
 	})
 }
 
-func TestWriteRollsBackOnError(t *testing.T) {
-	db, _ := open(t)
+func TestWriteRollsBackOnError(t *testing.T) { each(t, testWriteRollsBackOnError) }
+
+func testWriteRollsBackOnError(t *testing.T, db *DB, _ string) {
 	boom := keyplane.Errorf(keyplane.CodeInvalid, "no")
 	err := db.Write(context.Background(), func(tx control.Tx) error {
 		a := keyplane.App{AccountID: 1, Name: "a", CreatedAt: t0, UpdatedAt: t0}
@@ -186,8 +209,9 @@ func TestWriteRollsBackOnError(t *testing.T) {
 	})
 }
 
-func TestIntegrationsKeysAndAudit(t *testing.T) {
-	db, _ := open(t)
+func TestIntegrationsKeysAndAudit(t *testing.T) { each(t, testIntegrationsKeysAndAudit) }
+
+func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 	g, _ := keyplane.ParseGrant("app/3:keyset:rw")
 	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0}
 	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: keyplane.HashAPIKey("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}

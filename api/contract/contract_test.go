@@ -195,7 +195,7 @@ func TestSpecConventions(t *testing.T) {
 			if op.Security != nil {
 				t.Errorf("%s: must use the document's API key security", where)
 			}
-			want := []string{"400", "401", "403", "404", "500"}
+			want := []string{"400", "401", "403", "404", "500", "503"}
 			if op.RequestBody != nil {
 				want = append(want, "413")
 			}

@@ -55,8 +55,10 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	return cmd
 }
 
+const databaseUsage = "SQLite database file, or PostgreSQL URL postgres://user:password@host:port/dbname (env KEYPLANE_DATABASE)"
+
 func databaseFlag(cmd *cobra.Command, p *string, getenv func(string) string) {
-	cmd.Flags().StringVar(p, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), "SQLite database file (env KEYPLANE_DATABASE)")
+	cmd.Flags().StringVar(p, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 }
 
 // admin holds what the admin commands share: the database they open.
@@ -93,10 +95,35 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		Use:   "admin",
 		Short: "Operator commands that work on the database directly (also while a server runs on it)",
 	}
-	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), "SQLite database file (env KEYPLANE_DATABASE)")
+	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
-	cmd.AddCommand(a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations())
+	cmd.AddCommand(a.migrate(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations())
 	return cmd
+}
+
+func (a *admin) migrate() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Bring the database schema up to date and exit (serve does it too, at start)",
+		Long: `Bring the database schema up to date and exit. keyplane serve migrates at start
+as well; run this first when upgrading several replicas, so none of them has to.
+Replicas starting together on one PostgreSQL database take turns: migrations
+run under a lock, and the second finds nothing left to do.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, err := store.Open(cmd.Context(), a.database, time.Now())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			v, err := db.SchemaVersion(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "database %s (%s) is at schema version %d\n", db.Name(), db.Engine(), v)
+			return nil
+		},
+	}
 }
 
 func (a *admin) createIntegration() *cobra.Command {

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// openSQLite opens the SQLite file at path. SQLite allows one writer at a
+// time, so writes go through a single connection (writers queue in Go
+// rather than spin on SQLITE_BUSY) while reads use a pool of read-only
+// connections on WAL snapshots.
+func openSQLite(path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("database: empty path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("database %s: cannot open: directory %s does not exist", path, dir)
+		}
+	}
+	// Pragmas go in the DSN so every pooled connection gets them.
+	// synchronous(FULL): an acknowledged write survives power loss.
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	// The path goes into a SQLite URI: escape what a URI would read as
+	// syntax, so "a#1.db" or "what?.db" name the file they say.
+	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	r, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(8)
+	return &DB{engine: engine{name: "sqlite"}, write: w, read: r, name: path}, nil
+}
