@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
@@ -657,9 +658,16 @@ func unavailable(err error) error {
 	var pgErr *pgconn.PgError
 	var connErr *pgconn.ConnectError
 	var netErr net.Error
+	var liteErr *sqlite.Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &liteErr):
+		// SQLITE_BUSY, SQLITE_LOCKED: another process held the write lock
+		// past busy_timeout (a long admin command, a backup).
+		if c := liteErr.Code() & 0xff; c != 5 && c != 6 {
+			return err
+		}
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01–57P03: the server is shutting down or starting.
 		if !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P0") {
