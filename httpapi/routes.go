@@ -68,21 +68,27 @@ func respond(w http.ResponseWriter, status int, v any, err error) error {
 	return nil
 }
 
-func (a *API) listApps(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
+// list answers one page of a list under key ("apps", "keysets"), in
+// PubNub's envelope: the items, the total the caller may see, page, limit.
+func list[T, J any](w http.ResponseWriter, r *http.Request, key string, fetch func(keyplane.Page) ([]T, int, error), out func(T) J) error {
 	pg, err := page(r)
 	if err != nil {
 		return err
 	}
-	apps, total, err := a.svc.ListApps(r.Context(), p, pg)
+	items, total, err := fetch(pg)
 	if err != nil {
 		return err
 	}
-	out := make([]appJSON, len(apps))
-	for i, app := range apps {
-		out[i] = appOut(app)
+	js := make([]J, len(items))
+	for i, it := range items {
+		js[i] = out(it)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"apps": out, "total": total, "page": pg.Page, "limit": pg.Limit})
+	writeJSON(w, http.StatusOK, map[string]any{key: js, "total": total, "page": pg.Page, "limit": pg.Limit})
 	return nil
+}
+
+func (a *API) listApps(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
+	return list(w, r, "apps", func(pg keyplane.Page) ([]keyplane.App, int, error) { return a.svc.ListApps(r.Context(), p, pg) }, appOut)
 }
 
 // appBody is the body of creating and renaming an app.
@@ -145,20 +151,7 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 }
 
 func (a *API) listKeysets(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
-	pg, err := page(r)
-	if err != nil {
-		return err
-	}
-	ks, total, err := a.svc.ListKeysets(r.Context(), p, pg)
-	if err != nil {
-		return err
-	}
-	out := make([]keysetJSON, len(ks))
-	for i, k := range ks {
-		out[i] = keysetOut(k)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"keysets": out, "total": total, "page": pg.Page, "limit": pg.Limit})
-	return nil
+	return list(w, r, "keysets", func(pg keyplane.Page) ([]keyplane.Keyset, int, error) { return a.svc.ListKeysets(r.Context(), p, pg) }, keysetOut)
 }
 
 // keysetFields is the body of updating a keyset: its app never changes.
