@@ -157,14 +157,21 @@ func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
 
 // Write implements control.Store.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.inTx(ctx, db.write, nil, func(tx *sql.Tx) error {
+	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) }))
+}
+
+// writeTx runs fn in a write transaction that first takes the engine's
+// write lock, as every writer does (the admin commands included), and
+// commits if fn succeeds.
+func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return db.inTx(ctx, db.write, nil, func(tx *sql.Tx) error {
 		if db.lockWrites != "" {
 			if _, err := tx.ExecContext(ctx, db.lockWrites); err != nil {
 				return err
 			}
 		}
-		return fn(&txn{ctx: ctx, tx: tx})
-	}))
+		return fn(tx)
+	})
 }
 
 func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) (err error) {
