@@ -32,7 +32,7 @@ func (c *tick) now() time.Time {
 	return c.t
 }
 
-func sqliteDSN(t *testing.T) string { return filepath.Join(t.TempDir(), "k.db") }
+func sqliteDSN(t *testing.T) string   { return filepath.Join(t.TempDir(), "k.db") }
 func postgresDSN(t *testing.T) string { return pgtest.DSN(t) }
 
 // openDB opens a database for the test, closed when it ends.
@@ -479,11 +479,15 @@ func TestCopyRefuses(t *testing.T) {
 		want    []string
 	}{
 		{name: "newer target schema, postgres", from: sqliteDSN, to: postgresDSN,
-			prepare: func(t *testing.T, _, dst *DB) { exec(t, dst, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`) },
-			want:    []string{"schema versions differ", "version 1", "at 2"}},
+			prepare: func(t *testing.T, _, dst *DB) {
+				exec(t, dst, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`)
+			},
+			want: []string{"schema versions differ", "version 1", "at 2"}},
 		{name: "newer source schema, sqlite", from: sqliteDSN, to: sqliteDSN,
-			prepare: func(t *testing.T, src, _ *DB) { exec(t, src, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`) },
-			want:    []string{"schema versions differ", "version 2", "at 1"}},
+			prepare: func(t *testing.T, src, _ *DB) {
+				exec(t, src, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`)
+			},
+			want: []string{"schema versions differ", "version 2", "at 1"}},
 		{name: "unknown column", from: sqliteDSN, to: postgresDSN,
 			prepare: func(t *testing.T, src, _ *DB) { exec(t, src, `ALTER TABLE apps ADD COLUMN color TEXT`) },
 			want:    []string{"source", "table apps has columns", "color"}},
