@@ -675,12 +675,15 @@ func unavailable(err error) error {
 		if c := liteErr.Code() & 0xff; c != 5 && c != 6 {
 			return err
 		}
+	case errors.As(err, &connErr):
+		// Whatever refused the connection (the database is being dropped,
+		// takes no connections, the role may not log in now), nothing ran.
 	case errors.As(err, &pgErr):
 		// Class 08: connection exception; 57P01–57P03: the server is shutting down or starting.
 		if !strings.HasPrefix(pgErr.Code, "08") && !strings.HasPrefix(pgErr.Code, "57P0") {
 			return err
 		}
-	case errors.Is(err, driver.ErrBadConn), errors.As(err, &connErr), errors.As(err, &netErr),
+	case errors.Is(err, driver.ErrBadConn), errors.As(err, &netErr),
 		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), pgconn.SafeToRetry(err):
 	default:
 		return err
