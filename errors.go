@@ -29,6 +29,10 @@ const (
 type Error struct {
 	Code     Code
 	Messages []string
+	// Wire, when set, is the "error" name sent instead of Code's: PubNub
+	// answers some routes with names of their own ("Bad Request" for an
+	// unknown usage metric), and clients match on them.
+	Wire string
 }
 
 // Error implements the error interface.

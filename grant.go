@@ -29,13 +29,18 @@ const (
 	ResourceSecretKey   Resource = "secret-key"
 	ResourceUsage       Resource = "usage"
 	ResourceOEMCustomer Resource = "oem-customer"
+	// ResourceUsageReport is Keyplane's own: the right to report usage
+	// counters from the data plane (POST /v2/usage-metrics), offered only as
+	// an Account-level Write row, so a reporter's key can read nothing.
+	ResourceUsageReport Resource = "usage-report"
 )
 
 // Access is what a row allows on its resource.
 type Access string
 
-// Access options. No resource offers write without read, but the word is
-// parsed so that a grant spelled that way gets a precise refusal.
+// Access options. Only Keyplane's usage-report resource offers write
+// without read; for every PubNub resource the word is parsed so that a grant
+// spelled that way gets a precise refusal.
 const (
 	AccessRead      Access = "read"
 	AccessWrite     Access = "write"
@@ -53,6 +58,7 @@ var resourceLabels = map[Resource]string{
 	ResourceSecretKey:   "Secret key",
 	ResourceUsage:       "Usage & Monitoring",
 	ResourceOEMCustomer: "OEM Customer",
+	ResourceUsageReport: "Usage reporting",
 }
 
 var accessLabels = map[Access]string{
@@ -70,6 +76,7 @@ var offered = map[Level]map[Resource][]Access{
 		ResourceSecretKey:   {AccessRead, AccessReadWrite},
 		ResourceUsage:       {AccessRead},
 		ResourceOEMCustomer: {AccessRead, AccessReadWrite},
+		ResourceUsageReport: {AccessWrite},
 	},
 	LevelApp: {
 		ResourceApp:       {AccessRead, AccessReadWrite},
@@ -164,7 +171,7 @@ func ParseGrant(s string) (Grant, error) {
 	}
 	g.Resource = Resource(parts[1])
 	if _, ok := resourceLabels[g.Resource]; !ok {
-		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer", clip(s))
+		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer, usage-report", clip(s))
 	}
 	a, ok := accessSpellings[parts[2]]
 	if !ok {
@@ -260,8 +267,8 @@ func Authorize(grants []Grant, t Target, needs ...Permission) error {
 // refusal names, and the one to add to a new integration.
 func MissingRow(p Permission, t Target) Grant {
 	g := Grant{Level: LevelAccount, Resource: p.Resource, Access: p.Access}
-	if p.Access == AccessWrite {
-		g.Access = AccessReadWrite // the only row that offers write
+	if p.Access == AccessWrite && !slices.Contains(offered[LevelAccount][p.Resource], AccessWrite) {
+		g.Access = AccessReadWrite // the only row PubNub offers that writes
 	}
 	if _, ok := offered[LevelKeyset][p.Resource]; ok && t.KeysetID != 0 {
 		g.Level, g.TargetID = LevelKeyset, t.KeysetID
@@ -335,6 +342,11 @@ var (
 	OpRotateSecretKey = Operation{"rotateSecretKey", "POST", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{write(ResourceSecretKey)}}
 	OpUpdateSecretKey = Operation{"updateSecretKeyExpiration", "PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
 	OpDeleteSecretKey = Operation{"deleteSecretKey", "DELETE", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
+	// OpGetUsage acts on the entity its query names: the account total
+	// needs an Account row; an app's or keyset's usage, a row at that level
+	// or above.
+	OpGetUsage    = Operation{"getUsageMetrics", "GET", "/v2/usage-metrics", LevelAccount, []Permission{read(ResourceUsage)}}
+	OpReportUsage = Operation{"reportUsageMetrics", "POST", "/v2/usage-metrics", LevelAccount, []Permission{write(ResourceUsageReport)}}
 )
 
 // Operations lists every operation of the API.
@@ -343,6 +355,7 @@ var Operations = []Operation{
 	OpListKeysets, OpCreateKeyset, OpGetKeyset, OpUpdateKeyset, OpDeleteKeyset,
 	OpGetConfig, OpUpdateConfig,
 	OpListSecretKeys, OpRotateSecretKey, OpUpdateSecretKey, OpDeleteSecretKey,
+	OpGetUsage, OpReportUsage,
 }
 
 // String names the operation for messages, e.g. "GET /v2/apps".

@@ -22,6 +22,8 @@ type Service struct {
 	now   func() time.Time
 	rand  io.Reader
 	log   *slog.Logger
+	// retention is the number of days usage is kept.
+	retention int
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
@@ -33,6 +35,9 @@ type Options struct {
 	Now    func() time.Time
 	Rand   io.Reader
 	Logger *slog.Logger
+	// UsageRetentionDays is how many days of usage are kept and can be
+	// asked for; 0 means keyplane.DefaultUsageRetentionDays.
+	UsageRetentionDays int
 }
 
 // New returns a Service on s.
@@ -46,7 +51,10 @@ func New(s Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: s, now: o.Now, rand: o.Rand, log: o.Logger, touched: map[int64]time.Time{}}
+	if o.UsageRetentionDays == 0 {
+		o.UsageRetentionDays = keyplane.DefaultUsageRetentionDays
+	}
+	return &Service{store: s, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
 }
 
 // clock is the current time at the precision the store keeps, so what an

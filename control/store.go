@@ -56,6 +56,20 @@ type Tx interface {
 	RevokeAPIKey(id int64, at time.Time) error
 	TouchAPIKey(keyID, integrationID int64, at time.Time) error
 
+	// KeysetsByRef finds the keysets, of any account, with these ids or
+	// subscribe keys; those not found are left out.
+	KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keyset, error)
+	// PutUsage stores points, each replacing the value of its keyset,
+	// metric and day, and moves the app and account rollups by the
+	// difference. No two points may share keyset, metric and day.
+	PutUsage(points []keyplane.UsagePoint) error
+	// Usage reads the stored daily values of an entity's metrics over
+	// [from, to): metric → day → value, days without a value left out.
+	Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error)
+	// DeleteUsageBefore deletes every daily value before day, rollups
+	// included, and says how many rows went.
+	DeleteUsageBefore(day keyplane.Day) (int64, error)
+
 	// AppendAudit records e, sealing it onto the chain (it sets ID, PrevHash and Hash).
 	AppendAudit(e *keyplane.AuditEvent) error
 }

@@ -208,7 +208,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	a := e.createApp("a")
 	k := e.createKeyset(a.ID, "k").Keyset.ID
 	for _, tc := range []struct{ method, path string }{
-		{"GET", "/v2/usage-metrics"},
+		{"GET", "/v2/oem/access-token"},
 		{"GET", "/v2/oem/customers"},
 		{"POST", "/v2/keysets/" + k + "/config/apns"},
 		{"POST", "/v2/keysets/" + k + "/config/fcm"},

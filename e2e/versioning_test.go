@@ -73,7 +73,7 @@ func TestVersionHeaderOnEveryV2Answer(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{
 		{"PUT", "/v2/apps"},
 		{"POST", "/v2/apps/1"},
-		{"GET", "/v2/usage-metrics"},
+		{"PUT", "/v2/usage-metrics"},
 		{"POST", "/v2/keysets/1/config/apns"},
 	} {
 		r := e.do(tc.method, tc.path, nil, version("2026-03-24"))

@@ -65,6 +65,8 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpRotateSecretKey, a.rotateSecretKey)
 	route(keyplane.OpUpdateSecretKey, a.updateSecretKey)
 	route(keyplane.OpDeleteSecretKey, a.deleteSecretKey)
+	route(keyplane.OpGetUsage, a.getUsage)
+	route(keyplane.OpReportUsage, a.reportUsage)
 
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		methods[p] = []string{"GET"}
@@ -196,7 +198,12 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		a.log.Error("request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
 	}
-	writeError(w, statusOf[code], string(code), keyplane.ErrorMessages(err))
+	name := string(code)
+	var e *keyplane.Error
+	if errors.As(err, &e) && e.Wire != "" {
+		name = e.Wire
+	}
+	writeError(w, statusOf[code], name, keyplane.ErrorMessages(err))
 }
 
 type errorBody struct {

@@ -26,7 +26,14 @@ type Config struct {
 	Listening func(addr string)
 	// Now replaces the clock (tests move time forward to expire keys).
 	Now func() time.Time
+	// UsageRetentionDays is how many days of usage are kept; 0 means
+	// keyplane.DefaultUsageRetentionDays.
+	UsageRetentionDays int
 }
+
+// retentionEvery is how often a server deletes usage past its retention.
+// Every replica does: the deletes are idempotent and cheap once done.
+const retentionEvery = time.Hour
 
 // ShutdownGrace is how long requests in flight may take to finish after a
 // stop is asked for.
@@ -48,7 +55,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
-	svc := control.New(db, control.Options{Now: now, Logger: log})
+	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
 	api := httpapi.New(svc, log, db.Ping)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -71,6 +78,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go enforceRetention(ctx, svc, log)
 	select {
 	case err := <-errc:
 		return err
@@ -86,4 +94,26 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// enforceRetention deletes usage past the retention window now and then
+// every retentionEvery, until ctx ends. A failure is logged and retried at
+// the next turn.
+func enforceRetention(ctx context.Context, svc *control.Service, log *slog.Logger) {
+	t := time.NewTicker(retentionEvery)
+	defer t.Stop()
+	for {
+		n, err := svc.EnforceUsageRetention(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("usage retention", "err", err)
+		case n > 0:
+			log.Info("usage retention", "deletedRows", n, "keptDays", svc.UsageRetention())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -64,6 +65,7 @@ const (
 	colText                    // TEXT NOT NULL
 	colTextNull                // TEXT, NULL allowed
 	colBlob                    // BYTEA / BLOB NOT NULL (an empty value stays empty, never NULL)
+	colFloat                   // DOUBLE PRECISION / REAL NOT NULL
 )
 
 type copyCol struct {
@@ -105,6 +107,12 @@ var copyTables = []copyTable{
 		{"id", colInt}, {"account_id", colInt}, {"at", colInt}, {"type", colText}, {"actor", colText},
 		{"target_type", colText}, {"target_id", colInt}, {"before", colTextNull}, {"after", colTextNull},
 		{"prev_hash", colBlob}, {"hash", colBlob}}},
+	{name: "usage_keyset_daily", orderBy: "keyset_id, metric, day", cols: []copyCol{
+		{"keyset_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
+	{name: "usage_app_daily", orderBy: "app_id, metric, day", cols: []copyCol{
+		{"app_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
+	{name: "usage_account_daily", orderBy: "account_id, metric, day", cols: []copyCol{
+		{"account_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
 }
 
 func (t copyTable) colList() string {
@@ -168,6 +176,8 @@ func newRowReader(t copyTable) *rowReader {
 			r.dest[i] = new(sql.NullString)
 		case colBlob:
 			r.dest[i] = new([]byte)
+		case colFloat:
+			r.dest[i] = new(float64)
 		}
 	}
 	return r
@@ -200,6 +210,8 @@ func (r *rowReader) scan(rows *sql.Rows, vals []any) ([]any, error) {
 			if d.Valid {
 				v = d.String
 			}
+		case *float64:
+			v = *d
 		case *[]byte:
 			b := *d
 			if b == nil {
@@ -221,6 +233,9 @@ func (r *rowReader) scan(rows *sql.Rows, vals []any) ([]any, error) {
 			field(2, []byte(x))
 		case []byte:
 			field(3, x)
+		case float64:
+			binary.BigEndian.PutUint64(n[:], math.Float64bits(x))
+			field(4, n[:])
 		}
 		vals = append(vals, v)
 	}

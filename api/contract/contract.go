@@ -23,6 +23,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/keyplane/keyplane/api"
+
+	"github.com/keyplane/keyplane"
 )
 
 // PermissionExtension is the vendor field of an operation that lists the
@@ -33,7 +35,7 @@ const PermissionExtension = "x-required-permission"
 // resource, held at a level (a row at a level covers everything below it).
 type Permission struct {
 	Level    string `json:"level"`    // account, app or keyset
-	Resource string `json:"resource"` // app, keyset, secret-key, usage or oem-customer
+	Resource string `json:"resource"` // a keyplane.Resource: app, keyset, secret-key, usage, …
 	Access   string `json:"access"`   // read or read-write
 }
 
@@ -168,24 +170,15 @@ func permissions(op *openapi3.Operation) ([]Permission, error) {
 	return perms, nil
 }
 
-// valid reports whether p is one of the rows a key can be granted (README,
-// "Admin commands": OEM customers only at account level, usage read only, the
-// app resource not at keyset level).
+// valid reports whether p is a row a key can be granted: the domain's own
+// grant parser decides, so the contract cannot drift from the code.
 func (p Permission) valid() error {
-	if !slices.Contains([]string{"account", "app", "keyset"}, p.Level) {
-		return fmt.Errorf("level %q", p.Level)
+	scope := p.Level
+	if p.Level == "app" || p.Level == "keyset" {
+		scope += "/1" // rows below the account name their object
 	}
-	if !slices.Contains([]string{"app", "keyset", "secret-key", "usage", "oem-customer"}, p.Resource) {
-		return fmt.Errorf("resource %q", p.Resource)
-	}
-	if !slices.Contains([]string{"read", "read-write"}, p.Access) {
-		return fmt.Errorf("access %q", p.Access)
-	}
-	switch {
-	case p.Resource == "oem-customer" && p.Level != "account",
-		p.Resource == "usage" && p.Access != "read",
-		p.Resource == "app" && p.Level == "keyset":
-		return fmt.Errorf("%s · %s · %s is not a grantable row", p.Level, p.Resource, p.Access)
+	if _, err := keyplane.ParseGrant(scope + ":" + p.Resource + ":" + p.Access); err != nil {
+		return err
 	}
 	return nil
 }

@@ -52,7 +52,31 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
 	databaseFlag(cmd, &cfg.Database, getenv)
+	retentionFlag(cmd, &cfg.UsageRetentionDays, getenv)
 	return cmd
+}
+
+// retentionFlag adds --usage-retention-days, checked before the command runs.
+func retentionFlag(cmd *cobra.Command, p *int, getenv func(string) string) {
+	def := keyplane.DefaultUsageRetentionDays
+	if v := getenv("KEYPLANE_USAGE_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			n = -1 // refused below, with the flag's message
+		}
+		def = n
+	}
+	cmd.Flags().IntVar(p, "usage-retention-days", def, "days of usage kept and answered (env KEYPLANE_USAGE_RETENTION_DAYS)")
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if *p < keyplane.MinUsageRetentionDays || *p > keyplane.MaxUsageRetentionDays {
+			return fmt.Errorf("--usage-retention-days (or KEYPLANE_USAGE_RETENTION_DAYS): must be a whole number from %d to %d", keyplane.MinUsageRetentionDays, keyplane.MaxUsageRetentionDays)
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 const databaseUsage = "SQLite database file, or PostgreSQL URL postgres://user:password@host:port/dbname (env KEYPLANE_DATABASE)"

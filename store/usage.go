@@ -1,0 +1,216 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/keyplane/keyplane"
+)
+
+// usageChunk is how many rows one usage statement reads or writes: large
+// enough to amortize a round trip, small enough that the statement's
+// parameters stay few (4 a row at most).
+const usageChunk = 250
+
+// params builds the "$1, $2, …" of a statement as its values are added.
+type params struct{ args []any }
+
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// KeysetsByRef implements control.Tx.
+func (t *txn) KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keyset, error) {
+	var out []keyplane.Keyset
+	find := func(col string, vals []any) error {
+		for len(vals) > 0 {
+			n := min(len(vals), usageChunk)
+			var p params
+			marks := make([]string, n)
+			for i, v := range vals[:n] {
+				marks[i] = p.add(v)
+			}
+			vals = vals[n:]
+			rows, err := t.query(`SELECT `+keysetCols+` FROM keysets WHERE `+col+` IN (`+strings.Join(marks, ", ")+`)`, p.args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				k, err := scanKeyset(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				out = append(out, k)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	anyIDs := make([]any, len(ids))
+	for i, v := range ids {
+		anyIDs[i] = v
+	}
+	anyKeys := make([]any, len(subscribeKeys))
+	for i, v := range subscribeKeys {
+		anyKeys[i] = v
+	}
+	if err := find("id", anyIDs); err != nil {
+		return nil, err
+	}
+	return out, find("subscribe_key", anyKeys)
+}
+
+type usageKey struct {
+	id     int64
+	metric keyplane.MetricCode
+	day    keyplane.Day
+}
+
+// PutUsage implements control.Tx. It reads the values the points replace,
+// writes the points, then adds the differences to the app and account
+// rollups, one statement per chunk of rows.
+func (t *txn) PutUsage(points []keyplane.UsagePoint) error {
+	apps, accounts := map[usageKey]float64{}, map[usageKey]float64{}
+	for chunk := range slices.Chunk(points, usageChunk) {
+		old := make(map[usageKey]float64, len(chunk))
+		var p params
+		var b strings.Builder
+		b.WriteString(`SELECT keyset_id, metric, day, value FROM usage_keyset_daily WHERE (keyset_id, metric, day) IN (`)
+		for i, pt := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%s, %s, %s)", p.add(pt.KeysetID), p.add(int64(pt.Metric)), p.add(int64(pt.Day)))
+		}
+		b.WriteString(")")
+		rows, err := t.query(b.String(), p.args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k usageKey
+			var v float64
+			if err := rows.Scan(&k.id, &k.metric, &k.day, &v); err != nil {
+				rows.Close()
+				return err
+			}
+			old[k] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+
+		p, b = params{}, strings.Builder{}
+		b.WriteString(`INSERT INTO usage_keyset_daily (keyset_id, metric, day, value) VALUES `)
+		for i, pt := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%s, %s, %s, %s)", p.add(pt.KeysetID), p.add(int64(pt.Metric)), p.add(int64(pt.Day)), p.add(pt.Value))
+			if d := pt.Value - old[usageKey{pt.KeysetID, pt.Metric, pt.Day}]; d != 0 {
+				apps[usageKey{pt.AppID, pt.Metric, pt.Day}] += d
+				accounts[usageKey{pt.AccountID, pt.Metric, pt.Day}] += d
+			}
+		}
+		b.WriteString(` ON CONFLICT (keyset_id, metric, day) DO UPDATE SET value = excluded.value`)
+		if _, err := t.exec(b.String(), p.args...); err != nil {
+			return err
+		}
+	}
+	if err := t.addUsage("usage_app_daily", "app_id", apps); err != nil {
+		return err
+	}
+	return t.addUsage("usage_account_daily", "account_id", accounts)
+}
+
+// addUsage adds deltas to a rollup table.
+func (t *txn) addUsage(table, col string, deltas map[usageKey]float64) error {
+	keys := make([]usageKey, 0, len(deltas))
+	for k, d := range deltas {
+		if d != 0 {
+			keys = append(keys, k)
+		}
+	}
+	for chunk := range slices.Chunk(keys, usageChunk) {
+		var p params
+		var b strings.Builder
+		b.WriteString(`INSERT INTO ` + table + ` (` + col + `, metric, day, value) VALUES `)
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "(%s, %s, %s, %s)", p.add(k.id), p.add(int64(k.metric)), p.add(int64(k.day)), p.add(deltas[k]))
+		}
+		b.WriteString(` ON CONFLICT (` + col + `, metric, day) DO UPDATE SET value = ` + table + `.value + excluded.value`)
+		if _, err := t.exec(b.String(), p.args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// usageTables are the table and id column of each entity's daily values.
+var usageTables = map[keyplane.UsageEntity][2]string{
+	keyplane.UsageKeyset:  {"usage_keyset_daily", "keyset_id"},
+	keyplane.UsageApp:     {"usage_app_daily", "app_id"},
+	keyplane.UsageAccount: {"usage_account_daily", "account_id"},
+}
+
+// Usage implements control.Tx.
+func (t *txn) Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error) {
+	tc, ok := usageTables[e]
+	if !ok {
+		return nil, fmt.Errorf("usage of %q: no such entity", e)
+	}
+	out := map[keyplane.MetricCode]map[keyplane.Day]float64{}
+	if len(metrics) == 0 {
+		return out, nil
+	}
+	var p params
+	marks := make([]string, len(metrics))
+	for i, m := range metrics {
+		marks[i] = p.add(int64(m))
+	}
+	q := fmt.Sprintf(`SELECT metric, day, value FROM %s WHERE %s = %s AND metric IN (%s) AND day >= %s AND day < %s`,
+		tc[0], tc[1], p.add(id), strings.Join(marks, ", "), p.add(int64(from)), p.add(int64(to)))
+	rows, err := t.query(q, p.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m keyplane.MetricCode
+		var d keyplane.Day
+		var v float64
+		if err := rows.Scan(&m, &d, &v); err != nil {
+			return nil, err
+		}
+		if out[m] == nil {
+			out[m] = map[keyplane.Day]float64{}
+		}
+		out[m][d] = v
+	}
+	return out, rows.Err()
+}
+
+// DeleteUsageBefore implements control.Tx.
+func (t *txn) DeleteUsageBefore(day keyplane.Day) (int64, error) {
+	var n int64
+	for _, tc := range []keyplane.UsageEntity{keyplane.UsageKeyset, keyplane.UsageApp, keyplane.UsageAccount} {
+		res, err := t.exec(`DELETE FROM `+usageTables[tc][0]+` WHERE day < $1`, int64(day))
+		if err != nil {
+			return n, err
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
+}
