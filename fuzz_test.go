@@ -41,3 +41,61 @@ func FuzzCheckAPIKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseUsageQuery: any query is refused with a 400, or parses to a
+// range inside the retention whose answer has every day and metric asked.
+func FuzzParseUsageQuery(f *testing.F) {
+	f.Add("account", "1", "2026-11-01", "2026-11-08", "publish,mtd_txn_total")
+	f.Add("keyset", "12", "2028-02-28", "2028-03-01", "message_ratio")
+	f.Add("app", "01", "2026-11-08", "2026-11-01", "nope, publish")
+	f.Add("", "", "", "", "")
+	today, _ := ParseDay("2026-11-23")
+	f.Fuzz(func(t *testing.T, entity, id, from, to, metrics string) {
+		q, err := ParseUsageQuery(entity, id, from, to, metrics, today, DefaultUsageRetentionDays)
+		if err != nil {
+			if ErrorCode(err) != CodeInvalid || len(ErrorMessages(err)) == 0 {
+				t.Fatalf("refusal %v is not a 400 with messages", err)
+			}
+			return
+		}
+		if q.To <= q.From || int(q.To-q.From) > DefaultUsageRetentionDays || q.From < today-DefaultUsageRetentionDays || len(q.Metrics) == 0 {
+			t.Fatalf("accepted %+v", q)
+		}
+		ans := q.Answer(nil)
+		for _, m := range q.Metrics {
+			if len(ans[m]) != int(q.To-q.From) {
+				t.Fatalf("%s: %d days answered for %d asked", m, len(ans[m]), q.To-q.From)
+			}
+		}
+	})
+}
+
+// FuzzUsageReport: a reported point decodes and checks to a 400 with
+// messages, or to a day inside the retention and a metric that can be
+// reported.
+func FuzzUsageReport(f *testing.F) {
+	f.Add(`{"keysetId":"12","date":"2026-11-01","metric":"publish","value":1234}`)
+	f.Add(`{"subscribeKey":"sub-c-1","date":"2026-11-23","metric":"mtd_uuid","value":0.5}`)
+	f.Add(`{"keysetId":12,"date":"2026-02-30","metric":"mtd_txn_total","value":-1}`)
+	f.Add(`{"keysetId":"x"}`)
+	today, _ := ParseDay("2026-11-23")
+	f.Fuzz(func(t *testing.T, line string) {
+		var r UsageReport
+		if err := DecodeJSON([]byte(line), &r); err != nil {
+			if ErrorCode(err) != CodeInvalid || len(ErrorMessages(err)) == 0 {
+				t.Fatalf("DecodeJSON refusal %v is not a 400 with messages", err)
+			}
+			return
+		}
+		day, metric, msgs := r.Check("line 1: ", today, DefaultUsageRetentionDays)
+		if len(msgs) > 0 {
+			return
+		}
+		if day < today-DefaultUsageRetentionDays || day > today+1 || r.Value == nil || *r.Value < 0 {
+			t.Fatalf("accepted %s: day %s, value %v", line, day, r.Value)
+		}
+		if _, ok := derived[metric.String()]; ok || (r.KeysetID == nil) == (r.SubscribeKey == nil) {
+			t.Fatalf("accepted %s", line)
+		}
+	})
+}

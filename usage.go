@@ -308,11 +308,11 @@ func (f *FlexibleID) UnmarshalJSON(b []byte) error {
 }
 
 // Check validates r against today and the retention; a valid report
-// returns its day and metric. Messages start with prefix ("points[3]",
-// "line 12").
+// returns its day and metric. Messages start with prefix, which names the
+// report ("points[3].", "line 12: ").
 func (r UsageReport) Check(prefix string, today Day, retention int) (Day, MetricCode, []string) {
 	var msgs []string
-	bad := func(format string, args ...any) { msgs = append(msgs, prefix+"."+fmt.Sprintf(format, args...)) }
+	bad := func(format string, args ...any) { msgs = append(msgs, prefix+fmt.Sprintf(format, args...)) }
 	switch {
 	case r.KeysetID == nil && r.SubscribeKey == nil:
 		bad("keysetId: required (or subscribeKey)")

@@ -75,7 +75,7 @@ func (s *Service) ReportUsage(ctx context.Context, p keyplane.Principal, reports
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.OpReportUsage.Needs...); err != nil {
 		return 0, err
 	}
-	name := func(i int) string { return "points[" + strconv.Itoa(i) + "]" }
+	name := func(i int) string { return "points[" + strconv.Itoa(i) + "]." }
 	var n int
 	err := s.store.Write(ctx, func(tx Tx) error {
 		points, err := s.usagePoints(tx, reports, p.AccountID, name)
@@ -89,7 +89,8 @@ func (s *Service) ReportUsage(ctx context.Context, p keyplane.Principal, reports
 }
 
 // CheckUsage validates reports of any account without storing them, as an
-// import's first pass does; name(i) names report i in messages.
+// import's first pass does; name(i) starts the messages about report i
+// ("line 12: ").
 func (s *Service) CheckUsage(ctx context.Context, reports []keyplane.UsageReport, name func(int) string) error {
 	return s.store.Read(ctx, func(tx Tx) error {
 		_, err := s.usagePoints(tx, reports, 0, name)
@@ -157,7 +158,7 @@ func (s *Service) usagePoints(tx Tx, reports []keyplane.UsageReport, account int
 		switch {
 		case r.KeysetID != nil:
 			if k, ok = byID[int64(*r.KeysetID)]; !ok {
-				problem(fmt.Sprintf("%s.keysetId: keyset %d: not found %s", name(i), *r.KeysetID, where))
+				problem(fmt.Sprintf("%skeysetId: keyset %d: not found %s", name(i), *r.KeysetID, where))
 			}
 		case r.SubscribeKey != nil:
 			if k, ok = bySub[*r.SubscribeKey]; !ok && len(bad) == 0 {
@@ -165,7 +166,7 @@ func (s *Service) usagePoints(tx Tx, reports []keyplane.UsageReport, account int
 				if len(sub) > 60 {
 					sub = sub[:60] + "…"
 				}
-				problem(fmt.Sprintf("%s.subscribeKey: no keyset %s has subscribe key %q", name(i), where, sub))
+				problem(fmt.Sprintf("%ssubscribeKey: no keyset %s has subscribe key %q", name(i), where, sub))
 			}
 		}
 		if !ok || len(bad) > 0 || len(msgs) > 0 {

@@ -139,7 +139,7 @@ func populate(t *testing.T, db *DB) populated {
 		id := keyplane.FlexibleID(r.ks)
 		reports = append(reports, keyplane.UsageReport{KeysetID: &id, Date: &day, Metric: &r.metric, Value: &r.value})
 	}
-	_, err = svc.ImportUsage(ctx, reports, func(i int) string { return fmt.Sprint("line ", i+1) })
+	_, err = svc.ImportUsage(ctx, reports, func(i int) string { return fmt.Sprintf("line %d: ", i+1) })
 	must(err)
 	_, _, err = svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))

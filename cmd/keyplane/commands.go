@@ -35,7 +35,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr))
+	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr))
 	return root
 }
 
