@@ -112,7 +112,7 @@ var versionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("keyplane: base URL: %w", err)
+		return nil, fmt.Errorf("keyplane: base URL %q: want http(s)://host[:port]: %w", baseURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("keyplane: base URL %q: want http(s)://host[:port], without credentials, query or fragment", baseURL)
