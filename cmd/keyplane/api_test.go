@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -612,5 +614,71 @@ func TestCLICompletion(t *testing.T) {
 	out, _, err = runKeyplane(t, nil, "__complete", "apps", "list", "--output", "")
 	if err != nil || !strings.Contains(out, "json") || !strings.Contains(out, "yaml") {
 		t.Errorf("completing --output: %v %q", err, out)
+	}
+}
+
+// The real binary: main's exit codes and error lines, and stdin, as a
+// script sees them.
+func TestBinaryCLI(t *testing.T) {
+	t.Parallel()
+	bin := keyplaneBinary(t)
+	db := newDB(t)
+	key := createIntegration(t, db, "ci", "30d", fullAccess...)
+	p := startBinary(t, "serve", "--addr", "127.0.0.1:0", "--database", db)
+
+	kp := func(stdin string, env []string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(childEnv(), append([]string{"KEYPLANE_URL=" + p.URL, "KEYPLANE_API_KEY=" + key}, env...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("keyplane %q: %v", args, err)
+		}
+		return out.String(), errb.String(), code
+	}
+
+	out, errOut, code := kp("", nil, "apps", "create", "Telemedicine", "-o", "json")
+	var app struct{ ID string }
+	if code != 0 || json.Unmarshal([]byte(out), &app) != nil || app.ID == "" {
+		t.Fatalf("apps create: exit %d, %q %q", code, out, errOut)
+	}
+	out, errOut, code = kp("", nil, "keysets", "create", "--app", app.ID, "-o", "yaml")
+	var ks struct {
+		Keyset struct {
+			ID string `yaml:"id"`
+		} `yaml:"keyset"`
+	}
+	if code != 0 || yaml.Unmarshal([]byte(out), &ks) != nil || ks.Keyset.ID == "" {
+		t.Fatalf("keysets create -o yaml: exit %d, %q %q", code, out, errOut)
+	}
+	out, errOut, code = kp(`{"presence":{"announceMax":42}}`, nil, "config", "set", ks.Keyset.ID, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"announceMax": 42`) {
+		t.Errorf("config set from stdin: exit %d, %q %q", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		env    []string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{nil, []string{"apps", "get", "999999"}, exitNotFound, "keyplane: 404 NotFound: "},
+		{nil, []string{"apps", "delete", app.ID}, exitError, "keyplane: 409 Conflict: "},
+		{nil, []string{"config", "set", ks.Keyset.ID, `{"presence":{"announceMax":1000,"interval":1}}`}, exitUsage, "keyplane: 400 BadRequest\n  - presence.announceMax: "},
+		{[]string{"KEYPLANE_API_KEY=si_wrong"}, []string{"apps", "list"}, exitAuth, "keyplane: 401 Unauthorized: "},
+		{[]string{"KEYPLANE_API_KEY="}, []string{"apps", "list"}, exitUsage, "keyplane: no API key"},
+		{nil, []string{"apps", "frobnicate"}, exitUsage, `keyplane: unknown command "frobnicate" for "keyplane apps"`},
+		{nil, []string{"admin", "list-integrations", "--nope"}, exitUsage, "keyplane: unknown flag: --nope"},
+	} {
+		out, errOut, code := kp("", tc.env, tc.args...)
+		if code != tc.code || !strings.HasPrefix(errOut, tc.stderr) || out != "" {
+			t.Errorf("keyplane %q: exit %d, stdout %q, stderr %q; want exit %d, stderr starting %q", tc.args, code, out, errOut, tc.code, tc.stderr)
+		}
 	}
 }
