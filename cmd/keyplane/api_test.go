@@ -357,6 +357,14 @@ func TestCLIKeysets(t *testing.T) {
 		if r := e.ok("keysets", "delete", id); r.stdout != "deleted keyset "+id+"\n" {
 			t.Errorf("keysets delete: %q", r.stdout)
 		}
+		// The configuration from stdin.
+		r = e.kp(nil, `{"presence":{"announceMax":7}}`, "keysets", "create", "--app", other, "--config-file", "-", "-o", "json")
+		if r.code != 0 {
+			t.Fatalf("keysets create --config-file -: exit %d, %q", r.code, r.stderr)
+		}
+		if p := obj(t, obj(t, decode(t, outputJSON, r)["config"])["presence"]); p["announceMax"] != 7.0 {
+			t.Errorf("keysets create --config-file - : presence %v", p)
+		}
 	})
 
 	t.Run("usage", func(t *testing.T) {
