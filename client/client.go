@@ -56,15 +56,13 @@ const (
 	DefaultMaxRetries = 3                      // retries after the first attempt
 	DefaultRetryBase  = 100 * time.Millisecond // the first backoff's upper bound
 	DefaultTimeout    = 30 * time.Second       // per attempt, of the default HTTP client
+	DefaultPageSize   = 100                    // items per page the iterators ask for: the server's maximum, so a walk takes the fewest requests
 )
 
 const (
 	maxBackoff    = 30 * time.Second // cap of the exponential backoff
 	maxRetryAfter = time.Minute      // longer Retry-After waits are not made
 	maxAnswer     = 16 << 20         // bytes read of an answer at most
-	// DefaultPageSize is how many items the iterators ask for per page:
-	// the server's maximum, so that a walk takes as few requests as it can.
-	DefaultPageSize = 100
 )
 
 // Client talks to one Keyplane server with one API key. Make it with New.
