@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -51,6 +52,7 @@ func apiCommands(getenv func(string) string, stderr io.Writer) []*cobra.Command 
 		f.StringVar(&a.version, "api-version", "", "PubNub-Version to send (default "+client.Version+", the release this command speaks)")
 		g.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
 	}
+	a.completeIDs(groups)
 	return groups
 }
 
@@ -825,5 +827,80 @@ func (a *apiCLI) secretKeysDelete() *cobra.Command {
 				fmt.Fprintf(w, "deleted secret key %s of keyset %s\n", prefix, args[0])
 			})
 		},
+	}
+}
+
+// completionTimeout bounds the requests a shell completion makes: a TAB
+// must never hang on a server that does not answer.
+const completionTimeout = 3 * time.Second
+
+// completeApps completes an app id from the server, each with its name.
+func (a *apiCLI) completeApps(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	c, err := a.connect(cmd)
+	if err != nil {
+		cobra.CompErrorln(err.Error())
+		return nil, cobra.ShellCompDirectiveError
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
+	var out []cobra.Completion
+	for app, err := range c.Apps(ctx) {
+		if err != nil {
+			cobra.CompErrorln(err.Error())
+			return nil, cobra.ShellCompDirectiveError
+		}
+		out = append(out, cobra.CompletionWithDesc(app.ID, app.Name))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeKeysets completes a keyset id from the server, each with its
+// name and app.
+func (a *apiCLI) completeKeysets(cmd *cobra.Command, args []string, _ string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	c, err := a.connect(cmd)
+	if err != nil {
+		cobra.CompErrorln(err.Error())
+		return nil, cobra.ShellCompDirectiveError
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
+	var out []cobra.Completion
+	for k, err := range c.Keysets(ctx) {
+		if err != nil {
+			cobra.CompErrorln(err.Error())
+			return nil, cobra.ShellCompDirectiveError
+		}
+		out = append(out, cobra.CompletionWithDesc(k.ID, fmt.Sprintf("%s (app %s, %s)", k.Name, k.AppID, k.Type)))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// firstArg completes only the first argument with complete.
+func firstArg(complete cobra.CompletionFunc) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return complete(cmd, args, toComplete)
+	}
+}
+
+// completeIDs sets the completion of the ID arguments of the API commands
+// (and of --app): apps where an app id is wanted, keysets elsewhere.
+func (a *apiCLI) completeIDs(groups []*cobra.Command) {
+	for _, g := range groups {
+		for _, cmd := range g.Commands() {
+			switch {
+			case strings.HasPrefix(strings.TrimPrefix(cmd.Use, cmd.Name()+" "), "APP_ID"):
+				cmd.ValidArgsFunction = firstArg(a.completeApps)
+			case strings.Contains(cmd.Use, "KEYSET_ID"):
+				cmd.ValidArgsFunction = firstArg(a.completeKeysets)
+			default:
+				cmd.ValidArgsFunction = cobra.NoFileCompletions
+			}
+			if cmd.Flags().Lookup("app") != nil {
+				cmd.RegisterFlagCompletionFunc("app", a.completeApps)
+			}
+		}
 	}
 }

@@ -690,3 +690,36 @@ func TestBinaryCLI(t *testing.T) {
 		}
 	}
 }
+
+// Completion of ids asks the server: app ids where an app is wanted, keyset
+// ids elsewhere, and nothing (an error directive) when the server is gone.
+func TestCLICompletionIDs(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	app, ks, _ := e.createKeysetCLI("prod")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apps", "get", ""}, app + "\tapp of prod\n"},
+		{[]string{"apps", "delete", ""}, app + "\tapp of prod\n"},
+		{[]string{"keysets", "create", "--app", ""}, app + "\tapp of prod\n"},
+		{[]string{"keysets", "list", "--app", ""}, app + "\tapp of prod\n"},
+		{[]string{"keysets", "update", ""}, ks + "\tprod (app " + app + ", testing)\n"},
+		{[]string{"config", "set", ""}, ks + "\tprod (app " + app + ", testing)\n"},
+		{[]string{"secret-keys", "rotate", ""}, ks + "\tprod (app " + app + ", testing)\n"},
+	} {
+		r := e.kp(nil, "", append([]string{"__complete"}, tc.args...)...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, tc.want) || !strings.Contains(r.stdout, "\n:4\n") {
+			t.Errorf("completing %q: exit %d, stdout %q; want %q and no file completion (:4)", tc.args, r.code, r.stdout, tc.want)
+		}
+	}
+	// Only the first argument is an id.
+	if r := e.kp(nil, "", "__complete", "apps", "rename", app, ""); r.stdout != ":4\n" {
+		t.Errorf("completing the name of apps rename: %q", r.stdout)
+	}
+	// A bad key: the error directive (:1), never a hang or a panic.
+	if r := e.kp(map[string]string{"KEYPLANE_API_KEY": "si_wrong"}, "", "__complete", "apps", "get", ""); r.code != 0 || !strings.HasPrefix(r.stdout, ":1\n") {
+		t.Errorf("completing with a bad key: exit %d, %q", r.code, r.stdout)
+	}
+}
