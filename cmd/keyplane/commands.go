@@ -32,10 +32,16 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		Short:         "A self-hosted control plane for realtime messaging, compatible with PubNub's Admin API v2",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Runnable, so that an unknown command is a usage error (exit 2)
+		// rather than cobra's help with exit 0.
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
 	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr))
+	root.AddCommand(apiCommands(getenv, stderr)...)
 	return root
 }
 

@@ -1,10 +1,10 @@
-// Command keyplane is Keyplane in one binary: the server (keyplane serve)
-// and the operator's admin commands.
+// Command keyplane is Keyplane in one binary: the server (keyplane serve),
+// the operator's admin commands, and the command-line client of the API
+// (keyplane apps, keysets, config, secret-keys).
 package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -20,8 +20,8 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "keyplane:", err)
-		os.Exit(1)
+		report(os.Stderr, err)
+		os.Exit(exitCode(err))
 	}
 }
 
