@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -56,14 +57,19 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer db.Close()
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
-	api := httpapi.New(svc, log, db.Ping)
+	api := httpapi.New(svc, log, db.Ping).Handler()
+	// The MCP endpoint is a handler tree of its own beside /v2; its tools
+	// call the API handler in process (see mcp.NewHTTPHandler).
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcp.NewHTTPHandler(api, svc.Authenticate, log, ""))
+	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
