@@ -43,7 +43,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	api := newAPICLI(getenv, stderr)
 	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
 	root.AddCommand(api.commands()...)
-	root.AddCommand(api.mcpCommand())
+	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand())
 	return root
 }
 
