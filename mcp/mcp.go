@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/keyplane/keyplane"
@@ -88,6 +89,7 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
 - 'create': create an app; data.name is required.
 - 'update': rename an app; data.id and data.name are required.`,
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema: schemaFor[AppsInput](map[string][]any{"operation": {"list", "create", "update"}}),
 	}, t.manageApps)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_keysets",
@@ -103,6 +105,7 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
 The secret key of a new keyset is not returned here (it would land in the conversation): use manage_secret_keys 'rotate'
 when the user wants one shown.`,
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema: schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}}),
 	}, t.manageKeysets)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "get_usage_metrics",
@@ -110,6 +113,7 @@ when the user wants one shown.`,
 		Description: `Daily usage of an account, app or keyset: for each metric, a value per date of [from, to) (UTC days; 0 for a day without data).
 Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, mtd_uuid, signals, bytes_stored.`,
 		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+		InputSchema: schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset"}}),
 	}, t.getUsageMetrics)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_secret_keys",
@@ -120,6 +124,7 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
   working that long, so clients can move over; without it the old key stops working at once: ask the user first.
 - 'delete': stop a rotated key at once; data.prefix names it.`,
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
+		InputSchema: schemaFor[SecretKeysInput](map[string][]any{"operation": {"list", "rotate", "delete"}}),
 	}, t.manageSecretKeys)
 	if opts.Whoami != nil {
 		sdk.AddTool(s, &sdk.Tool{
@@ -136,6 +141,28 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// schemaFor is the input schema inferred from T, with the allowed values of
+// the properties named in enums ("data.type" is type inside data), as
+// PubNub's schemas list them: the assistant sees the choices, and the SDK
+// refuses any other value before the tool runs.
+func schemaFor[T any](enums map[string][]any) *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("schema of %T: %v", *new(T), err))
+	}
+	for path, values := range enums {
+		p := s
+		for name := range strings.SplitSeq(path, ".") {
+			p = p.Properties[name]
+			if p == nil {
+				panic(fmt.Sprintf("schema of %T: no property %s", *new(T), path))
+			}
+		}
+		p.Enum = values
+	}
+	return s
+}
 
 // tools holds what every tool handler needs.
 type tools struct {

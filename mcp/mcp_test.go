@@ -245,6 +245,9 @@ func TestToolList(t *testing.T) {
 			Required   []string
 		}
 		json.Unmarshal(b, &sch)
+		if tl.Name == "manage_keysets" && !strings.Contains(string(b), `"enum":["get","list","create","update"]`) {
+			t.Errorf("manage_keysets schema does not list the operations: %s", b)
+		}
 		if w, ok := want[tl.Name]; ok {
 			var got []string
 			for p := range sch.Properties {
@@ -367,7 +370,8 @@ func TestToolErrors(t *testing.T) {
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
 		"config": map[string]any{"messagePersistence": map[string]any{"enabled": true}, "presence": map[string]any{"announceMax": 500}}}},
 		"400 BadRequest", "messagePersistence.retention", "presence.announceMax")
-	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "staging"}}, "400 BadRequest", "type")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
+		"config": map[string]any{"files": map[string]any{"enabled": true}}}}, "400 BadRequest", "files.region", "files.retention")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": "999"}}, "404 NotFound", "999")
 	fails(t, cs, "manage_apps", map[string]any{"operation": "update", "data": map[string]any{"id": app.ID, "name": "   "}}, "400 BadRequest", "name")
 	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"pubish"}},
@@ -376,11 +380,14 @@ func TestToolErrors(t *testing.T) {
 
 	// What the arguments lack, named before any request.
 	fails(t, cs, "manage_apps", map[string]any{"operation": "create"}, "data.name: required for 'create'")
-	fails(t, cs, "manage_apps", map[string]any{"operation": "delete"}, `operation "delete": want list, create or update`)
+	// Values outside the schema's choices, refused by the SDK with them.
+	fails(t, cs, "manage_apps", map[string]any{"operation": "delete"}, "delete", "[list create update]")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "staging"}}, "staging", "[testing production]")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "user", "[account app keyset]")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "update", "data": map[string]any{"id": "1"}}, "data.config: required for 'update'")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"appId": app.ID}}, "data.name: required", "data.type: required")
-	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "yesterday", "to": "2026-11-02", "metrics": []string{}},
-		`entityType "user"`, `from "yesterday"`, "metrics: at least one")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": "", "from": "yesterday", "to": "2026-11-02", "metrics": []string{}},
+		"entityId: required", `from "yesterday"`, "metrics: at least one")
 	fails(t, cs, "manage_secret_keys", map[string]any{"operation": "delete", "data": map[string]any{"id": "1"}}, "data.prefix: required")
 	// An argument the schema does not know is refused by the SDK.
 	fails(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "x", "colour": "red"}}, "colour")
