@@ -37,10 +37,13 @@ type App struct {
 	Keysets []Keyset `yaml:"keysets" json:"keysets"`
 }
 
-// Keyset is a declared keyset. Type is "testing" (the default) or
-// "production". Config is any part of a keyset configuration, in the API's
-// shape (messagePersistence, presence, …): the settings it names are
-// managed, those it leaves out keep whatever value they have.
+// Keyset is a declared keyset. Type is "testing" or "production"; left
+// out, a new keyset is a testing one and an existing one keeps its type.
+// Config is any part of a keyset configuration, in the API's shape
+// (messagePersistence, presence, …): the settings it names are managed,
+// those it leaves out keep whatever value they have. What the file does not
+// say, apply does not change: a short file never downgrades a production
+// keyset.
 type Keyset struct {
 	Name   string         `yaml:"name" json:"name"`
 	Type   string         `yaml:"type" json:"type"`
@@ -97,9 +100,7 @@ func Parse(r io.Reader) (*File, error) {
 			}
 			keysets[k.Name] = true
 			switch k.Type {
-			case "":
-				k.Type = "testing"
-			case "testing", "production":
+			case "", "testing", "production":
 			default:
 				problems = append(problems, fmt.Sprintf("%s.type: %q: want testing or production", kt, k.Type))
 			}

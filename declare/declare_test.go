@@ -12,8 +12,8 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := f.Apps[0].Keysets
-	if k[0].Type != "testing" || k[1].Type != "production" {
-		t.Errorf("types = %q, %q; want the default testing, then production", k[0].Type, k[1].Type)
+	if k[0].Type != "" || k[1].Type != "production" {
+		t.Errorf("types = %q, %q; want none (not managed), then production", k[0].Type, k[1].Type)
 	}
 	// Numbers come out as the API's JSON numbers, so they compare alike.
 	if v := k[0].Config["presence"].(map[string]any)["announceMax"]; v != 50.0 {

@@ -189,7 +189,11 @@ func ids[T any](xs []T, id func(T) string) string {
 // creates the app too).
 func createKeyset(app, appID string, dk *Keyset) Change {
 	ch := Change{Action: Create, Kind: KindKeyset, App: app, AppID: appID, Keyset: dk.Name, spec: dk}
-	ch.Fields = append(ch.Fields, Field{Field: "type", To: dk.Type})
+	typ := dk.Type
+	if typ == "" {
+		typ = "testing" // the server's default
+	}
+	ch.Fields = append(ch.Fields, Field{Field: "type", To: typ})
 	walkLeaves("config", dk.Config, func(path string, v any) {
 		ch.Fields = append(ch.Fields, Field{Field: path, To: v})
 	})
@@ -212,7 +216,7 @@ func walkLeaves(prefix string, m map[string]any, fn func(path string, v any)) {
 // change that makes them agree, or nil when they do.
 func updateKeyset(ctx context.Context, c *client.Client, app client.App, k client.Keyset, dk *Keyset) (*Change, error) {
 	ch := &Change{Action: Update, Kind: KindKeyset, App: app.Name, AppID: app.ID, Keyset: k.Name, KeysetID: k.ID}
-	if k.Type != dk.Type {
+	if dk.Type != "" && k.Type != dk.Type {
 		ch.typ = dk.Type
 		ch.Fields = append(ch.Fields, Field{Field: "type", From: k.Type, To: dk.Type})
 	}

@@ -51,7 +51,7 @@ const declareLong = `The file declares the apps of the account and their keysets
     - name: Telemedicine
       keysets:
         - name: prod
-          type: production            # or testing (the default)
+          type: production            # or testing; left out: testing when created, else unchanged
           config:                     # any part of a keyset configuration
             messagePersistence: {enabled: true, retention: 30}
             presence: {announceMax: 50}
@@ -59,8 +59,9 @@ const declareLong = `The file declares the apps of the account and their keysets
 
 Apps are matched by name in the account, keysets by name in their app; a
 name used twice (in the file, or by two apps or two keysets of one app on the
-server) is refused, since the file could mean either. Configuration settings
-the file names are managed; those it leaves out keep their values.
+server) is refused, since the file could mean either. What the file does not
+say is not changed: configuration settings it leaves out keep their values,
+and a keyset without a type keeps its own (a new one is a testing keyset).
 
 The plan shows + create, ~ change (each field, from → to) and, only with
 --prune, - delete, then the permission rows an integration needs to apply it

@@ -184,6 +184,11 @@ func TestPlanApplyPopulatedAccount(t *testing.T) {
 		t.Errorf("after apply --prune: apps %v, keysets %v", apps, ks)
 	}
 	mustContain(t, "apply --prune again", e.ok("apply", "-f", file, "--prune").stdout, "No changes")
+
+	// What a file leaves out stays: a keyset without a type keeps
+	// production, settings not named keep their values.
+	short := writeFile(t, "short.yaml", "apps:\n  - name: Chat\n    keysets: [{name: staging}, {name: prod}]\n")
+	mustContain(t, "plan of a short file", e.ok("plan", "-f", short, "--prune").stdout, "No changes")
 }
 
 // What cannot be planned is refused before anything changes; a refused
