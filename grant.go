@@ -29,6 +29,9 @@ const (
 	ResourceSecretKey   Resource = "secret-key"
 	ResourceUsage       Resource = "usage"
 	ResourceOEMCustomer Resource = "oem-customer"
+	// ResourceAuditLog is Keyplane's own resource (PubNub shows its audit
+	// log in the portal only): reading the account's audit events.
+	ResourceAuditLog Resource = "audit-log"
 )
 
 // Access is what a row allows on its resource.
@@ -53,6 +56,7 @@ var resourceLabels = map[Resource]string{
 	ResourceSecretKey:   "Secret key",
 	ResourceUsage:       "Usage & Monitoring",
 	ResourceOEMCustomer: "OEM Customer",
+	ResourceAuditLog:    "Audit log",
 }
 
 var accessLabels = map[Access]string{
@@ -70,6 +74,7 @@ var offered = map[Level]map[Resource][]Access{
 		ResourceSecretKey:   {AccessRead, AccessReadWrite},
 		ResourceUsage:       {AccessRead},
 		ResourceOEMCustomer: {AccessRead, AccessReadWrite},
+		ResourceAuditLog:    {AccessRead},
 	},
 	LevelApp: {
 		ResourceApp:       {AccessRead, AccessReadWrite},
@@ -137,8 +142,9 @@ var accessSpellings = map[string]Access{
 }
 
 // ParseGrant reads LEVEL:RESOURCE:ACCESS, where LEVEL is account, app/ID or
-// keyset/ID, RESOURCE one of app, keyset, secret-key, usage, oem-customer and
-// ACCESS read (r), write (w) or read-write (rw). Only rows PubNub offers are
+// keyset/ID, RESOURCE one of app, keyset, secret-key, usage, oem-customer,
+// audit-log and ACCESS read (r), write (w) or read-write (rw). Only rows
+// PubNub offers (and Keyplane's account-level audit-log read) are
 // accepted; a refusal says what is allowed.
 func ParseGrant(s string) (Grant, error) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
@@ -164,7 +170,7 @@ func ParseGrant(s string) (Grant, error) {
 	}
 	g.Resource = Resource(parts[1])
 	if _, ok := resourceLabels[g.Resource]; !ok {
-		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer", clip(s))
+		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer, audit-log", clip(s))
 	}
 	a, ok := accessSpellings[parts[2]]
 	if !ok {
@@ -343,6 +349,9 @@ var Operations = []Operation{
 	OpListKeysets, OpCreateKeyset, OpGetKeyset, OpUpdateKeyset, OpDeleteKeyset,
 	OpGetConfig, OpUpdateConfig,
 	OpListSecretKeys, OpRotateSecretKey, OpUpdateSecretKey, OpDeleteSecretKey,
+	OpListAuditEvents, OpGetMe, OpCheckAuthz,
+	OpCreateCustomer, OpListCustomers, OpGetCustomer, OpUpdateCustomer, OpAssignCustomerKeysets,
+	OpListCustomerApps, OpListCustomerKeysets, OpGetKeysetCustomer,
 }
 
 // String names the operation for messages, e.g. "GET /v2/apps".

@@ -90,9 +90,20 @@ var operations = []struct {
 	{"POST", regexp.MustCompile(`^/v2/keysets/[^/]+/secret-keys$`)},
 	{"PATCH", regexp.MustCompile(`^/v2/keysets/[^/]+/secret-keys/[^/]+$`)},
 	{"DELETE", regexp.MustCompile(`^/v2/keysets/[^/]+/secret-keys/[^/]+$`)},
+	{"GET", regexp.MustCompile(`^/v2/audit-events$`)},
+	{"GET", regexp.MustCompile(`^/v2/me$`)},
+	{"POST", regexp.MustCompile(`^/v2/authz/check$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"PUT", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers/[^/]+/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+/applications$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets/[^/]+/customer$`)},
 }
 
-// isOperation reports whether method and path name one of the 16 operations.
+// isOperation reports whether method and path name one of the operations.
 func isOperation(method, path string) bool {
 	path, _, _ = strings.Cut(path, "?")
 	return slices.ContainsFunc(operations, func(o struct {

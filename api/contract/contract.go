@@ -33,7 +33,7 @@ const PermissionExtension = "x-required-permission"
 // resource, held at a level (a row at a level covers everything below it).
 type Permission struct {
 	Level    string `json:"level"`    // account, app or keyset
-	Resource string `json:"resource"` // app, keyset, secret-key, usage or oem-customer
+	Resource string `json:"resource"` // app, keyset, secret-key, usage, oem-customer or audit-log
 	Access   string `json:"access"`   // read or read-write
 }
 
@@ -42,7 +42,7 @@ type Operation struct {
 	Method      string       // upper case: GET, POST, PATCH, DELETE
 	Path        string       // the path template, e.g. /v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}
 	OperationID string       // e.g. rotateSecretKey
-	Permissions []Permission // every row is needed; empty only outside /v2
+	Permissions []Permission // every row is needed; empty outside /v2, and for operations any valid key may call
 }
 
 // Validator checks answers against the contract. It is safe for concurrent
@@ -157,8 +157,10 @@ func permissions(op *openapi3.Operation) ([]Permission, error) {
 	if err := dec.Decode(&perms); err != nil {
 		return nil, fmt.Errorf("%s: %w", PermissionExtension, err)
 	}
-	if len(perms) == 0 {
-		return nil, fmt.Errorf("%s: empty", PermissionExtension)
+	// An empty list is a deliberate statement: any valid key may call the
+	// operation (it is about the key itself, as /v2/me is).
+	if perms == nil {
+		return nil, fmt.Errorf("%s: null; write [] for an operation any valid key may call", PermissionExtension)
 	}
 	for _, p := range perms {
 		if err := p.valid(); err != nil {
@@ -175,7 +177,7 @@ func (p Permission) valid() error {
 	if !slices.Contains([]string{"account", "app", "keyset"}, p.Level) {
 		return fmt.Errorf("level %q", p.Level)
 	}
-	if !slices.Contains([]string{"app", "keyset", "secret-key", "usage", "oem-customer"}, p.Resource) {
+	if !slices.Contains([]string{"app", "keyset", "secret-key", "usage", "oem-customer", "audit-log"}, p.Resource) {
 		return fmt.Errorf("resource %q", p.Resource)
 	}
 	if !slices.Contains([]string{"read", "read-write"}, p.Access) {
@@ -183,6 +185,7 @@ func (p Permission) valid() error {
 	}
 	switch {
 	case p.Resource == "oem-customer" && p.Level != "account",
+		p.Resource == "audit-log" && (p.Level != "account" || p.Access != "read"),
 		p.Resource == "usage" && p.Access != "read",
 		p.Resource == "app" && p.Level == "keyset":
 		return fmt.Errorf("%s · %s · %s is not a grantable row", p.Level, p.Resource, p.Access)
@@ -204,7 +207,7 @@ func hasVersionHeader(item *openapi3.PathItem, op *openapi3.Operation) bool {
 	return false
 }
 
-// Operations lists the 16 operations of the versioned API (every operation
+// Operations lists the operations of the versioned API (every operation
 // under /v2, ordered by path template then method), each with the permission
 // rows it needs. The unversioned service routes (/healthz, /readyz,
 // /openapi.yaml) need no key and are not listed. The slice is a copy.
