@@ -50,3 +50,23 @@ func (e *env) setPartner(on bool) {
 		e.t.Fatal(err)
 	}
 }
+
+// otherAccountOEM makes another account, a partner, with a key holding the
+// OEM Customer row, and returns the key and the account id.
+func (e *env) otherAccountOEM() (string, int64) {
+	e.t.Helper()
+	var id int64
+	if err := e.writableSQL().QueryRow(`INSERT INTO accounts (name, created_at) VALUES ('Other partner', 0) RETURNING id`).Scan(&id); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.svc.SetPartner(context.Background(), keyplane.OperatorActor, id, true); err != nil {
+		e.t.Fatal(err)
+	}
+	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, id, "other partner portal",
+		grants(e.t, "account:oem-customer:rw"), e.clock.Now().Add(24*time.Hour))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.remember(key.Key)
+	return key.Key, id
+}
