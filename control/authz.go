@@ -10,7 +10,9 @@ import (
 // Me is what GET /v2/me tells a key about itself: who it is, the rows it
 // holds, and the access they give over what exists now.
 type Me struct {
-	AccountID   int64
+	AccountID int64
+	// Partner is whether the account may use the OEM routes.
+	Partner     bool
 	Integration keyplane.Integration
 	Key         keyplane.APIKey
 	// Account is the access the rows give on each resource account-wide.
@@ -70,6 +72,11 @@ func (s *Service) Me(ctx context.Context, p keyplane.Principal) (m Me, err error
 		if m.Key, m.Integration, err = tx.APIKey(p.KeyID); err != nil {
 			return err
 		}
+		acc, err := tx.Account(p.AccountID)
+		if err != nil {
+			return err
+		}
+		m.Partner = acc.Partner
 		apps, _, err := tx.ListApps(p.AccountID, keyplane.Visibility{All: true}, everything)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 
 type meJSON struct {
 	AccountID   string `json:"accountId"`
+	Partner     bool   `json:"partner"`
 	Integration struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`
@@ -128,6 +129,16 @@ func TestMe(t *testing.T) {
 		}
 		if diff := cmp.Diff(wantKeysets, m.Access.Keysets); diff != "" {
 			t.Errorf("keysets (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("partner", func(t *testing.T) {
+		if e.me(e.key).Partner {
+			t.Error("a new account is a partner")
+		}
+		e.setPartner(true)
+		if !e.me(e.key).Partner {
+			t.Error("set-partner does not show")
 		}
 	})
 

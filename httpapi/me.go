@@ -77,6 +77,7 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request, p keyplane.Principal
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"accountId":   idString(m.AccountID),
+		"partner":     m.Partner,
 		"integration": map[string]any{"id": idString(m.Integration.ID), "name": m.Integration.Name},
 		"key": map[string]any{"id": idString(m.Key.ID), "prefix": m.Key.Prefix, "createdAt": keyplane.FormatTime(m.Key.CreatedAt),
 			"expiresAt": keyplane.FormatTime(m.Key.ExpiresAt), "lastUsedAt": lastUsed},
