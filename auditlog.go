@@ -98,7 +98,7 @@ func (q AuditQuery) AuditCursor(after int64) string {
 // ReadAuditCursor sets q.After from a cursor made by AuditCursor for the
 // same filters.
 func (q *AuditQuery) ReadAuditCursor(c string) error {
-	b, err := base64.RawURLEncoding.DecodeString(c)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	if err != nil || len(b) != 17 || b[0] != 1 {
 		return Errorf(CodeInvalid, "cursor: not a cursor this server made; pass nextCursor as it was answered")
 	}

@@ -144,3 +144,15 @@ func TestValidateExternalID(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditCursorIsCanonical: a cursor differing only in its padding bits
+// is refused rather than read as the same position.
+func TestAuditCursorIsCanonical(t *testing.T) {
+	q := AuditQuery{AccountID: 1}
+	c := q.AuditCursor(7)
+	last := c[len(c)-1]
+	alt := c[:len(c)-1] + string(last+1)
+	if err := q.ReadAuditCursor(alt); err == nil {
+		t.Errorf("cursor %q (from %q) accepted", alt, c)
+	}
+}
