@@ -126,6 +126,10 @@ hash proves nothing before it changed), or the first broken link, and then exits
 				fmt.Fprintf(a.stdout, "audit chain BROKEN at event %d: %s\n", v.Break.EventID, v.Break.Reason)
 				return fmt.Errorf("%w at event %d (%d events walked)", errAuditBroken, v.Break.EventID, v.Events)
 			}
+			if v.Events == 0 {
+				fmt.Fprintln(a.stdout, "audit chain empty: no events yet")
+				return nil
+			}
 			fmt.Fprintf(a.stdout, "audit chain intact: %d events, head %x\n", v.Events, v.Head)
 			return nil
 		},

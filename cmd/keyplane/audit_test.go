@@ -76,6 +76,9 @@ func TestVerifyAudit(t *testing.T) {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
 					db := eng.dsn(t)
+					if out, _ := mustAdmin(t, db, "verify-audit"); out != "audit chain empty: no events yet\n" {
+						t.Errorf("verify-audit on a new database printed %q", out)
+					}
 					n := auditEvents(t, db)
 					out, _ := mustAdmin(t, db, "verify-audit")
 					m := intactRE.FindStringSubmatch(out)
