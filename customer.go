@@ -2,6 +2,7 @@ package keyplane
 
 import (
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -52,7 +53,7 @@ var (
 // IsOEM reports whether o is one of the OEM routes, which only partner
 // accounts may call.
 func (o Operation) IsOEM() bool {
-	return len(o.Path) >= len("/v2/oem/") && o.Path[:len("/v2/oem/")] == "/v2/oem/"
+	return strings.HasPrefix(o.Path, "/v2/oem/")
 }
 
 // OEM audit event types, PubNub's names.
@@ -81,8 +82,8 @@ func ValidateExternalID(field, s string) string {
 	return ""
 }
 
-// ErrNotPartner is the refusal of an OEM route in an account that is not a
+// NotPartnerMessage is the refusal of an OEM route in an account that is not a
 // partner.
-func ErrNotPartner() string {
+func NotPartnerMessage() string {
 	return "account is not an OEM partner: the /v2/oem routes are for partner accounts only; an operator enables them with `keyplane admin set-partner ACCOUNT`"
 }

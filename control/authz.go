@@ -151,7 +151,7 @@ func (s *Service) CheckAuthz(ctx context.Context, p keyplane.Principal, q AuthzQ
 				return err
 			}
 			if !acc.Partner {
-				a.Reasons = append(a.Reasons, keyplane.ErrNotPartner())
+				a.Reasons = append(a.Reasons, keyplane.NotPartnerMessage())
 			}
 		}
 		return nil

@@ -19,7 +19,7 @@ func oemAuthorize(tx Tx, p keyplane.Principal, op keyplane.Operation) error {
 		return err
 	}
 	if !acc.Partner {
-		msgs = append(msgs, keyplane.ErrNotPartner())
+		msgs = append(msgs, keyplane.NotPartnerMessage())
 	}
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, op.Needs...); err != nil {
 		msgs = append(msgs, keyplane.ErrorMessages(err)...)
