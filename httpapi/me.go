@@ -75,16 +75,45 @@ func (a *API) getMe(w http.ResponseWriter, r *http.Request, p keyplane.Principal
 		s := keyplane.FormatTime(*m.Key.LastUsedAt)
 		lastUsed = &s
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"accountId":   idString(m.AccountID),
-		"partner":     m.Partner,
-		"integration": map[string]any{"id": idString(m.Integration.ID), "name": m.Integration.Name},
-		"key": map[string]any{"id": idString(m.Key.ID), "prefix": m.Key.Prefix, "createdAt": keyplane.FormatTime(m.Key.CreatedAt),
-			"expiresAt": keyplane.FormatTime(m.Key.ExpiresAt), "lastUsedAt": lastUsed},
-		"permissions": perms,
-		"access":      map[string]any{"account": accessMap(m.Account), "apps": apps, "keysets": keysets},
+	writeJSON(w, http.StatusOK, meJSON{
+		AccountID:   idString(m.AccountID),
+		Partner:     m.Partner,
+		Integration: idName{idString(m.Integration.ID), m.Integration.Name},
+		Key: keyJSON{ID: idString(m.Key.ID), Prefix: m.Key.Prefix, CreatedAt: keyplane.FormatTime(m.Key.CreatedAt),
+			ExpiresAt: keyplane.FormatTime(m.Key.ExpiresAt), LastUsedAt: lastUsed},
+		Permissions: perms,
+		Access:      effectiveJSON{Account: m.Account, Apps: apps, Keysets: keysets},
 	})
 	return nil
+}
+
+// The shape of GET /v2/me, in the order a reader wants it.
+type meJSON struct {
+	AccountID   string        `json:"accountId"`
+	Partner     bool          `json:"partner"`
+	Integration idName        `json:"integration"`
+	Key         keyJSON       `json:"key"`
+	Permissions []grantJSON   `json:"permissions"`
+	Access      effectiveJSON `json:"access"`
+}
+
+type idName struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+type keyJSON struct {
+	ID         string  `json:"id"`
+	Prefix     string  `json:"prefix"`
+	CreatedAt  string  `json:"createdAt"`
+	ExpiresAt  string  `json:"expiresAt"`
+	LastUsedAt *string `json:"lastUsedAt"`
+}
+
+type effectiveJSON struct {
+	Account accessMap          `json:"account"`
+	Apps    []appAccessJSON    `json:"apps"`
+	Keysets []keysetAccessJSON `json:"keysets"`
 }
 
 type authzTargetBody struct {
@@ -157,14 +186,26 @@ func (a *API) checkAuthz(w http.ResponseWriter, r *http.Request, p keyplane.Prin
 		}
 	}
 	reasons = append(append([]string{}, ans.Reasons...), reasons...)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"allowed": ans.Allowed,
-		"action":  ans.Operation.ID,
-		"method":  ans.Operation.Method,
-		"path":    ans.Operation.Path,
-		"target":  map[string]any{"appId": optIDString(ans.Target.AppID), "keysetId": optIDString(ans.Target.KeysetID)},
-		"checks":  checks,
-		"reasons": reasons,
+	writeJSON(w, http.StatusOK, authzAnswerJSON{
+		Allowed: ans.Allowed, Action: ans.Operation.ID, Method: ans.Operation.Method, Path: ans.Operation.Path,
+		Target: targetJSON{optIDString(ans.Target.AppID), optIDString(ans.Target.KeysetID)},
+		Checks: checks, Reasons: reasons,
 	})
 	return nil
+}
+
+// The shape of POST /v2/authz/check.
+type authzAnswerJSON struct {
+	Allowed bool                  `json:"allowed"`
+	Action  string                `json:"action"`
+	Method  string                `json:"method"`
+	Path    string                `json:"path"`
+	Target  targetJSON            `json:"target"`
+	Checks  []permissionCheckJSON `json:"checks"`
+	Reasons []string              `json:"reasons"`
+}
+
+type targetJSON struct {
+	AppID    *string `json:"appId"`
+	KeysetID *string `json:"keysetId"`
 }
