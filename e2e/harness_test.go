@@ -92,6 +92,17 @@ var operations = []struct {
 	{"DELETE", regexp.MustCompile(`^/v2/keysets/[^/]+/secret-keys/[^/]+$`)},
 	{"GET", regexp.MustCompile(`^/v2/usage-metrics$`)},
 	{"POST", regexp.MustCompile(`^/v2/usage-metrics$`)},
+	{"GET", regexp.MustCompile(`^/v2/audit-events$`)},
+	{"GET", regexp.MustCompile(`^/v2/me$`)},
+	{"POST", regexp.MustCompile(`^/v2/authz/check$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"PUT", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers/[^/]+/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+/applications$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets/[^/]+/customer$`)},
 }
 
 // isOperation reports whether method and path name one of the operations.

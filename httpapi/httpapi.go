@@ -67,6 +67,17 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpDeleteSecretKey, a.deleteSecretKey)
 	route(keyplane.OpGetUsage, a.getUsage)
 	route(keyplane.OpReportUsage, a.reportUsage)
+	route(keyplane.OpListAuditEvents, a.listAuditEvents)
+	route(keyplane.OpGetMe, a.getMe)
+	route(keyplane.OpCheckAuthz, a.checkAuthz)
+	route(keyplane.OpCreateCustomer, a.createCustomer)
+	route(keyplane.OpListCustomers, a.listCustomers)
+	route(keyplane.OpGetCustomer, a.getCustomer)
+	route(keyplane.OpUpdateCustomer, a.updateCustomer)
+	route(keyplane.OpAssignCustomerKeysets, a.assignCustomerKeysets)
+	route(keyplane.OpListCustomerApps, a.listCustomerApps)
+	route(keyplane.OpListCustomerKeysets, a.listCustomerKeysets)
+	route(keyplane.OpGetKeysetCustomer, a.getKeysetCustomer)
 
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		methods[p] = []string{"GET"}

@@ -237,19 +237,17 @@ func notFound(what string, id any) error {
 
 // Accounts implements control.Tx.
 func (t *txn) Accounts() ([]keyplane.Account, error) {
-	rows, err := t.query(`SELECT id, name, created_at FROM accounts ORDER BY id`)
+	rows, err := t.query(`SELECT ` + accountCols + ` FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []keyplane.Account
 	for rows.Next() {
-		var a keyplane.Account
-		var c int64
-		if err := rows.Scan(&a.ID, &a.Name, &c); err != nil {
+		a, err := scanAccount(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.CreatedAt = fromMS(c)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -647,9 +645,10 @@ func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 	}
 	e.ID, e.PrevHash = last+1, prev
 	e.Hash = e.ChainHash()
-	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash)
+	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
+		e.Actor.Type, e.Actor.ID)
 	return err
 }
 

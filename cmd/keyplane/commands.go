@@ -127,7 +127,8 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	}
 	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
-	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey())
+	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
+		a.listAccounts(), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit())
 	return cmd
 }
 
@@ -167,7 +168,7 @@ once, and nothing else is; details go to stderr.
 
 GRANT is LEVEL:RESOURCE:ACCESS:
   LEVEL     account, app/ID or keyset/ID
-  RESOURCE  app, keyset, secret-key, usage, oem-customer
+  RESOURCE  app, keyset, secret-key, usage, oem-customer, audit-log
   ACCESS    read (r) or read-write (rw)
 for example account:keyset:rw or app/12:keyset:read.
 
