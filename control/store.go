@@ -66,6 +66,8 @@ type Tx interface {
 	// Usage reads the stored daily values of an entity's metrics over
 	// [from, to): metric → day → value, days without a value left out.
 	Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error)
+	// UsageOfKeysets is Usage summed over some keysets.
+	UsageOfKeysets(keysetIDs []int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error)
 	// DeleteUsageBefore deletes every daily value before day, rollups
 	// included, and says how many rows went.
 	DeleteUsageBefore(day keyplane.Day) (int64, error)
