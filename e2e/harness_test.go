@@ -203,6 +203,12 @@ var fullGrants = []string{"account:app:rw", "account:keyset:rw", "account:secret
 // checking that it shuts down cleanly and logged no secret.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a server configuration changed by configure.
+func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
+	t.Helper()
 	v, err := loadContract()
 	if err != nil {
 		t.Fatalf("contract.Load: %v", err)
@@ -214,15 +220,17 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Addr:      "127.0.0.1:0",
-			Database:  e.dbPath,
-			Listening: func(addr string) { addrc <- addr },
-			Now:       e.clock.Now,
-			Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		})
-	}()
+	cfg := server.Config{
+		Addr:      "127.0.0.1:0",
+		Database:  e.dbPath,
+		Listening: func(addr string) { addrc <- addr },
+		Now:       e.clock.Now,
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	go func() { done <- server.Run(ctx, cfg) }()
 	select {
 	case addr := <-addrc:
 		e.base = "http://" + addr

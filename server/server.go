@@ -29,6 +29,10 @@ type Config struct {
 	// UsageRetentionDays is how many days of usage are kept; 0 means
 	// keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// Limits bound each API key on this server (httpapi.DefaultLimits is
+	// what `keyplane serve` uses unless told otherwise; the zero value
+	// turns every limit off).
+	Limits httpapi.Limits
 }
 
 // retentionEvery is how often a server deletes usage past its retention.
@@ -56,7 +60,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer db.Close()
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
-	api := httpapi.New(svc, log, db.Ping)
+	api := httpapi.New(svc, log, db.Ping, cfg.Limits)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -119,8 +119,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"bad permission level", "{ level: keyset, resource: keyset, access: read }", "{ level: org, resource: keyset, access: read }", `level must be account`},
 		{"ungrantable row", "{ level: app, resource: app, access: read }", "{ level: keyset, resource: app, access: read }", "App is not offered at keyset level"},
 		{"no operationId", "      operationId: deleteKeyset\n", "", "no operationId"},
-		{"bad status", "        \"409\":\n          $ref: \"#/components/responses/Conflict\"\n        \"500\"",
-			"        \"4099\":\n          $ref: \"#/components/responses/Conflict\"\n        \"500\"", "not a status code"},
+		{"bad status", "        \"409\":\n          $ref: \"#/components/responses/Conflict\"\n        \"429\"",
+			"        \"4099\":\n          $ref: \"#/components/responses/Conflict\"\n        \"429\"", "not a status code"},
 		{"invalid document", "type: [integer, \"null\"]", "type: [integr, \"null\"]", "invalid"},
 	}
 	for _, tt := range tests {
@@ -209,7 +209,7 @@ func TestSpecConventions(t *testing.T) {
 			if op.Security != nil {
 				t.Errorf("%s: must use the document's API key security", where)
 			}
-			want := []string{"400", "401", "403", "500", "503"}
+			want := []string{"400", "401", "403", "429", "500", "503"}
 			if op.OperationID != "reportUsageMetrics" { // names no object that could be missing
 				want = append(want, "404")
 			}

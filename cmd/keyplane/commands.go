@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
 )
@@ -59,7 +61,41 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
 	databaseFlag(cmd, &cfg.Database, getenv)
 	retentionFlag(cmd, &cfg.UsageRetentionDays, getenv)
+	limitFlags(cmd, &cfg.Limits, getenv)
 	return cmd
+}
+
+// limitFlags adds the per-key limits of serve, checked before it runs.
+func limitFlags(cmd *cobra.Command, l *httpapi.Limits, getenv func(string) string) {
+	def := httpapi.DefaultLimits
+	envNum := func(name string, v float64) float64 {
+		if s := getenv(name); s != "" {
+			n, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return -1 // refused below, with the flag's message
+			}
+			return n
+		}
+		return v
+	}
+	cmd.Flags().Float64Var(&l.Rate, "rate-limit", envNum("KEYPLANE_RATE_LIMIT", def.Rate), "requests a second each API key may make, per server; 0 turns it off (env KEYPLANE_RATE_LIMIT)")
+	cmd.Flags().IntVar(&l.Burst, "rate-burst", int(envNum("KEYPLANE_RATE_BURST", float64(def.Burst))), "requests an API key may make at once before the rate applies (env KEYPLANE_RATE_BURST)")
+	cmd.Flags().IntVar(&l.Concurrent, "max-concurrent-per-key", int(envNum("KEYPLANE_MAX_CONCURRENT_PER_KEY", float64(def.Concurrent))), "requests one API key may have in progress at once, per server; 0 turns it off (env KEYPLANE_MAX_CONCURRENT_PER_KEY)")
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case l.Rate < 0 || l.Rate > 1e6 || math.IsNaN(l.Rate):
+			return fmt.Errorf("--rate-limit (or KEYPLANE_RATE_LIMIT): must be a number from 0 to 1000000")
+		case l.Burst < 1 || l.Burst > 1e6:
+			return fmt.Errorf("--rate-burst (or KEYPLANE_RATE_BURST): must be a whole number from 1 to 1000000")
+		case l.Concurrent < 0 || l.Concurrent > 1e6:
+			return fmt.Errorf("--max-concurrent-per-key (or KEYPLANE_MAX_CONCURRENT_PER_KEY): must be a whole number from 0 to 1000000")
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 // retentionFlag adds --usage-retention-days, checked before the command runs.
