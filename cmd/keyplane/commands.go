@@ -62,6 +62,8 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	databaseFlag(cmd, &cfg.Database, getenv)
 	retentionFlag(cmd, &cfg.UsageRetentionDays, getenv)
 	limitFlags(cmd, &cfg.Limits, getenv)
+	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", getenv("KEYPLANE_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS only (env KEYPLANE_TLS_CERT)")
+	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
 	return cmd
 }
 
