@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"path/filepath"
 	"net/http"
 	"regexp"
 	"slices"
@@ -223,6 +224,7 @@ func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	cfg := server.Config{
 		Addr:      "127.0.0.1:0",
 		Database:  e.dbPath,
+		KEKFile:   filepath.Join(t.TempDir(), "kek"),
 		Listening: func(addr string) { addrc <- addr },
 		Now:       e.clock.Now,
 		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

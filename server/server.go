@@ -31,6 +31,10 @@ type Config struct {
 	// UsageRetentionDays is how many days of usage are kept; 0 means
 	// keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// KEKFile is the file of the key-encryption key that seals keyset
+	// secret keys at rest; DefaultKEKFile(Database) when empty. It is made
+	// on first start, for a database that has no secret sealed yet.
+	KEKFile string
 	// TLSCert and TLSKey, both or neither, are PEM files of the
 	// certificate chain and its private key: with them the server speaks
 	// only HTTPS and sends Strict-Transport-Security.
@@ -69,6 +73,17 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
+	kek := cfg.KEKFile
+	if kek == "" {
+		kek = DefaultKEKFile(cfg.Database)
+	}
+	created, err := db.SealSecrets(ctx, kek)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
+	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
 	api := httpapi.New(svc, log, db.Ping, cfg.Limits)
 
@@ -166,4 +181,14 @@ func secureHeaders(next http.Handler, tls bool) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// DefaultKEKFile is where the key-encryption key of a database is kept
+// unless told otherwise: beside a SQLite file, or keyplane.kek in the
+// working directory for PostgreSQL (give every replica the same file).
+func DefaultKEKFile(database string) string {
+	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+		return "keyplane.kek"
+	}
+	return database + ".kek"
 }

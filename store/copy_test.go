@@ -167,7 +167,7 @@ func populate(t *testing.T, db *DB) populated {
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
 	{"integrations", "id"}, {"api_keys", "id"}, {"audit_events", "id"},
-	{"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
+	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
 	{"oem_customers", "id"}, {"oem_customer_keysets", "keyset_id"},
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,8 @@ func replicas(t *testing.T, n int, args ...string) (string, []*process) {
 	// Replicas started together race for the migrations, as a rolling
 	// deploy's would.
 	ps := make([]*process, n)
+	// Replicas share their key-encryption key, as they must.
+	args = append(args, "--kek-file", filepath.Join(t.TempDir(), "kek"))
 	var wg sync.WaitGroup
 	for i := range ps {
 		wg.Go(func() {
