@@ -44,6 +44,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
 	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr))
 	root.AddCommand(apiCommands(getenv, stderr)...)
+	root.AddCommand(accountAPICommands(getenv, stderr)...)
 	return root
 }
 
