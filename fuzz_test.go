@@ -42,6 +42,40 @@ func FuzzCheckAPIKey(f *testing.F) {
 	})
 }
 
+// FuzzAuditInputs: the audit filters and cursors, and the method+path an
+// authz check names, are refused with a 400 or read consistently; nothing
+// panics.
+func FuzzAuditInputs(f *testing.F) {
+	q := AuditQuery{AccountID: 1, ActorType: "integration"}
+	for _, s := range []string{"keyset/12", "operator", q.AuditCursor(7), "/v2/keysets/1/config", "", "//", "a/0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if typ, id, err := ParseAuditRef("target", s); err != nil {
+			if ErrorCode(err) != CodeInvalid {
+				t.Fatalf("ParseAuditRef(%q): %v is not a 400", s, err)
+			}
+		} else if typ == "" || id < 0 {
+			t.Fatalf("ParseAuditRef(%q) = %q %d", s, typ, id)
+		}
+		r := q
+		if err := r.ReadAuditCursor(s); err != nil {
+			if ErrorCode(err) != CodeInvalid {
+				t.Fatalf("ReadAuditCursor(%q): %v is not a 400", s, err)
+			}
+		} else if r.After < 0 || q.AuditCursor(r.After) != s {
+			t.Fatalf("cursor %q read as %d, which writes back as %q", s, r.After, q.AuditCursor(r.After))
+		}
+		if op, params, _, ok := MatchOperation("GET", s); ok {
+			for _, v := range params {
+				if v == "" {
+					t.Fatalf("MatchOperation(%q) = %s with an empty parameter", s, op.ID)
+				}
+			}
+		}
+	})
+}
+
 // FuzzParseUsageQuery: any query is refused with a 400, or parses to a
 // range inside the retention whose answer has every day and metric asked.
 func FuzzParseUsageQuery(f *testing.F) {

@@ -33,6 +33,9 @@ const (
 	// counters from the data plane (POST /v2/usage-metrics), offered only as
 	// an Account-level Write row, so a reporter's key can read nothing.
 	ResourceUsageReport Resource = "usage-report"
+	// ResourceAuditLog is Keyplane's own resource (PubNub shows its audit
+	// log in the portal only): reading the account's audit events.
+	ResourceAuditLog Resource = "audit-log"
 )
 
 // Access is what a row allows on its resource.
@@ -59,6 +62,7 @@ var resourceLabels = map[Resource]string{
 	ResourceUsage:       "Usage & Monitoring",
 	ResourceOEMCustomer: "OEM Customer",
 	ResourceUsageReport: "Usage reporting",
+	ResourceAuditLog:    "Audit log",
 }
 
 var accessLabels = map[Access]string{
@@ -77,6 +81,7 @@ var offered = map[Level]map[Resource][]Access{
 		ResourceUsage:       {AccessRead},
 		ResourceOEMCustomer: {AccessRead, AccessReadWrite},
 		ResourceUsageReport: {AccessWrite},
+		ResourceAuditLog:    {AccessRead},
 	},
 	LevelApp: {
 		ResourceApp:       {AccessRead, AccessReadWrite},
@@ -144,8 +149,9 @@ var accessSpellings = map[string]Access{
 }
 
 // ParseGrant reads LEVEL:RESOURCE:ACCESS, where LEVEL is account, app/ID or
-// keyset/ID, RESOURCE one of app, keyset, secret-key, usage, oem-customer and
-// ACCESS read (r), write (w) or read-write (rw). Only rows PubNub offers are
+// keyset/ID, RESOURCE one of app, keyset, secret-key, usage, oem-customer,
+// audit-log and ACCESS read (r), write (w) or read-write (rw). Only rows
+// PubNub offers (and Keyplane's account-level audit-log read) are
 // accepted; a refusal says what is allowed.
 func ParseGrant(s string) (Grant, error) {
 	parts := strings.Split(strings.TrimSpace(s), ":")
@@ -171,7 +177,7 @@ func ParseGrant(s string) (Grant, error) {
 	}
 	g.Resource = Resource(parts[1])
 	if _, ok := resourceLabels[g.Resource]; !ok {
-		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer, usage-report", clip(s))
+		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer, audit-log, usage-report", clip(s))
 	}
 	a, ok := accessSpellings[parts[2]]
 	if !ok {
@@ -356,6 +362,9 @@ var Operations = []Operation{
 	OpGetConfig, OpUpdateConfig,
 	OpListSecretKeys, OpRotateSecretKey, OpUpdateSecretKey, OpDeleteSecretKey,
 	OpGetUsage, OpReportUsage,
+	OpListAuditEvents, OpGetMe, OpCheckAuthz,
+	OpCreateCustomer, OpListCustomers, OpGetCustomer, OpUpdateCustomer, OpAssignCustomerKeysets,
+	OpListCustomerApps, OpListCustomerKeysets, OpGetKeysetCustomer,
 }
 
 // String names the operation for messages, e.g. "GET /v2/apps".

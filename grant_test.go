@@ -264,7 +264,7 @@ func TestParseGrant(t *testing.T) {
 }
 
 // TestOfferedTable pins the table of available rows to PubNub's 21, plus
-// Keyplane's own row for usage reporters.
+// Keyplane's own rows: Audit log read and usage reporting.
 func TestOfferedTable(t *testing.T) {
 	var rows []string
 	for l, rs := range offered {
@@ -276,7 +276,7 @@ func TestOfferedTable(t *testing.T) {
 	}
 	slices.Sort(rows)
 	want := []string{
-		"account:app:read", "account:app:read-write", "account:keyset:read", "account:keyset:read-write",
+		"account:app:read", "account:app:read-write", "account:audit-log:read", "account:keyset:read", "account:keyset:read-write",
 		"account:oem-customer:read", "account:oem-customer:read-write", "account:secret-key:read",
 		"account:secret-key:read-write", "account:usage-report:write", "account:usage:read",
 		"app:app:read", "app:app:read-write", "app:keyset:read", "app:keyset:read-write",

@@ -16,6 +16,9 @@ type Account struct {
 	ID        int64
 	Name      string
 	CreatedAt time.Time
+	// Partner is set by an operator: only partner accounts may manage OEM
+	// customers.
+	Partner bool
 }
 
 // App groups keysets.

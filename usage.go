@@ -48,6 +48,8 @@ const (
 	UsageAccount UsageEntity = "account"
 	UsageApp     UsageEntity = "app"
 	UsageKeyset  UsageEntity = "keyset"
+	// UsageCustomer sums the keysets an OEM customer holds now.
+	UsageCustomer UsageEntity = "customer"
 )
 
 // MetricCode is a metric's stored number: its index in usageMetrics, which
@@ -126,12 +128,12 @@ func ParseUsageQuery(entityType, entityID, from, to, metrics string, today Day, 
 	var q UsageQuery
 	var msgs []string
 	switch e := UsageEntity(entityType); e {
-	case UsageAccount, UsageApp, UsageKeyset:
+	case UsageAccount, UsageApp, UsageKeyset, UsageCustomer:
 		q.Entity = e
 	case "":
-		msgs = append(msgs, "entityType: required; one of account, app, keyset")
+		msgs = append(msgs, "entityType: required; one of account, app, keyset, customer")
 	default:
-		msgs = append(msgs, fmt.Sprintf("entityType: must be account, app or keyset, not %q", clip(entityType)))
+		msgs = append(msgs, fmt.Sprintf("entityType: must be account, app, keyset or customer, not %q", clip(entityType)))
 	}
 	if entityID == "" {
 		msgs = append(msgs, "entityId: required")

@@ -66,10 +66,32 @@ type Tx interface {
 	// Usage reads the stored daily values of an entity's metrics over
 	// [from, to): metric → day → value, days without a value left out.
 	Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error)
+	// UsageOfKeysets is Usage summed over some keysets.
+	UsageOfKeysets(keysetIDs []int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error)
 	// DeleteUsageBefore deletes every daily value before day, rollups
 	// included, and says how many rows went.
 	DeleteUsageBefore(day keyplane.Day) (int64, error)
 
 	// AppendAudit records e, sealing it onto the chain (it sets ID, PrevHash and Hash).
 	AppendAudit(e *keyplane.AuditEvent) error
+	// AuditEvents answers up to q.Limit events of q.AccountID after q.After,
+	// oldest first.
+	AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error)
+	// EachAuditEvent calls fn for every event in id order (of one account,
+	// or all when accountID is 0), with the actor columns stored beside it.
+	EachAuditEvent(accountID int64, fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error
+
+	// Partner accounts and their OEM customers (oem.go).
+	Account(id int64) (keyplane.Account, error)
+	SetPartner(accountID int64, partner bool) error
+	InsertCustomer(c *keyplane.Customer) error
+	UpdateCustomer(c keyplane.Customer) error
+	// Customer finds a customer with its keysets.
+	Customer(accountID, id int64) (keyplane.Customer, error)
+	CustomerByExternalID(accountID int64, externalID string) (keyplane.Customer, error)
+	ListCustomers(accountID, appID int64) ([]keyplane.CustomerSummary, error)
+	// KeysetOwners maps each assigned keyset of ids to its customer.
+	KeysetOwners(ids []int64) (map[int64]int64, error)
+	AssignKeyset(customerID, keysetID int64, at time.Time) error
+	CustomerOfKeyset(accountID, keysetID int64) (keyplane.Customer, error)
 }

@@ -16,7 +16,8 @@ type UsageParams struct {
 // UsageMetrics answers a usage query: metric → date → value for every day
 // of the range. It needs Usage & Monitoring Read at the level of the entity
 // asked about (an App row covers that app and its keysets, never the
-// account total).
+// account total); an OEM customer's usage, which may span apps, needs it at
+// Account level.
 func (s *Service) UsageMetrics(ctx context.Context, p keyplane.Principal, up UsageParams) (map[string]map[string]float64, error) {
 	q, err := keyplane.ParseUsageQuery(up.EntityType, up.EntityID, up.From, up.To, up.Metrics, s.today(), s.retention)
 	if err != nil {
@@ -42,6 +43,17 @@ func (s *Service) UsageMetrics(ctx context.Context, p keyplane.Principal, up Usa
 			_, err = tx.App(p.AccountID, q.EntityID)
 		case keyplane.UsageKeyset:
 			_, err = keyset(tx, p, q.EntityID, op)
+		case keyplane.UsageCustomer:
+			if err := keyplane.Authorize(p.Grants, keyplane.Target{}, op.Needs...); err != nil {
+				return err
+			}
+			c, err := tx.Customer(p.AccountID, q.EntityID)
+			if err != nil {
+				return err
+			}
+			metrics, from := q.Stored()
+			stored, err = tx.UsageOfKeysets(customerKeysetIDs(c), metrics, from, q.To)
+			return err
 		}
 		if err != nil {
 			return err

@@ -209,7 +209,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	k := e.createKeyset(a.ID, "k").Keyset.ID
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/v2/oem/access-token"},
-		{"GET", "/v2/oem/customers"},
+		{"POST", "/v2/oem/access-token"}, // O9, for PubNub's Illuminate: not built
 		{"POST", "/v2/keysets/" + k + "/config/apns"},
 		{"POST", "/v2/keysets/" + k + "/config/fcm"},
 		{"GET", "/v2/apps/"},
@@ -232,6 +232,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 		{"DELETE", "/v2/keysets/" + k + "/secret-keys", "GET, POST"},
 		{"GET", "/v2/keysets/" + k + "/secret-keys/sec-c-ABCDE", "PATCH, DELETE"},
 		{"POST", "/v2/keysets/" + k + "/secret-keys/sec-c-ABCDE", "PATCH, DELETE"},
+		{"DELETE", "/v2/oem/customers/1", "GET, PUT"},
 	} {
 		r := e.do(tc.method, tc.path, nil)
 		r.wantError(405, tc.method+" "+tc.path+": method not allowed; allowed: "+tc.allow)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -92,6 +93,17 @@ var operations = []struct {
 	{"DELETE", regexp.MustCompile(`^/v2/keysets/[^/]+/secret-keys/[^/]+$`)},
 	{"GET", regexp.MustCompile(`^/v2/usage-metrics$`)},
 	{"POST", regexp.MustCompile(`^/v2/usage-metrics$`)},
+	{"GET", regexp.MustCompile(`^/v2/audit-events$`)},
+	{"GET", regexp.MustCompile(`^/v2/me$`)},
+	{"POST", regexp.MustCompile(`^/v2/authz/check$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"PUT", regexp.MustCompile(`^/v2/oem/customers/[^/]+$`)},
+	{"POST", regexp.MustCompile(`^/v2/oem/customers/[^/]+/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+/applications$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets$`)},
+	{"GET", regexp.MustCompile(`^/v2/oem/keysets/[^/]+/customer$`)},
 }
 
 // isOperation reports whether method and path name one of the operations.
@@ -192,6 +204,12 @@ var fullGrants = []string{"account:app:rw", "account:keyset:rw", "account:secret
 // checking that it shuts down cleanly and logged no secret.
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with a server configuration changed by configure.
+func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
+	t.Helper()
 	v, err := loadContract()
 	if err != nil {
 		t.Fatalf("contract.Load: %v", err)
@@ -203,15 +221,18 @@ func newEnv(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			Addr:      "127.0.0.1:0",
-			Database:  e.dbPath,
-			Listening: func(addr string) { addrc <- addr },
-			Now:       e.clock.Now,
-			Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		})
-	}()
+	cfg := server.Config{
+		Addr:      "127.0.0.1:0",
+		Database:  e.dbPath,
+		KEKFile:   filepath.Join(t.TempDir(), "kek"),
+		Listening: func(addr string) { addrc <- addr },
+		Now:       e.clock.Now,
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	go func() { done <- server.Run(ctx, cfg) }()
 	select {
 	case addr := <-addrc:
 		e.base = "http://" + addr

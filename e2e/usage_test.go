@@ -299,11 +299,11 @@ func TestUsageBadInput(t *testing.T) {
 	u.do("GET", usagePath("keyset", ks.Keyset.ID, "2026-11-01", "2026-11-02", "nope", "publish", "zip"), nil, as(u.reader)).
 		wantError(400, "Invalid metrics: nope, zip")
 	u.do("GET", "/v2/usage-metrics", nil, as(u.reader)).wantError(400,
-		"entityType: required; one of account, app, keyset", "entityId: required",
+		"entityType: required; one of account, app, keyset, customer", "entityId: required",
 		"from: required, a date YYYY-MM-DD", "to: required, a date YYYY-MM-DD",
 		"metrics: required, a comma-separated list of metric names")
-	u.do("GET", usagePath("customer", "1", "2026-11-01", "2026-11-02", "publish"), nil, as(u.reader)).
-		wantError(400, `entityType: must be account, app or keyset, not "customer"`)
+	u.do("GET", usagePath("org", "1", "2026-11-01", "2026-11-02", "publish"), nil, as(u.reader)).
+		wantError(400, `entityType: must be account, app, keyset or customer, not "org"`)
 	u.do("GET", usagePath("app", "01", "2026-11-01", "2026-11-02", "publish"), nil, as(u.reader)).
 		wantError(400, `entityId: must be a positive integer, not "01"`)
 	u.do("GET", usagePath("app", "1", "2026-11-01", "2026-11-02", "publish")+"&from=2026-11-01", nil, as(u.reader)).
@@ -354,3 +354,36 @@ func TestUsageBadInput(t *testing.T) {
 
 // allMetrics is PubNub's list of metric names (reference, section 9.3).
 var allMetrics = strings.Fields(`txn_total mtd_txn_total replicated signals edge message_actions free mtd_uuid uuid pn_uuid msgs_total publish subscribe_msgs history_msgs files_msgs push_msgs bytes_stored bytes_stored_blocks bytes_stored_channel_groups bytes_stored_files bytes_stored_messages bytes_stored_push bytes_stored_size_auth bytes_stored_users bytes_stored_memberships accessmanager_audits_transactions accessmanager_grants_v3_transactions accessmanager_grants_transactions accessmanager_replicated accessmanager_edge accessmanager_clienterrors_transactions executions kv_read_transactions kv_write_transactions xhr_transactions functions_replicated functions_edge misfire_client_transactions misfire_eh_transactions fire_transactions fire_eh_transactions fire_client_transactions history_messages_count_transactions history_transactions history_edge history_with_actions_transactions history_clienterrors_transactions history_with_actions_clienterrors_transactions history_with_actions_unauthorized_transactions message_actions_add_transactions message_actions_get_transactions message_actions_remove_transactions subscribe_message_actions_transactions message_actions_clienterrors_transactions message_actions_unauthorized_transactions objects_create_space_transactions objects_create_user_transactions objects_delete_space_transactions objects_delete_user_transactions objects_get_all_spaces_transactions objects_get_all_users_transactions objects_get_space_transactions objects_get_user_space_memberships_transactions objects_get_space_user_memberships_transactions objects_get_user_transactions objects_update_space_transactions objects_update_space_user_memberships_transactions objects_update_user_space_memberships_transactions objects_update_user_transactions internal_publish_objects_transactions objects_replicated objects_edge objects_users objects_spaces objects_memberships objects_errors objects_clienterrors_transactions objects_unauthorized_transactions presence_getuserstate_transactions presence_herenow_global_transactions presence_herenow_transactions presence_leave_transactions presence_setuserstate_transactions presence_heartbeats_transactions presence_wherenow_transactions presence_replicated presence_edge presence_clienterrors_transactions apns_sent_transactions apns_removed_transactions mpns_sent_transactions mpns_removed_transactions gcm_removed_transactions gcm_sent_transactions push_device_writes_transactions push_device_reads_transactions push_notifications_replicated push_notifications_edge push_notifications_apple push_notifications_android push_notifications_microsoft push_device_clienterrors_transactions steam_controller_edge steam_controller_replicated streamcontroller_reads_transactions streamcontroller_writes_transactions streamcontroller_clienterrors_transactions subscribe_transactions subscribe_timeouts_transactions subscribe_objects_transactions subscribe_heartbeats_transactions subscribe_streaming_transactions subscribe_clientclosedconnection_transactions subscribe_edge subscribe_signal_transactions subscribe_files_transactions subscribe_clienterrors_transactions subscribe_unauthorized_transactions publish_transactions publish_edge publish_replicated publish_bytes publish_msg_average_size publish_clienterrors_transactions publish_unauthorized_transactions signal_transactions signal_clienterrors_transactions signal_unauthorized_transactions files_publish_transactions files_delete_file_transactions files_generate_url_transactions files_get_file_transactions files_get_all_files_transactions files_replicated files_edge files_clienterrors_transactions files_unauthorized_transactions events_ingested subscribe_bytes message_ratio mtd_txn_mtd_uuid_ratio channel ip key_ip_ch key_ip_ua pres_pub`)
+
+// An OEM customer's usage sums the keysets it holds now, across apps; it
+// needs Usage & Monitoring Read at Account level.
+func TestUsageByCustomer(t *testing.T) {
+	t.Parallel()
+	u := newUsageEnv(t, "2026-11-23")
+	u.setPartner(true)
+	oem, _, _ := u.integration("partner portal", "account:oem-customer:rw")
+	appA, appB := u.createApp("A").ID, u.createApp("B").ID
+	k1, k2 := u.createKeyset(appA, "k1").Keyset.ID, u.createKeyset(appB, "k2").Keyset.ID
+	k3 := u.createKeyset(appB, "k3").Keyset.ID
+	c := u.createCustomer(oem, map[string]any{"externalId": "acme", "name": "Acme", "keysetIds": []int64{num(t, k1), num(t, k2)}})
+	u.report(
+		point{KeysetID: k1, Date: "2026-11-22", Metric: "publish", Value: 10},
+		point{KeysetID: k2, Date: "2026-11-22", Metric: "publish", Value: 5},
+		point{KeysetID: k3, Date: "2026-11-22", Metric: "publish", Value: 1000}, // not Acme's
+		point{KeysetID: k2, Date: "2026-11-01", Metric: "txn_total", Value: 7},
+		point{KeysetID: k1, Date: "2026-11-22", Metric: "txn_total", Value: 3},
+	)
+	got := u.usage(u.reader, "customer", c.ID, "2026-11-21", "2026-11-23", "publish", "mtd_txn_total")
+	want := map[string]map[string]float64{
+		"publish":       series{"2026-11-21": 0, "2026-11-22": 15},
+		"mtd_txn_total": series{"2026-11-21": 7, "2026-11-22": 10},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("customer %s (-want +got):\n%s", c.ID, diff)
+	}
+	appKey, _, _ := u.integration("app A", "app/"+appA+":usage:read")
+	u.do("GET", usagePath("customer", c.ID, "2026-11-21", "2026-11-23", "publish"), nil, as(appKey)).
+		wantError(403, "missing permission: Account · Usage & Monitoring · Read")
+	u.do("GET", usagePath("customer", "999", "2026-11-21", "2026-11-23", "publish"), nil, as(u.reader)).
+		wantErrorContaining(404, "999")
+}

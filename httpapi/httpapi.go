@@ -26,15 +26,16 @@ const MaxBodyBytes = 1 << 20
 
 // API is the HTTP face of a control.Service.
 type API struct {
-	svc   *control.Service
-	log   *slog.Logger
-	ready func(context.Context) error
+	svc     *control.Service
+	log     *slog.Logger
+	ready   func(context.Context) error
+	limiter *limiter
 }
 
 // New returns the API over svc. ready reports whether the server can serve
-// (its database answers); it backs /readyz.
-func New(svc *control.Service, log *slog.Logger, ready func(context.Context) error) *API {
-	return &API{svc: svc, log: log, ready: ready}
+// (its database answers); it backs /readyz. limits bound each API key.
+func New(svc *control.Service, log *slog.Logger, ready func(context.Context) error, limits Limits) *API {
+	return &API{svc: svc, log: log, ready: ready, limiter: newLimiter(limits, time.Now)}
 }
 
 // handler is a /v2 handler: it runs after version and authentication
@@ -67,6 +68,17 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpDeleteSecretKey, a.deleteSecretKey)
 	route(keyplane.OpGetUsage, a.getUsage)
 	route(keyplane.OpReportUsage, a.reportUsage)
+	route(keyplane.OpListAuditEvents, a.listAuditEvents)
+	route(keyplane.OpGetMe, a.getMe)
+	route(keyplane.OpCheckAuthz, a.checkAuthz)
+	route(keyplane.OpCreateCustomer, a.createCustomer)
+	route(keyplane.OpListCustomers, a.listCustomers)
+	route(keyplane.OpGetCustomer, a.getCustomer)
+	route(keyplane.OpUpdateCustomer, a.updateCustomer)
+	route(keyplane.OpAssignCustomerKeysets, a.assignCustomerKeysets)
+	route(keyplane.OpListCustomerApps, a.listCustomerApps)
+	route(keyplane.OpListCustomerKeysets, a.listCustomerKeysets)
+	route(keyplane.OpGetKeysetCustomer, a.getKeysetCustomer)
 
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		methods[p] = []string{"GET"}
@@ -124,6 +136,12 @@ func (a *API) v2(h handler) http.Handler {
 		if l, ok := w.(*statusWriter); ok {
 			l.principal = &p
 		}
+		release, err := a.limiter.admit(w, p.KeyID)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		defer release()
 		if err := h(w, r, p); err != nil {
 			a.fail(w, r, err)
 		}

@@ -4,11 +4,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/keyplane/keyplane/control"
@@ -30,6 +32,18 @@ type Config struct {
 	// UsageRetentionDays is how many days of usage are kept; 0 means
 	// keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// KEKFile is the file of the key-encryption key that seals keyset
+	// secret keys at rest; DefaultKEKFile(Database) when empty. It is made
+	// on first start, for a database that has no secret sealed yet.
+	KEKFile string
+	// TLSCert and TLSKey, both or neither, are PEM files of the
+	// certificate chain and its private key: with them the server speaks
+	// only HTTPS and sends Strict-Transport-Security.
+	TLSCert, TLSKey string
+	// Limits bound each API key on this server (httpapi.DefaultLimits is
+	// what `keyplane serve` uses unless told otherwise; the zero value
+	// turns every limit off).
+	Limits httpapi.Limits
 }
 
 // retentionEvery is how often a server deletes usage past its retention.
@@ -51,13 +65,28 @@ func Run(ctx context.Context, cfg Config) error {
 		now = time.Now
 	}
 	start := time.Now()
+	tlsConfig, err := loadTLS(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return err
+	}
 	db, err := store.Open(ctx, cfg.Database, now())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	kek := cfg.KEKFile
+	if kek == "" {
+		kek = DefaultKEKFile(cfg.Database)
+	}
+	created, err := db.SealSecrets(ctx, kek)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
+	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
-	api := httpapi.New(svc, log, db.Ping).Handler()
+	api := httpapi.New(svc, log, db.Ping, cfg.Limits).Handler()
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
 	mux := http.NewServeMux()
@@ -68,8 +97,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           secureHeaders(mux, tlsConfig != nil),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -78,7 +110,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	log.Info("listening", "addr", addr, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
+	log.Info("listening", "addr", addr, "tls", tlsConfig != nil, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
 	}
@@ -122,4 +154,47 @@ func enforceRetention(ctx context.Context, svc *control.Service, log *slog.Logge
 		case <-t.C:
 		}
 	}
+}
+
+// loadTLS reads the certificate and key, or returns nil when neither is
+// given.
+func loadTLS(certFile, keyFile string) (*tls.Config, error) {
+	switch {
+	case certFile == "" && keyFile == "":
+		return nil, nil
+	case certFile == "" || keyFile == "":
+		return nil, errors.New("TLS: give both --tls-cert and --tls-key, or neither")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS: loading certificate %s and key %s: %w", certFile, keyFile, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+// secureHeaders adds the headers every answer carries: no MIME sniffing,
+// no caching of answers that may hold secret keys, and under TLS a year of
+// Strict-Transport-Security.
+func secureHeaders(next http.Handler, tls bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if strings.HasPrefix(r.URL.Path, "/v2/") || r.URL.Path == "/mcp" {
+			h.Set("Cache-Control", "no-store")
+		}
+		if tls {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// DefaultKEKFile is where the key-encryption key of a database is kept
+// unless told otherwise: beside a SQLite file, or keyplane.kek in the
+// working directory for PostgreSQL (give every replica the same file).
+func DefaultKEKFile(database string) string {
+	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+		return "keyplane.kek"
+	}
+	return database + ".kek"
 }

@@ -90,7 +90,7 @@ type copyTable struct {
 // silently without it.
 var copyTables = []copyTable{
 	{name: "accounts", orderBy: "id", identity: true, cols: []copyCol{
-		{"id", colInt}, {"name", colText}, {"created_at", colInt}}},
+		{"id", colInt}, {"name", colText}, {"created_at", colInt}, {"partner", colInt}}},
 	{name: "apps", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
@@ -106,13 +106,19 @@ var copyTables = []copyTable{
 	{name: "audit_events", orderBy: "id", cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"at", colInt}, {"type", colText}, {"actor", colText},
 		{"target_type", colText}, {"target_id", colInt}, {"before", colTextNull}, {"after", colTextNull},
-		{"prev_hash", colBlob}, {"hash", colBlob}}},
+		{"prev_hash", colBlob}, {"hash", colBlob}, {"actor_type", colText}, {"actor_id", colInt}}},
+	{name: "kek", orderBy: "id", cols: []copyCol{{"id", colInt}, {"fingerprint", colText}}},
 	{name: "usage_keyset_daily", orderBy: "keyset_id, metric, day", cols: []copyCol{
 		{"keyset_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
 	{name: "usage_app_daily", orderBy: "app_id, metric, day", cols: []copyCol{
 		{"app_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
 	{name: "usage_account_daily", orderBy: "account_id, metric, day", cols: []copyCol{
 		{"account_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
+	{name: "oem_customers", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"account_id", colInt}, {"external_id", colText}, {"name", colText},
+		{"created_at", colInt}, {"updated_at", colInt}}},
+	{name: "oem_customer_keysets", orderBy: "keyset_id", cols: []copyCol{
+		{"keyset_id", colInt}, {"customer_id", colInt}, {"assigned_at", colInt}}},
 }
 
 func (t copyTable) colList() string {

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -144,6 +147,18 @@ func populate(t *testing.T, db *DB) populated {
 	_, _, err = svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
+	// A partner account with OEM customers, one holding both keysets.
+	_, err = svc.SetPartner(ctx, keyplane.OperatorActor, 1, true)
+	must(err)
+	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "partner portal",
+		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))
+	must(err)
+	op, err := svc.Authenticate(ctx, oemKey.Key)
+	must(err)
+	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "acme-1", Name: "Acme", KeysetIDs: []int64{k.ID, k2s.ID}})
+	must(err)
+	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "globex", Name: "Globex"})
+	must(err)
 	return out
 }
 
@@ -152,8 +167,9 @@ func populate(t *testing.T, db *DB) populated {
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
 	{"integrations", "id"}, {"api_keys", "id"}, {"audit_events", "id"},
-	{"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
+	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
+	{"oem_customers", "id"}, {"oem_customer_keysets", "keyset_id"},
 }
 
 // dump reads every column of every row of a table, as the driver returns
@@ -495,14 +511,14 @@ func TestCopyRefuses(t *testing.T) {
 	}{
 		{name: "newer target schema, postgres", from: sqliteDSN, to: postgresDSN,
 			prepare: func(t *testing.T, _, dst *DB) {
-				exec(t, dst, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`)
+				exec(t, dst, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)`, latestVersion(t)+1))
 			},
-			want: []string{"schema versions differ", "at 9999"}},
+			want: []string{"schema versions differ", fmt.Sprintf("version %d", latestVersion(t)), fmt.Sprintf("at %d", latestVersion(t)+1)}},
 		{name: "newer source schema, sqlite", from: sqliteDSN, to: sqliteDSN,
 			prepare: func(t *testing.T, src, _ *DB) {
-				exec(t, src, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`)
+				exec(t, src, fmt.Sprintf(`INSERT INTO schema_migrations (version, applied_at) VALUES (%d, 0)`, latestVersion(t)+1))
 			},
-			want: []string{"schema versions differ", "version 9999"}},
+			want: []string{"schema versions differ", fmt.Sprintf("version %d", latestVersion(t)+1), fmt.Sprintf("at %d", latestVersion(t))}},
 		{name: "unknown column", from: sqliteDSN, to: postgresDSN,
 			prepare: func(t *testing.T, src, _ *DB) { exec(t, src, `ALTER TABLE apps ADD COLUMN color TEXT`) },
 			want:    []string{"source", "table apps has columns", "color"}},
@@ -540,6 +556,21 @@ func TestCopyRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// latestVersion is the number of the newest embedded migration, the
+// version every database this package opens is at.
+func latestVersion(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migrations: %v", err)
+	}
+	v, err := strconv.Atoi(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func exec(t *testing.T, db *DB, q string) {

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -46,6 +47,9 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	name  string // what error messages call the database: a path or host/dbname, never a password
+	// seal seals secret keys once SealSecrets has run; before, they are
+	// written in plain text (tests, and commands that write none).
+	seal atomic.Pointer[sealer]
 }
 
 var _ control.Store = (*DB)(nil)
@@ -152,12 +156,12 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 
 // Read implements control.Store.
 func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) }))
+	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load()}) }))
 }
 
 // Write implements control.Store.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx}) }))
+	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load()}) }))
 }
 
 // writeTx runs fn in a write transaction that first takes the engine's
@@ -196,8 +200,9 @@ func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fu
 
 // txn implements control.Tx on one SQL transaction.
 type txn struct {
-	ctx context.Context
-	tx  *sql.Tx
+	ctx  context.Context
+	tx   *sql.Tx
+	seal *sealer // nil: secret keys are written in plain text
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
@@ -237,19 +242,17 @@ func notFound(what string, id any) error {
 
 // Accounts implements control.Tx.
 func (t *txn) Accounts() ([]keyplane.Account, error) {
-	rows, err := t.query(`SELECT id, name, created_at FROM accounts ORDER BY id`)
+	rows, err := t.query(`SELECT ` + accountCols + ` FROM accounts ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []keyplane.Account
 	for rows.Next() {
-		var a keyplane.Account
-		var c int64
-		if err := rows.Scan(&a.ID, &a.Name, &c); err != nil {
+		a, err := scanAccount(rows)
+		if err != nil {
 			return nil, err
 		}
-		a.CreatedAt = fromMS(c)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -442,7 +445,7 @@ func (t *txn) UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) erro
 // SecretKeys implements control.Tx: the main key first, then rotated keys
 // by expiry.
 func (t *txn) SecretKeys(keysetID int64) ([]keyplane.SecretKey, error) {
-	rows, err := t.query(`SELECT secret, expires_at, created_at FROM secret_keys WHERE keyset_id = $1
+	rows, err := t.query(`SELECT prefix, secret, expires_at, created_at FROM secret_keys WHERE keyset_id = $1
 		ORDER BY expires_at IS NOT NULL, expires_at, prefix`, keysetID)
 	if err != nil {
 		return nil, err
@@ -453,7 +456,11 @@ func (t *txn) SecretKeys(keysetID int64) ([]keyplane.SecretKey, error) {
 		s := keyplane.SecretKey{KeysetID: keysetID}
 		var exp sql.NullInt64
 		var c int64
-		if err := rows.Scan(&s.Secret, &exp, &c); err != nil {
+		var prefix string
+		if err := rows.Scan(&prefix, &s.Secret, &exp, &c); err != nil {
+			return nil, err
+		}
+		if s.Secret, err = t.seal.open(keysetID, prefix, s.Secret); err != nil {
 			return nil, err
 		}
 		s.ExpiresAt, s.CreatedAt = fromOptMS(exp), fromMS(c)
@@ -464,8 +471,15 @@ func (t *txn) SecretKeys(keysetID int64) ([]keyplane.SecretKey, error) {
 
 // InsertSecretKey implements control.Tx.
 func (t *txn) InsertSecretKey(s keyplane.SecretKey) error {
+	stored := s.Secret
+	if t.seal != nil {
+		var err error
+		if stored, err = t.seal.seal(s.KeysetID, s.Prefix(), s.Secret); err != nil {
+			return err
+		}
+	}
 	_, err := t.exec(`INSERT INTO secret_keys (keyset_id, prefix, secret, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		s.KeysetID, s.Prefix(), s.Secret, optMS(s.ExpiresAt), ms(s.CreatedAt))
+		s.KeysetID, s.Prefix(), stored, optMS(s.ExpiresAt), ms(s.CreatedAt))
 	return err
 }
 
@@ -647,9 +661,10 @@ func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 	}
 	e.ID, e.PrevHash = last+1, prev
 	e.Hash = e.ChainHash()
-	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash)
+	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
+		e.Actor.Type, e.Actor.ID)
 	return err
 }
 

@@ -181,9 +181,39 @@ func (t *txn) Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricC
 	}
 	q := fmt.Sprintf(`SELECT metric, day, value FROM %s WHERE %s = %s AND metric IN (%s) AND day >= %s AND day < %s`,
 		tc[0], tc[1], p.add(id), strings.Join(marks, ", "), p.add(int64(from)), p.add(int64(to)))
-	rows, err := t.query(q, p.args...)
+	return out, t.scanUsage(q, p.args, out)
+}
+
+// UsageOfKeysets implements control.Tx.
+func (t *txn) UsageOfKeysets(keysetIDs []int64, metrics []keyplane.MetricCode, from, to keyplane.Day) (map[keyplane.MetricCode]map[keyplane.Day]float64, error) {
+	out := map[keyplane.MetricCode]map[keyplane.Day]float64{}
+	if len(metrics) == 0 {
+		return out, nil
+	}
+	for ids := range slices.Chunk(keysetIDs, usageChunk) {
+		var p params
+		ks := make([]string, len(ids))
+		for i, id := range ids {
+			ks[i] = p.add(id)
+		}
+		ms := make([]string, len(metrics))
+		for i, m := range metrics {
+			ms[i] = p.add(int64(m))
+		}
+		q := fmt.Sprintf(`SELECT metric, day, SUM(value) FROM usage_keyset_daily WHERE keyset_id IN (%s) AND metric IN (%s) AND day >= %s AND day < %s GROUP BY metric, day`,
+			strings.Join(ks, ", "), strings.Join(ms, ", "), p.add(int64(from)), p.add(int64(to)))
+		if err := t.scanUsage(q, p.args, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// scanUsage adds the (metric, day, value) rows of a query to out.
+func (t *txn) scanUsage(q string, args []any, out map[keyplane.MetricCode]map[keyplane.Day]float64) error {
+	rows, err := t.query(q, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -191,14 +221,14 @@ func (t *txn) Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricC
 		var d keyplane.Day
 		var v float64
 		if err := rows.Scan(&m, &d, &v); err != nil {
-			return nil, err
+			return err
 		}
 		if out[m] == nil {
 			out[m] = map[keyplane.Day]float64{}
 		}
-		out[m][d] = v
+		out[m][d] += v
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // DeleteUsageBefore implements control.Tx.

@@ -44,7 +44,7 @@ type Operation struct {
 	Method      string       // upper case: GET, POST, PATCH, DELETE
 	Path        string       // the path template, e.g. /v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}
 	OperationID string       // e.g. rotateSecretKey
-	Permissions []Permission // every row is needed; empty only outside /v2
+	Permissions []Permission // every row is needed; empty outside /v2, and for operations any valid key may call
 }
 
 // Validator checks answers against the contract. It is safe for concurrent
@@ -159,8 +159,10 @@ func permissions(op *openapi3.Operation) ([]Permission, error) {
 	if err := dec.Decode(&perms); err != nil {
 		return nil, fmt.Errorf("%s: %w", PermissionExtension, err)
 	}
-	if len(perms) == 0 {
-		return nil, fmt.Errorf("%s: empty", PermissionExtension)
+	// An empty list is a deliberate statement: any valid key may call the
+	// operation (it is about the key itself, as /v2/me is).
+	if perms == nil {
+		return nil, fmt.Errorf("%s: null; write [] for an operation any valid key may call", PermissionExtension)
 	}
 	for _, p := range perms {
 		if err := p.valid(); err != nil {
@@ -197,7 +199,7 @@ func hasVersionHeader(item *openapi3.PathItem, op *openapi3.Operation) bool {
 	return false
 }
 
-// Operations lists the 16 operations of the versioned API (every operation
+// Operations lists the operations of the versioned API (every operation
 // under /v2, ordered by path template then method), each with the permission
 // rows it needs. The unversioned service routes (/healthz, /readyz,
 // /openapi.yaml) need no key and are not listed. The slice is a copy.

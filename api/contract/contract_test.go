@@ -119,8 +119,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"bad permission level", "{ level: keyset, resource: keyset, access: read }", "{ level: org, resource: keyset, access: read }", `level must be account`},
 		{"ungrantable row", "{ level: app, resource: app, access: read }", "{ level: keyset, resource: app, access: read }", "App is not offered at keyset level"},
 		{"no operationId", "      operationId: deleteKeyset\n", "", "no operationId"},
-		{"bad status", "        \"409\":\n          $ref: \"#/components/responses/Conflict\"\n        \"500\"",
-			"        \"4099\":\n          $ref: \"#/components/responses/Conflict\"\n        \"500\"", "not a status code"},
+		{"bad status", "        \"409\":\n          $ref: \"#/components/responses/Conflict\"\n        \"429\"",
+			"        \"4099\":\n          $ref: \"#/components/responses/Conflict\"\n        \"429\"", "not a status code"},
 		{"invalid document", "type: [integer, \"null\"]", "type: [integr, \"null\"]", "invalid"},
 	}
 	for _, tt := range tests {
@@ -145,6 +145,8 @@ func TestOperations(t *testing.T) {
 		{"GET", "/v2/apps/{appId}", "getApp", []Permission{r("app", "app", "read")}},
 		{"PATCH", "/v2/apps/{appId}", "updateApp", []Permission{r("app", "app", "read-write")}},
 		{"DELETE", "/v2/apps/{appId}", "deleteApp", []Permission{r("app", "app", "read-write")}},
+		{"GET", "/v2/audit-events", "listAuditEvents", []Permission{r("account", "audit-log", "read")}},
+		{"POST", "/v2/authz/check", "checkAuthz", []Permission{}},
 		{"GET", "/v2/keysets", "listKeysets", []Permission{r("account", "keyset", "read")}},
 		{"POST", "/v2/keysets", "createKeyset", []Permission{r("app", "keyset", "read-write"), r("app", "secret-key", "read")}},
 		{"GET", "/v2/keysets/{keysetId}", "getKeyset", []Permission{r("keyset", "keyset", "read")}},
@@ -156,6 +158,15 @@ func TestOperations(t *testing.T) {
 		{"POST", "/v2/keysets/{keysetId}/secret-keys", "rotateSecretKey", []Permission{r("keyset", "secret-key", "read-write")}},
 		{"PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", "updateSecretKeyExpiration", []Permission{r("keyset", "secret-key", "read-write")}},
 		{"DELETE", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", "deleteSecretKey", []Permission{r("keyset", "secret-key", "read-write")}},
+		{"GET", "/v2/me", "getMe", []Permission{}},
+		{"GET", "/v2/oem/customers", "listOemCustomers", []Permission{r("account", "oem-customer", "read")}},
+		{"POST", "/v2/oem/customers", "createOemCustomer", []Permission{r("account", "oem-customer", "read-write")}},
+		{"GET", "/v2/oem/customers/{customerId}", "getOemCustomer", []Permission{r("account", "oem-customer", "read")}},
+		{"PUT", "/v2/oem/customers/{customerId}", "updateOemCustomer", []Permission{r("account", "oem-customer", "read-write")}},
+		{"GET", "/v2/oem/customers/{customerId}/applications", "listOemCustomerApplications", []Permission{r("account", "oem-customer", "read")}},
+		{"POST", "/v2/oem/customers/{customerId}/keysets", "assignOemCustomerKeysets", []Permission{r("account", "oem-customer", "read-write")}},
+		{"GET", "/v2/oem/keysets", "listOemKeysets", []Permission{r("account", "oem-customer", "read")}},
+		{"GET", "/v2/oem/keysets/{keysetId}/customer", "getOemKeysetCustomer", []Permission{r("account", "oem-customer", "read")}},
 		{"GET", "/v2/usage-metrics", "getUsageMetrics", []Permission{r("account", "usage", "read")}},
 		{"POST", "/v2/usage-metrics", "reportUsageMetrics", []Permission{r("account", "usage-report", "write")}},
 	}
@@ -173,7 +184,7 @@ func TestOperations(t *testing.T) {
 // the spec's introduction promise of every /v2 operation.
 func TestSpecConventions(t *testing.T) {
 	v := mustLoad(t)
-	withConflict := []string{"deleteApp", "rotateSecretKey"}
+	withConflict := []string{"deleteApp", "rotateSecretKey", "createOemCustomer", "assignOemCustomerKeysets"}
 	ops := 0
 	for _, template := range v.doc.Paths.InMatchingOrder() {
 		item := v.doc.Paths.Value(template)
@@ -198,7 +209,7 @@ func TestSpecConventions(t *testing.T) {
 			if op.Security != nil {
 				t.Errorf("%s: must use the document's API key security", where)
 			}
-			want := []string{"400", "401", "403", "500", "503"}
+			want := []string{"400", "401", "403", "429", "500", "503"}
 			if op.OperationID != "reportUsageMetrics" { // names no object that could be missing
 				want = append(want, "404")
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
 )
@@ -43,6 +45,7 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	api := newAPICLI(getenv, stderr)
 	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
 	root.AddCommand(api.commands()...)
+	root.AddCommand(api.accountCommands()...)
 	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand())
 	return root
 }
@@ -61,7 +64,44 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
 	databaseFlag(cmd, &cfg.Database, getenv)
 	retentionFlag(cmd, &cfg.UsageRetentionDays, getenv)
+	limitFlags(cmd, &cfg.Limits, getenv)
+	cmd.Flags().StringVar(&cfg.KEKFile, "kek-file", getenv("KEYPLANE_KEK_FILE"), "file of the key that seals secret keys at rest, made on first start (default: DATABASE.kek, or ./keyplane.kek for PostgreSQL; env KEYPLANE_KEK_FILE)")
+	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", getenv("KEYPLANE_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS only (env KEYPLANE_TLS_CERT)")
+	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
 	return cmd
+}
+
+// limitFlags adds the per-key limits of serve, checked before it runs.
+func limitFlags(cmd *cobra.Command, l *httpapi.Limits, getenv func(string) string) {
+	def := httpapi.DefaultLimits
+	envNum := func(name string, v float64) float64 {
+		if s := getenv(name); s != "" {
+			n, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return -1 // refused below, with the flag's message
+			}
+			return n
+		}
+		return v
+	}
+	cmd.Flags().Float64Var(&l.Rate, "rate-limit", envNum("KEYPLANE_RATE_LIMIT", def.Rate), "requests a second each API key may make, per server; 0 turns it off (env KEYPLANE_RATE_LIMIT)")
+	cmd.Flags().IntVar(&l.Burst, "rate-burst", int(envNum("KEYPLANE_RATE_BURST", float64(def.Burst))), "requests an API key may make at once before the rate applies (env KEYPLANE_RATE_BURST)")
+	cmd.Flags().IntVar(&l.Concurrent, "max-concurrent-per-key", int(envNum("KEYPLANE_MAX_CONCURRENT_PER_KEY", float64(def.Concurrent))), "requests one API key may have in progress at once, per server; 0 turns it off (env KEYPLANE_MAX_CONCURRENT_PER_KEY)")
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		switch {
+		case l.Rate < 0 || l.Rate > 1e6 || math.IsNaN(l.Rate):
+			return fmt.Errorf("--rate-limit (or KEYPLANE_RATE_LIMIT): must be a number from 0 to 1000000")
+		case l.Burst < 1 || l.Burst > 1e6:
+			return fmt.Errorf("--rate-burst (or KEYPLANE_RATE_BURST): must be a whole number from 1 to 1000000")
+		case l.Concurrent < 0 || l.Concurrent > 1e6:
+			return fmt.Errorf("--max-concurrent-per-key (or KEYPLANE_MAX_CONCURRENT_PER_KEY): must be a whole number from 0 to 1000000")
+		}
+		if prev != nil {
+			return prev(c, args)
+		}
+		return nil
+	}
 }
 
 // retentionFlag adds --usage-retention-days, checked before the command runs.
@@ -129,7 +169,8 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	}
 	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
-	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations())
+	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
+		a.listAccounts(), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit())
 	return cmd
 }
 
@@ -169,7 +210,7 @@ once, and nothing else is; details go to stderr.
 
 GRANT is LEVEL:RESOURCE:ACCESS:
   LEVEL     account, app/ID or keyset/ID
-  RESOURCE  app, keyset, secret-key, usage, oem-customer
+  RESOURCE  app, keyset, secret-key, usage, oem-customer, audit-log
   ACCESS    read (r) or read-write (rw)
 for example account:keyset:rw or app/12:keyset:read.
 

@@ -20,7 +20,7 @@ import (
 
 // copyTables are the tables copy reports, in its order.
 var copyTables = []string{"accounts", "apps", "keysets", "secret_keys", "integrations", "api_keys", "audit_events",
-	"usage_keyset_daily", "usage_app_daily", "usage_account_daily"}
+	"kek", "usage_keyset_daily", "usage_app_daily", "usage_account_daily", "oem_customers", "oem_customer_keysets"}
 
 var (
 	copyLineRE  = regexp.MustCompile(`^([a-z_]+) (\d+) → (\d+)$`)
@@ -206,7 +206,9 @@ func TestCopyKeepsAPIAnswers(t *testing.T) {
 	}
 	checkCopyOutput(t, out)
 
-	s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", dst)
+	// The secret keys moved sealed: the server on the copy needs the key
+	// they were sealed with.
+	s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", dst, "--kek-file", src+".kek")
 	record(t, s)
 	for _, p := range paths {
 		if string(before[p]) != string(answers[p]) {

@@ -20,7 +20,7 @@ const (
 	exitError    = 1 // the server failed or refused for another reason (409, 5xx), or the connection did
 	exitUsage    = 2 // the command as written cannot work: bad flags or arguments, or a 400 from the server
 	exitNotFound = 3 // 404: the app, keyset or secret key is not there
-	exitAuth     = 4 // 401 or 403: the API key is missing, wrong, expired or lacks a permission row
+	exitAuth     = 4 // 401 or 403: the API key is missing, wrong, expired or lacks a permission row; `authz check` answering denied
 )
 
 // usageError is a mistake in how the command was called, found before
@@ -48,14 +48,27 @@ func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
+// statusError ends a command that did its work with another exit status
+// than 0, such as `authz check` answering "denied" (exitAuth). Its message
+// goes to stderr as any error's does.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
 // exitCode is the process's exit status after run answered err.
 func exitCode(err error) int {
 	var ue *usageError
+	var se *statusError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.As(err, &se):
+		return se.code
 	}
 	switch client.StatusCode(err) {
 	case http.StatusBadRequest:

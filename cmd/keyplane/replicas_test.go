@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,15 +25,19 @@ import (
 
 // replicas starts n servers on one new PostgreSQL database and returns it
 // with them.
-func replicas(t *testing.T, n int) (string, []*process) {
+func replicas(t *testing.T, n int, args ...string) (string, []*process) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	// Replicas started together race for the migrations, as a rolling
 	// deploy's would.
 	ps := make([]*process, n)
+	// Replicas share their key-encryption key, as they must.
+	args = append(args, "--kek-file", filepath.Join(t.TempDir(), "kek"))
 	var wg sync.WaitGroup
 	for i := range ps {
-		wg.Go(func() { ps[i] = startBinary(t, "serve", "--addr", "127.0.0.1:0", "--database", dsn) })
+		wg.Go(func() {
+			ps[i] = startBinary(t, append([]string{"serve", "--addr", "127.0.0.1:0", "--database", dsn}, args...)...)
+		})
 	}
 	wg.Wait()
 	for _, p := range ps {
@@ -109,7 +114,8 @@ func TestReplicasKeepTheAPIKeyLimit(t *testing.T) {
 // from the requests' own timestamps.
 func TestReplicasRefuseARevokedKeyAtOnce(t *testing.T) {
 	t.Parallel()
-	dsn, ps := replicas(t, 2)
+	// As fast as the replicas answer: no rate limit.
+	dsn, ps := replicas(t, 2, "--rate-limit", "0", "--max-concurrent-per-key", "0")
 	key := createIntegration(t, dsn, "CI", "30d", "account:app:read")
 
 	type sample struct {

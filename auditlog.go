@@ -1,0 +1,233 @@
+package keyplane
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OpListAuditEvents reads the caller's account's audit trail. It needs the
+// Account-level "Audit log" row, Keyplane's own resource: PubNub shows its
+// audit log in the portal only.
+var OpListAuditEvents = Operation{"listAuditEvents", "GET", "/v2/audit-events", LevelAccount, []Permission{read(ResourceAuditLog)}}
+
+// Audit list bounds.
+const (
+	DefaultAuditLimit = 50
+	MaxAuditLimit     = 100
+)
+
+// AuditQuery selects audit events of one account, oldest first. Zero fields
+// do not filter.
+type AuditQuery struct {
+	AccountID int64
+	From, To  time.Time // From inclusive, To exclusive
+	Types     []string  // any of these event types
+	// ActorType and ActorID select who made the change: "integration" (with
+	// an id or not), "operator", "user" (the portal's).
+	ActorType string
+	ActorID   int64
+	// TargetType and TargetID select what changed: "app", "keyset",
+	// "integration", "api-key", "customer", "account".
+	TargetType string
+	TargetID   int64
+	// After is the id of the last event already seen (from a cursor).
+	After int64
+	Limit int
+}
+
+var (
+	eventTypeRE = regexp.MustCompile(`^[A-Za-z]{1,64}$`)
+	refRE       = regexp.MustCompile(`^([a-z][a-z-]{0,31})(?:/([1-9][0-9]{0,18}))?$`)
+)
+
+// ParseAuditRef reads an actor or target filter: TYPE or TYPE/ID, e.g.
+// "integration/12", "operator", "keyset/7".
+func ParseAuditRef(field, s string) (typ string, id int64, err error) {
+	m := refRE.FindStringSubmatch(s)
+	if m == nil {
+		return "", 0, Errorf(CodeInvalid, "%s: want TYPE or TYPE/ID, e.g. keyset/12 or operator, not %q", field, clip(s))
+	}
+	if m[2] != "" {
+		if id, err = strconv.ParseInt(m[2], 10, 64); err != nil {
+			return "", 0, Errorf(CodeInvalid, "%s: id out of range", field)
+		}
+	}
+	return m[1], id, nil
+}
+
+// ValidateEventTypes checks the event type filter values.
+func ValidateEventTypes(types []string) string {
+	for _, t := range types {
+		if !eventTypeRE.MatchString(t) {
+			return fmt.Sprintf("type: %q is not an event type name such as KeysetCreated", clip(t))
+		}
+	}
+	return ""
+}
+
+// fingerprint is what a cursor is bound to: every filter of q but the
+// position, so a cursor cannot be carried over to another question, which
+// would skip or repeat events silently.
+func (q AuditQuery) fingerprint() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%d|%d|%d|%s|%s|%d|%s|%d", q.AccountID, q.From.UnixMilli(), q.To.UnixMilli(),
+		strings.Join(q.Types, ","), q.ActorType, q.ActorID, q.TargetType, q.TargetID)
+	sum := sha256.Sum256(b.Bytes())
+	return sum[:8]
+}
+
+// AuditCursor is the opaque cursor that continues q after event id. It
+// names a position by event id, and ids only grow, so events recorded
+// between two pages neither shift nor repeat what a later page holds.
+func (q AuditQuery) AuditCursor(after int64) string {
+	var buf [17]byte
+	buf[0] = 1 // format version
+	binary.BigEndian.PutUint64(buf[1:9], uint64(after))
+	copy(buf[9:], q.fingerprint())
+	return base64.RawURLEncoding.EncodeToString(buf[:])
+}
+
+// ReadAuditCursor sets q.After from a cursor made by AuditCursor for the
+// same filters.
+func (q *AuditQuery) ReadAuditCursor(c string) error {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	if err != nil || len(b) != 17 || b[0] != 1 {
+		return Errorf(CodeInvalid, "cursor: not a cursor this server made; pass nextCursor as it was answered")
+	}
+	if !bytes.Equal(b[9:], q.fingerprint()) {
+		return Errorf(CodeInvalid, "cursor: made for other filters; send the same from, to, type, actor and target as the first page")
+	}
+	after := int64(binary.BigEndian.Uint64(b[1:9]))
+	if after < 0 {
+		return Errorf(CodeInvalid, "cursor: not a cursor this server made; pass nextCursor as it was answered")
+	}
+	q.After = after
+	return nil
+}
+
+// ChainBreak is the first link of the audit chain that does not hold.
+type ChainBreak struct {
+	EventID int64
+	Reason  string
+}
+
+// ChainVerifier walks the audit chain event by event, in id order, and
+// remembers the first break. The chain is global across accounts: every
+// event seals the one before it, whatever its account.
+type ChainVerifier struct {
+	n     int64
+	prev  []byte
+	last  int64
+	Break *ChainBreak
+}
+
+// Add checks e against the events before it. stored is e's ActorType and
+// ActorID as kept in their own columns (for filtering); they must agree
+// with the sealed actor.
+func (v *ChainVerifier) Add(e AuditEvent, actorType string, actorID int64) {
+	v.n++
+	if v.Break != nil {
+		return
+	}
+	brk := func(format string, args ...any) {
+		v.Break = &ChainBreak{EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case v.prev == nil && e.ID != 1:
+		brk("the chain starts at event %d, not 1: earlier events are missing", e.ID)
+	case v.prev != nil && e.ID != v.last+1:
+		brk("event %d follows event %d: events in between are missing", e.ID, v.last)
+	case !bytes.Equal(e.PrevHash, v.prevOrEmpty()):
+		brk("its previous-hash %x is not the hash %x of event %d", short(e.PrevHash), short(v.prevOrEmpty()), v.last)
+	case !bytes.Equal(e.ChainHash(), e.Hash):
+		brk("its stored hash does not match its recorded fields: the event was changed after it was written")
+	case actorType != e.Actor.Type || actorID != e.Actor.ID:
+		brk("its actor columns (%s %d) disagree with its sealed actor (%s %d)", actorType, actorID, e.Actor.Type, e.Actor.ID)
+	}
+	v.prev, v.last = e.Hash, e.ID
+}
+
+func (v *ChainVerifier) prevOrEmpty() []byte {
+	if v.prev == nil {
+		return []byte{}
+	}
+	return v.prev
+}
+
+// Count is the number of events walked.
+func (v *ChainVerifier) Count() int64 { return v.n }
+
+// Head is the hash of the last event walked: write it down, and a later
+// verification that ends on the same hash proves nothing before it changed.
+func (v *ChainVerifier) Head() []byte { return v.prev }
+
+func short(b []byte) []byte {
+	if len(b) > 8 {
+		return b[:8]
+	}
+	return b
+}
+
+// AuditEventJSON is an audit event on the wire and in exports. Ids are
+// strings, as on every other Keyplane route.
+type AuditEventJSON struct {
+	ID        string          `json:"id"`
+	AccountID string          `json:"accountId"`
+	At        string          `json:"at"`
+	Type      string          `json:"type"`
+	Actor     AuditActorJSON  `json:"actor"`
+	Target    AuditTargetJSON `json:"target"`
+	Before    json.RawMessage `json:"before"`
+	After     json.RawMessage `json:"after"`
+	PrevHash  string          `json:"prevHash"`
+	Hash      string          `json:"hash"`
+}
+
+// AuditActorJSON is who made a change.
+type AuditActorJSON struct {
+	Type  string  `json:"type"`
+	ID    *string `json:"id"`
+	Name  string  `json:"name"`
+	KeyID *string `json:"keyId"`
+}
+
+// AuditTargetJSON is what a change was made to.
+type AuditTargetJSON struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+func optID(v int64) *string {
+	if v == 0 {
+		return nil
+	}
+	s := strconv.FormatInt(v, 10)
+	return &s
+}
+
+func rawOrNull(b []byte) json.RawMessage {
+	if b == nil {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(b)
+}
+
+// JSON renders e for the API and for exports.
+func (e AuditEvent) JSON() AuditEventJSON {
+	return AuditEventJSON{
+		ID: strconv.FormatInt(e.ID, 10), AccountID: strconv.FormatInt(e.AccountID, 10),
+		At: FormatTime(e.At), Type: e.Type,
+		Actor:  AuditActorJSON{Type: e.Actor.Type, ID: optID(e.Actor.ID), Name: e.Actor.Name, KeyID: optID(e.Actor.KeyID)},
+		Target: AuditTargetJSON{Type: e.TargetType, ID: strconv.FormatInt(e.TargetID, 10)},
+		Before: rawOrNull(e.Before), After: rawOrNull(e.After),
+		PrevHash: fmt.Sprintf("%x", e.PrevHash), Hash: fmt.Sprintf("%x", e.Hash),
+	}
+}

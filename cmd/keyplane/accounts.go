@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/store"
+)
+
+// openService opens the database and the operations on it, without
+// choosing an account (these commands name theirs, or work on all).
+func (a *admin) openService(cmd *cobra.Command) (*control.Service, func(), error) {
+	db, err := store.Open(cmd.Context(), a.database, time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return control.New(db, control.Options{}), func() { db.Close() }, nil
+}
+
+func accountArg(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, fmt.Errorf("ACCOUNT %q: want an account id (see keyplane admin list-accounts)", s)
+	}
+	return id, nil
+}
+
+func (a *admin) listAccounts() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list-accounts",
+		Short: "List accounts, one a line: id, then partner or -, creation time, name",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, done, err := a.openService(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			as, err := svc.Accounts(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, acc := range as {
+				partner := "-"
+				if acc.Partner {
+					partner = "partner"
+				}
+				fmt.Fprintf(a.stdout, "%d\t%s\t%s\t%s\n", acc.ID, partner, keyplane.FormatTime(acc.CreatedAt), acc.Name)
+			}
+			return nil
+		},
+	}
+}
+
+// setPartner is set-partner (on) or unset-partner (off).
+func (a *admin) setPartner(on bool) *cobra.Command {
+	use, short := "set-partner ACCOUNT", "Enrol an account in the OEM partner programme: its keys may then use /v2/oem/*"
+	if !on {
+		use, short = "unset-partner ACCOUNT", "End an account's OEM partnership: /v2/oem/* answers it 403 again (its customers are kept)"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := accountArg(args[0])
+			if err != nil {
+				return err
+			}
+			svc, done, err := a.openService(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			changed, err := svc.SetPartner(cmd.Context(), keyplane.OperatorActor, id, on)
+			if err != nil {
+				return err
+			}
+			state := "a partner"
+			if !on {
+				state = "not a partner"
+			}
+			if !changed {
+				fmt.Fprintf(a.stdout, "account %d was already %s\n", id, state)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "account %d is now %s\n", id, state)
+			return nil
+		},
+	}
+}
+
+// errAuditBroken makes verify-audit exit non-zero after its report.
+var errAuditBroken = errors.New("audit chain broken")
+
+func (a *admin) verifyAudit() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify-audit",
+		Short: "Walk the audit chain (all accounts) and report the first broken link; exits 1 if there is one",
+		Long: `Walk the audit chain of every account, event by event, checking that each event's
+hash seals its recorded fields and the hash of the event before it. Prints the number
+of events and the hash of the last one (note it down: a later run ending on the same
+hash proves nothing before it changed), or the first broken link, and then exits 1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, done, err := a.openService(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			v, err := svc.VerifyAudit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if v.Break != nil {
+				fmt.Fprintf(a.stdout, "audit chain BROKEN at event %d: %s\n", v.Break.EventID, v.Break.Reason)
+				return fmt.Errorf("%w at event %d (%d events walked)", errAuditBroken, v.Break.EventID, v.Events)
+			}
+			if v.Events == 0 {
+				fmt.Fprintln(a.stdout, "audit chain empty: no events yet")
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "audit chain intact: %d events, head %x\n", v.Events, v.Head)
+			return nil
+		},
+	}
+}
+
+func (a *admin) exportAudit() *cobra.Command {
+	var out string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "export-audit [--out FILE] [--all]",
+		Short: "Write the audit events of an account (or of all, the whole chain, with --all) as NDJSON",
+		Long: `Write audit events as NDJSON, one event a line, oldest first, with the fields of
+GET /v2/audit-events (hash and prevHash included). --all exports every account's
+events: the whole chain, which can be verified from the file alone.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, account, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if all {
+				account = 0
+			}
+			var w io.Writer = a.stdout
+			var f *os.File
+			if out != "" && out != "-" {
+				if f, err = os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+					return err
+				}
+				w = f
+			}
+			bw := bufio.NewWriter(w)
+			enc := json.NewEncoder(bw)
+			enc.SetEscapeHTML(false)
+			n := 0
+			err = svc.ExportAudit(cmd.Context(), account, func(e keyplane.AuditEvent) error {
+				n++
+				return enc.Encode(e.JSON())
+			})
+			if err == nil {
+				err = bw.Flush()
+			}
+			if f != nil {
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					fmt.Fprintf(a.stderr, "wrote %d audit events to %s\n", n, out)
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to create (it must not exist); default stdout")
+	cmd.Flags().BoolVar(&all, "all", false, "every account's events, the whole chain")
+	return cmd
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/client"
+)
+
+// auditEventView is an audit event as the API writes it.
+type auditEventView struct {
+	ID        string             `json:"id"`
+	AccountID string             `json:"accountId"`
+	At        string             `json:"at"`
+	Type      string             `json:"type"`
+	Actor     client.AuditActor  `json:"actor"`
+	Target    client.AuditTarget `json:"target"`
+	Before    json.RawMessage    `json:"before"`
+	After     json.RawMessage    `json:"after"`
+	PrevHash  string             `json:"prevHash"`
+	Hash      string             `json:"hash"`
+}
+
+func orNull(m json.RawMessage) json.RawMessage {
+	if m == nil {
+		return json.RawMessage("null")
+	}
+	return m
+}
+
+func auditEventOut(e client.AuditEvent) auditEventView {
+	return auditEventView{ID: e.ID, AccountID: e.AccountID, At: keyplane.FormatTime(e.At), Type: e.Type,
+		Actor: e.Actor, Target: e.Target, Before: orNull(e.Before), After: orNull(e.After), PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+// actorText names an actor as the actor filter takes it: "operator",
+// "integration/3".
+func actorText(a client.AuditActor) string {
+	if a.ID == nil {
+		return a.Type
+	}
+	return a.Type + "/" + *a.ID
+}
+
+func auditTable(events []auditEventView) func(*tabwriter.Writer) {
+	return func(w *tabwriter.Writer) {
+		row(w, "ID", "TIME", "TYPE", "TARGET", "ACTOR", "NAME")
+		for _, e := range events {
+			row(w, e.ID, e.At, e.Type, e.Target.Type+"/"+e.Target.ID, actorText(e.Actor), e.Actor.Name)
+		}
+	}
+}
+
+var agoRE = regexp.MustCompile(`^(\d{1,6})([smhdw])$`)
+
+// parseWhen reads a --from or --to time: RFC 3339, a UTC date, or a span
+// before now ("30m", "24h", "7d", "2w").
+func parseWhen(s string, now time.Time) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, true
+	}
+	m := agoRE.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, false
+	}
+	n, _ := strconv.Atoi(m[1])
+	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	return now.Add(-time.Duration(n) * unit), true
+}
+
+// auditEventTypes are the event types, for completing --type.
+var auditEventTypes = []string{
+	keyplane.EventAppCreated, keyplane.EventAppRenamed, keyplane.EventAppDeleted,
+	keyplane.EventKeysetCreated, keyplane.EventKeysetRenamed, keyplane.EventKeysetTypeChanged, keyplane.EventKeysetDeleted,
+	keyplane.EventKeysetConfigChanged,
+	keyplane.EventSecretKeyRotated, keyplane.EventSecretKeyExpiryChanged, keyplane.EventSecretKeyDeleted,
+	keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked,
+	keyplane.EventOemCustomerCreated, keyplane.EventOemCustomerUpdated, keyplane.EventOemCustomerKeysetsAssigned,
+	keyplane.EventAccountPartnerChanged,
+}
+
+func (a *apiCLI) auditList() *cobra.Command {
+	var from, to, actor, target, cursor string
+	var types []string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list [--from TIME] [--to TIME] [--type TYPE]... [--actor ACTOR] [--target TARGET] [--limit N [--cursor CURSOR]]",
+		Short: "List the account's audit events, oldest first, every page unless --limit or --cursor is given",
+		Long: `List the account's audit events, oldest first: every change, who made it and
+to what. The key needs Account · Audit log · Read (account:audit-log:read).
+
+Filters:
+  --from, --to   from (inclusive) and to (exclusive): an RFC 3339 time
+                 (2026-11-01T00:00:00Z), a UTC date (2026-11-01), or a span
+                 back from now (30m, 24h, 7d, 2w)
+  --type         event types, such as KeysetConfigChanged (repeat, or
+                 separate with commas)
+  --actor        who: operator, integration or integration/ID
+  --target       what: TYPE or TYPE/ID, such as keyset/12, app/3, customer/7
+
+Without --limit or --cursor every page is read. With them one page is
+printed: in json and yaml with its nextCursor (null on the last page), in a
+table with the next command's --cursor on stderr. A cursor works only with
+the filters of the page it came from.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var f client.AuditFilter
+			now := time.Now()
+			for _, x := range []struct {
+				name, val string
+				dst       *time.Time
+			}{{"--from", from, &f.From}, {"--to", to, &f.To}} {
+				if x.val == "" {
+					continue
+				}
+				t, ok := parseWhen(x.val, now)
+				if !ok {
+					return usagef(cmd, "%s %q: want an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01) or a span back from now (24h, 7d)", x.name, x.val)
+				}
+				*x.dst = t
+			}
+			for _, t := range types {
+				if t = strings.TrimSpace(t); t != "" {
+					f.Types = append(f.Types, t)
+				}
+			}
+			f.Actor, f.Target, f.Limit = actor, target, limit
+			paged := cmd.Flags().Changed("limit") || cursor != ""
+			c, err := a.connect(cmd)
+			if err != nil {
+				return err
+			}
+			var events []auditEventView
+			var next *string
+			if paged {
+				p, err := c.ListAuditEvents(cmd.Context(), f, cursor)
+				if err != nil {
+					return err
+				}
+				for _, e := range p.Events {
+					events = append(events, auditEventOut(e))
+				}
+				next = optString(p.NextCursor)
+			} else {
+				for e, err := range c.AuditEvents(cmd.Context(), f) {
+					if err != nil {
+						return err
+					}
+					events = append(events, auditEventOut(e))
+				}
+			}
+			if events == nil {
+				events = []auditEventView{}
+			}
+			return a.print(cmd, map[string]any{"events": events, "nextCursor": next}, func(w *tabwriter.Writer) {
+				auditTable(events)(w)
+				if next != nil {
+					fmt.Fprintf(a.stderr, "more events: add --cursor %s (with the same filters)\n", *next)
+				}
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&from, "from", "", "events at or after this time: RFC 3339, a date, or a span back from now (7d)")
+	fl.StringVar(&to, "to", "", "events before this time: RFC 3339, a date, or a span back from now (1h)")
+	fl.StringSliceVar(&types, "type", nil, "event type, such as KeysetConfigChanged (repeat, or separate with commas)")
+	fl.StringVar(&actor, "actor", "", "who made the change: operator, integration or integration/ID")
+	fl.StringVar(&target, "target", "", "what changed: TYPE or TYPE/ID, such as keyset/12")
+	fl.IntVar(&limit, "limit", 0, "print one page of this many events (1-100)")
+	fl.StringVar(&cursor, "cursor", "", "print the page after the one that answered this nextCursor")
+	cmd.RegisterFlagCompletionFunc("type", cobra.FixedCompletions(auditEventTypes, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("actor", cobra.FixedCompletions([]string{"operator", "integration", "integration/"}, cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace))
+	cmd.RegisterFlagCompletionFunc("target", cobra.FixedCompletions([]string{"app/", "keyset/", "integration/", "api-key/", "customer/", "account/"}, cobra.ShellCompDirectiveNoFileComp|cobra.ShellCompDirectiveNoSpace))
+	return cmd
+}

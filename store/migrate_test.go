@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+// An install made before migration 0002 (audit events recorded, no actor
+// columns) migrates with its actors copied into the new columns, and its
+// chain still verifies; the account is not a partner.
+func TestMigration0002KeepsTheAuditChain(t *testing.T) {
+	for _, eng := range []struct {
+		name, driver string
+		dsn          func(*testing.T) string
+	}{
+		{"sqlite", "sqlite", sqliteDSN},
+		{"postgres", "pgx", postgresDSN},
+	} {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := eng.dsn(t)
+			raw, err := sql.Open(eng.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			v1, err := migrations.ReadFile("migrations/" + eng.name + "/0001_core.sql")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts := []string{string(v1),
+				`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
+				`INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)`,
+				`INSERT INTO accounts (name, created_at) VALUES ('Default account', 0)`,
+			}
+			for _, s := range stmts {
+				if _, err := raw.ExecContext(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			actors := []keyplane.Actor{keyplane.OperatorActor, {Type: "integration", ID: 5, Name: "CI", KeyID: 8}, {Type: "integration", ID: 12, Name: "x"}}
+			prev := []byte{}
+			for i, a := range actors {
+				e := keyplane.AuditEvent{ID: int64(i + 1), AccountID: 1, At: t0.Add(time.Duration(i) * time.Second), Type: "AppCreated",
+					Actor: a, TargetType: "app", TargetID: int64(i + 1), After: []byte(`{"id":1}`), PrevHash: prev}
+				e.Hash = e.ChainHash()
+				actor, _ := json.Marshal(a)
+				if _, err := raw.ExecContext(ctx, `INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9, $10)`,
+					e.ID, e.AccountID, e.At.UnixMilli(), e.Type, string(actor), e.TargetType, e.TargetID, string(e.After), e.PrevHash, e.Hash); err != nil {
+					t.Fatal(err)
+				}
+				prev = e.Hash
+			}
+			raw.Close()
+
+			db := openDB(t, dsn)
+			if v, err := db.SchemaVersion(ctx); err != nil || v != latestVersion(t) {
+				t.Fatalf("schema version %d, %v", v, err)
+			}
+			rows, err := db.read.QueryContext(ctx, `SELECT actor_type, actor_id FROM audit_events ORDER BY id`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			for i := 0; rows.Next(); i++ {
+				var typ string
+				var id int64
+				if err := rows.Scan(&typ, &id); err != nil {
+					t.Fatal(err)
+				}
+				if typ != actors[i].Type || id != actors[i].ID {
+					t.Errorf("event %d: actor columns %s %d, want %s %d", i+1, typ, id, actors[i].Type, actors[i].ID)
+				}
+			}
+			svc := control.New(db, control.Options{Now: func() time.Time { return t0.Add(time.Hour) }})
+			v, err := svc.VerifyAudit(ctx)
+			if err != nil || v.Break != nil || v.Events != 3 {
+				t.Errorf("after migrating: %+v, %v; want 3 events intact", v, err)
+			}
+			// New events continue the chain.
+			if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, 1, true); err != nil {
+				t.Fatal(err)
+			}
+			if v, err := svc.VerifyAudit(ctx); err != nil || v.Break != nil || v.Events != 4 {
+				t.Errorf("after a new event: %+v, %v", v, err)
+			}
+			as, err := svc.Accounts(ctx)
+			if err != nil || len(as) != 1 || !as[0].Partner {
+				t.Errorf("accounts %+v, %v", as, err)
+			}
+		})
+	}
+}

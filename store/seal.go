@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// Keyset secret keys are stored sealed with AES-256-GCM under a
+// key-encryption key (KEK) kept in a file outside the database, so a copy
+// of the database alone reveals no secret. The database records the KEK's
+// fingerprint, so a server started with another KEK refuses to start
+// rather than fail on every secret later.
+
+// sealedPrefix starts every sealed secret; a secret without it is plain
+// text, from before sealing was turned on, and is sealed at the next start.
+const sealedPrefix = "enc:v1:"
+
+// kekSize is the size of a KEK: an AES-256 key.
+const kekSize = 32
+
+// sealer seals and opens secret keys.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+// aad binds a sealed secret to its row: moved to another keyset or
+// prefix, it no longer opens.
+func aad(keysetID int64, prefix string) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(keysetID))
+	return append(b, prefix...)
+}
+
+func (s *sealer) seal(keysetID int64, prefix, secret string) (string, error) {
+	nonce := make([]byte, s.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", err
+	}
+	out := s.aead.Seal(nonce, nonce, []byte(secret), aad(keysetID, prefix))
+	return sealedPrefix + base64.RawStdEncoding.EncodeToString(out), nil
+}
+
+// open returns the secret of a stored value, sealed or (before sealing was
+// turned on) plain.
+func (s *sealer) open(keysetID int64, prefix, stored string) (string, error) {
+	enc, sealed := strings.CutPrefix(stored, sealedPrefix)
+	if !sealed {
+		return stored, nil
+	}
+	if s == nil {
+		return "", errors.New("secret keys are sealed, and this process has no key-encryption key")
+	}
+	raw, err := base64.RawStdEncoding.DecodeString(enc)
+	n := s.aead.NonceSize()
+	if err != nil || len(raw) < n {
+		return "", fmt.Errorf("secret key %s of keyset %d: malformed sealed value", prefix, keysetID)
+	}
+	plain, err := s.aead.Open(nil, raw[:n], raw[n:], aad(keysetID, prefix))
+	if err != nil {
+		return "", fmt.Errorf("secret key %s of keyset %d: does not open with this key-encryption key (altered, or moved from another row)", prefix, keysetID)
+	}
+	return string(plain), nil
+}
+
+// fingerprint names a KEK without revealing it.
+func fingerprint(kek []byte) string {
+	h := sha256.Sum256(append([]byte("keyplane kek fingerprint\x00"), kek...))
+	return hex.EncodeToString(h[:8])
+}
+
+// ReadKEK reads a KEK file: 64 hex digits, then an optional newline.
+func ReadKEK(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	kek, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(kek) != kekSize {
+		return nil, fmt.Errorf("key-encryption key file %s: want %d hex digits", path, 2*kekSize)
+	}
+	return kek, nil
+}
+
+// SealSecrets turns on sealing with the KEK in the file at path. A file
+// that does not exist is created (0600) with a new random KEK, but only
+// for a database that records no KEK yet: another replica's database needs
+// that replica's file. The KEK's fingerprint is recorded on first use and
+// checked on every later one, and secret keys still in plain text are
+// sealed, in one transaction. It returns whether it created the file.
+func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err error) {
+	recorded, err := db.kekFingerprint(ctx)
+	if err != nil {
+		return false, err
+	}
+	kek, err := ReadKEK(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if recorded != "" {
+			return false, fmt.Errorf("key-encryption key file %s does not exist, and the secret keys of %s are sealed with key %s: give the file it was made with (--kek-file)", path, db.name, recorded)
+		}
+		if kek, err = newKEKFile(path); err != nil {
+			return false, err
+		}
+		created = true
+	} else if err != nil {
+		return false, err
+	}
+	fp := fingerprint(kek)
+	if recorded != "" && recorded != fp {
+		return false, fmt.Errorf("key-encryption key file %s holds key %s, but the secret keys of %s are sealed with key %s: give the right file (--kek-file)", path, fp, db.name, recorded)
+	}
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return false, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return false, err
+	}
+	s := &sealer{aead: aead}
+	err = db.writeTx(ctx, func(tx *sql.Tx) error {
+		if recorded == "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO kek (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, fp); err != nil {
+				return err
+			}
+			// Another replica may have recorded its own key meanwhile.
+			var now string
+			if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM kek WHERE id = 1`).Scan(&now); err != nil {
+				return err
+			}
+			if now != fp {
+				return fmt.Errorf("the secret keys of %s were just sealed with key %s by another server; give its file (--kek-file), not %s", db.name, now, path)
+			}
+		}
+		return sealPlain(ctx, tx, s)
+	})
+	if err != nil {
+		if created {
+			os.Remove(path)
+		}
+		return false, unavailable(err)
+	}
+	db.seal.Store(s)
+	return created, nil
+}
+
+// kekFingerprint is the fingerprint the database records, or "".
+func (db *DB) kekFingerprint(ctx context.Context) (string, error) {
+	var fp string
+	err := db.read.QueryRowContext(ctx, `SELECT fingerprint FROM kek WHERE id = 1`).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return fp, unavailable(err)
+}
+
+// newKEKFile writes a new random KEK to path, which must not exist.
+func newKEKFile(path string) ([]byte, error) {
+	kek := make([]byte, kekSize)
+	if _, err := rand.Read(kek); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("creating key-encryption key file: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(kek) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("writing key-encryption key file %s: %w", path, err)
+	}
+	return kek, nil
+}
+
+// sealPlain seals every secret key still stored in plain text.
+func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	rows, err := tx.QueryContext(ctx, `SELECT keyset_id, prefix, secret FROM secret_keys WHERE secret NOT LIKE 'enc:%'`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		keyset         int64
+		prefix, secret string
+	}
+	var plain []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.keyset, &r.prefix, &r.secret); err != nil {
+			rows.Close()
+			return err
+		}
+		plain = append(plain, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range plain {
+		sealed, err := s.seal(r.keyset, r.prefix, r.secret)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE secret_keys SET secret = $1 WHERE keyset_id = $2 AND prefix = $3`, sealed, r.keyset, r.prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
