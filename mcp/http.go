@@ -51,16 +51,7 @@ func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logg
 	clientFor := func(ctx context.Context, req *sdk.CallToolRequest) (*client.Client, error) {
 		return client.New(loopbackBase, requestKey(req), client.WithHTTPClient(hc), client.WithUserAgent("keyplane-mcp/"+client.Version))
 	}
-	s := NewServer(clientFor, Options{
-		Version: version,
-		Whoami: func(ctx context.Context, req *sdk.CallToolRequest) (Identity, error) {
-			p, err := authenticate(ctx, requestKey(req))
-			if err != nil {
-				return Identity{}, err
-			}
-			return IdentityOf(p), nil
-		},
-	})
+	s := NewServer(clientFor, Options{Version: version})
 	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{
 		Stateless:    true,
 		JSONResponse: true,

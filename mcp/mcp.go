@@ -3,8 +3,8 @@
 //
 // The tools that PubNub's own MCP server offers for the Admin API keep its
 // names and argument shapes (manage_apps, manage_keysets, get_usage_metrics),
-// so prompts and agents written for it work unchanged; manage_secret_keys
-// and whoami are Keyplane's. Every tool calls the /v2 API through the public
+// so prompts and agents written for it work unchanged; manage_secret_keys,
+// manage_customers (OEM) and whoami (GET /v2/me) are Keyplane's. Every tool calls the /v2 API through the public
 // Go client, with the caller's API key: over stdio (keyplane mcp) the client
 // talks to a server by URL; over streamable HTTP (/mcp on the server) it
 // talks to the server's own API handler in process. Either way a tool can do
@@ -33,37 +33,8 @@ import (
 // the call.
 type ClientFor func(ctx context.Context, req *sdk.CallToolRequest) (*client.Client, error)
 
-// Identity is what the whoami tool answers: who the API key belongs to and
-// what it may do.
-type Identity struct {
-	AccountID       string   `json:"accountId"`
-	IntegrationID   string   `json:"integrationId"`
-	IntegrationName string   `json:"integrationName"`
-	KeyID           string   `json:"keyId"`
-	Permissions     []string `json:"permissions" jsonschema:"the key's permission rows, LEVEL:RESOURCE:ACCESS, e.g. account:keyset:read-write"`
-}
-
-// IdentityOf makes the Identity of an authenticated principal.
-func IdentityOf(p keyplane.Principal) Identity {
-	id := Identity{
-		AccountID:       fmt.Sprint(p.AccountID),
-		IntegrationID:   fmt.Sprint(p.IntegrationID),
-		IntegrationName: p.IntegrationName,
-		KeyID:           fmt.Sprint(p.KeyID),
-		Permissions:     []string{},
-	}
-	for _, g := range p.Grants {
-		id.Permissions = append(id.Permissions, g.String())
-	}
-	return id
-}
-
 // Options tune a server.
 type Options struct {
-	// Whoami, when set, answers the whoami tool. Only a server that has
-	// authenticated the key itself knows the answer (/mcp does); without
-	// it there is no whoami tool, since /v2 has no route that says.
-	Whoami func(ctx context.Context, req *sdk.CallToolRequest) (Identity, error)
 	// Version is the version the server reports; "" means "dev".
 	Version string
 }
@@ -110,10 +81,10 @@ when the user wants one shown.`,
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "get_usage_metrics",
 		Title: "Get usage metrics",
-		Description: `Daily usage of an account, app or keyset: for each metric, a value per date of [from, to) (UTC days; 0 for a day without data).
+		Description: `Daily usage of an account, app, keyset or OEM customer (the keysets it holds now): for each metric, a value per date of [from, to) (UTC days; 0 for a day without data).
 Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, mtd_uuid, signals, bytes_stored.`,
 		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
-		InputSchema: schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset"}}),
+		InputSchema: schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset", "customer"}}),
 	}, t.getUsageMetrics)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_secret_keys",
@@ -126,17 +97,27 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
 		InputSchema: schemaFor[SecretKeysInput](map[string][]any{"operation": {"list", "rotate", "delete"}}),
 	}, t.manageSecretKeys)
-	if opts.Whoami != nil {
-		sdk.AddTool(s, &sdk.Tool{
-			Name:        "whoami",
-			Title:       "Who am I",
-			Description: "The account, Service Integration and API key these tools act as, and the key's permission rows.",
-			Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
-		}, func(ctx context.Context, req *sdk.CallToolRequest, _ struct{}) (*sdk.CallToolResult, Identity, error) {
-			id, err := opts.Whoami(ctx, req)
-			return nil, id, toolError(err)
-		})
-	}
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "whoami",
+		Title: "Who am I",
+		Description: "The account (and whether it is an OEM partner), the Service Integration and API key these tools act as, " +
+			"the key's permission rows, and the access they give account-wide and on each app and keyset. Call it to learn what the other tools may do.",
+		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+	}, t.whoami)
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "manage_customers",
+		Title: "Manage OEM customers",
+		Description: `Manages the end customers of an OEM partner account (other accounts get a 403 naming the reason) with operations:
+- 'list': every customer, with how many keysets it holds in how many apps; data.appId keeps those holding a keyset of that app.
+- 'get': a customer with its keysets; data.id is required.
+- 'create': data.externalId (the partner's own id, 1-255 of a-z A-Z 0-9 _ -, never changed) and data.name are required;
+  data.keysetIds assigns keysets at once.
+- 'update': rename a customer; data.id and data.name are required.
+- 'assign_keysets': give keysets to a customer; data.id and data.keysetIds are required. A keyset of another customer is refused.
+- 'keyset_customer': the customer a keyset belongs to; data.keysetId is required.`,
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema: schemaFor[CustomersInput](map[string][]any{"operation": {"list", "get", "create", "update", "assign_keysets", "keyset_customer"}}),
+	}, t.manageCustomers)
 	return s
 }
 
@@ -433,8 +414,8 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 
 // UsageInput is get_usage_metrics' argument, PubNub's shape.
 type UsageInput struct {
-	EntityType string   `json:"entityType" jsonschema:"the type of entity to fetch metrics for: 'account', 'app' or 'keyset'"`
-	EntityID   string   `json:"entityId" jsonschema:"the ID of the entity (account ID, app ID or keyset ID)"`
+	EntityType string   `json:"entityType" jsonschema:"the type of entity to fetch metrics for: 'account', 'app', 'keyset' or 'customer' (OEM)"`
+	EntityID   string   `json:"entityId" jsonschema:"the ID of the entity (account ID, app ID, keyset ID or customer ID)"`
 	From       string   `json:"from" jsonschema:"start date (inclusive), YYYY-MM-DD"`
 	To         string   `json:"to" jsonschema:"end date (exclusive), YYYY-MM-DD"`
 	Metrics    []string `json:"metrics" jsonschema:"metric names to retrieve, at least one"`
@@ -448,9 +429,9 @@ type UsageOutput struct {
 func (t *tools) getUsageMetrics(ctx context.Context, req *sdk.CallToolRequest, in UsageInput) (*sdk.CallToolResult, UsageOutput, error) {
 	var problems []string
 	switch in.EntityType {
-	case "account", "app", "keyset":
+	case "account", "app", "keyset", "customer":
 	default:
-		problems = append(problems, fmt.Sprintf("entityType %q: want account, app or keyset", in.EntityType))
+		problems = append(problems, fmt.Sprintf("entityType %q: want account, app, keyset or customer", in.EntityType))
 	}
 	if in.EntityID == "" {
 		problems = append(problems, "entityId: required")
@@ -579,5 +560,168 @@ func (t *tools) manageSecretKeys(ctx context.Context, req *sdk.CallToolRequest, 
 		}
 		out.Deleted = client.SecretKey{SecretKey: d.Prefix}.Prefix()
 	}
+	return nil, out, nil
+}
+
+// --- whoami ---
+
+// Whoami is what the whoami tool answers: GET /v2/me.
+type Whoami struct {
+	AccountID   string                 `json:"accountId"`
+	Partner     bool                   `json:"partner" jsonschema:"whether the account is an OEM partner, which manage_customers needs"`
+	Integration client.IDName          `json:"integration"`
+	Key         WhoamiKey              `json:"key"`
+	Permissions []client.Permission    `json:"permissions"`
+	Access      client.EffectiveAccess `json:"access"`
+}
+
+// WhoamiKey is the calling key, by its prefix: the key itself is never shown.
+type WhoamiKey struct {
+	ID         string  `json:"id"`
+	Prefix     string  `json:"prefix"`
+	CreatedAt  string  `json:"createdAt"`
+	ExpiresAt  string  `json:"expiresAt"`
+	LastUsedAt *string `json:"lastUsedAt"`
+}
+
+func (t *tools) whoami(ctx context.Context, req *sdk.CallToolRequest, _ struct{}) (*sdk.CallToolResult, Whoami, error) {
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, Whoami{}, toolError(err)
+	}
+	m, err := c.Me(ctx)
+	if err != nil {
+		return nil, Whoami{}, toolError(err)
+	}
+	out := Whoami{AccountID: m.AccountID, Partner: m.Partner, Integration: m.Integration, Permissions: m.Permissions, Access: m.Access,
+		Key: WhoamiKey{ID: m.Key.ID, Prefix: m.Key.Prefix, CreatedAt: keyplane.FormatTime(m.Key.CreatedAt), ExpiresAt: keyplane.FormatTime(m.Key.ExpiresAt)}}
+	if m.Key.LastUsedAt != nil {
+		out.Key.LastUsedAt = ptr(keyplane.FormatTime(*m.Key.LastUsedAt))
+	}
+	if out.Permissions == nil {
+		out.Permissions = []client.Permission{}
+	}
+	return nil, out, nil
+}
+
+// --- manage_customers ---
+
+// CustomersInput is manage_customers' argument, in the {operation, data}
+// shape of the other tools.
+type CustomersInput struct {
+	Operation string         `json:"operation" jsonschema:"operation to perform: list, get, create, update, assign_keysets or keyset_customer"`
+	Data      *CustomersData `json:"data,omitempty" jsonschema:"For 'list': {appId?}. For 'get': {id}. For 'create': {externalId, name, keysetIds?}. For 'update': {id, name}. For 'assign_keysets': {id, keysetIds}. For 'keyset_customer': {keysetId}."`
+}
+
+// CustomersData is the data of a manage_customers call.
+type CustomersData struct {
+	ID         string   `json:"id,omitempty" jsonschema:"customer ID"`
+	ExternalID string   `json:"externalId,omitempty" jsonschema:"the partner's own ID for the customer (create)"`
+	Name       string   `json:"name,omitempty" jsonschema:"customer name (create, update)"`
+	KeysetIDs  []string `json:"keysetIds,omitempty" jsonschema:"keyset IDs to assign (create, assign_keysets)"`
+	AppID      string   `json:"appId,omitempty" jsonschema:"list: only customers holding a keyset of this app"`
+	KeysetID   string   `json:"keysetId,omitempty" jsonschema:"keyset_customer: the keyset whose customer to find"`
+}
+
+// Customer is a customer as the tools show it.
+type Customer struct {
+	ID          string           `json:"id"`
+	ExternalID  string           `json:"externalId"`
+	Name        string           `json:"name"`
+	Created     string           `json:"created"`
+	Updated     string           `json:"updated"`
+	Keysets     []CustomerKeyset `json:"keysets,omitzero"`
+	AppCount    *int             `json:"appCount,omitempty"`
+	KeysetCount *int             `json:"keysetCount,omitempty"`
+}
+
+// CustomerKeyset is a keyset of a customer.
+type CustomerKeyset struct {
+	ID         string `json:"id"`
+	AssignedAt string `json:"assignedAt"`
+}
+
+func customerOut(c client.Customer) Customer {
+	out := Customer{ID: c.ID, ExternalID: c.ExternalID, Name: c.Name, Created: keyplane.FormatTime(c.Created), Updated: keyplane.FormatTime(c.Updated)}
+	for _, k := range c.Keysets {
+		out.Keysets = append(out.Keysets, CustomerKeyset{k.ID, keyplane.FormatTime(k.AssignedAt)})
+	}
+	return out
+}
+
+// CustomersOutput is what manage_customers answers: the customers listed,
+// or the one asked for, made or changed.
+type CustomersOutput struct {
+	Customers []Customer `json:"customers,omitzero"`
+	Total     *int       `json:"total,omitempty"`
+	Customer  *Customer  `json:"customer,omitempty"`
+}
+
+func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, in CustomersInput) (*sdk.CallToolResult, CustomersOutput, error) {
+	var d CustomersData
+	if in.Data != nil {
+		d = *in.Data
+	}
+	var problems []string
+	need := func(ok bool, field string) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
+		}
+	}
+	switch in.Operation {
+	case "list":
+	case "get":
+		need(d.ID != "", "id")
+	case "create":
+		need(d.ExternalID != "", "externalId")
+		need(d.Name != "", "name")
+	case "update":
+		need(d.ID != "", "id")
+		need(d.Name != "", "name")
+	case "assign_keysets":
+		need(d.ID != "", "id")
+		need(len(d.KeysetIDs) > 0, "keysetIds")
+	case "keyset_customer":
+		need(d.KeysetID != "", "keysetId")
+	default:
+		problems = append(problems, fmt.Sprintf("operation %q: want list, get, create, update, assign_keysets or keyset_customer", in.Operation))
+	}
+	if len(problems) > 0 {
+		return nil, CustomersOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, CustomersOutput{}, toolError(err)
+	}
+	var out CustomersOutput
+	var cu client.Customer
+	switch in.Operation {
+	case "list":
+		list, err := c.ListCustomers(ctx, d.AppID)
+		if err != nil {
+			return nil, out, toolError(err)
+		}
+		out.Customers = []Customer{}
+		for _, s := range list {
+			out.Customers = append(out.Customers, Customer{ID: s.ID, ExternalID: s.ExternalID, Name: s.Name,
+				Created: keyplane.FormatTime(s.Created), Updated: keyplane.FormatTime(s.Updated), AppCount: ptr(s.AppCount), KeysetCount: ptr(s.KeysetCount)})
+		}
+		out.Total = ptr(len(out.Customers))
+		return nil, out, nil
+	case "get":
+		cu, err = c.GetCustomer(ctx, d.ID)
+	case "create":
+		cu, err = c.CreateCustomer(ctx, client.NewCustomer{ExternalID: d.ExternalID, Name: d.Name, KeysetIDs: d.KeysetIDs})
+	case "update":
+		cu, err = c.RenameCustomer(ctx, d.ID, d.Name)
+	case "assign_keysets":
+		cu, err = c.AssignCustomerKeysets(ctx, d.ID, d.KeysetIDs...)
+	case "keyset_customer":
+		cu, err = c.KeysetCustomer(ctx, d.KeysetID)
+	}
+	if err != nil {
+		return nil, out, toolError(err)
+	}
+	out.Customer = ptr(customerOut(cu))
 	return nil, out, nil
 }

@@ -226,8 +226,8 @@ func TestToolList(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	cs := inMemory(t, s.client(s.key("k", fullAccess...)))
-	if got, want := toolNames(t, cs), []string{"get_usage_metrics", "manage_apps", "manage_keysets", "manage_secret_keys"}; !slices.Equal(got, want) {
-		t.Errorf("tools = %v, want %v (whoami only where the server authenticates the key)", got, want)
+	if got, want := toolNames(t, cs), []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "whoami"}; !slices.Equal(got, want) {
+		t.Errorf("tools = %v, want %v", got, want)
 	}
 	res, err := cs.ListTools(context.Background(), nil)
 	if err != nil {
@@ -383,7 +383,7 @@ func TestToolErrors(t *testing.T) {
 	// Values outside the schema's choices, refused by the SDK with them.
 	fails(t, cs, "manage_apps", map[string]any{"operation": "delete"}, "delete", "[list create update]")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "staging"}}, "staging", "[testing production]")
-	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "user", "[account app keyset]")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "user", "[account app keyset customer]")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "update", "data": map[string]any{"id": "1"}}, "data.config: required for 'update'")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"appId": app.ID}}, "data.name: required", "data.type: required")
 	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": "", "from": "yesterday", "to": "2026-11-02", "metrics": []string{}},
@@ -440,13 +440,20 @@ func TestStreamableHTTP(t *testing.T) {
 	s := startServer(t)
 	key := s.key("assistant", "account:app:rw", "account:keyset:read")
 	cs := overHTTP(t, s, "Bearer "+key)
-	if got := toolNames(t, cs); !slices.Contains(got, "whoami") || !slices.Contains(got, "manage_apps") {
+	if got := toolNames(t, cs); len(got) != 6 || !slices.Contains(got, "whoami") || !slices.Contains(got, "manage_customers") {
 		t.Errorf("tools over /mcp = %v", got)
 	}
 	who := call(t, cs, "whoami", map[string]any{})
-	if who["integrationName"] != "assistant" || who["accountId"] != fmt.Sprint(s.account) ||
-		fmt.Sprint(who["permissions"]) != "[account:app:read-write account:keyset:read]" {
+	if obj(t, who["integration"])["name"] != "assistant" || who["accountId"] != fmt.Sprint(s.account) || who["partner"] != false ||
+		!strings.HasPrefix(obj(t, who["key"])["prefix"].(string), "si_") || strings.Contains(fmt.Sprint(who), key) {
 		t.Errorf("whoami = %v", who)
+	}
+	var rows []string
+	for _, p := range items(t, who["permissions"]) {
+		rows = append(rows, p["grant"].(string))
+	}
+	if fmt.Sprint(rows) != "[account:app:read-write account:keyset:read]" {
+		t.Errorf("whoami permissions = %v", rows)
 	}
 	app := obj(t, call(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "Over HTTP"}})["app"])
 	got, err := s.client(key).GetApp(context.Background(), app["id"].(string))
@@ -460,7 +467,7 @@ func TestStreamableHTTP(t *testing.T) {
 	// The bare key works too, as PubNub sends it; each request is
 	// authorized by its own key.
 	other := overHTTP(t, s, s.key("reader", "account:app:read"))
-	if who := call(t, other, "whoami", map[string]any{}); who["integrationName"] != "reader" {
+	if who := call(t, other, "whoami", map[string]any{}); obj(t, who["integration"])["name"] != "reader" {
 		t.Errorf("whoami with a bare key = %v", who)
 	}
 	fails(t, other, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "no"}}, "403 Forbidden")
@@ -491,5 +498,76 @@ func TestStreamableHTTP(t *testing.T) {
 		if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("POST /mcp with Authorization %q: WWW-Authenticate %q", auth, resp.Header.Get("WWW-Authenticate"))
 		}
+	}
+}
+
+// OEM customers: refused with the server's reason outside a partner
+// account, then every operation, and usage by customer.
+func TestCustomers(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	c := s.client(s.key("partner", append(fullAccess, "account:oem-customer:rw")...))
+	cs := inMemory(t, c)
+	fails(t, cs, "manage_customers", map[string]any{"operation": "list"}, "403 Forbidden", "partner")
+	if who := call(t, cs, "whoami", map[string]any{}); who["partner"] != false {
+		t.Errorf("whoami before enrolment = %v", who)
+	}
+	if _, err := s.svc.SetPartner(context.Background(), keyplane.OperatorActor, s.account, true); err != nil {
+		t.Fatal(err)
+	}
+	if who := call(t, cs, "whoami", map[string]any{}); who["partner"] != true {
+		t.Errorf("whoami after enrolment = %v", who)
+	}
+
+	app, err := c.CreateApp(context.Background(), "Partner app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ks []string
+	for range 3 {
+		k, err := c.CreateKeyset(context.Background(), client.NewKeyset{AppID: app.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks = append(ks, k.Keyset.ID)
+	}
+	cu := obj(t, call(t, cs, "manage_customers", map[string]any{"operation": "create", "data": map[string]any{"externalId": "acme-1", "name": "Acme", "keysetIds": []string{ks[0]}}})["customer"])
+	id := cu["id"].(string)
+	if cu["externalId"] != "acme-1" || cu["name"] != "Acme" || len(items(t, cu["keysets"])) != 1 || items(t, cu["keysets"])[0]["id"] != ks[0] {
+		t.Errorf("create customer = %v", cu)
+	}
+	cu = obj(t, call(t, cs, "manage_customers", map[string]any{"operation": "assign_keysets", "data": map[string]any{"id": id, "keysetIds": []string{ks[1]}}})["customer"])
+	if len(items(t, cu["keysets"])) != 2 {
+		t.Errorf("assign keysets = %v", cu)
+	}
+	if cu = obj(t, call(t, cs, "manage_customers", map[string]any{"operation": "update", "data": map[string]any{"id": id, "name": "Acme Inc"}})["customer"]); cu["name"] != "Acme Inc" || cu["externalId"] != "acme-1" {
+		t.Errorf("update customer = %v", cu)
+	}
+	if cu = obj(t, call(t, cs, "manage_customers", map[string]any{"operation": "get", "data": map[string]any{"id": id}})["customer"]); cu["name"] != "Acme Inc" || len(items(t, cu["keysets"])) != 2 {
+		t.Errorf("get customer = %v", cu)
+	}
+	if cu = obj(t, call(t, cs, "manage_customers", map[string]any{"operation": "keyset_customer", "data": map[string]any{"keysetId": ks[1]}})["customer"]); cu["id"] != id {
+		t.Errorf("keyset_customer = %v", cu)
+	}
+	l := call(t, cs, "manage_customers", map[string]any{"operation": "list", "data": map[string]any{"appId": app.ID}})
+	if cs := items(t, l["customers"]); len(cs) != 1 || cs[0]["keysetCount"] != 2.0 || l["total"] != 1.0 {
+		t.Errorf("list customers = %v", l)
+	}
+	// The server's refusals, with its messages.
+	fails(t, cs, "manage_customers", map[string]any{"operation": "create", "data": map[string]any{"externalId": "acme-1", "name": "Again"}}, "409 Conflict", "acme-1")
+	fails(t, cs, "manage_customers", map[string]any{"operation": "keyset_customer", "data": map[string]any{"keysetId": ks[2]}}, "404 NotFound")
+	fails(t, cs, "manage_customers", map[string]any{"operation": "assign_keysets", "data": map[string]any{"id": id}}, "data.keysetIds: required for 'assign_keysets'")
+
+	// Usage by customer: the keysets it holds.
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	reporter := s.client(s.key("reporter", "account:usage-report:write"))
+	if _, err := reporter.ReportUsage(context.Background(), []client.UsagePoint{
+		{KeysetID: ks[0], Date: day, Metric: "publish", Value: 5}, {KeysetID: ks[1], Date: day, Metric: "publish", Value: 7}, {KeysetID: ks[2], Date: day, Metric: "publish", Value: 100},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "customer", "entityId": id, "from": day, "to": time.Now().UTC().Format(time.DateOnly), "metrics": []string{"publish"}})
+	if v := obj(t, obj(t, u["metrics"])["publish"])[day]; v != 12.0 {
+		t.Errorf("usage of customer %s on %s = %v, want 12", id, day, v)
 	}
 }

@@ -23,8 +23,8 @@ named by --url (or KEYPLANE_URL, ADMIN_API_V2_URL) with the API key from
 KEYPLANE_API_KEY (or PUBNUB_API_KEY): they can do what that key may do, no more.
 
 Tools: manage_apps, manage_keysets and get_usage_metrics (the names and
-arguments of PubNub's MCP server), and manage_secret_keys. whoami is offered
-by the server's /mcp endpoint only, which authenticates the key itself.
+arguments of PubNub's MCP server), manage_secret_keys, manage_customers (OEM
+partner accounts) and whoami.
 
 Nothing but MCP messages is written on stdout.`,
 		Args: usageArgs(cobra.NoArgs),

@@ -69,7 +69,7 @@ func TestMCPStdio(t *testing.T) {
 		names = append(names, tl.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"get_usage_metrics", "manage_apps", "manage_keysets", "manage_secret_keys"}; !slices.Equal(names, want) {
+	if want := []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "whoami"}; !slices.Equal(names, want) {
 		t.Errorf("tools = %v, want %v", names, want)
 	}
 	out, text, isErr := callTool(cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "From stdio"}})
@@ -80,6 +80,9 @@ func TestMCPStdio(t *testing.T) {
 	out, text, isErr = callTool(cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": appID, "type": "testing"}})
 	if isErr || !strings.HasPrefix(out["keyset"].(map[string]any)["subscribeKey"].(string), "sub-c-") {
 		t.Fatalf("manage_keysets create: %s", text)
+	}
+	if out, text, isErr := callTool(cs, "whoami", map[string]any{}); isErr || out["integration"].(map[string]any)["name"] != "cli" {
+		t.Errorf("whoami over stdio: %s", text)
 	}
 	// The app is on the server, as the CLI sees it.
 	if got := decode(t, outputJSON, e.ok("apps", "get", appID, "-o", "json")); got["name"] != "From stdio" {

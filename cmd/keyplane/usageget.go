@@ -18,9 +18,10 @@ import (
 func (a *apiCLI) usageGet() *cobra.Command {
 	var entityType, entityID, from, to, metrics string
 	cmd := &cobra.Command{
-		Use:   "get --entity-type account|app|keyset --entity-id ID --metrics a,b [--from DATE] [--to DATE]",
-		Short: "Show daily usage of an account, app or keyset (from a server, like the other API commands)",
-		Long: `Show daily usage of an account, app or keyset over [--from, --to), UTC days.
+		Use:   "get --entity-type account|app|keyset|customer --entity-id ID --metrics a,b [--from DATE] [--to DATE]",
+		Short: "Show daily usage of an account, app, keyset or OEM customer (from a server, like the other API commands)",
+		Long: `Show daily usage of an account, app, keyset or OEM customer (the keysets it
+holds now) over [--from, --to), UTC days.
 
 The table has one row per date and one column per metric; json and yaml print
 the API's object, {"metrics":{"<metric>":{"<date>":value}}}. Without --to the
@@ -33,11 +34,11 @@ range ends with today; without --from it starts 30 days before --to.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			q := client.UsageQuery{EntityType: entityType, EntityID: entityID}
 			switch entityType {
-			case "account", "app", "keyset":
+			case "account", "app", "keyset", "customer":
 			case "":
-				return usagef(cmd, "--entity-type: required (account, app or keyset)")
+				return usagef(cmd, "--entity-type: required (account, app, keyset or customer)")
 			default:
-				return usagef(cmd, "--entity-type %q: want account, app or keyset", entityType)
+				return usagef(cmd, "--entity-type %q: want account, app, keyset or customer", entityType)
 			}
 			if entityID == "" {
 				return usagef(cmd, "--entity-id: required")
@@ -72,12 +73,12 @@ range ends with today; without --from it starts 30 days before --to.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&entityType, "entity-type", "", "account, app or keyset (required)")
-	f.StringVar(&entityID, "entity-id", "", "the account, app or keyset id (required)")
+	f.StringVar(&entityType, "entity-type", "", "account, app, keyset or customer (required)")
+	f.StringVar(&entityID, "entity-id", "", "the account, app, keyset or customer id (required)")
 	f.StringVar(&metrics, "metrics", "", "comma-separated metric names, e.g. publish,subscribe_msgs (required)")
 	f.StringVar(&from, "from", "", "first day, YYYY-MM-DD, inclusive (default: 30 days before --to)")
 	f.StringVar(&to, "to", "", "end day, YYYY-MM-DD, exclusive (default: tomorrow, so today is included)")
-	cmd.RegisterFlagCompletionFunc("entity-type", cobra.FixedCompletions([]string{"account", "app", "keyset"}, cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("entity-type", cobra.FixedCompletions([]string{"account", "app", "keyset", "customer"}, cobra.ShellCompDirectiveNoFileComp))
 	a.flags(cmd, false)
 	return cmd
 }
