@@ -24,7 +24,43 @@ type Secret struct {
 // the changes made before it stay. Making a plan again and applying it
 // finishes the work, since a plan only holds what is still missing.
 func (p *Plan) Apply(ctx context.Context, c *client.Client, done func(Change), secret func(Secret) error) error {
-	appIDs := map[string]string{} // apps created here, by name
+	appIDs := map[string]string{}       // apps created here, by name
+	keysetIDs := map[KeysetRef]string{} // keysets created here
+	// resolve finds the ids of keysets named by app and name: those made
+	// here, else the account's, read once (the apps and keysets this apply
+	// made or deleted are accounted for by then, as customers come after
+	// every create and before every delete).
+	var account map[KeysetRef]string
+	resolve := func(refs []KeysetRef) ([]string, error) {
+		if account == nil {
+			account = map[KeysetRef]string{}
+			names := map[string]string{}
+			for a, err := range c.Apps(ctx) {
+				if err != nil {
+					return nil, err
+				}
+				names[a.ID] = a.Name
+			}
+			for k, err := range c.Keysets(ctx) {
+				if err != nil {
+					return nil, err
+				}
+				account[KeysetRef{names[k.AppID], k.Name}] = k.ID
+			}
+		}
+		var ids []string
+		for _, r := range refs {
+			id, ok := keysetIDs[r]
+			if !ok {
+				id, ok = account[r]
+			}
+			if !ok {
+				return nil, fmt.Errorf("keyset %s: not found", r)
+			}
+			ids = append(ids, id)
+		}
+		return ids, nil
+	}
 	for _, ch := range p.Changes {
 		var err error
 		switch {
@@ -46,6 +82,7 @@ func (p *Plan) Apply(ctx context.Context, c *client.Client, done func(Change), s
 			var k client.CreatedKeyset
 			if k, err = c.CreateKeyset(ctx, nk); err == nil {
 				ch.KeysetID = k.Keyset.ID
+				keysetIDs[KeysetRef{ch.App, ch.Keyset}] = k.Keyset.ID
 				for _, s := range k.SecretKeys {
 					if serr := secret(Secret{App: ch.App, Keyset: ch.Keyset, KeysetID: k.Keyset.ID, SecretKey: s.SecretKey}); serr != nil {
 						return fmt.Errorf("keyset %q of app %q was created (id %s), but its secret key could not be saved: %w", ch.Keyset, ch.App, k.Keyset.ID, serr)
@@ -61,6 +98,26 @@ func (p *Plan) Apply(ctx context.Context, c *client.Client, done func(Change), s
 			}
 		case ch.Kind == KindKeyset && ch.Action == Delete:
 			err = c.DeleteKeyset(ctx, ch.KeysetID)
+		case ch.Kind == KindCustomer:
+			var ids []string
+			if len(ch.assign) > 0 {
+				ids, err = resolve(ch.assign)
+			}
+			switch {
+			case err != nil:
+			case ch.Action == Create:
+				var cu client.Customer
+				if cu, err = c.CreateCustomer(ctx, client.NewCustomer{ExternalID: ch.Customer, Name: ch.name, KeysetIDs: ids}); err == nil {
+					ch.CustomerID = cu.ID
+				}
+			default:
+				if ch.name != "" {
+					_, err = c.RenameCustomer(ctx, ch.CustomerID, ch.name)
+				}
+				if err == nil && len(ids) > 0 {
+					_, err = c.AssignCustomerKeysets(ctx, ch.CustomerID, ids...)
+				}
+			}
 		default:
 			err = fmt.Errorf("unknown change %s %s", ch.Action, ch.Kind)
 		}
@@ -89,6 +146,12 @@ func (e *StepError) Unwrap() error { return e.Err }
 // Describe names a change for people: `create keyset "prod" in app "Chat"`.
 func Describe(ch Change) string {
 	switch {
+	case ch.Kind == KindCustomer:
+		s := fmt.Sprintf("%s customer %q", ch.Action, ch.Customer)
+		if ch.CustomerID != "" {
+			s += " (" + ch.CustomerID + ")"
+		}
+		return s
 	case ch.Kind == KindApp:
 		s := fmt.Sprintf("%s app %q", ch.Action, ch.App)
 		if ch.AppID != "" {

@@ -1,7 +1,7 @@
 // Package declare is infrastructure as code for Keyplane: a YAML file that
-// declares apps and their keysets (name, type, configuration), the plan that
-// takes an account from what it holds to what the file declares, and
-// applying that plan through the public Go client.
+// declares apps and their keysets (name, type, configuration) and OEM customers,
+// the plan that takes an account from what it holds to what the file declares,
+// and applying that plan through the public Go client.
 //
 // Apps are matched by name in the account, keysets by name within their
 // app. Names must therefore be unique where they are matched: a file that
@@ -26,10 +26,32 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// File is a declaration: the apps an account should hold.
+// File is a declaration: the apps an account should hold, and, in an OEM
+// partner account, its customers.
 type File struct {
-	Apps []App `yaml:"apps" json:"apps"`
+	Apps      []App      `yaml:"apps" json:"apps"`
+	Customers []Customer `yaml:"customers" json:"customers"`
 }
+
+// Customer is a declared OEM customer, matched by ExternalID (the
+// partner's own id, which never changes). Keysets are keysets it should
+// hold, each named by its app and its own name; they may be declared in the
+// file or already in the account. Keysets it holds that the file leaves out
+// stay assigned: the API cannot take a keyset back from a customer.
+type Customer struct {
+	ExternalID string      `yaml:"externalId" json:"externalId"`
+	Name       string      `yaml:"name" json:"name"`
+	Keysets    []KeysetRef `yaml:"keysets" json:"keysets"`
+}
+
+// KeysetRef names a keyset by its app's name and its own.
+type KeysetRef struct {
+	App    string `yaml:"app" json:"app"`
+	Keyset string `yaml:"keyset" json:"keyset"`
+}
+
+// String renders the reference as "app/keyset".
+func (r KeysetRef) String() string { return r.App + "/" + r.Keyset }
 
 // App is a declared app, named, with the keysets it should hold.
 type App struct {
@@ -115,6 +137,29 @@ func Parse(r io.Reader) (*File, error) {
 					problems = append(problems, fmt.Sprintf("%s.config: %v", kt, err))
 				}
 			}
+		}
+	}
+	customers := map[string]bool{}
+	for i, c := range f.Customers {
+		at := fmt.Sprintf("customers[%d]", i)
+		switch {
+		case strings.TrimSpace(c.ExternalID) == "":
+			problems = append(problems, at+".externalId: required")
+		case customers[c.ExternalID]:
+			problems = append(problems, fmt.Sprintf("%s.externalId: customer %q is declared twice", at, c.ExternalID))
+		}
+		customers[c.ExternalID] = true
+		if strings.TrimSpace(c.Name) == "" {
+			problems = append(problems, at+".name: required")
+		}
+		refs := map[KeysetRef]bool{}
+		for j, r := range c.Keysets {
+			if r.App == "" || r.Keyset == "" {
+				problems = append(problems, fmt.Sprintf("%s.keysets[%d]: want {app, keyset}, both names", at, j))
+			} else if refs[r] {
+				problems = append(problems, fmt.Sprintf("%s.keysets[%d]: keyset %s is named twice", at, j, r))
+			}
+			refs[r] = true
 		}
 	}
 	if len(problems) > 0 {

@@ -22,23 +22,31 @@ const (
 
 // The kinds of thing a Change is about.
 const (
-	KindApp    = "app"
-	KindKeyset = "keyset"
+	KindApp      = "app"
+	KindKeyset   = "keyset"
+	KindCustomer = "customer"
 )
 
 // Change is one step of a plan.
 type Change struct {
-	Action   string  `json:"action"`             // Create, Update or Delete
-	Kind     string  `json:"kind"`               // KindApp or KindKeyset
-	App      string  `json:"app"`                // the app's name
-	AppID    string  `json:"appId,omitempty"`    // "" for an app the plan creates
-	Keyset   string  `json:"keyset,omitempty"`   // the keyset's name
-	KeysetID string  `json:"keysetId,omitempty"` // "" for a keyset the plan creates
-	Fields   []Field `json:"fields,omitempty"`   // what a create sets or an update changes
+	Action   string `json:"action"`             // Create, Update or Delete
+	Kind     string `json:"kind"`               // KindApp or KindKeyset
+	App      string `json:"app,omitempty"`      // the app's name
+	AppID    string `json:"appId,omitempty"`    // "" for an app the plan creates
+	Keyset   string `json:"keyset,omitempty"`   // the keyset's name
+	KeysetID string `json:"keysetId,omitempty"` // "" for a keyset the plan creates
+	// Customer is a customer's external id, CustomerID its id ("" for a
+	// customer the plan creates).
+	Customer   string  `json:"customer,omitempty"`
+	CustomerID string  `json:"customerId,omitempty"`
+	Fields     []Field `json:"fields,omitempty"` // what a create sets or an update changes
 
 	spec  *Keyset        // a keyset to create
 	typ   string         // an update's new type, if it changes
 	patch map[string]any // an update's configuration patch: the changed settings only
+
+	name   string      // a customer's name to set ("" when it stays)
+	assign []KeysetRef // keysets to give a customer
 }
 
 // Field is one setting a change makes: "type" or a configuration setting
@@ -102,6 +110,7 @@ func Make(ctx context.Context, c *client.Client, f *File, opts Options) (*Plan, 
 	}
 
 	p := &Plan{Changes: []Change{}, Permissions: []string{}}
+	var deletes []Change // last, after customers may have taken keysets
 	var problems []string
 	declared := map[string]bool{}
 	for _, da := range f.Apps {
@@ -146,7 +155,7 @@ func Make(ctx context.Context, c *client.Client, f *File, opts Options) (*Plan, 
 		for _, k := range keysetsOf[app.ID] {
 			if !wanted[k.Name] {
 				if opts.Prune {
-					p.Changes = append(p.Changes, Change{Action: Delete, Kind: KindKeyset, App: app.Name, AppID: app.ID, Keyset: k.Name, KeysetID: k.ID})
+					deletes = append(deletes, Change{Action: Delete, Kind: KindKeyset, App: app.Name, AppID: app.ID, Keyset: k.Name, KeysetID: k.ID})
 				} else {
 					p.Unmanaged = append(p.Unmanaged, fmt.Sprintf("keyset %q (%s) of app %q", k.Name, k.ID, app.Name))
 				}
@@ -163,15 +172,99 @@ func Make(ctx context.Context, c *client.Client, f *File, opts Options) (*Plan, 
 		}
 		// An app with keysets cannot be deleted: its keysets go first.
 		for _, k := range keysetsOf[a.ID] {
-			p.Changes = append(p.Changes, Change{Action: Delete, Kind: KindKeyset, App: a.Name, AppID: a.ID, Keyset: k.Name, KeysetID: k.ID})
+			deletes = append(deletes, Change{Action: Delete, Kind: KindKeyset, App: a.Name, AppID: a.ID, Keyset: k.Name, KeysetID: k.ID})
 		}
-		p.Changes = append(p.Changes, Change{Action: Delete, Kind: KindApp, App: a.Name, AppID: a.ID})
+		deletes = append(deletes, Change{Action: Delete, Kind: KindApp, App: a.Name, AppID: a.ID})
 	}
+	if len(f.Customers) > 0 {
+		changes, more, err := planCustomers(ctx, c, f, apps, keysetsOf, deletes)
+		if err != nil {
+			return nil, err
+		}
+		p.Changes = append(p.Changes, changes...)
+		problems = append(problems, more...)
+	}
+	p.Changes = append(p.Changes, deletes...)
 	if len(problems) > 0 {
 		return nil, &Problems{List: problems}
 	}
-	p.Permissions = permissions(p.Changes)
+	p.Permissions = permissions(p.Changes, len(f.Customers) > 0)
 	return p, nil
+}
+
+// planCustomers compares the declared customers with the account's: by
+// external id, the name, and the keysets each should hold. A keyset is
+// named by app and keyset name, and must be in the file or in the account
+// (and not among those the plan deletes).
+func planCustomers(ctx context.Context, c *client.Client, f *File, apps []client.App, keysetsOf map[string][]client.Keyset, deletes []Change) ([]Change, []string, error) {
+	existing := map[KeysetRef]string{} // keysets of the account by name, to their ids
+	for _, a := range apps {
+		for _, k := range keysetsOf[a.ID] {
+			existing[KeysetRef{a.Name, k.Name}] = k.ID
+		}
+	}
+	for _, d := range deletes {
+		if d.Kind == KindKeyset {
+			delete(existing, KeysetRef{d.App, d.Keyset})
+		}
+	}
+	declared := map[KeysetRef]bool{}
+	for _, a := range f.Apps {
+		for _, k := range a.Keysets {
+			declared[KeysetRef{a.Name, k.Name}] = true
+		}
+	}
+	list, err := c.ListCustomers(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	byExternal := map[string]client.CustomerSummary{}
+	for _, cu := range list {
+		byExternal[cu.ExternalID] = cu
+	}
+	var changes []Change
+	var problems []string
+	for i, dc := range f.Customers {
+		for j, r := range dc.Keysets {
+			if _, ok := existing[r]; !ok && !declared[r] {
+				problems = append(problems, fmt.Sprintf("customers[%d].keysets[%d]: keyset %s is neither declared in the file nor in the account", i, j, r))
+			}
+		}
+		summary, ok := byExternal[dc.ExternalID]
+		if !ok {
+			ch := Change{Action: Create, Kind: KindCustomer, Customer: dc.ExternalID, name: dc.Name, assign: dc.Keysets}
+			ch.Fields = append(ch.Fields, Field{Field: "name", To: dc.Name})
+			for _, r := range dc.Keysets {
+				ch.Fields = append(ch.Fields, Field{Field: "keysets", To: r.String()})
+			}
+			changes = append(changes, ch)
+			continue
+		}
+		cu, err := c.GetCustomer(ctx, summary.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		held := map[string]bool{}
+		for _, k := range cu.Keysets {
+			held[k.ID] = true
+		}
+		ch := Change{Action: Update, Kind: KindCustomer, Customer: dc.ExternalID, CustomerID: cu.ID}
+		if cu.Name != dc.Name {
+			ch.name = dc.Name
+			ch.Fields = append(ch.Fields, Field{Field: "name", From: cu.Name, To: dc.Name})
+		}
+		for _, r := range dc.Keysets {
+			if id, ok := existing[r]; ok && held[id] {
+				continue
+			}
+			ch.assign = append(ch.assign, r)
+			ch.Fields = append(ch.Fields, Field{Field: "keysets", To: r.String()})
+		}
+		if len(ch.Fields) > 0 {
+			changes = append(changes, ch)
+		}
+	}
+	return changes, problems, nil
 }
 
 func ids[T any](xs []T, id func(T) string) string {
@@ -276,7 +369,7 @@ func diff(prefix string, declared, current map[string]any, fields *[]Field) map[
 // each change, the narrowest row that allows it. A keyset in an app the
 // plan creates needs account-level rows, since the app's id is not known
 // before.
-func permissions(changes []Change) []string {
+func permissions(changes []Change, customers bool) []string {
 	if len(changes) == 0 {
 		return []string{}
 	}
@@ -289,10 +382,15 @@ func permissions(changes []Change) []string {
 	for _, g := range readRows {
 		add(g)
 	}
+	if customers {
+		add(keyplane.Grant{Level: keyplane.LevelAccount, Resource: keyplane.ResourceOEMCustomer, Access: keyplane.AccessRead})
+	}
 	id := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
 	rw := keyplane.AccessReadWrite
 	for _, ch := range changes {
 		switch {
+		case ch.Kind == KindCustomer:
+			add(keyplane.Grant{Level: keyplane.LevelAccount, Resource: keyplane.ResourceOEMCustomer, Access: rw})
 		case ch.Kind == KindApp:
 			if ch.Action == Create {
 				add(keyplane.Grant{Level: keyplane.LevelAccount, Resource: keyplane.ResourceApp, Access: rw})

@@ -56,12 +56,20 @@ const declareLong = `The file declares the apps of the account and their keysets
             messagePersistence: {enabled: true, retention: 30}
             presence: {announceMax: 50}
         - name: staging
+  customers:                          # OEM partner accounts only
+    - externalId: acme-1              # the partner's own id: customers match by it
+      name: Acme
+      keysets: [{app: Telemedicine, keyset: prod}]
 
 Apps are matched by name in the account, keysets by name in their app; a
 name used twice (in the file, or by two apps or two keysets of one app on the
 server) is refused, since the file could mean either. What the file does not
 say is not changed: configuration settings it leaves out keep their values,
 and a keyset without a type keeps its own (a new one is a testing keyset).
+Customers are matched by externalId; their name is managed, and the keysets
+listed (declared in the file or already in the account) are assigned to
+them. Customers are never deleted and keysets never taken back: the API
+has no way to.
 
 The plan shows + create, ~ change (each field, from → to) and, only with
 --prune, - delete, then the permission rows an integration needs to apply it
@@ -251,9 +259,12 @@ func drawPlan(w *tabwriter.Writer, p *declare.Plan, file string, prune bool) {
 			counts[ch.Action]++
 			fmt.Fprintf(w, "%s %s\n", actionSigns[ch.Action], declare.Describe(ch))
 			for _, f := range ch.Fields {
-				if ch.Action == declare.Create {
+				switch {
+				case ch.Action == declare.Create:
 					fmt.Fprintf(w, "    %s: %s\n", f.Field, value(f.To))
-				} else {
+				case f.Field == "keysets": // assigned, never taken back
+					fmt.Fprintf(w, "    %s: + %s\n", f.Field, value(f.To))
+				default:
 					fmt.Fprintf(w, "    %s: %s → %s\n", f.Field, value(f.From), value(f.To))
 				}
 			}

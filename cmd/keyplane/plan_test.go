@@ -266,3 +266,56 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// OEM customers in a declaration: matched by external id, created with
+// keysets the same apply creates, renamed, given more keysets; a second
+// apply changes nothing.
+func TestPlanApplyCustomers(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	e.key = createIntegration(t, e.db, "partner", "30d", append(fullAccess, "account:oem-customer:rw")...)
+	file := writeFile(t, "keyplane.yaml", `apps:
+  - name: Chat
+    keysets: [{name: prod}, {name: staging}]
+customers:
+  - externalId: acme-1
+    name: Acme
+    keysets: [{app: Chat, keyset: prod}]
+`)
+	// Not a partner yet: the server's 403, before anything changes.
+	e.fails(exitAuth, []string{"403 Forbidden", "partner"}, "plan", "-f", file)
+	if _, _, err := runAdmin(t, e.db, "set-partner", "1"); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ok("plan", "-f", file)
+	mustContain(t, "plan", r.stdout, "+ create customer \"acme-1\"\n    name: \"Acme\"\n    keysets: \"Chat/prod\"\n", "4 to create", "account:oem-customer:read ", "account:oem-customer:read-write")
+	r = e.ok("apply", "-f", file)
+	mustContain(t, "apply", r.stdout, "done: create customer \"acme-1\" (", "Applied 4 changes.")
+	cu := decode(t, outputJSON, e.ok("customers", "list", "-o", "json"))
+	cs := list(t, cu, "customers")
+	if len(cs) != 1 || obj(t, cs[0])["externalId"] != "acme-1" || obj(t, cs[0])["keysetCount"] != 1.0 {
+		t.Fatalf("customers after apply = %v", cu)
+	}
+	mustContain(t, "second apply", e.ok("apply", "-f", file).stdout, "No changes")
+
+	// Renamed, and given the other keyset.
+	file2 := writeFile(t, "keyplane2.yaml", strings.Replace(strings.Replace(readFile(t, file), "name: Acme", "name: Acme Inc", 1),
+		"[{app: Chat, keyset: prod}]", "[{app: Chat, keyset: prod}, {app: Chat, keyset: staging}]", 1))
+	r = e.ok("apply", "-f", file2, "-o", "json")
+	out := decode(t, outputJSON, r)
+	ch := obj(t, list(t, obj(t, out["plan"]), "changes")[0])
+	if ch["action"] != "update" || ch["kind"] != "customer" || len(list(t, ch, "fields")) != 2 {
+		t.Errorf("apply of a renamed customer: %v", ch)
+	}
+	cs = list(t, decode(t, outputJSON, e.ok("customers", "list", "-o", "json")), "customers")
+	if obj(t, cs[0])["name"] != "Acme Inc" || obj(t, cs[0])["keysetCount"] != 2.0 {
+		t.Errorf("customer after the second file = %v", cs)
+	}
+	mustContain(t, "apply again", e.ok("apply", "-f", file2).stdout, "No changes")
+
+	// A keyset that is nowhere is named before anything changes.
+	e.fails(exitError, []string{"customers[0].keysets[0]: keyset Chat/nope is neither declared in the file nor in the account"},
+		"apply", "-f", writeFile(t, "bad.yaml", "customers:\n  - {externalId: b, name: B, keysets: [{app: Chat, keyset: nope}]}\n"))
+	e.fails(exitUsage, []string{"customers[1].externalId: customer \"a\" is declared twice", "customers[1].name: required"},
+		"plan", "-f", writeFile(t, "dup.yaml", "customers:\n  - {externalId: a, name: A}\n  - {externalId: a}\n"))
+}
