@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -85,7 +86,12 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
 	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
-	api := httpapi.New(svc, log, db.Ping, cfg.Limits)
+	api := httpapi.New(svc, log, db.Ping, cfg.Limits).Handler()
+	// The MCP endpoint is a handler tree of its own beside /v2; its tools
+	// call the API handler in process (see mcp.NewHTTPHandler).
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcp.NewHTTPHandler(api, svc.Authenticate, log, ""))
+	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -95,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 	srv := &http.Server{
-		Handler:           secureHeaders(api.Handler(), tlsConfig != nil),
+		Handler:           secureHeaders(mux, tlsConfig != nil),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

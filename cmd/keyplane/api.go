@@ -33,27 +33,40 @@ type apiCLI struct {
 	version string
 }
 
-// apiCommands returns the command groups of the API client: apps, keysets,
+// newAPICLI returns the shared state of the API commands.
+func newAPICLI(getenv func(string) string, stderr io.Writer) *apiCLI {
+	return &apiCLI{getenv: getenv, stderr: stderr}
+}
+
+// commands returns the command groups of the API client: apps, keysets,
 // config and secret-keys.
-func apiCommands(getenv func(string) string, stderr io.Writer) []*cobra.Command {
-	a := &apiCLI{getenv: getenv, stderr: stderr}
+func (a *apiCLI) commands() []*cobra.Command {
 	groups := []*cobra.Command{
 		group("apps", "Manage apps", a.appsList(), a.appsGet(), a.appsCreate(), a.appsRename(), a.appsDelete()),
 		group("keysets", "Manage keysets", a.keysetsList(), a.keysetsGet(), a.keysetsCreate(), a.keysetsUpdate(), a.keysetsDelete()),
 		group("config", "Read and change a keyset's feature configuration", a.configGet(), a.configSet()),
 		group("secret-keys", "List, rotate, expire and delete a keyset's secret keys", a.secretKeysList(), a.secretKeysRotate(), a.secretKeysSetExpiry(), a.secretKeysDelete()),
 	}
-	url := env(getenv, "KEYPLANE_URL", env(getenv, "ADMIN_API_V2_URL", defaultURL))
 	for _, g := range groups {
-		f := g.PersistentFlags()
-		f.StringVar(&a.url, "url", url, "server base URL (env KEYPLANE_URL, or PubNub's ADMIN_API_V2_URL)")
-		f.StringVar(&a.apiKey, "api-key", "", "API key; lands in shell history and process lists, so prefer the environment (env KEYPLANE_API_KEY or PUBNUB_API_KEY)")
-		f.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json or yaml")
-		f.StringVar(&a.version, "api-version", "", "PubNub-Version to send (default "+client.Version+", the release this command speaks)")
-		g.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
+		a.flags(g, true)
 	}
 	a.completeIDs(groups)
 	return groups
+}
+
+// flags adds the flags every API command takes (server, key, output,
+// version) to cmd, or to cmd and every command under it when persistent.
+func (a *apiCLI) flags(cmd *cobra.Command, persistent bool) {
+	f := cmd.Flags()
+	if persistent {
+		f = cmd.PersistentFlags()
+	}
+	url := env(a.getenv, "KEYPLANE_URL", env(a.getenv, "ADMIN_API_V2_URL", defaultURL))
+	f.StringVar(&a.url, "url", url, "server base URL (env KEYPLANE_URL, or PubNub's ADMIN_API_V2_URL)")
+	f.StringVar(&a.apiKey, "api-key", "", "API key; lands in shell history and process lists, so prefer the environment (env KEYPLANE_API_KEY or PUBNUB_API_KEY)")
+	f.StringVarP(&a.output, "output", "o", outputTable, "output format: table, json or yaml")
+	f.StringVar(&a.version, "api-version", "", "PubNub-Version to send (default "+client.Version+", the release this command speaks)")
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(outputFormats, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // group is a command that only holds others: alone it prints its help, and

@@ -42,9 +42,11 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
-	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr))
-	root.AddCommand(apiCommands(getenv, stderr)...)
+	api := newAPICLI(getenv, stderr)
+	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
+	root.AddCommand(api.commands()...)
 	root.AddCommand(accountAPICommands(getenv, stderr)...)
+	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand())
 	return root
 }
 

@@ -1,6 +1,7 @@
 // Command keyplane is Keyplane in one binary: the server (keyplane serve),
-// the operator's admin commands, and the command-line client of the API
-// (keyplane apps, keysets, config, secret-keys).
+// the operator's admin commands, the command-line client of the API
+// (keyplane apps, keysets, config, secret-keys, usage get), the MCP server
+// for AI assistants (keyplane mcp), and declarative plan and apply.
 package main
 
 import (

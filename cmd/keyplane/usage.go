@@ -34,14 +34,21 @@ type usageCmd struct {
 	stderr    io.Writer
 }
 
-func usageCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
+func usageCommand(getenv func(string) string, stdout, stderr io.Writer, api *apiCLI) *cobra.Command {
 	u := &usageCmd{stdout: stdout, stderr: stderr}
 	cmd := &cobra.Command{
 		Use:   "usage",
-		Short: "Load usage into a database: import the data plane's counters, or simulate demo usage",
+		Short: "Query usage from a server, or load it into a database (import the data plane's counters, simulate demo usage)",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.PersistentFlags().StringVar(&u.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
-	cmd.AddCommand(u.importCmd(getenv), u.simulateCmd(getenv))
+	imp, sim := u.importCmd(getenv), u.simulateCmd(getenv)
+	// --database belongs to the operator commands only: get talks to a
+	// server, and a --database flag there would suggest otherwise.
+	for _, c := range []*cobra.Command{imp, sim} {
+		databaseFlag(c, &u.database, getenv)
+	}
+	cmd.AddCommand(api.usageGet(), imp, sim)
 	return cmd
 }
 

@@ -1,0 +1,583 @@
+// Package mcp serves Keyplane's tools to AI assistants over the Model
+// Context Protocol, on github.com/modelcontextprotocol/go-sdk.
+//
+// The tools that PubNub's own MCP server offers for the Admin API keep its
+// names and argument shapes (manage_apps, manage_keysets, get_usage_metrics),
+// so prompts and agents written for it work unchanged; manage_secret_keys
+// and whoami are Keyplane's. Every tool calls the /v2 API through the public
+// Go client, with the caller's API key: over stdio (keyplane mcp) the client
+// talks to a server by URL; over streamable HTTP (/mcp on the server) it
+// talks to the server's own API handler in process. Either way a tool can do
+// exactly what the key may do on the API, checked by the one authorization
+// path, and a refusal comes back as a tool error carrying the server's
+// status and messages.
+package mcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/client"
+)
+
+// ClientFor returns the API client a tool call runs with: the one client of
+// a stdio server, or a client with the key of the HTTP request that carries
+// the call.
+type ClientFor func(ctx context.Context, req *sdk.CallToolRequest) (*client.Client, error)
+
+// Identity is what the whoami tool answers: who the API key belongs to and
+// what it may do.
+type Identity struct {
+	AccountID       string   `json:"accountId"`
+	IntegrationID   string   `json:"integrationId"`
+	IntegrationName string   `json:"integrationName"`
+	KeyID           string   `json:"keyId"`
+	Permissions     []string `json:"permissions" jsonschema:"the key's permission rows, LEVEL:RESOURCE:ACCESS, e.g. account:keyset:read-write"`
+}
+
+// IdentityOf makes the Identity of an authenticated principal.
+func IdentityOf(p keyplane.Principal) Identity {
+	id := Identity{
+		AccountID:       fmt.Sprint(p.AccountID),
+		IntegrationID:   fmt.Sprint(p.IntegrationID),
+		IntegrationName: p.IntegrationName,
+		KeyID:           fmt.Sprint(p.KeyID),
+		Permissions:     []string{},
+	}
+	for _, g := range p.Grants {
+		id.Permissions = append(id.Permissions, g.String())
+	}
+	return id
+}
+
+// Options tune a server.
+type Options struct {
+	// Whoami, when set, answers the whoami tool. Only a server that has
+	// authenticated the key itself knows the answer (/mcp does); without
+	// it there is no whoami tool, since /v2 has no route that says.
+	Whoami func(ctx context.Context, req *sdk.CallToolRequest) (Identity, error)
+	// Version is the version the server reports; "" means "dev".
+	Version string
+}
+
+// NewServer returns an MCP server with Keyplane's tools, each calling the
+// API with the client clientFor returns for the call.
+func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
+	v := opts.Version
+	if v == "" {
+		v = "dev"
+	}
+	s := sdk.NewServer(&sdk.Implementation{Name: "keyplane", Title: "Keyplane", Version: v}, &sdk.ServerOptions{
+		Instructions: "Tools to manage the apps, keysets, keyset configuration and secret keys of a Keyplane account " +
+			"(a self-hosted control plane compatible with PubNub's Admin API v2), and to read its usage. " +
+			"A refused call returns the server's status and messages: read them, they name the field or the missing permission row.",
+	})
+	t := &tools{clientFor: clientFor}
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "manage_apps",
+		Title: "Manage apps",
+		Description: `Manages apps with operations: list, create, update.
+- 'list': list every app the key may read.
+- 'create': create an app; data.name is required.
+- 'update': rename an app; data.id and data.name are required.`,
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema: schemaFor[AppsInput](map[string][]any{"operation": {"list", "create", "update"}}),
+	}, t.manageApps)
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "manage_keysets",
+		Title: "Manage keysets",
+		Description: `Manages keysets with operations: get, list, create, update.
+- 'get': a keyset and its configuration; data.id is required.
+- 'list': every keyset the key may read, or those of data.appId.
+- 'create': create a keyset; data.name and data.type are required, data.config is optional (any part of a configuration:
+  messagePersistence, appContext, files, presence, accessManager, streamController, dataSync). Without data.appId a new app
+  named after the keyset is created first: ask the user before leaving it out. Regions cannot be changed once set: ask the user.
+- 'update': merge data.config into a keyset's configuration (only the sections given change); data.name and data.type rename
+  it or change its type.
+The secret key of a new keyset is not returned here (it would land in the conversation): use manage_secret_keys 'rotate'
+when the user wants one shown.`,
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema: schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}}),
+	}, t.manageKeysets)
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "get_usage_metrics",
+		Title: "Get usage metrics",
+		Description: `Daily usage of an account, app or keyset: for each metric, a value per date of [from, to) (UTC days; 0 for a day without data).
+Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, mtd_uuid, signals, bytes_stored.`,
+		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+		InputSchema: schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset"}}),
+	}, t.getUsageMetrics)
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "manage_secret_keys",
+		Title: "Manage a keyset's secret keys",
+		Description: `Manages the secret keys of a keyset (they sign Access Manager grants) with operations: list, rotate, delete.
+- 'list': the keys by prefix (sec-c-XXXXX) with when each stops working; whole keys are never listed here.
+- 'rotate': make a new main key and return it, once. With data.oldKeyExpiresInSeconds (60 to 31622400) the old main key keeps
+  working that long, so clients can move over; without it the old key stops working at once: ask the user first.
+- 'delete': stop a rotated key at once; data.prefix names it.`,
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
+		InputSchema: schemaFor[SecretKeysInput](map[string][]any{"operation": {"list", "rotate", "delete"}}),
+	}, t.manageSecretKeys)
+	if opts.Whoami != nil {
+		sdk.AddTool(s, &sdk.Tool{
+			Name:        "whoami",
+			Title:       "Who am I",
+			Description: "The account, Service Integration and API key these tools act as, and the key's permission rows.",
+			Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+		}, func(ctx context.Context, req *sdk.CallToolRequest, _ struct{}) (*sdk.CallToolResult, Identity, error) {
+			id, err := opts.Whoami(ctx, req)
+			return nil, id, toolError(err)
+		})
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// schemaFor is the input schema inferred from T, with the allowed values of
+// the properties named in enums ("data.type" is type inside data), as
+// PubNub's schemas list them: the assistant sees the choices, and the SDK
+// refuses any other value before the tool runs.
+func schemaFor[T any](enums map[string][]any) *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("schema of %T: %v", *new(T), err))
+	}
+	for path, values := range enums {
+		p := s
+		for name := range strings.SplitSeq(path, ".") {
+			p = p.Properties[name]
+			if p == nil {
+				panic(fmt.Sprintf("schema of %T: no property %s", *new(T), path))
+			}
+		}
+		p.Enum = values
+	}
+	return s
+}
+
+// tools holds what every tool handler needs.
+type tools struct {
+	clientFor ClientFor
+}
+
+// toolError turns an API refusal into the error text the assistant reads:
+// the status, the error name and every message, as the CLI shows them.
+func toolError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		name := ce.Name
+		if name == "" {
+			name = fmt.Sprint(ce.StatusCode)
+		}
+		return fmt.Errorf("%d %s: %s", ce.StatusCode, name, strings.Join(ce.Messages, "; "))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "keyplane: "))
+}
+
+// --- manage_apps ---
+
+// AppsInput is manage_apps' argument: PubNub's {operation, data} shape.
+type AppsInput struct {
+	Operation string    `json:"operation" jsonschema:"operation to perform: 'list' to list all apps, 'create' to create an app, 'update' to rename an app"`
+	Data      *AppsData `json:"data,omitempty" jsonschema:"operation-specific data. For 'list': not required. For 'create': {name}. For 'update': {id, name}."`
+}
+
+// AppsData is the data of a manage_apps call.
+type AppsData struct {
+	ID   string `json:"id,omitempty" jsonschema:"app ID to update"`
+	Name string `json:"name,omitempty" jsonschema:"name of the app to create, or its new name"`
+}
+
+// App is an app as the tools show it.
+type App struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
+}
+
+func appOut(a client.App) App {
+	return App{a.ID, a.Name, keyplane.FormatTime(a.CreatedAt), keyplane.FormatTime(a.UpdatedAt)}
+}
+
+// AppsOutput is what manage_apps answers: the apps listed, or the one
+// created or renamed.
+type AppsOutput struct {
+	Apps  []App `json:"apps,omitzero"`
+	Total *int  `json:"total,omitempty"`
+	App   *App  `json:"app,omitempty"`
+}
+
+func (t *tools) manageApps(ctx context.Context, req *sdk.CallToolRequest, in AppsInput) (*sdk.CallToolResult, AppsOutput, error) {
+	var d AppsData
+	if in.Data != nil {
+		d = *in.Data
+	}
+	var problems []string
+	switch in.Operation {
+	case "list":
+	case "create":
+		if d.Name == "" {
+			problems = append(problems, "data.name: required for 'create'")
+		}
+	case "update":
+		if d.ID == "" {
+			problems = append(problems, "data.id: required for 'update'")
+		}
+		if d.Name == "" {
+			problems = append(problems, "data.name: required for 'update'")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("operation %q: want list, create or update", in.Operation))
+	}
+	if len(problems) > 0 {
+		return nil, AppsOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, AppsOutput{}, toolError(err)
+	}
+	var out AppsOutput
+	switch in.Operation {
+	case "list":
+		out.Apps = []App{}
+		for a, err := range c.Apps(ctx) {
+			if err != nil {
+				return nil, AppsOutput{}, toolError(err)
+			}
+			out.Apps = append(out.Apps, appOut(a))
+		}
+		out.Total = ptr(len(out.Apps))
+	case "create":
+		a, err := c.CreateApp(ctx, d.Name)
+		if err != nil {
+			return nil, AppsOutput{}, toolError(err)
+		}
+		out.App = ptr(appOut(a))
+	case "update":
+		a, err := c.RenameApp(ctx, d.ID, d.Name)
+		if err != nil {
+			return nil, AppsOutput{}, toolError(err)
+		}
+		out.App = ptr(appOut(a))
+	}
+	return nil, out, nil
+}
+
+// --- manage_keysets ---
+
+// KeysetsInput is manage_keysets' argument: PubNub's {operation, data} shape.
+type KeysetsInput struct {
+	Operation string       `json:"operation" jsonschema:"operation to perform: 'get' a keyset, 'list' keysets, 'create' a keyset, 'update' a keyset"`
+	Data      *KeysetsData `json:"data,omitempty" jsonschema:"operation-specific data. For 'get': {id}. For 'list': {appId?}. For 'create': {name, appId?, type, config?}. For 'update': {id, config?, name?, type?}."`
+}
+
+// KeysetsData is the data of a manage_keysets call.
+type KeysetsData struct {
+	ID     string         `json:"id,omitempty" jsonschema:"keyset ID (get, update)"`
+	AppID  string         `json:"appId,omitempty" jsonschema:"app ID: for 'list', only this app's keysets; for 'create', the app to create the keyset in (without it a new app is created: ask the user first)"`
+	Name   string         `json:"name,omitempty" jsonschema:"keyset name (create; update renames)"`
+	Type   string         `json:"type,omitempty" jsonschema:"'testing' or 'production' (create; update changes it)"`
+	Config map[string]any `json:"config,omitempty" jsonschema:"keyset feature configuration, any part of it: messagePersistence {enabled, retention (1, 7, 30, 90, 180, 365 or 0 = unlimited; required when enabling), includePresenceEvents, deleteFromHistory}, appContext {enabled, region (required when enabling; cannot change once set), userMetadataEvents, channelMetadataEvents, membershipEvents, disallowGetAllChannelMetadata, disallowGetAllUserMetadata, referentialIntegrity}, files {enabled, region and retention (required when enabling)}, presence {enabled, announceMax 0-100, interval 10-300, debounce 0-300, deltas, generateLeaveOnDisconnect, streamFiltering, activeNoticeChannel}, accessManager {enabled, tokenRevoke}, streamController {enabled, wildcardSubscribe, channelGroupLimit}"`
+}
+
+// Keyset is a keyset as the tools show it (never with its secret key).
+type Keyset struct {
+	ID           string `json:"id"`
+	AppID        string `json:"appId"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	PublishKey   string `json:"publishKey"`
+	SubscribeKey string `json:"subscribeKey"`
+	CreatedAt    string `json:"createdAt"`
+	UpdatedAt    string `json:"updatedAt"`
+}
+
+func keysetOut(k client.Keyset) Keyset {
+	return Keyset{k.ID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, keyplane.FormatTime(k.CreatedAt), keyplane.FormatTime(k.UpdatedAt)}
+}
+
+// KeysetsOutput is what manage_keysets answers.
+type KeysetsOutput struct {
+	Keysets []Keyset         `json:"keysets,omitzero"`
+	Total   *int             `json:"total,omitempty"`
+	Keyset  *Keyset          `json:"keyset,omitempty"`
+	Config  *keyplane.Config `json:"config,omitempty"`
+	// App is the app created for a keyset given no appId.
+	App  *App   `json:"app,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in KeysetsInput) (*sdk.CallToolResult, KeysetsOutput, error) {
+	var d KeysetsData
+	if in.Data != nil {
+		d = *in.Data
+	}
+	var problems []string
+	need := func(ok bool, field string) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
+		}
+	}
+	switch in.Operation {
+	case "get":
+		need(d.ID != "", "id")
+	case "list":
+	case "create":
+		need(d.Name != "", "name")
+		need(d.Type != "", "type")
+	case "update":
+		need(d.ID != "", "id")
+		if d.Config == nil && d.Name == "" && d.Type == "" {
+			problems = append(problems, "data.config: required for 'update' (or data.name, data.type)")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("operation %q: want get, list, create or update", in.Operation))
+	}
+	if len(problems) > 0 {
+		return nil, KeysetsOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, KeysetsOutput{}, toolError(err)
+	}
+	var out KeysetsOutput
+	switch in.Operation {
+	case "get":
+		k, err := c.GetKeyset(ctx, d.ID)
+		if err != nil {
+			return nil, out, toolError(err)
+		}
+		cfg, err := c.GetConfig(ctx, d.ID)
+		if err != nil {
+			return nil, out, toolError(err)
+		}
+		out.Keyset, out.Config = ptr(keysetOut(k)), &cfg
+	case "list":
+		out.Keysets = []Keyset{}
+		for k, err := range c.Keysets(ctx) {
+			if err != nil {
+				return nil, KeysetsOutput{}, toolError(err)
+			}
+			if d.AppID == "" || k.AppID == d.AppID {
+				out.Keysets = append(out.Keysets, keysetOut(k))
+			}
+		}
+		out.Total = ptr(len(out.Keysets))
+	case "create":
+		appID := d.AppID
+		if appID == "" {
+			// As PubNub's tool does: a keyset without an app gets a new app
+			// named after it.
+			a, err := c.CreateApp(ctx, d.Name)
+			if err != nil {
+				return nil, out, toolError(err)
+			}
+			out.App, appID = ptr(appOut(a)), a.ID
+		}
+		nk := client.NewKeyset{AppID: appID, Name: d.Name, Type: d.Type}
+		if d.Config != nil {
+			nk.Config = d.Config
+		}
+		k, err := c.CreateKeyset(ctx, nk)
+		if err != nil {
+			if out.App != nil {
+				err = fmt.Errorf("%w (app %s was created for it and is still there)", toolError(err), out.App.ID)
+			}
+			return nil, KeysetsOutput{}, toolError(err)
+		}
+		out.Keyset, out.Config = ptr(keysetOut(k.Keyset)), &k.Config
+		out.Note = "The keyset's secret key is not shown here; manage_secret_keys 'rotate' makes and shows a new one."
+	case "update":
+		if d.Name != "" || d.Type != "" {
+			var u client.KeysetUpdate
+			if d.Name != "" {
+				u.Name = &d.Name
+			}
+			if d.Type != "" {
+				u.Type = &d.Type
+			}
+			k, err := c.UpdateKeyset(ctx, d.ID, u)
+			if err != nil {
+				return nil, out, toolError(err)
+			}
+			out.Keyset = ptr(keysetOut(k))
+		}
+		if d.Config != nil {
+			cfg, err := c.UpdateConfig(ctx, d.ID, d.Config)
+			if err != nil {
+				if out.Keyset != nil {
+					err = fmt.Errorf("%w (the name and type were changed)", toolError(err))
+				}
+				return nil, KeysetsOutput{}, toolError(err)
+			}
+			out.Config = &cfg
+		}
+	}
+	return nil, out, nil
+}
+
+// --- get_usage_metrics ---
+
+// UsageInput is get_usage_metrics' argument, PubNub's shape.
+type UsageInput struct {
+	EntityType string   `json:"entityType" jsonschema:"the type of entity to fetch metrics for: 'account', 'app' or 'keyset'"`
+	EntityID   string   `json:"entityId" jsonschema:"the ID of the entity (account ID, app ID or keyset ID)"`
+	From       string   `json:"from" jsonschema:"start date (inclusive), YYYY-MM-DD"`
+	To         string   `json:"to" jsonschema:"end date (exclusive), YYYY-MM-DD"`
+	Metrics    []string `json:"metrics" jsonschema:"metric names to retrieve, at least one"`
+}
+
+// UsageOutput is the API's answer: metric → date → value.
+type UsageOutput struct {
+	Metrics map[string]map[string]float64 `json:"metrics"`
+}
+
+func (t *tools) getUsageMetrics(ctx context.Context, req *sdk.CallToolRequest, in UsageInput) (*sdk.CallToolResult, UsageOutput, error) {
+	var problems []string
+	switch in.EntityType {
+	case "account", "app", "keyset":
+	default:
+		problems = append(problems, fmt.Sprintf("entityType %q: want account, app or keyset", in.EntityType))
+	}
+	if in.EntityID == "" {
+		problems = append(problems, "entityId: required")
+	}
+	from, err := time.Parse(time.DateOnly, in.From)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("from %q: want a date YYYY-MM-DD", in.From))
+	}
+	to, err := time.Parse(time.DateOnly, in.To)
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("to %q: want a date YYYY-MM-DD", in.To))
+	}
+	if len(in.Metrics) == 0 {
+		problems = append(problems, "metrics: at least one metric must be given")
+	}
+	if len(problems) > 0 {
+		return nil, UsageOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, UsageOutput{}, toolError(err)
+	}
+	u, err := c.UsageMetrics(ctx, client.UsageQuery{EntityType: in.EntityType, EntityID: in.EntityID, From: from, To: to, Metrics: in.Metrics})
+	if err != nil {
+		return nil, UsageOutput{}, toolError(err)
+	}
+	out := UsageOutput{Metrics: map[string]map[string]float64{}}
+	maps.Copy(out.Metrics, u)
+	return nil, out, nil
+}
+
+// --- manage_secret_keys ---
+
+// SecretKeysInput is manage_secret_keys' argument, in the {operation, data}
+// shape of the other tools.
+type SecretKeysInput struct {
+	Operation string          `json:"operation" jsonschema:"operation to perform: 'list', 'rotate' or 'delete'"`
+	Data      *SecretKeysData `json:"data" jsonschema:"For 'list': {id}. For 'rotate': {id, oldKeyExpiresInSeconds?}. For 'delete': {id, prefix}."`
+}
+
+// SecretKeysData is the data of a manage_secret_keys call.
+type SecretKeysData struct {
+	ID                     string `json:"id" jsonschema:"keyset ID"`
+	OldKeyExpiresInSeconds int    `json:"oldKeyExpiresInSeconds,omitempty" jsonschema:"rotate: how long the old main key keeps working (60 to 31622400 seconds); without it the old key stops at once"`
+	Prefix                 string `json:"prefix,omitempty" jsonschema:"delete: the rotated key's prefix, sec-c-XXXXX"`
+}
+
+// SecretKeyInfo is a secret key as 'list' shows it: by prefix.
+type SecretKeyInfo struct {
+	Prefix    string  `json:"prefix"`
+	Role      string  `json:"role" jsonschema:"'main' or 'rotated'"`
+	ExpiresAt *string `json:"expiresAt" jsonschema:"when a rotated key stops working; null for the main key"`
+}
+
+// SecretKeysOutput is what manage_secret_keys answers.
+type SecretKeysOutput struct {
+	SecretKeys []SecretKeyInfo `json:"secretKeys,omitzero"`
+	// SecretKey is the new main key a rotation made, shown once.
+	SecretKey string `json:"secretKey,omitempty"`
+	Deleted   string `json:"deleted,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+func (t *tools) manageSecretKeys(ctx context.Context, req *sdk.CallToolRequest, in SecretKeysInput) (*sdk.CallToolResult, SecretKeysOutput, error) {
+	var d SecretKeysData
+	if in.Data != nil {
+		d = *in.Data
+	}
+	var problems []string
+	if d.ID == "" {
+		problems = append(problems, "data.id: required")
+	}
+	switch in.Operation {
+	case "list", "rotate":
+	case "delete":
+		if d.Prefix == "" {
+			problems = append(problems, "data.prefix: required for 'delete'")
+		}
+	default:
+		problems = append(problems, fmt.Sprintf("operation %q: want list, rotate or delete", in.Operation))
+	}
+	if d.OldKeyExpiresInSeconds < 0 {
+		problems = append(problems, "data.oldKeyExpiresInSeconds: must be positive")
+	}
+	if len(problems) > 0 {
+		return nil, SecretKeysOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, SecretKeysOutput{}, toolError(err)
+	}
+	var out SecretKeysOutput
+	switch in.Operation {
+	case "list":
+		keys, err := c.ListSecretKeys(ctx, d.ID, false)
+		if err != nil {
+			return nil, out, toolError(err)
+		}
+		out.SecretKeys = []SecretKeyInfo{}
+		for _, k := range keys {
+			info := SecretKeyInfo{Prefix: k.Prefix(), Role: "main"}
+			if k.ExpiresAt != nil {
+				info.Role, info.ExpiresAt = "rotated", ptr(keyplane.FormatTime(*k.ExpiresAt))
+			}
+			out.SecretKeys = append(out.SecretKeys, info)
+		}
+	case "rotate":
+		var at *time.Time
+		if d.OldKeyExpiresInSeconds > 0 {
+			at = ptr(time.Now().Add(time.Duration(d.OldKeyExpiresInSeconds) * time.Second))
+		}
+		key, err := c.RotateSecretKey(ctx, d.ID, at)
+		if err != nil {
+			return nil, out, toolError(err)
+		}
+		out.SecretKey = key
+		out.Note = "The new main secret key is shown this once: tell the user to store it in a secrets manager. "
+		if at != nil {
+			out.Note += "The old main key works until " + keyplane.FormatTime(*at) + "."
+		} else {
+			out.Note += "The old main key no longer works."
+		}
+	case "delete":
+		if err := c.DeleteSecretKey(ctx, d.ID, d.Prefix); err != nil {
+			return nil, out, toolError(err)
+		}
+		out.Deleted = client.SecretKey{SecretKey: d.Prefix}.Prefix()
+	}
+	return nil, out, nil
+}

@@ -1,0 +1,495 @@
+package mcp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/testdb"
+	"github.com/keyplane/keyplane/mcp"
+	"github.com/keyplane/keyplane/server"
+	"github.com/keyplane/keyplane/store"
+)
+
+// testServer is a real Keyplane server on 127.0.0.1 over a fresh database
+// (this run's engine), with the operator's way in to make keys.
+type testServer struct {
+	t       *testing.T
+	base    string
+	svc     *control.Service
+	account int64
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	dsn := testdb.DSN(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", Database: dsn, Listening: func(a string) { addrc <- a }})
+	}()
+	s := &testServer{t: t}
+	select {
+	case addr := <-addrc:
+		s.base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("server.Run returned before listening: %v", err)
+	case <-time.After(20 * time.Second):
+		cancel()
+		t.Fatal("server did not listen within 20 s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server.Run: %v", err)
+		}
+	})
+	db, err := store.Open(context.Background(), dsn, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s.svc = control.New(db, control.Options{})
+	as, err := s.svc.Accounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.account = as[0].ID
+	return s
+}
+
+var fullAccess = []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw", "account:usage:read"}
+
+// key makes an integration named name with grants and returns its key.
+func (s *testServer) key(name string, grants ...string) string {
+	s.t.Helper()
+	var gs []keyplane.Grant
+	for _, g := range grants {
+		pg, err := keyplane.ParseGrant(g)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		gs = append(gs, pg)
+	}
+	_, k, err := s.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, s.account, name, gs, time.Now().Add(30*24*time.Hour))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return k.Key
+}
+
+func (s *testServer) client(key string) *client.Client {
+	s.t.Helper()
+	c, err := client.New(s.base, key)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// inMemory connects an SDK client to a server whose tools use c, over the
+// SDK's in-memory transport.
+func inMemory(t *testing.T, c *client.Client) *sdk.ClientSession {
+	t.Helper()
+	srv := mcp.NewServer(func(context.Context, *sdk.CallToolRequest) (*client.Client, error) { return c, nil }, mcp.Options{})
+	ct, st := sdk.NewInMemoryTransports()
+	ctx := context.Background()
+	ss, err := srv.Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	return connect(t, ct)
+}
+
+func connect(t *testing.T, tr sdk.Transport) *sdk.ClientSession {
+	t.Helper()
+	cs, err := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, nil).Connect(context.Background(), tr, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// call calls a tool that must succeed and returns its structured answer,
+// checking that the text content holds the same JSON.
+func call(t *testing.T, cs *sdk.ClientSession, tool string, args any) map[string]any {
+	t.Helper()
+	res := callRaw(t, cs, tool, args)
+	if res.IsError {
+		t.Fatalf("%s %v: tool error %q", tool, args, text(res))
+	}
+	var fromText map[string]any
+	if err := json.Unmarshal([]byte(text(res)), &fromText); err != nil {
+		t.Fatalf("%s: text content %q is not JSON: %v", tool, text(res), err)
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil || out == nil {
+		t.Fatalf("%s: structured content %s: %v", tool, b, err)
+	}
+	if fmt.Sprint(out) != fmt.Sprint(fromText) {
+		t.Errorf("%s: structured content %v differs from its text %v", tool, out, fromText)
+	}
+	return out
+}
+
+// fails calls a tool that must fail with a tool error holding every one of
+// msgs.
+func fails(t *testing.T, cs *sdk.ClientSession, tool string, args any, msgs ...string) {
+	t.Helper()
+	res := callRaw(t, cs, tool, args)
+	if !res.IsError {
+		t.Errorf("%s %v: succeeded (%s), want an error", tool, args, text(res))
+		return
+	}
+	for _, m := range msgs {
+		if !strings.Contains(text(res), m) {
+			t.Errorf("%s %v: error %q does not say %q", tool, args, text(res), m)
+		}
+	}
+}
+
+func callRaw(t *testing.T, cs *sdk.ClientSession, tool string, args any) *sdk.CallToolResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		t.Fatalf("CallTool %s: %v", tool, err)
+	}
+	return res
+}
+
+func text(res *sdk.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*sdk.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+func toolNames(t *testing.T, cs *sdk.ClientSession) []string {
+	t.Helper()
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tl := range res.Tools {
+		names = append(names, tl.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+func obj(t *testing.T, v any) map[string]any {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("%#v is not an object", v)
+	}
+	return m
+}
+
+func items(t *testing.T, v any) []map[string]any {
+	t.Helper()
+	l, ok := v.([]any)
+	if !ok {
+		t.Fatalf("%#v is not a list", v)
+	}
+	var out []map[string]any
+	for _, e := range l {
+		out = append(out, obj(t, e))
+	}
+	return out
+}
+
+// The tools PubNub's agents call, with its argument shapes, and ours.
+func TestToolList(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	cs := inMemory(t, s.client(s.key("k", fullAccess...)))
+	if got, want := toolNames(t, cs), []string{"get_usage_metrics", "manage_apps", "manage_keysets", "manage_secret_keys"}; !slices.Equal(got, want) {
+		t.Errorf("tools = %v, want %v (whoami only where the server authenticates the key)", got, want)
+	}
+	res, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"manage_apps":       {"data", "operation"},
+		"manage_keysets":    {"data", "operation"},
+		"get_usage_metrics": {"entityId", "entityType", "from", "metrics", "to"},
+	}
+	for _, tl := range res.Tools {
+		b, _ := json.Marshal(tl.InputSchema)
+		var sch struct {
+			Properties map[string]json.RawMessage
+			Required   []string
+		}
+		json.Unmarshal(b, &sch)
+		if tl.Name == "manage_keysets" && !strings.Contains(string(b), `"enum":["get","list","create","update"]`) {
+			t.Errorf("manage_keysets schema does not list the operations: %s", b)
+		}
+		if w, ok := want[tl.Name]; ok {
+			var got []string
+			for p := range sch.Properties {
+				got = append(got, p)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, w) {
+				t.Errorf("%s arguments = %v, want PubNub's %v", tl.Name, got, w)
+			}
+		}
+	}
+}
+
+// Every operation of every tool against a real server, in PubNub's shapes.
+func TestTools(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	cs := inMemory(t, s.client(s.key("k", fullAccess...)))
+
+	// manage_apps
+	app := obj(t, call(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "Chat"}})["app"])
+	appID := app["id"].(string)
+	if app["name"] != "Chat" {
+		t.Errorf("create app = %v", app)
+	}
+	app = obj(t, call(t, cs, "manage_apps", map[string]any{"operation": "update", "data": map[string]any{"id": appID, "name": "Chat 2"}})["app"])
+	if app["id"] != appID || app["name"] != "Chat 2" {
+		t.Errorf("update app = %v", app)
+	}
+	list := call(t, cs, "manage_apps", map[string]any{"operation": "list"})
+	if as := items(t, list["apps"]); len(as) != 1 || as[0]["name"] != "Chat 2" || list["total"] != 1.0 {
+		t.Errorf("list apps = %v", list)
+	}
+
+	// manage_keysets: create in an app, with configuration
+	out := call(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{
+		"name": "prod", "appId": appID, "type": "production",
+		"config": map[string]any{"messagePersistence": map[string]any{"enabled": true, "retention": 30}},
+	}})
+	ks := obj(t, out["keyset"])
+	ksID := ks["id"].(string)
+	if ks["appId"] != appID || ks["type"] != "production" || !strings.HasPrefix(ks["publishKey"].(string), "pub-c-") || !strings.HasPrefix(ks["subscribeKey"].(string), "sub-c-") {
+		t.Errorf("create keyset = %v", ks)
+	}
+	if mp := obj(t, obj(t, out["config"])["messagePersistence"]); mp["enabled"] != true || mp["retention"] != 30.0 {
+		t.Errorf("create keyset config = %v", out["config"])
+	}
+	if strings.Contains(fmt.Sprint(out), "sec-c-") {
+		t.Errorf("create keyset shows a secret key: %v", out)
+	}
+	// without an app: one named after the keyset is made first
+	out = call(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "solo", "type": "testing", "config": map[string]any{}}})
+	if a := obj(t, out["app"]); a["name"] != "solo" || obj(t, out["keyset"])["appId"] != a["id"] {
+		t.Errorf("create keyset without an app = %v", out)
+	}
+	// get: the keyset and its configuration
+	out = call(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": ksID}})
+	if obj(t, out["keyset"])["subscribeKey"] != ks["subscribeKey"] || obj(t, obj(t, out["config"])["presence"])["announceMax"] != 20.0 {
+		t.Errorf("get keyset = %v", out)
+	}
+	// list: all, and one app's
+	if l := items(t, call(t, cs, "manage_keysets", map[string]any{"operation": "list"})["keysets"]); len(l) != 2 {
+		t.Errorf("list keysets = %v", l)
+	}
+	if l := items(t, call(t, cs, "manage_keysets", map[string]any{"operation": "list", "data": map[string]any{"appId": appID}})["keysets"]); len(l) != 1 || l[0]["id"] != ksID {
+		t.Errorf("list keysets of app %s = %v", appID, l)
+	}
+	// update merges: persistence stays, presence changes
+	out = call(t, cs, "manage_keysets", map[string]any{"operation": "update", "data": map[string]any{"id": ksID, "config": map[string]any{"presence": map[string]any{"announceMax": 50}}}})
+	cfg := obj(t, out["config"])
+	if obj(t, cfg["presence"])["announceMax"] != 50.0 || obj(t, cfg["messagePersistence"])["retention"] != 30.0 {
+		t.Errorf("update keyset config = %v", cfg)
+	}
+
+	// manage_secret_keys: list by prefix, rotate with a grace period, delete the old one
+	l := items(t, call(t, cs, "manage_secret_keys", map[string]any{"operation": "list", "data": map[string]any{"id": ksID}})["secretKeys"])
+	if len(l) != 1 || l[0]["role"] != "main" || len(l[0]["prefix"].(string)) != keyplane.SecretKeyPrefixLen {
+		t.Errorf("list secret keys = %v", l)
+	}
+	oldPrefix := l[0]["prefix"].(string)
+	rot := call(t, cs, "manage_secret_keys", map[string]any{"operation": "rotate", "data": map[string]any{"id": ksID, "oldKeyExpiresInSeconds": 3600}})
+	if k, _ := rot["secretKey"].(string); !strings.HasPrefix(k, "sec-c-") || strings.HasPrefix(k, oldPrefix) {
+		t.Errorf("rotate = %v", rot)
+	}
+	l = items(t, call(t, cs, "manage_secret_keys", map[string]any{"operation": "list", "data": map[string]any{"id": ksID}})["secretKeys"])
+	if len(l) != 2 || strings.Contains(fmt.Sprint(l), rot["secretKey"].(string)) {
+		t.Errorf("list after rotate = %v (whole keys must not be listed)", l)
+	}
+	call(t, cs, "manage_secret_keys", map[string]any{"operation": "delete", "data": map[string]any{"id": ksID, "prefix": oldPrefix}})
+	if l = items(t, call(t, cs, "manage_secret_keys", map[string]any{"operation": "list", "data": map[string]any{"id": ksID}})["secretKeys"]); len(l) != 1 || l[0]["role"] != "main" {
+		t.Errorf("list after delete = %v", l)
+	}
+
+	// get_usage_metrics: what a reporter sent, in PubNub's shape
+	reporter := s.client(s.key("reporter", "account:usage-report:write"))
+	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	if _, err := reporter.ReportUsage(context.Background(), []client.UsagePoint{{KeysetID: ksID, Date: day, Metric: "publish", Value: 42}}); err != nil {
+		t.Fatal(err)
+	}
+	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": appID, "from": day, "to": time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly), "metrics": []string{"publish", "subscribe_msgs"}})
+	m := obj(t, u["metrics"])
+	if obj(t, m["publish"])[day] != 42.0 || len(obj(t, m["publish"])) != 2 || obj(t, m["subscribe_msgs"])[day] != 0.0 {
+		t.Errorf("get_usage_metrics = %v", u)
+	}
+}
+
+// Refusals come back as tool errors carrying the server's status and
+// messages; mistakes in the arguments are named before anything is sent.
+func TestToolErrors(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	admin := s.client(s.key("admin", fullAccess...))
+	app, err := admin.CreateApp(context.Background(), "A")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := inMemory(t, admin)
+
+	// The server's validation, every message.
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
+		"config": map[string]any{"messagePersistence": map[string]any{"enabled": true}, "presence": map[string]any{"announceMax": 500}}}},
+		"400 BadRequest", "messagePersistence.retention", "presence.announceMax")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
+		"config": map[string]any{"files": map[string]any{"enabled": true}}}}, "400 BadRequest", "files.region", "files.retention")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": "999"}}, "404 NotFound", "999")
+	fails(t, cs, "manage_apps", map[string]any{"operation": "update", "data": map[string]any{"id": app.ID, "name": "   "}}, "400 BadRequest", "name")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"pubish"}},
+		"400 Bad Request", "Invalid metrics: pubish")
+	fails(t, cs, "manage_secret_keys", map[string]any{"operation": "rotate", "data": map[string]any{"id": "999"}}, "404 NotFound")
+
+	// What the arguments lack, named before any request.
+	fails(t, cs, "manage_apps", map[string]any{"operation": "create"}, "data.name: required for 'create'")
+	// Values outside the schema's choices, refused by the SDK with them.
+	fails(t, cs, "manage_apps", map[string]any{"operation": "delete"}, "delete", "[list create update]")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "staging"}}, "staging", "[testing production]")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "user", "[account app keyset]")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "update", "data": map[string]any{"id": "1"}}, "data.config: required for 'update'")
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"appId": app.ID}}, "data.name: required", "data.type: required")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": "", "from": "yesterday", "to": "2026-11-02", "metrics": []string{}},
+		"entityId: required", `from "yesterday"`, "metrics: at least one")
+	fails(t, cs, "manage_secret_keys", map[string]any{"operation": "delete", "data": map[string]any{"id": "1"}}, "data.prefix: required")
+	// An argument the schema does not know is refused by the SDK.
+	fails(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "x", "colour": "red"}}, "colour")
+
+	// A key without the row: the server's 403, naming it, and nothing made.
+	reader := inMemory(t, s.client(s.key("reader", "account:app:read")))
+	fails(t, reader, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "B"}}, "403 Forbidden", "missing permission")
+	fails(t, reader, "manage_keysets", map[string]any{"operation": "list"}, "403 Forbidden")
+	fails(t, reader, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "403 Forbidden")
+	if l := items(t, call(t, reader, "manage_apps", map[string]any{"operation": "list"})["apps"]); len(l) != 1 {
+		t.Errorf("apps after a refused create = %v", l)
+	}
+	// No apps visible: an empty list, not a missing one.
+	gone, err := admin.CreateApp(context.Background(), "gone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := inMemory(t, s.client(s.key("none", "app/"+gone.ID+":app:read")))
+	if err := admin.DeleteApp(context.Background(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if l := call(t, none, "manage_apps", map[string]any{"operation": "list"}); fmt.Sprint(l["apps"]) != "[]" || l["total"] != 0.0 {
+		t.Errorf("list with no apps visible = %v", l)
+	}
+}
+
+// keyed adds an Authorization header to every request.
+type keyed struct {
+	key string
+	rt  http.RoundTripper
+}
+
+func (k keyed) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", k.key)
+	return k.rt.RoundTrip(r)
+}
+
+// overHTTP connects an SDK client to the server's /mcp with header as
+// Authorization.
+func overHTTP(t *testing.T, s *testServer, header string) *sdk.ClientSession {
+	t.Helper()
+	return connect(t, &sdk.StreamableClientTransport{Endpoint: s.base + "/mcp", HTTPClient: &http.Client{Transport: keyed{header, http.DefaultTransport}}, MaxRetries: -1})
+}
+
+// /mcp: streamable HTTP, the key of each request, whoami, and the API's
+// 401 for a request without a good key.
+func TestStreamableHTTP(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	key := s.key("assistant", "account:app:rw", "account:keyset:read")
+	cs := overHTTP(t, s, "Bearer "+key)
+	if got := toolNames(t, cs); !slices.Contains(got, "whoami") || !slices.Contains(got, "manage_apps") {
+		t.Errorf("tools over /mcp = %v", got)
+	}
+	who := call(t, cs, "whoami", map[string]any{})
+	if who["integrationName"] != "assistant" || who["accountId"] != fmt.Sprint(s.account) ||
+		fmt.Sprint(who["permissions"]) != "[account:app:read-write account:keyset:read]" {
+		t.Errorf("whoami = %v", who)
+	}
+	app := obj(t, call(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "Over HTTP"}})["app"])
+	got, err := s.client(key).GetApp(context.Background(), app["id"].(string))
+	if err != nil || got.Name != "Over HTTP" {
+		t.Errorf("the app made over /mcp: %v %v", got, err)
+	}
+	// The key's rows bound the tools: keyset read only.
+	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app["id"], "type": "testing"}},
+		"403 Forbidden", "missing permission")
+
+	// The bare key works too, as PubNub sends it; each request is
+	// authorized by its own key.
+	other := overHTTP(t, s, s.key("reader", "account:app:read"))
+	if who := call(t, other, "whoami", map[string]any{}); who["integrationName"] != "reader" {
+		t.Errorf("whoami with a bare key = %v", who)
+	}
+	fails(t, other, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "no"}}, "403 Forbidden")
+
+	// Without a good key: the API's 401 body, before any MCP.
+	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	for _, auth := range []string{"", "si_notakey", "Bearer " + key[:len(key)-1] + "x"} {
+		req, _ := http.NewRequest("POST", s.base+"/mcp", strings.NewReader(initialize))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct {
+			StatusCode int
+			Error      string
+			Message    []string
+		}
+		if resp.StatusCode != 401 || json.Unmarshal(body, &e) != nil || e.StatusCode != 401 || e.Error != "Unauthorized" || len(e.Message) == 0 {
+			t.Errorf("POST /mcp with Authorization %q: %d %s", auth, resp.StatusCode, body)
+		}
+		if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("POST /mcp with Authorization %q: WWW-Authenticate %q", auth, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}
