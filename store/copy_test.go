@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +67,7 @@ type populated struct {
 	key, revokedKey string // API keys, the second one revoked
 	deletedApp      int64  // the highest app id, deleted
 	deletedKeyset   int64  // the highest keyset id, deleted
+	session         string // the token of a portal session
 }
 
 // populate fills db through the operations, as a real install is filled:
@@ -131,6 +135,19 @@ func populate(t *testing.T, db *DB) populated {
 	_, _, err = svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
+	// Portal users, a session, a failed sign-in and a setup token.
+	_, _, err = svc.NewSetupToken(ctx)
+	must(err)
+	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "owner@example.com", Password: "correct horse battery", Role: keyplane.RoleOwner})
+	must(err)
+	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleViewer})
+	must(err)
+	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")
+	if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		t.Fatalf("wrong password: %v", err)
+	}
+	out.session, _, err = svc.SignIn(ctx, "owner@example.com", "correct horse battery", "10.0.0.1")
+	must(err)
 	return out
 }
 
@@ -138,7 +155,9 @@ func populate(t *testing.T, db *DB) populated {
 // way on both engines.
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
-	{"integrations", "id"}, {"api_keys", "id"}, {"audit_events", "id"},
+	{"integrations", "id"}, {"api_keys", "id"},
+	{"users", "id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at"}, {"setup_tokens", "hash"},
+	{"audit_events", "id"},
 }
 
 // dump reads every column of every row of a table, as the driver returns
@@ -321,6 +340,12 @@ func TestCopy(t *testing.T) {
 			if _, err := svc.Authenticate(ctx, pop.revokedKey); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized || !strings.Contains(err.Error(), "revoked") {
 				t.Errorf("the revoked key on the target: %v", err)
 			}
+			if sp, _, err := svc.Session(ctx, pop.session); err != nil || sp.UserEmail != "owner@example.com" {
+				t.Errorf("the source's portal session on the target: %+v, %v", sp, err)
+			}
+			if _, _, err := svc.SignIn(ctx, "viewer@example.com", "correct horse battery", "10.0.0.2"); err != nil {
+				t.Errorf("signing in on the target: %v", err)
+			}
 			a, err := svc.CreateApp(ctx, p, "new")
 			if err != nil {
 				t.Fatal(err)
@@ -361,7 +386,7 @@ func checkReport(t *testing.T, rep CopyReport, src *DB) {
 	if len(rep.SourceAuditHead) != 32 || string(rep.SourceAuditHead) != string(rep.TargetAuditHead) {
 		t.Errorf("audit heads: source %x, target %x", rep.SourceAuditHead, rep.TargetAuditHead)
 	}
-	if rep.SchemaVersion != 1 {
+	if rep.SchemaVersion != newestMigration(t) {
 		t.Errorf("schema version %d", rep.SchemaVersion)
 	}
 }
@@ -480,14 +505,14 @@ func TestCopyRefuses(t *testing.T) {
 	}{
 		{name: "newer target schema, postgres", from: sqliteDSN, to: postgresDSN,
 			prepare: func(t *testing.T, _, dst *DB) {
-				exec(t, dst, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`)
+				exec(t, dst, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`)
 			},
-			want: []string{"schema versions differ", "version 1", "at 2"}},
+			want: []string{"schema versions differ", fmt.Sprintf("version %d", newestMigration(t)), "at 9999"}},
 		{name: "newer source schema, sqlite", from: sqliteDSN, to: sqliteDSN,
 			prepare: func(t *testing.T, src, _ *DB) {
-				exec(t, src, `INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)`)
+				exec(t, src, `INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`)
 			},
-			want: []string{"schema versions differ", "version 2", "at 1"}},
+			want: []string{"schema versions differ", "version 9999", fmt.Sprintf("at %d", newestMigration(t))}},
 		{name: "unknown column", from: sqliteDSN, to: postgresDSN,
 			prepare: func(t *testing.T, src, _ *DB) { exec(t, src, `ALTER TABLE apps ADD COLUMN color TEXT`) },
 			want:    []string{"source", "table apps has columns", "color"}},
@@ -630,4 +655,21 @@ func TestCopyWaitsForTheWriteLock(t *testing.T) {
 			sameData(t, src, dst)
 		})
 	}
+}
+
+// newestMigration is the number of the newest embedded migration, the
+// schema version of a freshly opened database.
+func newestMigration(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	slices.Sort(files)
+	last := files[len(files)-1]
+	n, err := strconv.Atoi(strings.SplitN(last[strings.LastIndex(last, "/")+1:], "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

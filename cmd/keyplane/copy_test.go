@@ -19,7 +19,8 @@ import (
 )
 
 // copyTables are the tables copy reports, in its order.
-var copyTables = []string{"accounts", "apps", "keysets", "secret_keys", "integrations", "api_keys", "audit_events"}
+var copyTables = []string{"accounts", "apps", "keysets", "secret_keys", "integrations", "api_keys",
+	"users", "sessions", "login_failures", "setup_tokens", "audit_events"}
 
 var (
 	copyLineRE  = regexp.MustCompile(`^([a-z_]+) (\d+) → (\d+)$`)
