@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/portal"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -26,6 +27,10 @@ type Config struct {
 	Listening func(addr string)
 	// Now replaces the clock (tests move time forward to expire keys).
 	Now func() time.Time
+	// SetupLink, when set, is given the one-time link that creates the
+	// portal's Owner, when no user exists yet. It is a secret: the serve
+	// command prints it on stderr, apart from the logs.
+	SetupLink func(url string)
 }
 
 // ShutdownGrace is how long requests in flight may take to finish after a
@@ -50,13 +55,14 @@ func Run(ctx context.Context, cfg Config) error {
 	defer db.Close()
 	svc := control.New(db, control.Options{Now: now, Logger: log})
 	api := httpapi.New(svc, log, db.Ping)
+	handler := routes(api.Handler(), portal.New(svc, log).Handler())
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           api.Handler(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -66,6 +72,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	addr := ln.Addr().String()
 	log.Info("listening", "addr", addr, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
+	if cfg.SetupLink != nil {
+		token, ok, err := svc.NewSetupToken(ctx)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("making the setup link: %w", err)
+		}
+		if ok {
+			cfg.SetupLink(baseURL(addr) + "/setup?token=" + token)
+		}
+	}
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
 	}
@@ -86,4 +102,27 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return nil
+}
+
+// routes puts the API and the portal on one mux: /v2 and the service
+// routes are the API's, everything else is the portal's.
+func routes(api, portal http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v2", "/v2/", "/healthz", "/readyz", "/openapi.yaml"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/", portal)
+	return mux
+}
+
+// baseURL is how a person on this machine reaches addr in a browser.
+func baseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

@@ -45,10 +45,13 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the API",
+		Short: "Serve the API and the Admin Portal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			cfg.SetupLink = func(url string) {
+				fmt.Fprintf(stderr, "\nNo Admin Portal user exists yet. Open this one-time link within 24 hours to create the Owner:\n\n    %s\n\n(or run: keyplane admin create-user --email YOU --role owner)\n\n", url)
+			}
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
