@@ -231,6 +231,7 @@ type keysetPage struct {
 	Errors     map[string][]string
 	NewSecret  string
 	Rotations  []option
+	ConfigErr  bool // the configuration form was refused; nothing was saved
 }
 
 // rotations are how long an old secret key may keep working after a rotation.
@@ -321,7 +322,7 @@ func (p *Portal) updateConfig(w http.ResponseWriter, r *http.Request, s *session
 		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 			return err
 		}
-		page, perr := p.keysetPage(r, s, id, keysetPage{Errors: fieldErrors(err, configPaths()...)}, sent)
+		page, perr := p.keysetPage(r, s, id, keysetPage{Errors: fieldErrors(err, configPaths()...), ConfigErr: true}, sent)
 		if perr != nil {
 			return perr
 		}
@@ -345,7 +346,7 @@ func (p *Portal) rotateSecret(w http.ResponseWriter, r *http.Request, s *session
 		if i < 0 || perr != nil {
 			return keyplane.Errorf(keyplane.CodeInvalid, "keep: choose one of the offered periods")
 		}
-		t := time.Now().Add(d)
+		t := p.now().Add(d)
 		at = &t
 	}
 	key, err := p.svc.RotateSecretKey(r.Context(), s.P, id, at)

@@ -34,7 +34,7 @@ func (p *Portal) loginForm(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := localNext(r.PostFormValue("next"))
-	token, _, err := p.svc.SignIn(r.Context(), email, password, clientIP(r))
+	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
 	if err != nil {
 		code := keyplane.ErrorCode(err)
 		if code != keyplane.CodeUnauthorized && code != keyplane.CodeTooManyRequests {
@@ -49,7 +49,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, err)
 		return
 	}
-	setCookie(w, r, token, expires)
+	p.setCookie(w, r, token, expires)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -60,7 +60,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	clearCookie(w, r)
+	p.clearCookie(w, r)
 	http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
 }
 
@@ -97,7 +97,7 @@ func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
 		return
 	}
-	t, _, err := p.svc.SignIn(r.Context(), email, password, clientIP(r))
+	t, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
 	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
@@ -107,7 +107,7 @@ func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, nil, err)
 		return
 	}
-	setCookie(w, r, t, expires)
+	p.setCookie(w, r, t, expires)
 	http.Redirect(w, r, "/account/api-management", http.StatusSeeOther)
 }
 

@@ -219,6 +219,8 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 	// The keyset configuration shows the API's own validation messages.
 	owner := mustSession(t, e, "owner@example.com")
 	app, _ := e.svc.CreateApp(context.Background(), owner, "a")
+	run(t, ctx, "apps", chromedp.Navigate(e.base+"/apps"), chromedp.WaitVisible(chromedp.ID("create-app")))
+	screenshot(t, ctx, "apps")
 	run(t, ctx, "app page", chromedp.Navigate(e.base+"/apps/"+itoa(app.ID)), chromedp.WaitVisible(chromedp.ID("create-keyset")))
 	run(t, ctx, "create keyset",
 		chromedp.SendKeys(chromedp.ID("keyset-name"), "prod"),

@@ -230,3 +230,72 @@ func TestPortalChangesAreAuditedAsTheUser(t *testing.T) {
 		t.Errorf("events %v, want %v", types, want)
 	}
 }
+
+func TestAppsAndKeysetsPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", keyplane.RoleAdmin)
+	admin := mustSession(t, e, "admin@example.com")
+	c := e.client()
+	e.signIn(c, "admin@example.com")
+
+	if r := e.post(c, "/apps", url.Values{"name": {"   "}}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "name: required") {
+		t.Fatalf("blank app name: %d", r.status)
+	}
+	r := e.post(c, "/apps", url.Values{"name": {"Telemedicine"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/apps/1" {
+		t.Fatalf("create app: %d %s", r.status, r.header.Get("Location"))
+	}
+	e.post(c, "/apps", url.Values{"name": {"Gaming"}})
+	if r := e.get(c, "/apps?q=tele"); !strings.Contains(r.body, "Telemedicine") || strings.Contains(r.body, "Gaming") {
+		t.Errorf("search for tele: %s", r.body)
+	}
+	if r := e.post(c, "/apps/1/rename", url.Values{"name": {"Telehealth"}}); r.status != http.StatusSeeOther {
+		t.Errorf("rename: %d", r.status)
+	}
+	r = e.post(c, "/apps/1/keysets", url.Values{"name": {"prod"}, "type": {"production"}})
+	if r.status != http.StatusCreated || !strings.Contains(r.body, `id="new-secret" value="sec-c-`) || !strings.Contains(r.body, `badge production`) {
+		t.Fatalf("create keyset: %d", r.status)
+	}
+	if r := e.post(c, "/apps/1/keysets", url.Values{"type": {"staging"}}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "keyset.type: must be testing or production") {
+		t.Errorf("bad keyset type: %d", r.status)
+	}
+	// An app with keysets is not deleted, and the page says why.
+	if r := e.post(c, "/apps/1/delete", nil); r.status != http.StatusConflict || !strings.Contains(r.body, "still has keysets") {
+		t.Errorf("deleting an app with keysets: %d", r.status)
+	}
+	ks, _, _ := e.svc.ListKeysets(context.Background(), admin, keyplane.Page{Page: 1, Limit: 10})
+	k := itoa(ks[0].ID)
+	before, _ := e.svc.ListSecretKeys(context.Background(), admin, ks[0].ID, false)
+	r = e.post(c, "/keysets/"+k+"/rotate", url.Values{"keep": {"24h"}})
+	if r.status != http.StatusCreated || !strings.Contains(r.body, `id="rotated-secret" value="sec-c-`) {
+		t.Fatalf("rotate: %d", r.status)
+	}
+	after, _ := e.svc.ListSecretKeys(context.Background(), admin, ks[0].ID, false)
+	if len(after) != 2 || after[1].Secret != before[0].Secret || after[1].ExpiresAt == nil {
+		t.Errorf("after rotating with 24h: %+v", after)
+	}
+	if r := e.post(c, "/keysets/"+k, url.Values{"name": {"staging"}, "type": {"testing"}}); r.status != http.StatusSeeOther {
+		t.Errorf("update keyset: %d", r.status)
+	}
+	if r := e.get(c, "/keysets/"+k); !strings.Contains(r.body, "staging") || !strings.Contains(r.body, "badge testing") {
+		t.Errorf("keyset page after the update")
+	}
+	if r := e.post(c, "/keysets/"+k+"/delete", nil); r.status != http.StatusSeeOther || r.header.Get("Location") != "/apps/1?done=keyset-deleted" {
+		t.Errorf("delete keyset: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := e.post(c, "/apps/1/delete", nil); r.status != http.StatusSeeOther {
+		t.Errorf("delete the emptied app: %d", r.status)
+	}
+	if r := e.get(c, "/apps/1"); r.status != http.StatusNotFound {
+		t.Errorf("deleted app page: %d", r.status)
+	}
+	for _, path := range []string{"/apps/x", "/keysets/0", "/account/api-management/-1", "/nowhere"} {
+		if r := e.get(c, path); r.status != http.StatusNotFound || !strings.Contains(r.header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: %d %s", path, r.status, r.header.Get("Content-Type"))
+		}
+	}
+	// The API keeps its own JSON answers next to the portal.
+	if r := e.get(c, "/v2/nowhere"); r.status != http.StatusNotFound || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Errorf("GET /v2/nowhere: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+}

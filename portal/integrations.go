@@ -70,7 +70,7 @@ func (p *Portal) integrations(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	now := time.Now()
+	now := p.now()
 	rows := make([]integrationRow, len(ins))
 	for i, in := range ins {
 		rows[i] = integrationRow{IntegrationKeys: in, Summary: summarize(in.Grants)}
@@ -285,7 +285,7 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 			return err
 		}
 		grants, ok := parseRows(page.Rows)
-		expires, msg := parseExpiry(r.PostForm.Get("expiration"), time.Now())
+		expires, msg := parseExpiry(r.PostForm.Get("expiration"), p.now())
 		if msg != "" {
 			page.Errors["expiration"] = []string{msg}
 		}
@@ -370,7 +370,7 @@ func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integra
 		}
 		page.Grants = append(page.Grants, row)
 	}
-	now := time.Now()
+	now := p.now()
 	for _, k := range in.Keys {
 		if k.Active(now) {
 			page.Active = append(page.Active, k)
@@ -402,7 +402,7 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 	if err := keyplane.MayManage(s.P.Actor()); err != nil {
 		return err
 	}
-	expires, msg := parseExpiry(r.PostFormValue("expiration"), time.Now())
+	expires, msg := parseExpiry(r.PostFormValue("expiration"), p.now())
 	var key control.NewKey
 	if msg == "" {
 		key, err = p.svc.CreateAPIKey(r.Context(), s.P.Actor(), s.P.AccountID, id, expires)

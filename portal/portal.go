@@ -37,15 +37,33 @@ const CookieName = "keyplane_session"
 type Portal struct {
 	svc   *control.Service
 	log   *slog.Logger
+	now   func() time.Time
+	proxy bool
 	pages map[string]*template.Template
 }
 
+// Options adjusts a Portal; the zero value suits a server reached directly.
+type Options struct {
+	// Now is the clock the service runs on (expiries the portal computes
+	// must agree with it); nil is the real one.
+	Now func() time.Time
+	// TrustProxy says a reverse proxy stands in front: the client address
+	// sign-in failures count under is the last X-Forwarded-For entry (the
+	// one the proxy added), and X-Forwarded-Proto: https marks the session
+	// cookie Secure. Without a proxy these headers are ignored, since any
+	// client can send them.
+	TrustProxy bool
+}
+
 // New returns the portal over svc.
-func New(svc *control.Service, log *slog.Logger) *Portal {
+func New(svc *control.Service, log *slog.Logger, o Options) *Portal {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p := &Portal{svc: svc, log: log, pages: map[string]*template.Template{}}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	p := &Portal{svc: svc, log: log, now: o.Now, proxy: o.TrustProxy, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -145,19 +163,45 @@ func cacheStatic(next http.Handler) http.Handler {
 	})
 }
 
-// recovered turns a panic into a plain 500 page, logged.
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// recovered logs one line per request (the path only: a query may hold a
+// setup token, a body a password) and turns a panic into a plain 500 page.
 func (p *Portal) recovered(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				p.log.Error("portal panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-				http.Error(w, "internal error", http.StatusInternalServerError)
+				if sw.status == 0 {
+					http.Error(sw, "internal error", http.StatusInternalServerError)
+				}
 			}
+			p.log.Info("portal request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
 		}()
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(sw, r)
 	})
 }
 
@@ -184,7 +228,7 @@ func (p *Portal) signedIn(h pageHandler) http.Handler {
 				p.fail(w, r, nil, err)
 				return
 			}
-			clearCookie(w, r)
+			p.clearCookie(w, r)
 			next := "/"
 			if r.Method == http.MethodGet {
 				next = r.URL.RequestURI()
@@ -215,14 +259,19 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 		CanWrite: keyplane.Authorize(pr.Grants, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
 }
 
-func setCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+// secure tells whether the browser reached us over TLS.
+func (p *Portal) secure(r *http.Request) bool {
+	return r.TLS != nil || (p.proxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
 }
 
-func clearCookie(w http.ResponseWriter, r *http.Request) {
+func (p *Portal) setCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) clearCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // view is what the layout renders around a page.
@@ -321,9 +370,17 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 	p.render(w, r, statusOf[code], "error", s, title, errorPage{Title: title, Messages: msgs})
 }
 
-// clientIP is the address sign-in failures are counted under: the peer's.
-// Forwarded headers are not trusted, since any client can send them.
-func clientIP(r *http.Request) string {
+// clientIP is the address sign-in failures are counted under: the peer's,
+// or behind a trusted proxy the address the proxy saw.
+func (p *Portal) clientIP(r *http.Request) string {
+	if p.proxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
+				return ip
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

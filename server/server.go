@@ -29,8 +29,12 @@ type Config struct {
 	Now func() time.Time
 	// SetupLink, when set, is given the one-time link that creates the
 	// portal's Owner, when no user exists yet. It is a secret: the serve
-	// command prints it on stderr, apart from the logs.
+	// command prints it on stdout, apart from the logs.
 	SetupLink func(url string)
+	// TrustProxy says a reverse proxy or load balancer stands in front: the
+	// portal then takes the client address and scheme from its
+	// X-Forwarded-For and X-Forwarded-Proto headers.
+	TrustProxy bool
 }
 
 // ShutdownGrace is how long requests in flight may take to finish after a
@@ -55,7 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer db.Close()
 	svc := control.New(db, control.Options{Now: now, Logger: log})
 	api := httpapi.New(svc, log, db.Ping)
-	handler := routes(api.Handler(), portal.New(svc, log).Handler())
+	handler := routes(api.Handler(), portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -71,7 +75,8 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
-	log.Info("listening", "addr", addr, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
+	// The link comes before the "listening" line, so whoever waits for
+	// that line finds the link already printed.
 	if cfg.SetupLink != nil {
 		token, ok, err := svc.NewSetupToken(ctx)
 		if err != nil {
@@ -82,6 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 			cfg.SetupLink(baseURL(addr) + "/setup?token=" + token)
 		}
 	}
+	log.Info("listening", "addr", addr, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
 	}

@@ -37,11 +37,11 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr))
+	root.AddCommand(serveCommand(getenv, stdout, stderr), adminCommand(getenv, stdout, stderr))
 	return root
 }
 
-func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
+func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -49,13 +49,17 @@ func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			// The link goes to stdout: stderr holds only JSON log lines,
+			// and the link, a secret, must not end up among the logs.
 			cfg.SetupLink = func(url string) {
-				fmt.Fprintf(stderr, "\nNo Admin Portal user exists yet. Open this one-time link within 24 hours to create the Owner:\n\n    %s\n\n(or run: keyplane admin create-user --email YOU --role owner)\n\n", url)
+				fmt.Fprintf(stdout, "\nNo Admin Portal user exists yet. Open this one-time link within 24 hours to create the Owner:\n\n    %s\n\n(or run: keyplane admin create-user --email YOU --role owner)\n\n", url)
 			}
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
+	cmd.Flags().BoolVar(&cfg.TrustProxy, "trust-proxy", env(getenv, "KEYPLANE_TRUST_PROXY", "") == "true",
+		"a reverse proxy stands in front: trust its X-Forwarded-For and X-Forwarded-Proto (env KEYPLANE_TRUST_PROXY=true)")
 	databaseFlag(cmd, &cfg.Database, getenv)
 	return cmd
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +63,46 @@ func TestCreateUser(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err %v, want %q", tc.args, err, tc.want)
 		}
+	}
+}
+
+// serve prints the one-time setup link on stdout (never among the JSON
+// logs) while no user exists, and not once one does.
+func TestServePrintsSetupLink(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	serve := func() (stdout, logs *syncBuffer, stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stdout, logs = &syncBuffer{}, &syncBuffer{}
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--database", db}, getenvFrom(nil), strings.NewReader(""), stdout, logs)
+		}()
+		waitForLog(t, logs, exited, func() string { return "serve exited" })
+		return stdout, logs, func() { cancel(); <-exited }
+	}
+	out, logs, stop := serve()
+	link := regexp.MustCompile(`http://127\.0\.0\.1:\d+/setup\?token=[0-9A-Za-z]{32}`).FindString(out.String())
+	if link == "" {
+		t.Fatalf("no setup link on stdout: %q", out.String())
+	}
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET the setup link: %d", res.StatusCode)
+	}
+	token := link[strings.LastIndex(link, "=")+1:]
+	stop()
+	if strings.Contains(logs.String(), token) {
+		t.Error("the setup token is in the logs")
+	}
+	mustAdmin(t, db, "create-user", "--email", "owner@example.com", "--role", "owner")
+	out, _, stop = serve()
+	stop()
+	if out.String() != "" {
+		t.Errorf("with an Owner, serve printed %q", out.String())
 	}
 }
