@@ -68,7 +68,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 					return err
 				}
 			}
-			return nil
+			// Failures older than the window count for nothing: drop them,
+			// so a stream of guesses cannot grow the table without bound.
+			return tx.ClearLoginFailures("", since)
 		})
 		if err != nil {
 			return "", keyplane.User{}, err

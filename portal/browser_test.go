@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
 )
 
 // The seed's flow, as a person follows it: sign in → account name → My
@@ -115,6 +116,14 @@ func TestSeedFlowInBrowser(t *testing.T) {
 	if err != nil || len(ins) != 1 || len(ins[0].Keys) != 4 {
 		t.Fatalf("stored: %+v %v", ins, err)
 	}
+	run(t, ctx, "the integrations table", chromedp.Navigate(e.base+"/account/api-management"), chromedp.WaitVisible(chromedp.CSS("td a.rowlink")))
+	if row := text(t, ctx, "tbody tr"); !strings.Contains(row, "CI/CD Pipeline") || !strings.Contains(row, "3 of 3") {
+		t.Errorf("table row %q", row)
+	}
+	screenshot(t, ctx, "api-management")
+	e.user("viewer@example.com", keyplane.RoleViewer)
+	run(t, ctx, "users", chromedp.Navigate(e.base+"/account/users"), chromedp.WaitVisible(chromedp.ID("user-email")))
+	screenshot(t, ctx, "users")
 }
 
 // A Viewer sees API Management and apps but no write action, and a forged
@@ -218,7 +227,11 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 
 	// The keyset configuration shows the API's own validation messages.
 	owner := mustSession(t, e, "owner@example.com")
-	app, _ := e.svc.CreateApp(context.Background(), owner, "a")
+	app, _ := e.svc.CreateApp(context.Background(), owner, "Telemedicine")
+	for _, n := range []string{"Gaming", "Fleet tracking"} {
+		a, _ := e.svc.CreateApp(context.Background(), owner, n)
+		e.svc.CreateKeyset(context.Background(), owner, control.NewKeyset{AppID: a.ID})
+	}
 	run(t, ctx, "apps", chromedp.Navigate(e.base+"/apps"), chromedp.WaitVisible(chromedp.ID("create-app")))
 	screenshot(t, ctx, "apps")
 	run(t, ctx, "app page", chromedp.Navigate(e.base+"/apps/"+itoa(app.ID)), chromedp.WaitVisible(chromedp.ID("create-keyset")))
@@ -248,6 +261,7 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 	}
 	screenshot(t, ctx, "keyset-errors")
 	ks, _, _ := e.svc.ListKeysets(context.Background(), owner, keyplane.Page{Page: 1, Limit: 10})
+	ks = ks[len(ks)-1:] // the one made in the browser
 	cfg, _ := e.svc.GetConfig(context.Background(), owner, ks[0].ID)
 	if cfg.Presence.Interval != 10 || cfg.MessagePersistence.Enabled {
 		t.Errorf("an invalid config form changed the config: %+v", cfg)

@@ -30,6 +30,9 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
+// maxFormBytes caps a request body.
+const maxFormBytes = 256 << 10
+
 // CookieName is the name of the session cookie.
 const CookieName = "keyplane_session"
 
@@ -152,6 +155,9 @@ func securityHeaders(next http.Handler) http.Handler {
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			h.Set("Cache-Control", "no-store")
 		}
+		// No form of the portal comes near this; a larger body is cut off
+		// and its form reads as empty.
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		next.ServeHTTP(w, r)
 	})
 }
@@ -278,7 +284,7 @@ func (p *Portal) clearCookie(w http.ResponseWriter, r *http.Request) {
 type view struct {
 	Title string
 	S     *session
-	Nav   string // the section the page belongs to: apps, account
+	Nav   string // the section the page belongs to: apps, api, account
 	Flash string
 	Data  any
 }
@@ -291,6 +297,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	v := view{Title: title, S: s, Data: data, Flash: flashes[r.URL.Query().Get("done")]}
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/account/api-management"):
+		v.Nav = "api"
 	case strings.HasPrefix(r.URL.Path, "/account"):
 		v.Nav = "account"
 	case strings.HasPrefix(r.URL.Path, "/apps"), strings.HasPrefix(r.URL.Path, "/keysets"):
