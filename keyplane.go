@@ -169,5 +169,5 @@ const (
 	EventServiceIntegrationDeleted = "ServiceIntegrationDeleted"
 	EventUserAccessGranted         = "UserAccountAccessGranted"
 	EventUserAccessRevoked         = "UserAccountAccessRevoked"
-	EventUserRoleChanged           = "UserRoleAdded"
+	EventUserRoleAdded             = "UserRoleAdded"
 )

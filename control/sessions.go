@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"time"
 
@@ -136,5 +135,5 @@ func (s *Service) Account(ctx context.Context, id int64) (a keyplane.Account, er
 			return a, nil
 		}
 	}
-	return a, keyplane.Errorf(keyplane.CodeNotFound, "%s", fmt.Sprintf("account %d: not found", id))
+	return a, keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", id)
 }

@@ -127,7 +127,7 @@ func (s *Service) ChangeUserRole(ctx context.Context, actor keyplane.Actor, acco
 		if err := tx.UpdateUserRole(accountID, id, r); err != nil {
 			return err
 		}
-		return s.record(tx, actor, accountID, keyplane.EventUserRoleChanged, "user", id, before, userView(u))
+		return s.record(tx, actor, accountID, keyplane.EventUserRoleAdded, "user", id, before, userView(u))
 	})
 	return u, err
 }
