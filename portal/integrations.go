@@ -84,11 +84,24 @@ func (p *Portal) integrations(w http.ResponseWriter, r *http.Request, s *session
 	return nil
 }
 
-// expiryChoices are the lifetimes a new key may be given: at most a year.
-var expiryChoices = []struct {
+// expiryChoice is a lifetime a new key may be given, with the date it
+// leads to, so the person sees the expiration date they choose.
+type expiryChoice struct {
 	Days  int
 	Label string
-}{{7, "7 days"}, {30, "30 days"}, {90, "90 days"}, {180, "180 days"}, {365, "1 year"}}
+}
+
+// expiryChoices are the lifetimes a new key may be given: at most a year.
+var expiryChoices = []expiryChoice{{7, "7 days"}, {30, "30 days"}, {90, "90 days"}, {180, "180 days"}, {365, "1 year"}}
+
+// expiries labels each choice with the date it ends on, seen from now.
+func expiries(now time.Time) []expiryChoice {
+	out := make([]expiryChoice, len(expiryChoices))
+	for i, c := range expiryChoices {
+		out[i] = expiryChoice{c.Days, c.Label + " — until " + now.AddDate(0, 0, c.Days).UTC().Format("Jan 2, 2006")}
+	}
+	return out
+}
 
 const defaultExpiryDays = 90
 
@@ -126,11 +139,8 @@ type newIntegrationPage struct {
 	Expiry   int
 	Perms    []optionGroup
 	Targets  []optionGroup
-	Expiries []struct {
-		Days  int
-		Label string
-	}
-	Errors map[string][]string
+	Expiries []expiryChoice
+	Errors   map[string][]string
 }
 
 // permValue is how a permission row is spelled in the form.
@@ -168,7 +178,7 @@ func (p *Portal) newIntegrationPage(r *http.Request, s *session, page newIntegra
 		kg.Options = append(kg.Options, option{"keyset/" + strconv.FormatInt(k.ID, 10), appNames[k.AppID] + " / " + k.Name + " (keyset " + strconv.FormatInt(k.ID, 10) + ")"})
 	}
 	page.Targets = []optionGroup{ag, kg}
-	page.Expiries = expiryChoices
+	page.Expiries = expiries(p.now())
 	if page.Expiry == 0 {
 		page.Expiry = defaultExpiryDays
 	}
@@ -329,13 +339,10 @@ type grantRow struct {
 
 type integrationPage struct {
 	control.IntegrationKeys
-	Grants   []grantRow
-	Active   []keyplane.APIKey
-	Inactive []keyplane.APIKey
-	Expiries []struct {
-		Days  int
-		Label string
-	}
+	Grants      []grantRow
+	Active      []keyplane.APIKey
+	Inactive    []keyplane.APIKey
+	Expiries    []expiryChoice
 	Expiry      int
 	GenerateErr []string
 }
@@ -345,7 +352,7 @@ func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integra
 	if err != nil {
 		return integrationPage{}, err
 	}
-	page := integrationPage{IntegrationKeys: in, Expiries: expiryChoices, Expiry: defaultExpiryDays}
+	page := integrationPage{IntegrationKeys: in, Expiries: expiries(p.now()), Expiry: defaultExpiryDays}
 	names := map[string]string{}
 	if apps, err := p.allApps(r.Context(), s.P); err == nil {
 		for _, a := range apps {
