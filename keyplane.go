@@ -169,5 +169,6 @@ const (
 	EventServiceIntegrationDeleted = "ServiceIntegrationDeleted"
 	EventUserAccessGranted         = "UserAccountAccessGranted"
 	EventUserAccessRevoked         = "UserAccountAccessRevoked"
+	EventUserPasswordChanged       = "UserPasswordChanged"
 	EventUserRoleAdded             = "UserRoleAdded"
 )

@@ -137,3 +137,39 @@ func (s *Service) Account(ctx context.Context, id int64) (a keyplane.Account, er
 	}
 	return a, keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", id)
 }
+
+// ChangePassword sets a new password for the signed-in user p, who must
+// give the current one, and signs out their other sessions (session is
+// the token of the one making the change, which stays).
+func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, session, current, next string) error {
+	if p.UserID == 0 {
+		return keyplane.Errorf(keyplane.CodeForbidden, "only a portal user has a password")
+	}
+	var u keyplane.User
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		u, err = tx.User(p.AccountID, p.UserID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !checkPassword(u.PasswordHash, current) {
+		return keyplane.Errorf(keyplane.CodeInvalid, "current: not your current password")
+	}
+	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", next))...); err != nil {
+		return err
+	}
+	hash, err := hashPassword(s.rand, next)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.UpdateUserPassword(p.AccountID, p.UserID, hash); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(p.UserID, hashToken(session)); err != nil {
+			return err
+		}
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventUserPasswordChanged, "user", p.UserID, nil, userView(u))
+	})
+}

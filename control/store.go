@@ -66,6 +66,10 @@ type Tx interface {
 	UserByEmail(email string) (keyplane.User, error)
 	Users(accountID int64) ([]keyplane.User, error)
 	UpdateUserRole(accountID, id int64, r keyplane.Role) error
+	UpdateUserPassword(accountID, id int64, hash string) error
+	// DeleteUserSessions ends every session of a user but the one whose
+	// token hash is keep (nil: every one).
+	DeleteUserSessions(userID int64, keep []byte) error
 	// DeleteUser deletes a user and their sessions.
 	DeleteUser(accountID, id int64) error
 

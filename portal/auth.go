@@ -111,9 +111,35 @@ func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/api-management", http.StatusSeeOther)
 }
 
-// account is My Account: who you are, and the Organization Settings.
+// accountPage is My Account's data: errors of the password form.
+type accountPage struct {
+	Errors map[string][]string
+}
+
+// account is My Account: who you are, your password, and the
+// Organization Settings.
 func (p *Portal) account(w http.ResponseWriter, r *http.Request, s *session) error {
-	p.render(w, r, http.StatusOK, "account", s, "My Account", nil)
+	p.render(w, r, http.StatusOK, "account", s, "My Account", accountPage{})
+	return nil
+}
+
+func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *session) error {
+	next := r.PostFormValue("password")
+	var err error
+	if next != r.PostFormValue("confirm") {
+		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two new passwords differ")
+	} else {
+		c, _ := r.Cookie(CookieName) // signedIn found it
+		err = p.svc.ChangePassword(r.Context(), s.P, c.Value, r.PostFormValue("current"), next)
+	}
+	if err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		p.render(w, r, http.StatusBadRequest, "account", s, "My Account", accountPage{Errors: fieldErrors(err, "current", "password", "confirm")})
+		return nil
+	}
+	http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
 	return nil
 }
 

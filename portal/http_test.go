@@ -299,3 +299,39 @@ func TestAppsAndKeysetsPages(t *testing.T) {
 		t.Errorf("GET /v2/nowhere: %d %s", r.status, r.header.Get("Content-Type"))
 	}
 }
+
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t)
+	e.user("viewer@example.com", keyplane.RoleViewer)
+	c, other := e.client(), e.client()
+	e.signIn(c, "viewer@example.com")
+	e.signIn(other, "viewer@example.com")
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{url.Values{"current": {"wrong password!!"}, "password": {"a new password here"}, "confirm": {"a new password here"}}, "current: not your current password"},
+		{url.Values{"current": {password}, "password": {"short"}, "confirm": {"short"}}, "password: at least 12 characters"},
+		{url.Values{"current": {password}, "password": {"a new password here"}, "confirm": {"something else"}}, "confirm: the two new passwords differ"},
+	} {
+		if r := e.post(c, "/account/password", tc.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, tc.want) {
+			t.Errorf("%v: %d, want 400 saying %q", tc.form, r.status, tc.want)
+		}
+	}
+	r := e.post(c, "/account/password", url.Values{"current": {password}, "password": {"a new password here"}, "confirm": {"a new password here"}})
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	if r := e.get(c, "/account"); r.status != http.StatusOK || !strings.Contains(r.body, "Change password") {
+		t.Errorf("the changing session: %d", r.status)
+	}
+	if r := e.get(other, "/account"); r.status != http.StatusSeeOther {
+		t.Errorf("the other session after a password change: %d", r.status)
+	}
+	if r := e.post(e.client(), "/login", url.Values{"email": {"viewer@example.com"}, "password": {password}}); r.status != http.StatusUnauthorized {
+		t.Errorf("the old password: %d", r.status)
+	}
+	if r := e.post(e.client(), "/login", url.Values{"email": {"viewer@example.com"}, "password": {"a new password here"}}); r.status != http.StatusSeeOther {
+		t.Errorf("the new password: %d", r.status)
+	}
+}

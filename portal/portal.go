@@ -99,6 +99,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("POST /setup", p.setup)
 
 	mux.Handle("GET /account", p.signedIn(p.account))
+	mux.Handle("POST /account/password", p.signedIn(p.changePassword))
 	mux.Handle("GET /account/api-management", p.signedIn(p.integrations))
 	mux.Handle("GET /account/api-management/new", p.signedIn(p.newIntegrationForm))
 	mux.Handle("POST /account/api-management/new", p.signedIn(p.createIntegration))
@@ -327,6 +328,7 @@ var flashes = map[string]string{
 	"user-removed":        "The user was removed and signed out.",
 	"role-changed":        "The role was changed.",
 	"signed-out":          "You are signed out.",
+	"password-changed":    "Your password was changed. Your other sessions were signed out.",
 }
 
 // errorPage is the data of the error template.

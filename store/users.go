@@ -172,3 +172,18 @@ func (t *txn) DeleteSetupTokens() error {
 	_, err := t.exec(`DELETE FROM setup_tokens`)
 	return err
 }
+
+// UpdateUserPassword implements control.Tx.
+func (t *txn) UpdateUserPassword(accountID, id int64, hash string) error {
+	_, err := t.exec(`UPDATE users SET password_hash = $1 WHERE account_id = $2 AND id = $3`, hash, accountID, id)
+	return err
+}
+
+// DeleteUserSessions implements control.Tx.
+func (t *txn) DeleteUserSessions(userID int64, keep []byte) error {
+	if keep == nil {
+		keep = []byte{}
+	}
+	_, err := t.exec(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, userID, keep)
+	return err
+}
