@@ -46,7 +46,9 @@ func TestDummyHashCostsAsMuchAsARealOne(t *testing.T) {
 		return time.Since(start)
 	}
 	d, r := timeOf(dummyHash), timeOf(real)
-	if d < r/3 {
+	// A skipped check costs microseconds against tens of milliseconds, so
+	// a wide margin keeps a loaded machine from making this flaky.
+	if d < r/20 {
 		t.Errorf("dummy check %v, real check %v: the dummy hash is not really checked", d, r)
 	}
 }
