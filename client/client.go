@@ -95,7 +95,7 @@ func WithRetry(max int, base time.Duration) Option {
 	return func(c *Client) { c.maxRetries, c.retryBase = max, base }
 }
 
-// WithPageSize makes the iterators (Apps, Keysets) ask for pages of n items
+// WithPageSize makes the iterators (Apps, Keysets, AuditEvents) ask for pages of n items
 // (1 to 100) instead of DefaultPageSize.
 func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
 
