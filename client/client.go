@@ -95,8 +95,8 @@ func WithRetry(max int, base time.Duration) Option {
 	return func(c *Client) { c.maxRetries, c.retryBase = max, base }
 }
 
-// WithPageSize makes the iterators (Apps, Keysets, AuditEvents) ask for pages of n items
-// (1 to 100) instead of DefaultPageSize.
+// WithPageSize makes the iterators (Apps, Keysets, AuditEvents) ask for
+// pages of n items (1 to 100) instead of DefaultPageSize.
 func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
 
 // WithUserAgent sends ua as User-Agent instead of "keyplane-go/" + Version.
