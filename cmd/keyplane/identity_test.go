@@ -341,6 +341,7 @@ func TestCLIAuditList(t *testing.T) {
 	e.failsWith(aud, "", exitUsage, []string{"--from", "yesterday"}, "audit", "list", "--from", "yesterday")
 	e.failsWith(aud, "", exitUsage, []string{"400 BadRequest", "actor"}, "audit", "list", "--actor", "Nobody!")
 	e.failsWith(aud, "", exitUsage, []string{"400 BadRequest", "limit"}, "audit", "list", "--limit", "1000")
+	e.failsWith(aud, "", exitUsage, []string{"--limit 0"}, "audit", "list", "--limit", "0")
 	e.fails(exitAuth, []string{"403 Forbidden", "Audit log"}, "audit", "list")
 }
 
