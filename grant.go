@@ -387,13 +387,14 @@ func (l Level) Label() string {
 	return "Account"
 }
 
-// Offered lists every row of PubNub's "Available permissions" table, level
-// by level (Account, App, Keyset), without the app or keyset a row below
-// Account names: what a form may offer, and nothing else.
+// Offered lists every row of PubNub's "Available permissions" table and
+// Keyplane's own two (Audit log, Usage reporting), level by level (Account,
+// App, Keyset), without the app or keyset a row below Account names: what a
+// form may offer, and nothing else.
 func Offered() []Grant {
 	var out []Grant
 	for _, l := range []Level{LevelAccount, LevelApp, LevelKeyset} {
-		for _, r := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer} {
+		for _, r := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog, ResourceUsageReport} {
 			for _, a := range offered[l][r] {
 				out = append(out, Grant{Level: l, Resource: r, Access: a})
 			}

@@ -291,8 +291,8 @@ func TestOfferedTable(t *testing.T) {
 
 func TestOfferedIsTheTable(t *testing.T) {
 	rows := Offered()
-	if len(rows) != 21 {
-		t.Fatalf("%d rows, want the 21 of PubNub's table", len(rows))
+	if len(rows) != 23 {
+		t.Fatalf("%d rows, want the 21 of PubNub's table and Keyplane's 2", len(rows))
 	}
 	for _, g := range rows {
 		if g.Level != LevelAccount {

@@ -49,12 +49,13 @@ func ParseRole(s string) (Role, error) {
 }
 
 // RoleGrants are the permission rows a role stands for: every Account-level
-// row PubNub offers, with the widest access it offers for an Owner or
-// Account Admin, and Read for an Account Viewer. A user's request is then
+// row PubNub offers, and Keyplane's Audit log, with the widest access
+// offered for an Owner or Account Admin, and Read for an Account Viewer. A user's request is then
 // authorized exactly as an integration holding these rows would be.
 func RoleGrants(r Role) []Grant {
 	var out []Grant
-	for _, res := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer} {
+	// Usage reporting is for the data plane, not for people.
+	for _, res := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog} {
 		accesses := offered[LevelAccount][res]
 		a := AccessRead
 		if r == RoleOwner || r == RoleAdmin {
