@@ -369,3 +369,36 @@ var Operations = []Operation{
 
 // String names the operation for messages, e.g. "GET /v2/apps".
 func (o Operation) String() string { return fmt.Sprintf("%s %s", o.Method, o.Path) }
+
+// Label names the resource as PubNub's portal does, e.g. "Usage & Monitoring".
+func (r Resource) Label() string { return resourceLabels[r] }
+
+// Label names the access as PubNub's portal does, e.g. "Read & write".
+func (a Access) Label() string { return accessLabels[a] }
+
+// Label names the level, e.g. "Account".
+func (l Level) Label() string {
+	switch l {
+	case LevelApp:
+		return "App"
+	case LevelKeyset:
+		return "Keyset"
+	}
+	return "Account"
+}
+
+// Offered lists every row of PubNub's "Available permissions" table and
+// Keyplane's own two (Audit log, Usage reporting), level by level (Account,
+// App, Keyset), without the app or keyset a row below Account names: what a
+// form may offer, and nothing else.
+func Offered() []Grant {
+	var out []Grant
+	for _, l := range []Level{LevelAccount, LevelApp, LevelKeyset} {
+		for _, r := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog, ResourceUsageReport} {
+			for _, a := range offered[l][r] {
+				out = append(out, Grant{Level: l, Resource: r, Access: a})
+			}
+		}
+	}
+	return out
+}

@@ -288,3 +288,21 @@ func TestOfferedTable(t *testing.T) {
 		t.Errorf("offered rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestOfferedIsTheTable(t *testing.T) {
+	rows := Offered()
+	if len(rows) != 23 {
+		t.Fatalf("%d rows, want the 21 of PubNub's table and Keyplane's 2", len(rows))
+	}
+	for _, g := range rows {
+		if g.Level != LevelAccount {
+			g.TargetID = 1
+		}
+		if err := g.Validate(); err != nil {
+			t.Error(err)
+		}
+		if g.Resource.Label() == "" || g.Access.Label() == "" {
+			t.Errorf("%s: no label", g)
+		}
+	}
+}

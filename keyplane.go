@@ -96,28 +96,40 @@ const (
 // Offset is the number of items before the page.
 func (p Page) Offset() int { return (p.Page - 1) * p.Limit }
 
-// Principal is who makes a request: for now always a Service Integration
-// acting through one of its API keys. Portal users will map their role to
-// the same grants, so one authorization path serves both.
+// Principal is who makes a request: a Service Integration acting through
+// one of its API keys, or a portal user (UserID set), whose role maps to
+// the same grants (RoleGrants), so one authorization path serves both.
 type Principal struct {
 	AccountID       int64
 	IntegrationID   int64
 	IntegrationName string
 	KeyID           int64
-	Grants          []Grant
+	// UserID, UserEmail and Role are set for a portal user.
+	UserID    int64
+	UserEmail string
+	Role      Role
+	Grants    []Grant
 }
 
 // Actor is who a recorded change was made by.
 type Actor struct {
-	Type string `json:"type"` // "integration" or "operator"
+	Type string `json:"type"` // "integration", "user" or "operator"
 	ID   int64  `json:"id,omitempty"`
 	Name string `json:"name"`
 	// KeyID is the API key an integration used.
 	KeyID int64 `json:"keyId,omitempty"`
+	// Role is a user's role when the change was made.
+	Role Role `json:"role,omitempty"`
 }
+
+// ActorUser is the Actor type of a portal user.
+const ActorUser = "user"
 
 // Actor returns the audit actor of p.
 func (p Principal) Actor() Actor {
+	if p.UserID != 0 {
+		return Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}
+	}
 	return Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}
 }
 
@@ -157,4 +169,9 @@ const (
 	EventServiceIntegrationCreated = "ServiceIntegrationCreated"
 	EventApiKeyCreated             = "ApiKeyCreated"
 	EventApiKeyRevoked             = "ApiKeyRevoked"
+	EventServiceIntegrationDeleted = "ServiceIntegrationDeleted"
+	EventUserAccessGranted         = "UserAccountAccessGranted"
+	EventUserAccessRevoked         = "UserAccountAccessRevoked"
+	EventUserPasswordChanged       = "UserPasswordChanged"
+	EventUserRoleAdded             = "UserRoleAdded"
 )

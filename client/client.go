@@ -15,8 +15,10 @@
 //   - GET and DELETE, which are idempotent, on 429, 502, 503 and 504, and
 //     on connection errors (refused, reset, closed, timed out); GET on 500
 //     too, since reading has no effect to repeat.
-//   - POST and PATCH only when the connection could not be made at all, so
-//     that the server provably never saw the request.
+//   - POST /v2/authz/check (CheckAuthz, CheckAuthzRequest) as GET: it
+//     only asks, and runs nothing.
+//   - Other POSTs, PUT and PATCH only when the connection could not be
+//     made at all, so that the server provably never saw the request.
 //
 // Waits grow exponentially from the base delay, with full jitter. On 429 and
 // 503 a Retry-After header (seconds or an HTTP date) is waited for instead,
@@ -95,8 +97,8 @@ func WithRetry(max int, base time.Duration) Option {
 	return func(c *Client) { c.maxRetries, c.retryBase = max, base }
 }
 
-// WithPageSize makes the iterators (Apps, Keysets) ask for pages of n items
-// (1 to 100) instead of DefaultPageSize.
+// WithPageSize makes the iterators (Apps, Keysets, AuditEvents) ask for
+// pages of n items (1 to 100) instead of DefaultPageSize.
 func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
 
 // WithUserAgent sends ua as User-Agent instead of "keyplane-go/" + Version.
@@ -150,6 +152,18 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 // decodes a 2xx answer into out (unless out is nil). in, unless nil, is the
 // JSON body; it is encoded once and re-sent from the same bytes.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.send(ctx, method, path, query, in, out, method == http.MethodGet)
+}
+
+// ask is do for a POST that only asks a question and changes nothing
+// (POST /v2/authz/check): it is retried as a GET is.
+func (c *Client) ask(ctx context.Context, path string, in, out any) error {
+	return c.send(ctx, http.MethodPost, path, nil, in, out, true)
+}
+
+// send is do with readOnly saying whether the call has no effect at all, so
+// that it may be repeated whatever became of an earlier attempt.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, readOnly bool) error {
 	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -167,7 +181,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if o.err == nil {
 			return nil
 		}
-		if attempt >= c.maxRetries || ctx.Err() != nil || !retryable(method, o) {
+		if attempt >= c.maxRetries || ctx.Err() != nil || !retryable(method, readOnly, o) {
 			return o.err
 		}
 		wait := o.retryAfter
@@ -252,9 +266,10 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	return o
 }
 
-// retryable reports whether an attempt that failed as o may be made again.
-func retryable(method string, o outcome) bool {
-	idempotent := method == http.MethodGet || method == http.MethodDelete
+// retryable reports whether an attempt that failed as o may be made again;
+// readOnly says the call has no effect (GET, and POSTs that only ask).
+func retryable(method string, readOnly bool, o outcome) bool {
+	idempotent := readOnly || method == http.MethodDelete
 	switch {
 	case o.dial:
 		return true
@@ -267,7 +282,7 @@ func retryable(method string, o outcome) bool {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return true
 	case http.StatusInternalServerError:
-		return method == http.MethodGet
+		return readOnly
 	}
 	return false
 }

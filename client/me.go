@@ -127,7 +127,7 @@ func (c *Client) CheckAuthz(ctx context.Context, action string, target AuthzTarg
 		in.Target = &target
 	}
 	var a AuthzAnswer
-	err := c.do(ctx, http.MethodPost, "/v2/authz/check", nil, in, &a)
+	err := c.ask(ctx, "/v2/authz/check", in, &a)
 	return a, err
 }
 
@@ -140,6 +140,6 @@ func (c *Client) CheckAuthzRequest(ctx context.Context, method, path string) (Au
 		Path   string `json:"path"`
 	}{method, path}
 	var a AuthzAnswer
-	err := c.do(ctx, http.MethodPost, "/v2/authz/check", nil, in, &a)
+	err := c.ask(ctx, "/v2/authz/check", in, &a)
 	return a, err
 }

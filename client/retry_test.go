@@ -96,10 +96,19 @@ func renameApp(c *client.Client) error {
 	return err
 }
 func deleteApp(c *client.Client) error { return c.DeleteApp(context.Background(), "1") }
+func renameCustomer(c *client.Client) error {
+	_, err := c.RenameCustomer(context.Background(), "1", "b")
+	return err
+}
+func checkAuthz(c *client.Client) error {
+	_, err := c.CheckAuthzRequest(context.Background(), "GET", "/v2/apps")
+	return err
+}
 
 // Which answers are retried, and how often: GET and DELETE on 429 and
-// 502–504 and lost connections; GET on 500; POST and PATCH never once the
-// server may have seen them.
+// 502–504 and lost connections; GET on 500; the authorization check, a POST
+// that only asks, as GET; other POSTs, PUT and PATCH never once the server
+// may have seen them.
 func TestRetries(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -128,6 +137,10 @@ func TestRetries(t *testing.T) {
 		{"POST hang-up is final", createApp, 1, hangUp, 1, -1},
 		{"PATCH 502 is final", renameApp, 1, status(502, ""), 1, 502},
 		{"PATCH hang-up is final", renameApp, 1, hangUp, 1, -1},
+		{"PUT 503 is final", renameCustomer, 1, status(503, ""), 1, 503},
+		{"POST authz check 503", checkAuthz, 2, status(503, ""), 3, 0},
+		{"POST authz check 500", checkAuthz, 1, status(500, ""), 2, 0},
+		{"POST authz check hang-up", checkAuthz, 1, hangUp, 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

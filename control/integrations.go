@@ -36,6 +36,9 @@ type NewKey struct {
 // permission rows and its first API key. Rows below Account level must name
 // an app or keyset of that account.
 func (s *Service) CreateIntegration(ctx context.Context, actor keyplane.Actor, accountID int64, name string, grants []keyplane.Grant, expires time.Time) (in keyplane.Integration, key NewKey, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return in, key, err
+	}
 	now := s.clock()
 	if err := keyplane.ValidateIntegration(name, grants); err != nil {
 		return in, key, err
@@ -103,6 +106,9 @@ func keyView(k keyplane.APIKey) any {
 // active one. The count and the insert share one serialized transaction, so
 // racing creations cannot pass the limit together.
 func (s *Service) CreateAPIKey(ctx context.Context, actor keyplane.Actor, accountID, integrationID int64, expires time.Time) (key NewKey, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return key, err
+	}
 	now := s.clock()
 	if err := keyplane.ValidateAPIKeyExpiry(expires, now); err != nil {
 		return key, err
@@ -150,6 +156,9 @@ func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration
 // found a leaked key has it). Revoking a revoked key changes nothing and is
 // not an error; already reports it.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref string) (k keyplane.APIKey, already bool, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return k, false, err
+	}
 	now := s.clock()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		var in keyplane.Integration
@@ -202,4 +211,75 @@ func (s *Service) ListIntegrations(ctx context.Context, accountID int64) (out []
 		return nil
 	})
 	return out, err
+}
+
+// GetIntegration returns one integration of an account with all its keys.
+func (s *Service) GetIntegration(ctx context.Context, accountID, id int64) (out IntegrationKeys, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if out.Integration, err = tx.Integration(accountID, id); err != nil {
+			return err
+		}
+		out.Keys, err = tx.APIKeys(id)
+		return err
+	})
+	return out, err
+}
+
+// RevokeIntegrationKey revokes key keyID of integration integrationID in
+// an account: the portal's way, which names the key by where it is listed,
+// so a key of another account or integration is simply not found.
+func (s *Service) RevokeIntegrationKey(ctx context.Context, actor keyplane.Actor, accountID, integrationID, keyID int64) (k keyplane.APIKey, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return k, err
+	}
+	now := s.clock()
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if _, err := tx.Integration(accountID, integrationID); err != nil {
+			return err
+		}
+		k, _, err = tx.APIKey(keyID)
+		if err == nil && k.IntegrationID != integrationID {
+			err = keyplane.Errorf(keyplane.CodeNotFound, "API key %d: not found in integration %d", keyID, integrationID)
+		}
+		if err != nil || k.RevokedAt != nil {
+			return err
+		}
+		k.RevokedAt = &now
+		if err := tx.RevokeAPIKey(k.ID, now); err != nil {
+			return err
+		}
+		return s.record(tx, actor, accountID, keyplane.EventApiKeyRevoked, "api-key", k.ID, keyView(k), nil)
+	})
+	return k, err
+}
+
+// DeleteIntegration deletes an integration with its keys, which stop
+// working at once. Each key still active is recorded as revoked, then the
+// integration as deleted.
+func (s *Service) DeleteIntegration(ctx context.Context, actor keyplane.Actor, accountID, id int64) error {
+	if err := keyplane.MayManage(actor); err != nil {
+		return err
+	}
+	now := s.clock()
+	return s.store.Write(ctx, func(tx Tx) error {
+		in, err := tx.Integration(accountID, id)
+		if err != nil {
+			return err
+		}
+		keys, err := tx.APIKeys(id)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if k.RevokedAt == nil && k.Active(now) {
+				if err := s.record(tx, actor, accountID, keyplane.EventApiKeyRevoked, "api-key", k.ID, keyView(k), nil); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.DeleteIntegration(accountID, id); err != nil {
+			return err
+		}
+		return s.record(tx, actor, accountID, keyplane.EventServiceIntegrationDeleted, "integration", id, integrationView(in), nil)
+	})
 }

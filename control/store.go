@@ -71,6 +71,39 @@ type Tx interface {
 	// DeleteUsageBefore deletes every daily value before day, rollups
 	// included, and says how many rows went.
 	DeleteUsageBefore(day keyplane.Day) (int64, error)
+	DeleteIntegration(accountID, id int64) error
+
+	// CountUsers counts the users of every account: none means the
+	// install still needs its Owner.
+	CountUsers() (int, error)
+	InsertUser(u *keyplane.User) error
+	User(accountID, id int64) (keyplane.User, error)
+	UserByEmail(email string) (keyplane.User, error)
+	Users(accountID int64) ([]keyplane.User, error)
+	UpdateUserRole(accountID, id int64, r keyplane.Role) error
+	UpdateUserPassword(accountID, id int64, hash string) error
+	// DeleteUserSessions ends every session of a user but the one whose
+	// token hash is keep (nil: every one).
+	DeleteUserSessions(userID int64, keep []byte) error
+	// DeleteUser deletes a user and their sessions.
+	DeleteUser(accountID, id int64) error
+
+	InsertSession(s keyplane.Session) error
+	// SessionByHash finds a session and its user, expired ones included.
+	SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error)
+	DeleteSession(hash []byte) error
+	DeleteExpiredSessions(now time.Time) error
+
+	RecordLoginFailure(subject string, at time.Time) error
+	// CountLoginFailures counts the failures of subject after since.
+	CountLoginFailures(subject string, since time.Time) (int, error)
+	// ClearLoginFailures forgets subject's failures, and everyone's older than before.
+	ClearLoginFailures(subject string, before time.Time) error
+
+	InsertSetupToken(hash []byte, created, expires time.Time) error
+	// SetupTokenExpiry returns when the setup token with this hash expires.
+	SetupTokenExpiry(hash []byte) (time.Time, error)
+	DeleteSetupTokens() error
 
 	// AppendAudit records e, sealing it onto the chain (it sets ID, PrevHash and Hash).
 	AppendAudit(e *keyplane.AuditEvent) error

@@ -201,7 +201,8 @@ func TestListQueryRefusals(t *testing.T) {
 	}
 }
 
-// Unknown routes are a JSON 404, wrong methods a JSON 405 with Allow.
+// Unknown routes under /v2 are a JSON 404, wrong methods a JSON 405 with
+// Allow. (Paths outside /v2 and the service routes are the Admin Portal's.)
 func TestUnknownRoutesAndMethods(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -213,8 +214,6 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 		{"POST", "/v2/keysets/" + k + "/config/apns"},
 		{"POST", "/v2/keysets/" + k + "/config/fcm"},
 		{"GET", "/v2/apps/"},
-		{"GET", "/v3/apps"},
-		{"GET", "/"},
 		{"GET", "/v2"},
 		{"GET", "/v2/keysets/" + k + "/secret-keys/sec-c-ABCDE/extra"},
 	} {

@@ -221,10 +221,11 @@ func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
+	kek := filepath.Join(t.TempDir(), "kek")
 	cfg := server.Config{
 		Addr:      "127.0.0.1:0",
 		Database:  e.dbPath,
-		KEKFile:   filepath.Join(t.TempDir(), "kek"),
+		KEKFile:   kek,
 		Listening: func(addr string) { addrc <- addr },
 		Now:       e.clock.Now,
 		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -278,6 +279,10 @@ func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 		t.Fatalf("store.Open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// The admin view reads the secret keys the server sealed, as the server does.
+	if _, err := db.SealSecrets(context.Background(), cfg.KEKFile); err != nil {
+		t.Fatalf("SealSecrets: %v", err)
+	}
 	e.svc = control.New(db, control.Options{Now: e.clock.Now})
 	as, err := e.svc.Accounts(context.Background())
 	if err != nil || len(as) == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/mcp"
+	"github.com/keyplane/keyplane/portal"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -44,6 +45,14 @@ type Config struct {
 	// what `keyplane serve` uses unless told otherwise; the zero value
 	// turns every limit off).
 	Limits httpapi.Limits
+	// SetupLink, when set, is given the one-time link that creates the
+	// portal's Owner, when no user exists yet. It is a secret: the serve
+	// command prints it on stdout, apart from the logs.
+	SetupLink func(url string)
+	// TrustProxy says a reverse proxy or load balancer stands in front: the
+	// portal then takes the client address and scheme from its
+	// X-Forwarded-For and X-Forwarded-Proto headers.
+	TrustProxy bool
 }
 
 // retentionEvery is how often a server deletes usage past its retention.
@@ -89,9 +98,8 @@ func Run(ctx context.Context, cfg Config) error {
 	api := httpapi.New(svc, log, db.Ping, cfg.Limits).Handler()
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
-	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcp.NewHTTPHandler(api, svc.Authenticate, log, ""))
-	mux.Handle("/", api)
+	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, ""),
+		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -101,7 +109,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ln = tls.NewListener(ln, tlsConfig)
 	}
 	srv := &http.Server{
-		Handler:           secureHeaders(mux, tlsConfig != nil),
+		Handler:           secureHeaders(handler, tlsConfig != nil),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -110,6 +118,18 @@ func Run(ctx context.Context, cfg Config) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	addr := ln.Addr().String()
+	// The link comes before the "listening" line, so whoever waits for
+	// that line finds the link already printed.
+	if cfg.SetupLink != nil {
+		token, ok, err := svc.NewSetupToken(ctx)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("making the setup link: %w", err)
+		}
+		if ok {
+			cfg.SetupLink(baseURL(addr, tlsConfig != nil) + "/setup?token=" + token)
+		}
+	}
 	log.Info("listening", "addr", addr, "tls", tlsConfig != nil, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
@@ -197,4 +217,32 @@ func DefaultKEKFile(database string) string {
 		return "keyplane.kek"
 	}
 	return database + ".kek"
+}
+
+// routes puts the API, MCP and the portal on one mux: /v2 and the service
+// routes are the API's, /mcp is MCP's, everything else is the portal's.
+func routes(api, mcp, portal http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v2", "/v2/", "/healthz", "/readyz", "/openapi.yaml"} {
+		mux.Handle(p, api)
+	}
+	mux.Handle("/mcp", mcp)
+	mux.Handle("/", portal)
+	return mux
+}
+
+// baseURL is how a person on this machine reaches addr in a browser.
+func baseURL(addr string, tls bool) string {
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return scheme + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + net.JoinHostPort(host, port)
 }

@@ -103,6 +103,16 @@ var copyTables = []copyTable{
 	{name: "api_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"integration_id", colInt}, {"prefix", colText}, {"hash", colBlob}, {"created_at", colInt},
 		{"expires_at", colInt}, {"revoked_at", colIntNull}, {"last_used_at", colIntNull}}},
+	{name: "users", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"account_id", colInt}, {"email", colText}, {"password_hash", colText}, {"role", colText}, {"created_at", colInt}}},
+	// Sessions, sign-in failures and setup tokens are copied too: people
+	// stay signed in across a move, and throttling keeps its memory.
+	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+	{name: "login_failures", orderBy: "subject, at", cols: []copyCol{
+		{"subject", colText}, {"at", colInt}}},
+	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
+		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "audit_events", orderBy: "id", cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"at", colInt}, {"type", colText}, {"actor", colText},
 		{"target_type", colText}, {"target_id", colInt}, {"before", colTextNull}, {"after", colTextNull},

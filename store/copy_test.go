@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,7 @@ type populated struct {
 	key, revokedKey string // API keys, the second one revoked
 	deletedApp      int64  // the highest app id, deleted
 	deletedKeyset   int64  // the highest keyset id, deleted
+	session         string // the token of a portal session
 }
 
 // populate fills db through the operations, as a real install is filled:
@@ -158,6 +160,18 @@ func populate(t *testing.T, db *DB) populated {
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "acme-1", Name: "Acme", KeysetIDs: []int64{k.ID, k2s.ID}})
 	must(err)
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "globex", Name: "Globex"})
+	// Portal users, a session, a failed sign-in and a setup token.
+	_, _, err = svc.NewSetupToken(ctx)
+	must(err)
+	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "owner@example.com", Password: "correct horse battery", Role: keyplane.RoleOwner})
+	must(err)
+	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleViewer})
+	must(err)
+	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")
+	if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		t.Fatalf("wrong password: %v", err)
+	}
+	out.session, _, err = svc.SignIn(ctx, "owner@example.com", "correct horse battery", "10.0.0.1")
 	must(err)
 	return out
 }
@@ -166,7 +180,9 @@ func populate(t *testing.T, db *DB) populated {
 // way on both engines.
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
-	{"integrations", "id"}, {"api_keys", "id"}, {"audit_events", "id"},
+	{"integrations", "id"}, {"api_keys", "id"},
+	{"users", "id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at"}, {"setup_tokens", "hash"},
+	{"audit_events", "id"},
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
 	{"oem_customers", "id"}, {"oem_customer_keysets", "keyset_id"},
@@ -351,6 +367,12 @@ func TestCopy(t *testing.T) {
 			}
 			if _, err := svc.Authenticate(ctx, pop.revokedKey); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized || !strings.Contains(err.Error(), "revoked") {
 				t.Errorf("the revoked key on the target: %v", err)
+			}
+			if sp, _, err := svc.Session(ctx, pop.session); err != nil || sp.UserEmail != "owner@example.com" {
+				t.Errorf("the source's portal session on the target: %+v, %v", sp, err)
+			}
+			if _, _, err := svc.SignIn(ctx, "viewer@example.com", "correct horse battery", "10.0.0.2"); err != nil {
+				t.Errorf("signing in on the target: %v", err)
 			}
 			a, err := svc.CreateApp(ctx, p, "new")
 			if err != nil {
@@ -676,4 +698,21 @@ func TestCopyWaitsForTheWriteLock(t *testing.T) {
 			sameData(t, src, dst)
 		})
 	}
+}
+
+// newestMigration is the number of the newest embedded migration, the
+// schema version of a freshly opened database.
+func newestMigration(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatal(files, err)
+	}
+	slices.Sort(files)
+	last := files[len(files)-1]
+	n, err := strconv.Atoi(strings.SplitN(last[strings.LastIndex(last, "/")+1:], "_", 2)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -137,6 +137,9 @@ the filters of the page it came from.`,
 			}
 			f.Actor, f.Target, f.Limit = actor, target, limit
 			paged := cmd.Flags().Changed("limit") || cursor != ""
+			if cmd.Flags().Changed("limit") && limit < 1 {
+				return usagef(cmd, "--limit %d: want 1 to 100 events a page", limit) // 0 would leave the page size to the server
+			}
 			c, err := a.connect(cmd)
 			if err != nil {
 				return err

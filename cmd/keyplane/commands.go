@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,25 +45,32 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
 	api := newAPICLI(getenv, stderr)
-	root.AddCommand(serveCommand(getenv, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
+	root.AddCommand(serveCommand(getenv, stdout, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
 	root.AddCommand(api.commands()...)
 	root.AddCommand(api.accountCommands()...)
 	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand())
 	return root
 }
 
-func serveCommand(getenv func(string) string, stderr io.Writer) *cobra.Command {
+func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the API",
+		Short: "Serve the API and the Admin Portal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			// The link goes to stdout: stderr holds only JSON log lines,
+			// and the link, a secret, must not end up among the logs.
+			cfg.SetupLink = func(url string) {
+				fmt.Fprintf(stdout, "\nNo Admin Portal user exists yet. Open this one-time link within 24 hours to create the Owner:\n\n    %s\n\n(or run: keyplane admin create-user --email YOU --role owner)\n\n", url)
+			}
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.Addr, "addr", env(getenv, "KEYPLANE_ADDR", "127.0.0.1:8080"), "listen address (env KEYPLANE_ADDR)")
+	cmd.Flags().BoolVar(&cfg.TrustProxy, "trust-proxy", env(getenv, "KEYPLANE_TRUST_PROXY", "") == "true",
+		"a reverse proxy stands in front: trust its X-Forwarded-For and X-Forwarded-Proto (env KEYPLANE_TRUST_PROXY=true)")
 	databaseFlag(cmd, &cfg.Database, getenv)
 	retentionFlag(cmd, &cfg.UsageRetentionDays, getenv)
 	limitFlags(cmd, &cfg.Limits, getenv)
@@ -169,7 +178,7 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	}
 	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
-	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
+	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(), a.createUser(),
 		a.listAccounts(), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit())
 	return cmd
 }
@@ -354,6 +363,64 @@ func (a *admin) listIntegrations() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func (a *admin) createUser() *cobra.Command {
+	var email, role string
+	var fromStdin bool
+	cmd := &cobra.Command{
+		Use:   "create-user --email EMAIL --role owner|admin|viewer [--password-stdin]",
+		Short: "Create an Admin Portal user; prints a generated password once unless one comes on stdin",
+		Long: `Create a user of the Admin Portal in the account.
+
+ROLE is owner (the account's creator: an Account Admin who cannot be
+removed; one per account), admin (Account Admin: manages everything,
+Service Integrations and users included) or viewer (Account Viewer: sees
+everything, changes nothing).
+
+With --password-stdin the password is the first line of standard input (at
+least 12 characters). Without it a password is generated and printed on
+stdout, once, and nothing else is; details go to stderr.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r, err := keyplane.ParseRole(role)
+			if err != nil {
+				return err
+			}
+			var password string
+			if fromStdin {
+				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return fmt.Errorf("reading the password from stdin: %w", err)
+				}
+				if password = strings.TrimRight(line, "\r\n"); password == "" {
+					return errors.New("--password-stdin: standard input holds no password")
+				}
+			}
+			svc, account, done, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			u, generated, err := svc.CreateUser(cmd.Context(), keyplane.OperatorActor, account, control.NewUser{Email: email, Password: password, Role: r})
+			if err != nil {
+				return err
+			}
+			if generated != "" {
+				fmt.Fprintln(a.stdout, generated)
+				fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d; the password above will not be shown again\n", u.ID, u.Email, u.Role.Label(), account)
+				return nil
+			}
+			fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d\n", u.ID, u.Email, u.Role.Label(), account)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address, used to sign in")
+	cmd.Flags().StringVar(&role, "role", "", "owner, admin or viewer")
+	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin instead of generating one")
+	cmd.MarkFlagRequired("email")
+	cmd.MarkFlagRequired("role")
+	return cmd
 }
 
 var lifetimeRE = regexp.MustCompile(`^(\d+)([dwy])$`)

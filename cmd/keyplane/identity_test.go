@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // as runs a command with key as KEYPLANE_API_KEY.
@@ -338,6 +341,7 @@ func TestCLIAuditList(t *testing.T) {
 	e.failsWith(aud, "", exitUsage, []string{"--from", "yesterday"}, "audit", "list", "--from", "yesterday")
 	e.failsWith(aud, "", exitUsage, []string{"400 BadRequest", "actor"}, "audit", "list", "--actor", "Nobody!")
 	e.failsWith(aud, "", exitUsage, []string{"400 BadRequest", "limit"}, "audit", "list", "--limit", "1000")
+	e.failsWith(aud, "", exitUsage, []string{"--limit 0"}, "audit", "list", "--limit", "0")
 	e.fails(exitAuth, []string{"403 Forbidden", "Audit log"}, "audit", "list")
 }
 
@@ -376,5 +380,64 @@ func TestCLICompletionAccount(t *testing.T) {
 	}
 	if r := e.as(e.key, "__complete", "customers", "update", id, ""); r.stdout != ":4\n" {
 		t.Errorf("completing after the customer id: %q", r.stdout)
+	}
+}
+
+// -o json prints what the API answers: the same fields, names, order and
+// values as the route's own body (inside {"result": …} for the OEM routes).
+func TestCLIJSONIsTheAPIAnswer(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	mustAdmin(t, e.db, "set-partner", "1")
+	key := createIntegration(t, e.db, "everything", "30d", "account:app:rw", "account:keyset:rw", "account:secret-key:read",
+		"account:oem-customer:rw", "account:audit-log:read")
+	app := str(t, decode(t, outputJSON, e.okAs(key, "apps", "create", "a", "-o", "json")), "id")
+	ks := str(t, obj(t, decode(t, outputJSON, e.okAs(key, "keysets", "create", "--app", app, "-o", "json"))["keyset"]), "id")
+	cu := str(t, decode(t, outputJSON, e.okAs(key, "customers", "create", "--external-id", "acme", "--name", "Acme", "--keyset", ks, "-o", "json")), "id")
+	e.okAs(key, "me") // the key's last use is written now, so both reads below see the same
+
+	// unwrap takes the API's body apart as the CLI prints it: the value of
+	// {"result": …}, or a list of it under name.
+	unwrap := func(name string) func([]byte) any {
+		return func(b []byte) any {
+			var v struct{ Result json.RawMessage }
+			if err := json.Unmarshal(b, &v); err != nil {
+				t.Fatal(err)
+			}
+			if name == "" {
+				return v.Result
+			}
+			return map[string]json.RawMessage{name: v.Result}
+		}
+	}
+	for _, tc := range []struct {
+		args         []string
+		method, path string
+		body         string
+		api          func([]byte) any // the API's body as the CLI prints it; nil: as it is
+	}{
+		{[]string{"me"}, "GET", "/v2/me", "", nil},
+		{[]string{"authz", "check", "--method", "PATCH", "--path", "/v2/keysets/" + ks + "/config"}, "POST", "/v2/authz/check",
+			`{"method":"PATCH","path":"/v2/keysets/` + ks + `/config"}`, nil},
+		{[]string{"audit", "list"}, "GET", "/v2/audit-events?limit=100", "", nil},
+		{[]string{"audit", "list", "--limit", "2"}, "GET", "/v2/audit-events?limit=2", "", nil},
+		{[]string{"customers", "get", cu}, "GET", "/v2/oem/customers/" + cu, "", unwrap("")},
+		{[]string{"customers", "of-keyset", ks}, "GET", "/v2/oem/keysets/" + ks + "/customer", "", unwrap("")},
+		{[]string{"customers", "apps", cu}, "GET", "/v2/oem/customers/" + cu + "/applications", "", unwrap("apps")},
+		{[]string{"customers", "keysets", cu}, "GET", "/v2/oem/keysets?customerId=" + cu, "", unwrap("keysets")},
+	} {
+		out := e.okAs(key, append(tc.args, "-o", "json")...).stdout
+		b := mustCall(t, e.srv.URL, tc.method, tc.path, key, tc.body, 200)
+		var want any = json.RawMessage(b)
+		if tc.api != nil {
+			want = tc.api(b)
+		}
+		w, err := json.MarshalIndent(want, "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(w)+"\n", out); diff != "" {
+			t.Errorf("keyplane %q -o json differs from %s %s (-api +cli):\n%s", tc.args, tc.method, tc.path, diff)
+		}
 	}
 }

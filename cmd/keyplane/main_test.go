@@ -901,7 +901,8 @@ func TestAdminWhileServing(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
 	root := createIntegration(t, db, "root", "30d", fullAccess...)
-	s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", db)
+	// As many requests as the server answers: no rate limit.
+	s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", db, "--rate-limit", "0")
 
 	stop := make(chan struct{})
 	var requests atomic.Int64

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/store"
+)
+
+func TestCreateUser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	ctx := context.Background()
+
+	// Generated: printed once on stdout, and it signs in.
+	pw, errOut := mustAdmin(t, db, "create-user", "--email", "Owner@Example.com", "--role", "owner")
+	pw = strings.TrimSpace(pw)
+	if len(pw) < keyplane.MinPasswordLen || strings.ContainsAny(pw, " \n") {
+		t.Fatalf("stdout %q should be the generated password alone", pw)
+	}
+	if !strings.Contains(errOut, "owner@example.com") || !strings.Contains(errOut, "Owner") || strings.Contains(errOut, pw) {
+		t.Fatalf("stderr %q", errOut)
+	}
+
+	// From stdin: nothing on stdout.
+	var out, errb bytes.Buffer
+	err := run(ctx, []string{"admin", "create-user", "--database", db, "--email", "viewer@example.com", "--role", "viewer", "--password-stdin"},
+		getenvFrom(nil), strings.NewReader("a password from stdin\nignored"), &out, &errb)
+	if err != nil || out.Len() != 0 {
+		t.Fatalf("err %v, stdout %q, stderr %q", err, out.String(), errb.String())
+	}
+
+	s, err := store.Open(ctx, db, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	svc := control.New(s, control.Options{})
+	if _, u, err := svc.SignIn(ctx, "owner@example.com", pw, "127.0.0.1"); err != nil || u.Role != keyplane.RoleOwner {
+		t.Fatalf("owner sign-in: %v %+v", err, u)
+	}
+	if _, u, err := svc.SignIn(ctx, "viewer@example.com", "a password from stdin", "127.0.0.1"); err != nil || u.Role != keyplane.RoleViewer {
+		t.Fatalf("viewer sign-in: %v %+v", err, u)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--email", "x@example.com", "--role", "superuser"}, "role: must be owner, admin or viewer"},
+		{[]string{"--email", "not-an-address", "--role", "admin"}, "email: not an e-mail address"},
+		{[]string{"--email", "viewer@example.com", "--role", "admin"}, "already has a user"},
+		{[]string{"--email", "x@example.com", "--role", "admin", "--password-stdin"}, "standard input holds no password"},
+	} {
+		_, _, err := runAdmin(t, db, "create-user", tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// serve prints the one-time setup link on stdout (never among the JSON
+// logs) while no user exists, and not once one does.
+func TestServePrintsSetupLink(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	serve := func() (stdout, logs *syncBuffer, stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		stdout, logs = &syncBuffer{}, &syncBuffer{}
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--database", db}, getenvFrom(nil), strings.NewReader(""), stdout, logs)
+		}()
+		waitForLog(t, logs, exited, func() string { return "serve exited" })
+		return stdout, logs, func() { cancel(); <-exited }
+	}
+	out, logs, stop := serve()
+	link := regexp.MustCompile(`http://127\.0\.0\.1:\d+/setup\?token=[0-9A-Za-z]{32}`).FindString(out.String())
+	if link == "" {
+		t.Fatalf("no setup link on stdout: %q", out.String())
+	}
+	res, err := http.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Errorf("GET the setup link: %d", res.StatusCode)
+	}
+	token := link[strings.LastIndex(link, "=")+1:]
+	stop()
+	if strings.Contains(logs.String(), token) {
+		t.Error("the setup token is in the logs")
+	}
+	mustAdmin(t, db, "create-user", "--email", "owner@example.com", "--role", "owner")
+	out, _, stop = serve()
+	stop()
+	if out.String() != "" {
+		t.Errorf("with an Owner, serve printed %q", out.String())
+	}
+}

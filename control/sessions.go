@@ -1,0 +1,175 @@
+package control
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+// sessionTokenLen is the length of a session token: 43 base62 characters,
+// about 256 bits.
+const sessionTokenLen = 43
+
+// SignIn checks an e-mail address and password and opens a session,
+// returning its token (for the cookie; only its hash is stored). Failures
+// are counted per address and per client ip; past the limits of
+// keyplane.LoginWindow, attempts are refused with TooManyRequests before
+// the password is even checked. Every failure says the same thing, so it
+// never tells whether an address has a user.
+func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
+	email = keyplane.NormalizeEmail(email)
+	ip = trimIP(ip)
+	now := s.clock()
+	since := now.Add(-keyplane.LoginWindow)
+	subjects := []struct {
+		key   string
+		limit int
+		what  string
+	}{
+		{"email:" + email, keyplane.MaxLoginFailuresUser, "this account"},
+		{"ip:" + ip, keyplane.MaxLoginFailuresIP, "your network address"},
+	}
+	var found bool
+	err = s.store.Read(ctx, func(tx Tx) error {
+		for _, sub := range subjects {
+			n, err := tx.CountLoginFailures(sub.key, since)
+			if err != nil {
+				return err
+			}
+			if n >= sub.limit {
+				mins := int(math.Ceil(keyplane.LoginWindow.Minutes()))
+				return keyplane.Errorf(keyplane.CodeTooManyRequests, "Too many failed sign-ins for %s. Wait %d minutes, then try again.", sub.what, mins)
+			}
+		}
+		u, err = tx.UserByEmail(email)
+		found = err == nil
+		if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return "", keyplane.User{}, err
+	}
+	// The hash is checked outside any transaction: it takes tens of
+	// milliseconds, and writers must not queue behind it.
+	hash := dummyHash
+	if found {
+		hash = u.PasswordHash
+	}
+	ok := checkPassword(hash, password) && found
+	if !ok {
+		err = s.store.Write(ctx, func(tx Tx) error {
+			for _, sub := range subjects {
+				if err := tx.RecordLoginFailure(sub.key, now); err != nil {
+					return err
+				}
+			}
+			// Failures older than the window count for nothing: drop them,
+			// so a stream of guesses cannot grow the table without bound.
+			return tx.ClearLoginFailures("", since)
+		})
+		if err != nil {
+			return "", keyplane.User{}, err
+		}
+		return "", keyplane.User{}, keyplane.Errorf(keyplane.CodeUnauthorized, "E-mail or password is wrong.")
+	}
+	if token, err = keyplane.NewToken(s.rand, sessionTokenLen); err != nil {
+		return "", keyplane.User{}, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.ClearLoginFailures(subjects[0].key, since); err != nil {
+			return err
+		}
+		if err := tx.DeleteExpiredSessions(now); err != nil {
+			return err
+		}
+		return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+	})
+	if err != nil {
+		return "", keyplane.User{}, err
+	}
+	return token, u, nil
+}
+
+// Session finds the signed-in user behind a session token, as a principal
+// whose grants come from the user's role as it is now: a role changed or a
+// user removed takes effect on the very next request.
+func (s *Service) Session(ctx context.Context, token string) (p keyplane.Principal, expires time.Time, err error) {
+	refused := keyplane.Errorf(keyplane.CodeUnauthorized, "session: signed out or expired; sign in again")
+	if len(token) != sessionTokenLen {
+		return p, expires, refused
+	}
+	var sess keyplane.Session
+	var u keyplane.User
+	err = s.store.Read(ctx, func(tx Tx) (err error) {
+		sess, u, err = tx.SessionByHash(hashToken(token))
+		return err
+	})
+	switch {
+	case keyplane.ErrorCode(err) == keyplane.CodeNotFound:
+		return p, expires, refused
+	case err != nil:
+		return p, expires, err
+	case !s.clock().Before(sess.ExpiresAt):
+		return p, expires, refused
+	}
+	return u.Principal(), sess.ExpiresAt, nil
+}
+
+// SignOut ends a session. Ending one that does not exist is not an error.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	return s.store.Write(ctx, func(tx Tx) error { return tx.DeleteSession(hashToken(token)) })
+}
+
+// Account returns one account.
+func (s *Service) Account(ctx context.Context, id int64) (a keyplane.Account, err error) {
+	as, err := s.Accounts(ctx)
+	if err != nil {
+		return a, err
+	}
+	for _, a := range as {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return a, keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", id)
+}
+
+// ChangePassword sets a new password for the signed-in user p, who must
+// give the current one, and signs out their other sessions (session is
+// the token of the one making the change, which stays).
+func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, session, current, next string) error {
+	if p.UserID == 0 {
+		return keyplane.Errorf(keyplane.CodeForbidden, "only a portal user has a password")
+	}
+	var u keyplane.User
+	err := s.store.Read(ctx, func(tx Tx) (err error) {
+		u, err = tx.User(p.AccountID, p.UserID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !checkPassword(u.PasswordHash, current) {
+		return keyplane.Errorf(keyplane.CodeInvalid, "current: not your current password")
+	}
+	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", next))...); err != nil {
+		return err
+	}
+	hash, err := hashPassword(s.rand, next)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		if err := tx.UpdateUserPassword(p.AccountID, p.UserID, hash); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(p.UserID, hashToken(session)); err != nil {
+			return err
+		}
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventUserPasswordChanged, "user", p.UserID, nil, userView(u))
+	})
+}

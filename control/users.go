@@ -1,0 +1,227 @@
+package control
+
+import (
+	"context"
+	"crypto/sha256"
+	"strings"
+
+	"github.com/keyplane/keyplane"
+)
+
+// userView is what an audit event records of a user: never the hash.
+func userView(u keyplane.User) any {
+	return map[string]any{"id": u.ID, "email": u.Email, "role": u.Role}
+}
+
+// NewUser is what creating a user takes. An empty Password asks for a
+// generated one, returned once by CreateUser.
+type NewUser struct {
+	Email    string
+	Password string
+	Role     keyplane.Role
+}
+
+// generatedPasswordLen is the length of generated passwords: 24 base62
+// characters, about 143 bits.
+const generatedPasswordLen = 24
+
+// CreateUser adds a user to an account. Only an Owner or Account Admin (or
+// the operator) may; an Owner is made only by the operator or the setup
+// link, since the Owner is the account's creator. generated is the
+// password when none was given: the only time it is shown.
+func (s *Service) CreateUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser) (u keyplane.User, generated string, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return u, "", err
+	}
+	if n.Role == keyplane.RoleOwner && actor.Type != keyplane.OperatorActor.Type {
+		return u, "", keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
+	}
+	if n.Password == "" {
+		if generated, err = keyplane.NewToken(s.rand, generatedPasswordLen); err != nil {
+			return u, "", err
+		}
+		n.Password = generated
+	}
+	u, err = s.insertUser(ctx, actor, accountID, n, nil)
+	if err != nil {
+		generated = ""
+	}
+	return u, generated, err
+}
+
+// insertUser validates and inserts a user in one write transaction; check,
+// when set, runs first inside it.
+func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser, check func(Tx) error) (u keyplane.User, err error) {
+	email := keyplane.NormalizeEmail(n.Email)
+	msgs := nonEmpty(keyplane.ValidateEmail("email", email), keyplane.ValidatePassword("password", n.Password))
+	if _, rerr := keyplane.ParseRole(string(n.Role)); rerr != nil {
+		msgs = append(msgs, keyplane.ErrorMessages(rerr)...)
+	}
+	if err := keyplane.Invalid(msgs...); err != nil {
+		return u, err
+	}
+	hash, err := hashPassword(s.rand, n.Password)
+	if err != nil {
+		return u, err
+	}
+	u = keyplane.User{AccountID: accountID, Email: email, PasswordHash: hash, Role: n.Role, CreatedAt: s.clock()}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		if _, err := tx.UserByEmail(email); err == nil {
+			return keyplane.Errorf(keyplane.CodeConflict, "email: %s already has a user", email)
+		} else if keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+			return err
+		}
+		if err := tx.InsertUser(&u); err != nil {
+			return err
+		}
+		a := actor
+		if a.Type == "" { // the setup link: the Owner creates themself
+			a = u.Principal().Actor()
+		}
+		return s.record(tx, a, accountID, keyplane.EventUserAccessGranted, "user", u.ID, nil, userView(u))
+	})
+	return u, err
+}
+
+// ListUsers lists an account's users.
+func (s *Service) ListUsers(ctx context.Context, accountID int64) (us []keyplane.User, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		us, err = tx.Users(accountID)
+		return err
+	})
+	return us, err
+}
+
+// ChangeUserRole gives a user another role. The Owner's role is fixed, and
+// no one else becomes Owner.
+func (s *Service) ChangeUserRole(ctx context.Context, actor keyplane.Actor, accountID, id int64, r keyplane.Role) (u keyplane.User, err error) {
+	if err := keyplane.MayManage(actor); err != nil {
+		return u, err
+	}
+	if _, err := keyplane.ParseRole(string(r)); err != nil {
+		return u, err
+	}
+	if r == keyplane.RoleOwner {
+		return u, keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if u, err = tx.User(accountID, id); err != nil {
+			return err
+		}
+		if u.Role == keyplane.RoleOwner {
+			return keyplane.Errorf(keyplane.CodeInvalid, "role: the Owner's role cannot change")
+		}
+		if u.Role == r {
+			return nil
+		}
+		before := userView(u)
+		u.Role = r
+		if err := tx.UpdateUserRole(accountID, id, r); err != nil {
+			return err
+		}
+		return s.record(tx, actor, accountID, keyplane.EventUserRoleAdded, "user", id, before, userView(u))
+	})
+	return u, err
+}
+
+// RemoveUser removes a user and signs them out everywhere. The Owner
+// cannot be removed.
+func (s *Service) RemoveUser(ctx context.Context, actor keyplane.Actor, accountID, id int64) error {
+	if err := keyplane.MayManage(actor); err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		u, err := tx.User(accountID, id)
+		if err != nil {
+			return err
+		}
+		if u.Role == keyplane.RoleOwner {
+			return keyplane.Errorf(keyplane.CodeInvalid, "user %s is the Owner, who cannot be removed", u.Email)
+		}
+		if err := tx.DeleteUser(accountID, id); err != nil {
+			return err
+		}
+		return s.record(tx, actor, accountID, keyplane.EventUserAccessRevoked, "user", id, userView(u), nil)
+	})
+}
+
+// NewSetupToken makes the token of a one-time setup link when no user
+// exists yet; ok is false (and nothing is made) once one does. Tokens live
+// in the database, so a link printed by one replica works on every one.
+func (s *Service) NewSetupToken(ctx context.Context) (token string, ok bool, err error) {
+	now := s.clock()
+	err = s.store.Write(ctx, func(tx Tx) error {
+		n, err := tx.CountUsers()
+		if err != nil || n > 0 {
+			return err
+		}
+		if token, err = keyplane.NewToken(s.rand, 32); err != nil {
+			return err
+		}
+		ok = true
+		return tx.InsertSetupToken(hashToken(token), now, now.Add(keyplane.SetupTokenTTL))
+	})
+	return token, ok, err
+}
+
+// CheckSetupToken tells whether a setup link still works.
+func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
+	return s.store.Read(ctx, func(tx Tx) error { return s.checkSetup(tx, token) })
+}
+
+func (s *Service) checkSetup(tx Tx, token string) error {
+	refused := keyplane.Errorf(keyplane.CodeNotFound, "this setup link is unknown, used or expired; run `keyplane admin create-user --role owner` instead")
+	if token == "" {
+		return refused
+	}
+	n, err := tx.CountUsers()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return refused
+	}
+	exp, err := tx.SetupTokenExpiry(hashToken(token))
+	if keyplane.ErrorCode(err) == keyplane.CodeNotFound || (err == nil && !s.clock().Before(exp)) {
+		return refused
+	}
+	return err
+}
+
+// SetupOwner creates the Owner through the one-time setup link, in the
+// first account, and uses up every setup link.
+func (s *Service) SetupOwner(ctx context.Context, token, email, password string) (keyplane.User, error) {
+	var accountID int64
+	err := s.store.Read(ctx, func(tx Tx) error {
+		as, err := tx.Accounts()
+		if err == nil && len(as) > 0 {
+			accountID = as[0].ID
+		}
+		return err
+	})
+	if err != nil {
+		return keyplane.User{}, err
+	}
+	return s.insertUser(ctx, keyplane.Actor{}, accountID, NewUser{Email: email, Password: password, Role: keyplane.RoleOwner}, func(tx Tx) error {
+		if err := s.checkSetup(tx, token); err != nil {
+			return err
+		}
+		return tx.DeleteSetupTokens()
+	})
+}
+
+func hashToken(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}
+
+// trimIP is the client address a throttle counts under.
+func trimIP(ip string) string { return strings.TrimSpace(ip) }

@@ -1,0 +1,217 @@
+package control_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+func wantCode(t *testing.T, err error, code keyplane.Code) {
+	t.Helper()
+	if keyplane.ErrorCode(err) != code {
+		t.Fatalf("got %v (%s), want %s", err, keyplane.ErrorCode(err), code)
+	}
+}
+
+func TestSetupLinkCreatesTheOwnerOnce(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	token, ok, err := svc.NewSetupToken(ctx)
+	if err != nil || !ok || token == "" {
+		t.Fatalf("NewSetupToken = %q, %v, %v", token, ok, err)
+	}
+	wantCode(t, svc.CheckSetupToken(ctx, "wrong"), keyplane.CodeNotFound)
+	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "short")
+	wantCode(t, err, keyplane.CodeInvalid)
+	u, err := svc.SetupOwner(ctx, token, " Owner@Example.com ", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != keyplane.RoleOwner || u.Email != "owner@example.com" || u.AccountID != 1 {
+		t.Fatalf("owner = %+v", u)
+	}
+	if strings.Contains(u.PasswordHash, "correct horse") || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("hash = %q", u.PasswordHash)
+	}
+	// Used up: the same link, and any new one, are refused once a user exists.
+	_, err = svc.SetupOwner(ctx, token, "second@example.com", "correct horse battery")
+	wantCode(t, err, keyplane.CodeNotFound)
+	if _, ok, err := svc.NewSetupToken(ctx); ok || err != nil {
+		t.Fatalf("NewSetupToken after owner = %v, %v", ok, err)
+	}
+	_ = clk
+}
+
+func TestSetupLinkExpires(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	token, _, err := svc.NewSetupToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(keyplane.SetupTokenTTL)
+	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "correct horse battery")
+	wantCode(t, err, keyplane.CodeNotFound)
+}
+
+func newUser(t *testing.T, svc *control.Service, email string, r keyplane.Role) keyplane.User {
+	t.Helper()
+	u, _, err := svc.CreateUser(context.Background(), keyplane.OperatorActor, 1, control.NewUser{Email: email, Password: "correct horse battery", Role: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestSignInSessionAndSignOut(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	newUser(t, svc, "admin@example.com", keyplane.RoleAdmin)
+	_, _, err := svc.SignIn(ctx, "admin@example.com", "wrong password!!", "10.0.0.1")
+	wantCode(t, err, keyplane.CodeUnauthorized)
+	_, _, err = svc.SignIn(ctx, "nobody@example.com", "correct horse battery", "10.0.0.1")
+	wantCode(t, err, keyplane.CodeUnauthorized)
+	token, u, err := svc.SignIn(ctx, "ADMIN@example.com", "correct horse battery", "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, exp, err := svc.Session(ctx, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.UserID != u.ID || p.Role != keyplane.RoleAdmin || !exp.Equal(clk.Now().Add(keyplane.SessionTTL)) {
+		t.Fatalf("principal %+v expires %v", p, exp)
+	}
+	if a := p.Actor(); a.Type != keyplane.ActorUser || a.Name != "admin@example.com" || a.ID != u.ID {
+		t.Fatalf("actor = %+v", a)
+	}
+	// The grants are the role's, so the API's rules apply unchanged.
+	if _, err := svc.CreateApp(ctx, p, "from the portal"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SignOut(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.Session(ctx, token)
+	wantCode(t, err, keyplane.CodeUnauthorized)
+
+	token, _, err = svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(keyplane.SessionTTL)
+	_, _, err = svc.Session(ctx, token)
+	wantCode(t, err, keyplane.CodeUnauthorized)
+}
+
+func TestSignInThrottlesPerAccountAndPerIP(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	newUser(t, svc, "admin@example.com", keyplane.RoleAdmin)
+	newUser(t, svc, "other@example.com", keyplane.RoleViewer)
+	for i := range keyplane.MaxLoginFailuresUser {
+		_, _, err := svc.SignIn(ctx, "admin@example.com", "wrong password!!", "10.0.0."+string(rune('1'+i)))
+		wantCode(t, err, keyplane.CodeUnauthorized)
+	}
+	// Even the right password is refused now, from anywhere.
+	_, _, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.9.9.9")
+	wantCode(t, err, keyplane.CodeTooManyRequests)
+	if !strings.Contains(err.Error(), "this account") {
+		t.Fatalf("message %q should name the account", err)
+	}
+	// Another account is not affected.
+	if _, _, err := svc.SignIn(ctx, "other@example.com", "correct horse battery", "10.9.9.9"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(keyplane.LoginWindow)
+	if _, _, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.9.9.9"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+
+	// Per ip: many addresses tried from one client.
+	for i := range keyplane.MaxLoginFailuresIP {
+		_, _, err := svc.SignIn(ctx, "guess"+string(rune('a'+i))+"@example.com", "wrong password!!", "10.1.1.1")
+		wantCode(t, err, keyplane.CodeUnauthorized)
+	}
+	_, _, err = svc.SignIn(ctx, "other@example.com", "correct horse battery", "10.1.1.1")
+	wantCode(t, err, keyplane.CodeTooManyRequests)
+	if !strings.Contains(err.Error(), "network address") {
+		t.Fatalf("message %q should name the address", err)
+	}
+}
+
+func TestOnlyOwnersAndAdminsManage(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	owner := newUser(t, svc, "owner@example.com", keyplane.RoleOwner).Principal()
+	admin := newUser(t, svc, "admin@example.com", keyplane.RoleAdmin).Principal()
+	viewer := newUser(t, svc, "viewer@example.com", keyplane.RoleViewer).Principal()
+	g, _ := keyplane.ParseGrant("account:app:read")
+	exp := clk.Now().Add(24 * time.Hour)
+
+	_, _, err := svc.CreateIntegration(ctx, viewer.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	wantCode(t, err, keyplane.CodeForbidden)
+	_, _, err = svc.CreateIntegration(ctx, keyplane.Principal{IntegrationID: 9, IntegrationName: "x"}.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	wantCode(t, err, keyplane.CodeForbidden)
+	in, key, err := svc.CreateIntegration(ctx, admin.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.CreateAPIKey(ctx, viewer.Actor(), 1, in.ID, exp)
+	wantCode(t, err, keyplane.CodeForbidden)
+	_, err = svc.RevokeIntegrationKey(ctx, viewer.Actor(), 1, in.ID, key.ID)
+	wantCode(t, err, keyplane.CodeForbidden)
+	wantCode(t, svc.DeleteIntegration(ctx, viewer.Actor(), 1, in.ID), keyplane.CodeForbidden)
+	_, _, err = svc.CreateUser(ctx, viewer.Actor(), 1, control.NewUser{Email: "x@example.com", Role: keyplane.RoleViewer})
+	wantCode(t, err, keyplane.CodeForbidden)
+	// A viewer's grants are read-only, through the same Authorize as the API.
+	_, err = svc.CreateApp(ctx, viewer, "nope")
+	wantCode(t, err, keyplane.CodeForbidden)
+	if _, _, err := svc.ListApps(ctx, viewer, keyplane.Page{Page: 1, Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Admins manage users, but nobody makes a second Owner or removes the first.
+	u, pw, err := svc.CreateUser(ctx, admin.Actor(), 1, control.NewUser{Email: "new@example.com", Role: keyplane.RoleViewer})
+	if err != nil || len(pw) < keyplane.MinPasswordLen {
+		t.Fatalf("CreateUser = %v, generated %q", err, pw)
+	}
+	if _, _, err := svc.SignIn(ctx, "new@example.com", pw, "10.0.0.1"); err != nil {
+		t.Fatalf("generated password does not sign in: %v", err)
+	}
+	_, _, err = svc.CreateUser(ctx, admin.Actor(), 1, control.NewUser{Email: "NEW@example.com", Role: keyplane.RoleViewer})
+	wantCode(t, err, keyplane.CodeConflict)
+	_, _, err = svc.CreateUser(ctx, owner.Actor(), 1, control.NewUser{Email: "o2@example.com", Role: keyplane.RoleOwner})
+	wantCode(t, err, keyplane.CodeInvalid)
+	_, err = svc.ChangeUserRole(ctx, admin.Actor(), 1, owner.UserID, keyplane.RoleViewer)
+	wantCode(t, err, keyplane.CodeInvalid)
+	wantCode(t, svc.RemoveUser(ctx, admin.Actor(), 1, owner.UserID), keyplane.CodeInvalid)
+	if _, err := svc.ChangeUserRole(ctx, owner.Actor(), 1, u.ID, keyplane.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := svc.SignIn(ctx, "new@example.com", pw, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RemoveUser(ctx, owner.Actor(), 1, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = svc.Session(ctx, token)
+	wantCode(t, err, keyplane.CodeUnauthorized)
+
+	// Deleting an integration stops its keys at once.
+	if _, err := svc.Authenticate(ctx, key.Key); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteIntegration(ctx, owner.Actor(), 1, in.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = svc.Authenticate(ctx, key.Key)
+	wantCode(t, err, keyplane.CodeUnauthorized)
+	_, err = svc.GetIntegration(ctx, 1, in.ID)
+	wantCode(t, err, keyplane.CodeNotFound)
+}

@@ -1,0 +1,406 @@
+package portal
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+type appRow struct {
+	keyplane.App
+	Keysets int
+}
+
+type appsPage struct {
+	Apps   []appRow
+	Total  int
+	Query  string
+	Name   string
+	Errors map[string][]string
+}
+
+func (p *Portal) appsPage(r *http.Request, s *session, page appsPage) (appsPage, error) {
+	apps, err := p.allApps(r.Context(), s.P)
+	if err != nil {
+		return page, err
+	}
+	counts := map[int64]int{}
+	if ks, err := p.allKeysets(r.Context(), s.P); err == nil {
+		for _, k := range ks {
+			counts[k.AppID]++
+		}
+	}
+	page.Total = len(apps)
+	page.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+	q := strings.ToLower(page.Query)
+	for _, a := range apps {
+		if q == "" || strings.Contains(strings.ToLower(a.Name), q) || strconv.FormatInt(a.ID, 10) == q {
+			page.Apps = append(page.Apps, appRow{a, counts[a.ID]})
+		}
+	}
+	return page, nil
+}
+
+func (p *Portal) apps(w http.ResponseWriter, r *http.Request, s *session) error {
+	page, err := p.appsPage(r, s, appsPage{})
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "apps", s, "Apps", page)
+	return nil
+}
+
+func (p *Portal) createApp(w http.ResponseWriter, r *http.Request, s *session) error {
+	name := firstLine(r.PostFormValue("name"))
+	a, err := p.svc.CreateApp(r.Context(), s.P, name)
+	if err == nil {
+		http.Redirect(w, r, "/apps/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
+		return nil
+	}
+	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+		return err
+	}
+	page, perr := p.appsPage(r, s, appsPage{Name: name, Errors: fieldErrors(err, "name")})
+	if perr != nil {
+		return perr
+	}
+	p.render(w, r, http.StatusBadRequest, "apps", s, "Apps", page)
+	return nil
+}
+
+type appPage struct {
+	App     keyplane.App
+	Keysets []keyplane.Keyset
+	Rename  string
+	Keyset  struct{ Name, Type string }
+	Errors  map[string][]string
+	Created *createdKeyset
+}
+
+type createdKeyset struct {
+	Keyset keyplane.Keyset
+	Secret keyplane.SecretKey
+}
+
+func (p *Portal) appPage(r *http.Request, s *session, id int64, page appPage) (appPage, error) {
+	a, err := p.svc.GetApp(r.Context(), s.P, id)
+	if err != nil {
+		return page, err
+	}
+	page.App = a
+	if page.Rename == "" {
+		page.Rename = a.Name
+	}
+	if page.Keyset.Type == "" {
+		page.Keyset.Type = string(keyplane.KeysetTesting)
+	}
+	ks, err := p.allKeysets(r.Context(), s.P)
+	if err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+		return page, err
+	}
+	for _, k := range ks {
+		if k.AppID == id {
+			page.Keysets = append(page.Keysets, k)
+		}
+	}
+	return page, nil
+}
+
+func (p *Portal) app(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	page, err := p.appPage(r, s, id, appPage{})
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "app", s, page.App.Name, page)
+	return nil
+}
+
+func (p *Portal) renameApp(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	name := firstLine(r.PostFormValue("name"))
+	if _, err := p.svc.RenameApp(r.Context(), s.P, id, name); err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		page, perr := p.appPage(r, s, id, appPage{Rename: name, Errors: fieldErrors(err, "name")})
+		if perr != nil {
+			return perr
+		}
+		p.render(w, r, http.StatusBadRequest, "app", s, page.App.Name, page)
+		return nil
+	}
+	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"?done=renamed", http.StatusSeeOther)
+	return nil
+}
+
+func (p *Portal) deleteAppForm(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := keyplane.Authorize(s.P.Grants, keyplane.Target{AppID: id}, keyplane.OpDeleteApp.Needs...); err != nil {
+		return err
+	}
+	a, err := p.svc.GetApp(r.Context(), s.P, id)
+	if err != nil {
+		return err
+	}
+	base := "/apps/" + strconv.FormatInt(id, 10)
+	p.render(w, r, http.StatusOK, "confirm", s, "Delete app", confirmPage{
+		Heading: "Delete app “" + a.Name + "”?",
+		Body:    "An app that still has keysets cannot be deleted: delete its keysets first.",
+		Action:  base + "/delete", Button: "Delete app", Cancel: base, Danger: true})
+	return nil
+}
+
+func (p *Portal) deleteApp(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := p.svc.DeleteApp(r.Context(), s.P, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/apps?done=app-deleted", http.StatusSeeOther)
+	return nil
+}
+
+func (p *Portal) createKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	name, typ := firstLine(r.PostFormValue("name")), keyplane.KeysetType(r.PostFormValue("type"))
+	n := control.NewKeyset{AppID: id, Type: &typ}
+	if strings.TrimSpace(name) != "" {
+		n.Name = &name
+	}
+	k, secret, _, err := p.svc.CreateKeyset(r.Context(), s.P, n)
+	page := appPage{}
+	status := http.StatusCreated
+	if err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		status = http.StatusBadRequest
+		page.Errors = fieldErrors(err, "keyset.name", "keyset.type")
+		page.Keyset.Name, page.Keyset.Type = name, string(typ)
+	} else {
+		page.Created = &createdKeyset{Keyset: k, Secret: secret}
+	}
+	page, err = p.appPage(r, s, id, page)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, status, "app", s, page.App.Name, page)
+	return nil
+}
+
+// cfgField is one input of the configuration form.
+type cfgField struct {
+	Path, Label, Kind string // Kind: bool, int, text
+	Value             string
+	Checked, Nullable bool
+	Errors            []string
+}
+
+type cfgSection struct {
+	Key, Title string
+	Fields     []cfgField
+}
+
+type keysetPage struct {
+	Keyset     keyplane.Keyset
+	App        keyplane.App
+	Secrets    []keyplane.SecretKey
+	SecretsErr string
+	Config     []cfgSection
+	Name, Type string
+	Errors     map[string][]string
+	NewSecret  string
+	Rotations  []option
+	ConfigErr  bool // the configuration form was refused; nothing was saved
+}
+
+// rotations are how long an old secret key may keep working after a rotation.
+var rotations = []option{{"", "Stop the old key at once"}, {"1h", "1 hour"}, {"24h", "24 hours"}, {"168h", "7 days"}, {"720h", "30 days"}}
+
+func (p *Portal) keysetPage(r *http.Request, s *session, id int64, page keysetPage, sent map[string]string) (keysetPage, error) {
+	k, err := p.svc.GetKeyset(r.Context(), s.P, id)
+	if err != nil {
+		return page, err
+	}
+	page.Keyset = k
+	if a, err := p.svc.GetApp(r.Context(), s.P, k.AppID); err == nil {
+		page.App = a
+	}
+	if page.Name == "" {
+		page.Name = k.Name
+	}
+	if page.Type == "" {
+		page.Type = string(k.Type)
+	}
+	if secrets, err := p.svc.ListSecretKeys(r.Context(), s.P, id, false); err == nil {
+		page.Secrets = secrets
+	} else if keyplane.ErrorCode(err) == keyplane.CodeForbidden {
+		page.SecretsErr = "Your role does not show secret keys."
+	} else {
+		return page, err
+	}
+	cfg, err := p.svc.GetConfig(r.Context(), s.P, id)
+	if err != nil {
+		return page, err
+	}
+	page.Config = configForm(cfg, page.Errors, sent)
+	page.Rotations = rotations
+	return page, nil
+}
+
+func (p *Portal) keyset(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	page, err := p.keysetPage(r, s, id, keysetPage{}, nil)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "keyset", s, page.Keyset.Name, page)
+	return nil
+}
+
+func (p *Portal) updateKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	name, typ := firstLine(r.PostFormValue("name")), keyplane.KeysetType(r.PostFormValue("type"))
+	if _, err := p.svc.UpdateKeyset(r.Context(), s.P, id, &name, &typ); err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		page, perr := p.keysetPage(r, s, id, keysetPage{Name: name, Type: string(typ), Errors: fieldErrors(err, "name", "type")}, nil)
+		if perr != nil {
+			return perr
+		}
+		p.render(w, r, http.StatusBadRequest, "keyset", s, page.Keyset.Name, page)
+		return nil
+	}
+	http.Redirect(w, r, "/keysets/"+strconv.FormatInt(id, 10)+"?done=saved", http.StatusSeeOther)
+	return nil
+}
+
+func (p *Portal) updateConfig(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return keyplane.Errorf(keyplane.CodeInvalid, "form: unreadable")
+	}
+	cur, err := p.svc.GetConfig(r.Context(), s.P, id)
+	if err != nil {
+		return err
+	}
+	patch, sent, err := configPatch(cur, r.PostForm)
+	if err == nil {
+		_, err = p.svc.UpdateConfig(r.Context(), s.P, id, patch)
+	}
+	if err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		page, perr := p.keysetPage(r, s, id, keysetPage{Errors: fieldErrors(err, configPaths()...), ConfigErr: true}, sent)
+		if perr != nil {
+			return perr
+		}
+		p.render(w, r, http.StatusBadRequest, "keyset", s, page.Keyset.Name, page)
+		return nil
+	}
+	http.Redirect(w, r, "/keysets/"+strconv.FormatInt(id, 10)+"?done=saved#config", http.StatusSeeOther)
+	return nil
+}
+
+func (p *Portal) rotateSecret(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var at *time.Time
+	keep := r.PostFormValue("keep")
+	if keep != "" {
+		i := slices.IndexFunc(rotations, func(o option) bool { return o.Value == keep })
+		d, perr := time.ParseDuration(keep)
+		if i < 0 || perr != nil {
+			return keyplane.Errorf(keyplane.CodeInvalid, "keep: choose one of the offered periods")
+		}
+		t := p.now().Add(d)
+		at = &t
+	}
+	key, err := p.svc.RotateSecretKey(r.Context(), s.P, id, at)
+	page := keysetPage{}
+	status := http.StatusCreated
+	if err != nil {
+		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
+			return err
+		}
+		status = statusOf[keyplane.ErrorCode(err)]
+		page.Errors = map[string][]string{"rotate": keyplane.ErrorMessages(err)}
+	} else {
+		page.NewSecret = key.Secret
+	}
+	page, err = p.keysetPage(r, s, id, page, nil)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, status, "keyset", s, page.Keyset.Name, page)
+	return nil
+}
+
+func (p *Portal) deleteKeysetForm(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	k, err := p.svc.GetKeyset(r.Context(), s.P, id)
+	if err != nil {
+		return err
+	}
+	if err := keyplane.Authorize(s.P.Grants, k.Target(), keyplane.OpDeleteKeyset.Needs...); err != nil {
+		return err
+	}
+	base := "/keysets/" + strconv.FormatInt(id, 10)
+	p.render(w, r, http.StatusOK, "confirm", s, "Delete keyset", confirmPage{
+		Heading: "Delete keyset “" + k.Name + "”?",
+		Body:    "Its publish, subscribe and secret keys stop working, and its configuration is gone for good.",
+		Action:  base + "/delete", Button: "Delete keyset", Cancel: base, Danger: true})
+	return nil
+}
+
+func (p *Portal) deleteKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	k, err := p.svc.GetKeyset(r.Context(), s.P, id)
+	if err != nil {
+		return err
+	}
+	if err := p.svc.DeleteKeyset(r.Context(), s.P, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/apps/"+strconv.FormatInt(k.AppID, 10)+"?done=keyset-deleted", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,152 @@
+package portal
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/keyplane/keyplane"
+)
+
+// home sends a signed-in user to their apps, anyone else to sign in.
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) {
+	if _, err := p.session(r); err == nil {
+		http.Redirect(w, r, "/apps", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+type loginPage struct {
+	Email  string
+	Next   string
+	Errors []string
+}
+
+func (p *Portal) loginForm(w http.ResponseWriter, r *http.Request) {
+	next := localNext(r.URL.Query().Get("next"))
+	if _, err := p.session(r); err == nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	p.render(w, r, http.StatusOK, "login", nil, "Sign in", loginPage{Next: next})
+}
+
+func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
+	email, password := r.PostFormValue("email"), r.PostFormValue("password")
+	next := localNext(r.PostFormValue("next"))
+	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	if err != nil {
+		code := keyplane.ErrorCode(err)
+		if code != keyplane.CodeUnauthorized && code != keyplane.CodeTooManyRequests {
+			p.fail(w, r, nil, err)
+			return
+		}
+		p.render(w, r, statusOf[code], "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
+		return
+	}
+	_, expires, err := p.svc.Session(r.Context(), token)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
+	p.setCookie(w, r, token, expires)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil {
+		if err := p.svc.SignOut(r.Context(), c.Value); err != nil {
+			p.fail(w, r, nil, err)
+			return
+		}
+	}
+	p.clearCookie(w, r)
+	http.Redirect(w, r, "/login?done=signed-out", http.StatusSeeOther)
+}
+
+type setupPage struct {
+	Token  string
+	Email  string
+	Errors map[string][]string
+}
+
+func (p *Portal) setupForm(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if err := p.svc.CheckSetupToken(r.Context(), token); err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
+	p.render(w, r, http.StatusOK, "setup", nil, "Create the Owner", setupPage{Token: token})
+}
+
+func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
+	token, email := r.PostFormValue("token"), r.PostFormValue("email")
+	password := r.PostFormValue("password")
+	page := setupPage{Token: token, Email: email}
+	if password != r.PostFormValue("confirm") {
+		page.Errors = map[string][]string{"confirm": {"confirm: the two passwords differ"}}
+		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
+		return
+	}
+	if _, err := p.svc.SetupOwner(r.Context(), token, email, password); err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			p.fail(w, r, nil, err)
+			return
+		}
+		page.Errors = fieldErrors(err, "email", "password")
+		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
+		return
+	}
+	t, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	if err != nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	_, expires, err := p.svc.Session(r.Context(), t)
+	if err != nil {
+		p.fail(w, r, nil, err)
+		return
+	}
+	p.setCookie(w, r, t, expires)
+	http.Redirect(w, r, "/account/api-management", http.StatusSeeOther)
+}
+
+// accountPage is My Account's data: errors of the password form.
+type accountPage struct {
+	Errors map[string][]string
+}
+
+// account is My Account: who you are, your password, and the
+// Organization Settings.
+func (p *Portal) account(w http.ResponseWriter, r *http.Request, s *session) error {
+	p.render(w, r, http.StatusOK, "account", s, "My Account", accountPage{})
+	return nil
+}
+
+func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *session) error {
+	next := r.PostFormValue("password")
+	var err error
+	if next != r.PostFormValue("confirm") {
+		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two new passwords differ")
+	} else {
+		c, _ := r.Cookie(CookieName) // signedIn found it
+		err = p.svc.ChangePassword(r.Context(), s.P, c.Value, r.PostFormValue("current"), next)
+	}
+	if err != nil {
+		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+			return err
+		}
+		p.render(w, r, http.StatusBadRequest, "account", s, "My Account", accountPage{Errors: fieldErrors(err, "current", "password", "confirm")})
+		return nil
+	}
+	http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
+	return nil
+}
+
+// firstLine keeps a value to one line, for fields echoed back into forms.
+func firstLine(s string) string {
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

@@ -1,0 +1,179 @@
+package portal
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/keyplane/keyplane"
+)
+
+// The configuration form is made from keyplane.Config itself, so every
+// section and field the API knows is editable here, and a field added
+// there shows up without a change to the portal.
+
+var sectionTitles = map[string]string{
+	"accessManager":      "Access Manager",
+	"files":              "Files",
+	"streamController":   "Stream Controller",
+	"appContext":         "App Context",
+	"dataSync":           "DataSync",
+	"apns":               "Apple Push Notifications (APNs)",
+	"fcm":                "Firebase Cloud Messaging (FCM)",
+	"messagePersistence": "Message Persistence",
+	"presence":           "Presence",
+}
+
+// fieldLabel turns a JSON name into words: "channelGroupLimit" → "Channel group limit".
+func fieldLabel(name string) string {
+	switch name {
+	case "teamId":
+		return "Team ID"
+	case "authKeyId":
+		return "Auth key ID"
+	}
+	var b strings.Builder
+	for i, r := range name {
+		switch {
+		case i == 0:
+			b.WriteRune(unicode.ToUpper(r))
+		case unicode.IsUpper(r):
+			b.WriteByte(' ')
+			b.WriteRune(unicode.ToLower(r))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+// fieldKind is how a Config field is edited: a checkbox, a number or text.
+func fieldKind(t reflect.Type) (kind string, nullable bool) {
+	if t.Kind() == reflect.Pointer {
+		t, nullable = t.Elem(), true
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "bool", nullable
+	case reflect.Int, reflect.Int64:
+		return "int", nullable
+	}
+	return "text", nullable
+}
+
+// eachField calls fn for every field of every section of c.
+func eachField(c keyplane.Config, fn func(section string, f reflect.StructField, v reflect.Value)) {
+	cv := reflect.ValueOf(c)
+	for i := range cv.NumField() {
+		sec := jsonName(cv.Type().Field(i))
+		sv := cv.Field(i)
+		for j := range sv.NumField() {
+			fn(sec, sv.Type().Field(j), sv.Field(j))
+		}
+	}
+}
+
+// configPaths names every field as error messages do: "presence.interval".
+func configPaths() []string {
+	var out []string
+	eachField(keyplane.Config{}, func(sec string, f reflect.StructField, _ reflect.Value) {
+		out = append(out, sec+"."+jsonName(f))
+	})
+	return out
+}
+
+// formValue renders a field's value as its input holds it.
+func formValue(v reflect.Value) string {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return ""
+		}
+		v = v.Elem()
+	}
+	switch v.Kind() {
+	case reflect.Bool:
+		return strconv.FormatBool(v.Bool())
+	case reflect.Int, reflect.Int64:
+		return strconv.FormatInt(v.Int(), 10)
+	}
+	return v.String()
+}
+
+// configForm lays c out as form sections; sent, when set, holds what the
+// person typed, shown again beside the errors it caused.
+func configForm(c keyplane.Config, errs map[string][]string, sent map[string]string) []cfgSection {
+	var out []cfgSection
+	eachField(c, func(sec string, f reflect.StructField, v reflect.Value) {
+		if len(out) == 0 || out[len(out)-1].Key != sec {
+			out = append(out, cfgSection{Key: sec, Title: sectionTitles[sec]})
+		}
+		path := sec + "." + jsonName(f)
+		kind, nullable := fieldKind(f.Type)
+		val := formValue(v)
+		if s, ok := sent[path]; ok {
+			val = s
+		}
+		fld := cfgField{Path: path, Label: fieldLabel(jsonName(f)), Kind: kind, Value: val, Nullable: nullable, Errors: errs[path]}
+		fld.Checked = kind == "bool" && val == "true"
+		out[len(out)-1].Fields = append(out[len(out)-1].Fields, fld)
+	})
+	return out
+}
+
+// configPatch turns the form into the PATCH the API would receive: only
+// the fields whose value differs from cur, each as the JSON the API takes
+// (an empty nullable field is null; a number field that is not a number is
+// sent as text, so the answer is the API's own message). It returns what
+// was sent, keyed by path.
+func configPatch(cur keyplane.Config, form url.Values) (keyplane.ConfigPatch, map[string]string, error) {
+	sent := map[string]string{}
+	patch := map[string]map[string]json.RawMessage{}
+	eachField(cur, func(sec string, f reflect.StructField, v reflect.Value) {
+		path := sec + "." + jsonName(f)
+		vals, ok := form[path]
+		if !ok {
+			return
+		}
+		raw := strings.TrimSpace(vals[len(vals)-1]) // a checkbox follows its hidden "false"
+		sent[path] = raw
+		kind, nullable := fieldKind(f.Type)
+		var msg json.RawMessage
+		switch {
+		case raw == "" && nullable:
+			msg = json.RawMessage("null")
+		case kind == "bool":
+			msg = json.RawMessage(strconv.FormatBool(raw == "true"))
+		case kind == "int":
+			if _, err := strconv.ParseInt(raw, 10, 64); err == nil {
+				msg = json.RawMessage(raw)
+				break
+			}
+			msg, _ = json.Marshal(raw)
+		default:
+			msg, _ = json.Marshal(raw)
+		}
+		old, _ := json.Marshal(v.Interface())
+		if bytes.Equal(old, msg) {
+			return
+		}
+		if patch[sec] == nil {
+			patch[sec] = map[string]json.RawMessage{}
+		}
+		patch[sec][jsonName(f)] = msg
+	})
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return keyplane.ConfigPatch{}, sent, err
+	}
+	p, err := keyplane.ParseConfigPatch(body)
+	return p, sent, err
+}

@@ -1,0 +1,39 @@
+package portal
+
+import (
+	"html/template"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+var funcs = template.FuncMap{
+	// when renders a time as people read it, in UTC.
+	"when": func(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") },
+	"date": func(t time.Time) string { return t.UTC().Format("Jan 2, 2006") },
+	// iso is the machine-readable form for <time datetime>.
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"whenOpt": func(t *time.Time) string {
+		if t == nil {
+			return "Never"
+		}
+		return t.UTC().Format("Jan 2, 2006 15:04 UTC")
+	},
+	"id":    func(n int64) string { return strconv.FormatInt(n, 10) },
+	"join":  strings.Join,
+	"plus1": func(i int) int { return i + 1 },
+	"has": func(m map[string][]string, k string) bool {
+		return len(m[k]) > 0
+	},
+	// domID makes a config path ("presence.interval") an id CSS selects plainly.
+	"domID":     func(path string) string { return "cfg-" + strings.ReplaceAll(path, ".", "-") },
+	"roleLabel": func(r keyplane.Role) string { return r.Label() },
+	"initial": func(s string) string {
+		for _, r := range s {
+			return strings.ToUpper(string(r))
+		}
+		return "?"
+	},
+}

@@ -1,0 +1,425 @@
+// Package portal serves the Admin Portal: the web pages people use to
+// manage apps, keysets, Service Integrations and users. Pages are rendered
+// on the server from embedded templates and work without JavaScript; every
+// change goes through the control package as the signed-in user's
+// principal, so the portal can do exactly what the API allows and no more.
+// It holds no SQL.
+package portal
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// maxFormBytes caps a request body.
+const maxFormBytes = 256 << 10
+
+// CookieName is the name of the session cookie.
+const CookieName = "keyplane_session"
+
+// Portal is the Admin Portal over a control.Service.
+type Portal struct {
+	svc   *control.Service
+	log   *slog.Logger
+	now   func() time.Time
+	proxy bool
+	pages map[string]*template.Template
+}
+
+// Options adjusts a Portal; the zero value suits a server reached directly.
+type Options struct {
+	// Now is the clock the service runs on (expiries the portal computes
+	// must agree with it); nil is the real one.
+	Now func() time.Time
+	// TrustProxy says a reverse proxy stands in front: the client address
+	// sign-in failures count under is the last X-Forwarded-For entry (the
+	// one the proxy added), and X-Forwarded-Proto: https marks the session
+	// cookie Secure. Without a proxy these headers are ignored, since any
+	// client can send them.
+	TrustProxy bool
+}
+
+// New returns the portal over svc.
+func New(svc *control.Service, log *slog.Logger, o Options) *Portal {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	p := &Portal{svc: svc, log: log, now: o.Now, proxy: o.TrustProxy, pages: map[string]*template.Template{}}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" {
+			continue
+		}
+		p.pages[strings.TrimSuffix(base, ".html")] = template.Must(
+			template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n))
+	}
+	return p
+}
+
+// Handler returns the portal's routes, behind cross-origin protection
+// (http.CrossOriginProtection refuses a state-changing request that a
+// browser marks as coming from another site) and the security headers
+// every page carries.
+func (p *Portal) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+
+	mux.HandleFunc("GET /{$}", p.home)
+	mux.HandleFunc("GET /login", p.loginForm)
+	mux.HandleFunc("POST /login", p.login)
+	mux.HandleFunc("POST /logout", p.logout)
+	mux.HandleFunc("GET /setup", p.setupForm)
+	mux.HandleFunc("POST /setup", p.setup)
+
+	mux.Handle("GET /account", p.signedIn(p.account))
+	mux.Handle("POST /account/password", p.signedIn(p.changePassword))
+	mux.Handle("GET /account/api-management", p.signedIn(p.integrations))
+	mux.Handle("GET /account/api-management/new", p.signedIn(p.newIntegrationForm))
+	mux.Handle("POST /account/api-management/new", p.signedIn(p.createIntegration))
+	mux.Handle("GET /account/api-management/{id}", p.signedIn(p.integration))
+	mux.Handle("POST /account/api-management/{id}/keys", p.signedIn(p.generateKey))
+	mux.Handle("GET /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKeyForm))
+	mux.Handle("POST /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKey))
+	mux.Handle("GET /account/api-management/{id}/delete", p.signedIn(p.deleteIntegrationForm))
+	mux.Handle("POST /account/api-management/{id}/delete", p.signedIn(p.deleteIntegration))
+
+	mux.Handle("GET /account/users", p.signedIn(p.users))
+	mux.Handle("POST /account/users", p.signedIn(p.createUser))
+	mux.Handle("POST /account/users/{id}/role", p.signedIn(p.changeRole))
+	mux.Handle("GET /account/users/{id}/remove", p.signedIn(p.removeUserForm))
+	mux.Handle("POST /account/users/{id}/remove", p.signedIn(p.removeUser))
+
+	mux.Handle("GET /apps", p.signedIn(p.apps))
+	mux.Handle("POST /apps", p.signedIn(p.createApp))
+	mux.Handle("GET /apps/{id}", p.signedIn(p.app))
+	mux.Handle("POST /apps/{id}/rename", p.signedIn(p.renameApp))
+	mux.Handle("GET /apps/{id}/delete", p.signedIn(p.deleteAppForm))
+	mux.Handle("POST /apps/{id}/delete", p.signedIn(p.deleteApp))
+	mux.Handle("POST /apps/{id}/keysets", p.signedIn(p.createKeyset))
+	mux.Handle("GET /keysets/{id}", p.signedIn(p.keyset))
+	mux.Handle("POST /keysets/{id}", p.signedIn(p.updateKeyset))
+	mux.Handle("POST /keysets/{id}/config", p.signedIn(p.updateConfig))
+	mux.Handle("POST /keysets/{id}/rotate", p.signedIn(p.rotateSecret))
+	mux.Handle("GET /keysets/{id}/delete", p.signedIn(p.deleteKeysetForm))
+	mux.Handle("POST /keysets/{id}/delete", p.signedIn(p.deleteKeyset))
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusNotFound, "error", nil, "Page not found", errorPage{Title: "Page not found", Messages: []string{"There is no page at " + r.URL.Path + "."}})
+	})
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.render(w, r, http.StatusForbidden, "error", nil, "Request refused", errorPage{Title: "Request refused",
+			Messages: []string{"This form was sent from another site, so it was refused. Open the page in Keyplane and try again."}})
+	}))
+	return p.recovered(securityHeaders(cop.Handler(mux)))
+}
+
+// securityHeaders sets what every answer carries: a Content Security
+// Policy that allows only the portal's own files (no inline script or
+// style), no framing, no sniffing, and no caching of pages that may show a
+// key once.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		// No form of the portal comes near this; a larger body is cut off
+		// and its form reads as empty.
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// recovered logs one line per request (the path only: a query may hold a
+// setup token, a body a password) and turns a panic into a plain 500 page.
+func (p *Portal) recovered(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				p.log.Error("portal panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+				if sw.status == 0 {
+					http.Error(sw, "internal error", http.StatusInternalServerError)
+				}
+			}
+			p.log.Info("portal request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// session is the signed-in user of a request.
+type session struct {
+	P       keyplane.Principal
+	Account keyplane.Account
+	// CanManage tells whether the user may manage integrations and users;
+	// pages use it to hide what would be refused anyway.
+	CanManage bool
+	// CanWrite tells whether the user's role writes apps and keysets.
+	CanWrite bool
+}
+
+type pageHandler func(w http.ResponseWriter, r *http.Request, s *session) error
+
+// signedIn runs h for a signed-in user, and sends anyone else to the
+// sign-in page, coming back here afterwards.
+func (p *Portal) signedIn(h pageHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := p.session(r)
+		if err != nil {
+			if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+				p.fail(w, r, nil, err)
+				return
+			}
+			p.clearCookie(w, r)
+			next := "/"
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		if err := h(w, r, s); err != nil {
+			p.fail(w, r, s, err)
+		}
+	})
+}
+
+func (p *Portal) session(r *http.Request) (*session, error) {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return nil, keyplane.Errorf(keyplane.CodeUnauthorized, "not signed in")
+	}
+	pr, _, err := p.svc.Session(r.Context(), c.Value)
+	if err != nil {
+		return nil, err
+	}
+	a, err := p.svc.Account(r.Context(), pr.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	return &session{P: pr, Account: a, CanManage: keyplane.MayManage(pr.Actor()) == nil,
+		CanWrite: keyplane.Authorize(pr.Grants, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
+}
+
+// secure tells whether the browser reached us over TLS.
+func (p *Portal) secure(r *http.Request) bool {
+	return r.TLS != nil || (p.proxy && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https"))
+}
+
+func (p *Portal) setCookie(w http.ResponseWriter, r *http.Request, token string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+func (p *Portal) clearCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
+}
+
+// view is what the layout renders around a page.
+type view struct {
+	Title string
+	S     *session
+	Nav   string // the section the page belongs to: apps, api, account
+	Flash string
+	Data  any
+}
+
+// render writes a page with its layout.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
+	t, ok := p.pages[page]
+	if !ok {
+		panic("portal: no template " + page)
+	}
+	v := view{Title: title, S: s, Data: data, Flash: flashes[r.URL.Query().Get("done")]}
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/account/api-management"):
+		v.Nav = "api"
+	case strings.HasPrefix(r.URL.Path, "/account"):
+		v.Nav = "account"
+	case strings.HasPrefix(r.URL.Path, "/apps"), strings.HasPrefix(r.URL.Path, "/keysets"):
+		v.Nav = "apps"
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, v); err != nil {
+		p.log.Error("rendering", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprint(w, b.String())
+}
+
+// flashes are the confirmations a redirect can ask for with ?done=.
+var flashes = map[string]string{
+	"revoked":             "The API key was revoked. It stopped working immediately.",
+	"integration-deleted": "The Service Integration was deleted, and its API keys stopped working.",
+	"app-deleted":         "The app was deleted.",
+	"keyset-deleted":      "The keyset was deleted.",
+	"renamed":             "Saved.",
+	"saved":               "Saved.",
+	"user-added":          "The user was added.",
+	"user-removed":        "The user was removed and signed out.",
+	"role-changed":        "The role was changed.",
+	"signed-out":          "You are signed out.",
+	"password-changed":    "Your password was changed. Your other sessions were signed out.",
+}
+
+// errorPage is the data of the error template.
+type errorPage struct {
+	Title    string
+	Messages []string
+}
+
+var statusOf = map[keyplane.Code]int{
+	keyplane.CodeInvalid:         http.StatusBadRequest,
+	keyplane.CodeUnauthorized:    http.StatusUnauthorized,
+	keyplane.CodeForbidden:       http.StatusForbidden,
+	keyplane.CodeNotFound:        http.StatusNotFound,
+	keyplane.CodeConflict:        http.StatusConflict,
+	keyplane.CodeTooLarge:        http.StatusRequestEntityTooLarge,
+	keyplane.CodeTooManyRequests: http.StatusTooManyRequests,
+	keyplane.CodeInternal:        http.StatusInternalServerError,
+	keyplane.CodeUnavailable:     http.StatusServiceUnavailable,
+}
+
+var titleOf = map[keyplane.Code]string{
+	keyplane.CodeInvalid:         "That did not work",
+	keyplane.CodeForbidden:       "Not allowed",
+	keyplane.CodeNotFound:        "Not found",
+	keyplane.CodeConflict:        "That did not work",
+	keyplane.CodeTooManyRequests: "Too many attempts",
+	keyplane.CodeUnavailable:     "Try again",
+	keyplane.CodeInternal:        "Something went wrong",
+}
+
+// fail renders err as an error page with its status. Internal errors are
+// logged and shown without their cause.
+func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	code := keyplane.ErrorCode(err)
+	if code == keyplane.CodeInternal {
+		if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+			return
+		}
+		p.log.Error("portal request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	title := titleOf[code]
+	if title == "" {
+		title = "That did not work"
+	}
+	msgs := keyplane.ErrorMessages(err)
+	if code == keyplane.CodeForbidden && s != nil {
+		msgs = append(msgs, "Your role is "+s.P.Role.Label()+". Ask an Owner or Account Admin if you need more.")
+	}
+	p.render(w, r, statusOf[code], "error", s, title, errorPage{Title: title, Messages: msgs})
+}
+
+// clientIP is the address sign-in failures are counted under: the peer's,
+// or behind a trusted proxy the address the proxy saw.
+func (p *Portal) clientIP(r *http.Request) string {
+	if p.proxy {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
+				return ip
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// fieldErrors sorts an error's messages by the field each names ("name:
+// required" → "name"), for showing each beside its input; messages that
+// name no known field go under "".
+func fieldErrors(err error, fields ...string) map[string][]string {
+	out := map[string][]string{}
+	for _, m := range keyplane.ErrorMessages(err) {
+		key := ""
+		for _, f := range fields {
+			if strings.HasPrefix(m, f+":") {
+				key = f
+				break
+			}
+		}
+		out[key] = append(out[key], m)
+	}
+	return out
+}
+
+// localNext is where to go after signing in: a path on this site only.
+func localNext(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
+		return "/apps"
+	}
+	return s
+}

@@ -1,0 +1,189 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/keyplane/keyplane"
+)
+
+// DeleteIntegration implements control.Tx: the integration and its keys.
+func (t *txn) DeleteIntegration(accountID, id int64) error {
+	if _, err := t.exec(`DELETE FROM api_keys WHERE integration_id IN (SELECT id FROM integrations WHERE account_id = $1 AND id = $2)`, accountID, id); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM integrations WHERE account_id = $1 AND id = $2`, accountID, id)
+	return err
+}
+
+// CountUsers implements control.Tx.
+func (t *txn) CountUsers() (int, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+const userCols = `u.id, u.account_id, u.email, u.password_hash, u.role, u.created_at`
+
+type userRow struct {
+	u       keyplane.User
+	created int64
+}
+
+func (r *userRow) dest() []any {
+	return []any{&r.u.ID, &r.u.AccountID, &r.u.Email, &r.u.PasswordHash, &r.u.Role, &r.created}
+}
+
+func (r *userRow) value() keyplane.User {
+	r.u.CreatedAt = fromMS(r.created)
+	return r.u
+}
+
+// InsertUser implements control.Tx.
+func (t *txn) InsertUser(u *keyplane.User) error {
+	return t.queryRow(`INSERT INTO users (account_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		u.AccountID, u.Email, u.PasswordHash, u.Role, ms(u.CreatedAt)).Scan(&u.ID)
+}
+
+func (t *txn) userWhere(what string, key any, cond string, args ...any) (keyplane.User, error) {
+	var r userRow
+	err := t.queryRow(`SELECT `+userCols+` FROM users u WHERE `+cond, args...).Scan(r.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keyplane.User{}, notFound(what, key)
+	}
+	return r.value(), err
+}
+
+// User implements control.Tx.
+func (t *txn) User(accountID, id int64) (keyplane.User, error) {
+	return t.userWhere("user", id, `u.account_id = $1 AND u.id = $2`, accountID, id)
+}
+
+// UserByEmail implements control.Tx.
+func (t *txn) UserByEmail(email string) (keyplane.User, error) {
+	return t.userWhere("user", email, `u.email = $1`, email)
+}
+
+// Users implements control.Tx.
+func (t *txn) Users(accountID int64) ([]keyplane.User, error) {
+	rows, err := t.query(`SELECT `+userCols+` FROM users u WHERE u.account_id = $1 ORDER BY u.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []keyplane.User
+	for rows.Next() {
+		var r userRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.value())
+	}
+	return out, rows.Err()
+}
+
+// UpdateUserRole implements control.Tx.
+func (t *txn) UpdateUserRole(accountID, id int64, r keyplane.Role) error {
+	_, err := t.exec(`UPDATE users SET role = $1 WHERE account_id = $2 AND id = $3`, r, accountID, id)
+	return err
+}
+
+// DeleteUser implements control.Tx.
+func (t *txn) DeleteUser(accountID, id int64) error {
+	if _, err := t.exec(`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1 AND id = $2)`, accountID, id); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM users WHERE account_id = $1 AND id = $2`, accountID, id)
+	return err
+}
+
+// InsertSession implements control.Tx.
+func (t *txn) InsertSession(s keyplane.Session) error {
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
+		s.TokenHash, s.UserID, ms(s.CreatedAt), ms(s.ExpiresAt))
+	return err
+}
+
+// SessionByHash implements control.Tx.
+func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error) {
+	var s keyplane.Session
+	var c, e int64
+	var r userRow
+	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.created_at, s.expires_at, `+userCols+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hash).
+		Scan(append([]any{&s.TokenHash, &s.UserID, &c, &e}, r.dest()...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
+	}
+	s.CreatedAt, s.ExpiresAt = fromMS(c), fromMS(e)
+	return s, r.value(), err
+}
+
+// DeleteSession implements control.Tx.
+func (t *txn) DeleteSession(hash []byte) error {
+	_, err := t.exec(`DELETE FROM sessions WHERE token_hash = $1`, hash)
+	return err
+}
+
+// DeleteExpiredSessions implements control.Tx.
+func (t *txn) DeleteExpiredSessions(now time.Time) error {
+	_, err := t.exec(`DELETE FROM sessions WHERE expires_at <= $1`, ms(now))
+	return err
+}
+
+// RecordLoginFailure implements control.Tx.
+func (t *txn) RecordLoginFailure(subject string, at time.Time) error {
+	_, err := t.exec(`INSERT INTO login_failures (subject, at) VALUES ($1, $2)`, subject, ms(at))
+	return err
+}
+
+// CountLoginFailures implements control.Tx.
+func (t *txn) CountLoginFailures(subject string, since time.Time) (int, error) {
+	var n int
+	err := t.queryRow(`SELECT count(*) FROM login_failures WHERE subject = $1 AND at > $2`, subject, ms(since)).Scan(&n)
+	return n, err
+}
+
+// ClearLoginFailures implements control.Tx.
+func (t *txn) ClearLoginFailures(subject string, before time.Time) error {
+	_, err := t.exec(`DELETE FROM login_failures WHERE subject = $1 OR at < $2`, subject, ms(before))
+	return err
+}
+
+// InsertSetupToken implements control.Tx.
+func (t *txn) InsertSetupToken(hash []byte, created, expires time.Time) error {
+	_, err := t.exec(`INSERT INTO setup_tokens (hash, created_at, expires_at) VALUES ($1, $2, $3)`, hash, ms(created), ms(expires))
+	return err
+}
+
+// SetupTokenExpiry implements control.Tx.
+func (t *txn) SetupTokenExpiry(hash []byte) (time.Time, error) {
+	var e int64
+	err := t.queryRow(`SELECT expires_at FROM setup_tokens WHERE hash = $1`, hash).Scan(&e)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, keyplane.Errorf(keyplane.CodeNotFound, "setup link: unknown")
+	}
+	return fromMS(e), err
+}
+
+// DeleteSetupTokens implements control.Tx.
+func (t *txn) DeleteSetupTokens() error {
+	_, err := t.exec(`DELETE FROM setup_tokens`)
+	return err
+}
+
+// UpdateUserPassword implements control.Tx.
+func (t *txn) UpdateUserPassword(accountID, id int64, hash string) error {
+	_, err := t.exec(`UPDATE users SET password_hash = $1 WHERE account_id = $2 AND id = $3`, hash, accountID, id)
+	return err
+}
+
+// DeleteUserSessions implements control.Tx.
+func (t *txn) DeleteUserSessions(userID int64, keep []byte) error {
+	if keep == nil {
+		keep = []byte{}
+	}
+	_, err := t.exec(`DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2`, userID, keep)
+	return err
+}
