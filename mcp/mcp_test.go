@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +39,8 @@ func startServer(t *testing.T) *testServer {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", Database: dsn, Listening: func(a string) { addrc <- a }})
+		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", Database: dsn, KEKFile: filepath.Join(t.TempDir(), "kek"),
+			Listening: func(a string) { addrc <- a }})
 	}()
 	s := &testServer{t: t}
 	select {
