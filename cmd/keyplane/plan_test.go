@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// contains fails the test unless out holds every one of wants.
+// mustContain fails the test unless out holds every one of wants.
 func mustContain(t *testing.T, what, out string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
@@ -19,6 +19,7 @@ func mustContain(t *testing.T, what, out string, wants ...string) {
 	}
 }
 
+// mustNotContain fails the test if out holds any of nots.
 func mustNotContain(t *testing.T, what, out string, nots ...string) {
 	t.Helper()
 	for _, n := range nots {
