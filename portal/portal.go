@@ -116,6 +116,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /account/users/{id}/remove", p.signedIn(p.removeUserForm))
 	mux.Handle("POST /account/users/{id}/remove", p.signedIn(p.removeUser))
 
+	mux.Handle("GET /account/audit", p.signedIn(p.auditLog))
 	mux.Handle("GET /apps", p.signedIn(p.apps))
 	mux.Handle("POST /apps", p.signedIn(p.createApp))
 	mux.Handle("GET /apps/{id}", p.signedIn(p.app))
