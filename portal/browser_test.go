@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/usagesim"
 )
 
 // The seed's flow, as a person follows it: sign in → account name → My
@@ -279,6 +280,26 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 		t.Errorf("saved config: %+v", cfg)
 	}
 	screenshot(t, ctx, "keyset")
+
+	// A month of simulated usage, charted on the Usage page.
+	all, _, _ := e.svc.ListKeysets(context.Background(), owner, keyplane.Page{Page: 1, Limit: 100})
+	today := keyplane.DayOf(e.clock.Now())
+	var reports []keyplane.UsageReport
+	for _, k := range all {
+		id := keyplane.FlexibleID(k.ID)
+		usagesim.Keyset(1, k.ID, today-29, today+1, func(pt usagesim.Point) {
+			d, m, v := pt.Day.String(), pt.Metric, pt.Value
+			reports = append(reports, keyplane.UsageReport{KeysetID: &id, Date: &d, Metric: &m, Value: &v})
+		})
+	}
+	if _, err := e.svc.ImportUsage(context.Background(), reports, func(int) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "usage", chromedp.Navigate(e.base+"/usage"), chromedp.WaitVisible(chromedp.CSS(".chart svg rect")))
+	if n := text(t, ctx, ".chart h2"); n != "publish" {
+		t.Errorf("the first chart is %q, want publish", n)
+	}
+	screenshot(t, ctx, "usage")
 }
 
 // A form on another site that posts to the portal is refused by the

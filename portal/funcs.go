@@ -2,6 +2,7 @@ package portal
 
 import (
 	"html/template"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ var funcs = template.FuncMap{
 	"has": func(m map[string][]string, k string) bool {
 		return len(m[k]) > 0
 	},
+	// has1 reports whether list holds s.
+	"has1": func(list []string, s string) bool { return slices.Contains(list, s) },
 	// domID makes a config path ("presence.interval") an id CSS selects plainly.
 	"domID":     func(path string) string { return "cfg-" + strings.ReplaceAll(path, ".", "-") },
 	"roleLabel": func(r keyplane.Role) string { return r.Label() },

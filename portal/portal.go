@@ -117,6 +117,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("POST /account/users/{id}/remove", p.signedIn(p.removeUser))
 
 	mux.Handle("GET /account/audit", p.signedIn(p.auditLog))
+	mux.Handle("GET /usage", p.signedIn(p.usage))
 	mux.Handle("GET /apps", p.signedIn(p.apps))
 	mux.Handle("POST /apps", p.signedIn(p.createApp))
 	mux.Handle("GET /apps/{id}", p.signedIn(p.app))
@@ -286,7 +287,7 @@ func (p *Portal) clearCookie(w http.ResponseWriter, r *http.Request) {
 type view struct {
 	Title string
 	S     *session
-	Nav   string // the section the page belongs to: apps, api, account
+	Nav   string // the section the page belongs to: apps, usage, api, account
 	Flash string
 	Data  any
 }
@@ -305,6 +306,8 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 		v.Nav = "account"
 	case strings.HasPrefix(r.URL.Path, "/apps"), strings.HasPrefix(r.URL.Path, "/keysets"):
 		v.Nav = "apps"
+	case strings.HasPrefix(r.URL.Path, "/usage"):
+		v.Nav = "usage"
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, v); err != nil {
