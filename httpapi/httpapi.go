@@ -19,6 +19,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/api"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 // MaxBodyBytes caps a request body.
@@ -191,18 +192,6 @@ func credential(h string) string {
 	return h
 }
 
-var statusOf = map[keyplane.Code]int{
-	keyplane.CodeInvalid:         http.StatusBadRequest,
-	keyplane.CodeUnauthorized:    http.StatusUnauthorized,
-	keyplane.CodeForbidden:       http.StatusForbidden,
-	keyplane.CodeNotFound:        http.StatusNotFound,
-	keyplane.CodeConflict:        http.StatusConflict,
-	keyplane.CodeTooLarge:        http.StatusRequestEntityTooLarge,
-	keyplane.CodeTooManyRequests: http.StatusTooManyRequests,
-	keyplane.CodeInternal:        http.StatusInternalServerError,
-	keyplane.CodeUnavailable:     http.StatusServiceUnavailable,
-}
-
 // fail renders err. Internal errors are logged with their cause and shown
 // without it.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -221,7 +210,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) && e.Wire != "" {
 		name = e.Wire
 	}
-	writeError(w, statusOf[code], name, keyplane.ErrorMessages(err))
+	writeError(w, httpstatus.Of(code), name, keyplane.ErrorMessages(err))
 }
 
 type errorBody struct {
@@ -326,25 +315,10 @@ func page(r *http.Request) (keyplane.Page, error) {
 	return p, keyplane.Invalid(msgs...)
 }
 
-// statusWriter remembers the status for the request log.
+// statusWriter remembers the status, and who asked, for the request log.
 type statusWriter struct {
-	http.ResponseWriter
-	status    int
+	httpstatus.Recorder
 	principal *keyplane.Principal
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
 }
 
 // logged logs one line per request and turns a panic into a 500. The line
@@ -352,18 +326,18 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 func (a *API) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{Recorder: httpstatus.Recorder{ResponseWriter: w}}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				a.log.Error("panic", "method", r.Method, "path", redactPath(r.URL.Path), "panic", v)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					writeError(sw, http.StatusInternalServerError, string(keyplane.CodeInternal), []string{"internal error"})
 				}
 			}
-			attrs := []any{"method", r.Method, "path", redactPath(r.URL.Path), "status", sw.status, "ms", time.Since(start).Milliseconds()}
+			attrs := []any{"method", r.Method, "path", redactPath(r.URL.Path), "status", sw.Status, "ms", time.Since(start).Milliseconds()}
 			if p := sw.principal; p != nil {
 				attrs = append(attrs, "integrationId", p.IntegrationID, "keyId", p.KeyID)
 			}

@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 // Authenticator says whose an API key is, or refuses it with a
@@ -59,33 +59,21 @@ func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logg
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := authenticate(r.Context(), credential(r.Header.Get("Authorization"))); err != nil {
-			status, name := http.StatusUnauthorized, "Unauthorized"
-			switch keyplane.ErrorCode(err) {
+			code, msgs := keyplane.ErrorCode(err), keyplane.ErrorMessages(err)
+			switch code {
 			case keyplane.CodeUnauthorized:
+				w.Header().Set("WWW-Authenticate", `Bearer realm="keyplane"`)
 			case keyplane.CodeUnavailable:
-				status, name = http.StatusServiceUnavailable, "ServiceUnavailable"
 			default:
 				log.Error("mcp: authenticating", "err", err)
-				status, name = http.StatusInternalServerError, "InternalError"
-				err = errors.New("internal error")
+				code, msgs = keyplane.CodeInternal, []string{"internal error"}
 			}
-			if status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="keyplane"`)
-			}
-			writeError(w, status, name, messages(err))
+			writeError(w, httpstatus.Of(code), string(code), msgs)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		h.ServeHTTP(w, r)
 	})
-}
-
-// messages are the messages of err, as the API's error body lists them.
-func messages(err error) []string {
-	if ms := keyplane.ErrorMessages(err); len(ms) > 0 {
-		return ms
-	}
-	return []string{err.Error()}
 }
 
 // writeError writes the API's error body.

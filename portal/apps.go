@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 type appRow struct {
@@ -356,7 +357,7 @@ func (p *Portal) rotateSecret(w http.ResponseWriter, r *http.Request, s *session
 		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
 			return err
 		}
-		status = statusOf[keyplane.ErrorCode(err)]
+		status = httpstatus.Of(keyplane.ErrorCode(err))
 		page.Errors = map[string][]string{"rotate": keyplane.ErrorMessages(err)}
 	} else {
 		page.NewSecret = key.Secret

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 // home sends a signed-in user to their apps, anyone else to sign in.
@@ -41,7 +42,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, r, nil, err)
 			return
 		}
-		p.render(w, r, statusOf[code], "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
+		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
 		return
 	}
 	_, expires, err := p.svc.Session(r.Context(), token)

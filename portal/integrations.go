@@ -9,6 +9,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 // pathID reads a numeric path value; anything else is a plain 404.
@@ -434,7 +435,7 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 		page.GenerateErr = []string{msg}
 	} else {
 		page.GenerateErr = keyplane.ErrorMessages(err)
-		status = statusOf[keyplane.ErrorCode(err)]
+		status = httpstatus.Of(keyplane.ErrorCode(err))
 	}
 	page.Expiry, _ = strconv.Atoi(r.PostFormValue("expiration"))
 	p.render(w, r, status, "integration", s, page.Name, page)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 //go:embed templates/*.html
@@ -172,43 +173,23 @@ func cacheStatic(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status for the request log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // recovered logs one line per request (the path only: a query may hold a
 // setup token, a body a password) and turns a panic into a plain 500 page.
 func (p *Portal) recovered(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpstatus.Recorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
 				p.log.Error("portal panic", "method", r.Method, "path", r.URL.Path, "panic", v)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
-			p.log.Info("portal request", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
+			p.log.Info("portal request", "method", r.Method, "path", r.URL.Path, "status", sw.Status, "ms", time.Since(start).Milliseconds())
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -341,18 +322,6 @@ type errorPage struct {
 	Messages []string
 }
 
-var statusOf = map[keyplane.Code]int{
-	keyplane.CodeInvalid:         http.StatusBadRequest,
-	keyplane.CodeUnauthorized:    http.StatusUnauthorized,
-	keyplane.CodeForbidden:       http.StatusForbidden,
-	keyplane.CodeNotFound:        http.StatusNotFound,
-	keyplane.CodeConflict:        http.StatusConflict,
-	keyplane.CodeTooLarge:        http.StatusRequestEntityTooLarge,
-	keyplane.CodeTooManyRequests: http.StatusTooManyRequests,
-	keyplane.CodeInternal:        http.StatusInternalServerError,
-	keyplane.CodeUnavailable:     http.StatusServiceUnavailable,
-}
-
 var titleOf = map[keyplane.Code]string{
 	keyplane.CodeInvalid:         "That did not work",
 	keyplane.CodeForbidden:       "Not allowed",
@@ -381,7 +350,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 	if code == keyplane.CodeForbidden && s != nil {
 		msgs = append(msgs, "Your role is "+s.P.Role.Label()+". Ask an Owner or Account Admin if you need more.")
 	}
-	p.render(w, r, statusOf[code], "error", s, title, errorPage{Title: title, Messages: msgs})
+	p.render(w, r, httpstatus.Of(code), "error", s, title, errorPage{Title: title, Messages: msgs})
 }
 
 // clientIP is the address sign-in failures are counted under: the peer's,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
 type usersPage struct {
@@ -50,7 +51,7 @@ func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *session) 
 		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
 			return err
 		}
-		status = statusOf[keyplane.ErrorCode(err)]
+		status = httpstatus.Of(keyplane.ErrorCode(err))
 		page = usersPage{Email: email, Role: role, Errors: fieldErrors(err, "email", "password", "role")}
 	} else if generated != "" {
 		page.Generated, page.Created = generated, u.Email

@@ -213,7 +213,7 @@ func secureHeaders(next http.Handler, tls bool) http.Handler {
 // unless told otherwise: beside a SQLite file, or keyplane.kek in the
 // working directory for PostgreSQL (give every replica the same file).
 func DefaultKEKFile(database string) string {
-	if strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://") {
+	if store.IsPostgres(database) {
 		return "keyplane.kek"
 	}
 	return database + ".kek"

@@ -23,7 +23,8 @@ const (
 	pgConnectTimeout = 5 * time.Second
 )
 
-func isPostgres(dsn string) bool {
+// IsPostgres tells a PostgreSQL URL from a SQLite path, as Open does.
+func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 

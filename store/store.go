@@ -61,7 +61,7 @@ var _ control.Store = (*DB)(nil)
 func Open(ctx context.Context, dsn string, now time.Time) (*DB, error) {
 	var db *DB
 	var err error
-	if isPostgres(dsn) {
+	if IsPostgres(dsn) {
 		db, err = openPostgres(ctx, dsn)
 	} else {
 		db, err = openSQLite(dsn)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,16 +12,11 @@ import (
 	"github.com/keyplane/keyplane/store"
 )
 
-// isPostgresURL tells a PostgreSQL URL from a SQLite path, as store.Open does.
-func isPostgresURL(dsn string) bool {
-	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
-}
-
 // mustExist refuses a SQLite path with no file behind it, which store.Open
 // would create: a mistyped source must not be copied or backed up as an
 // empty database.
 func mustExist(flag, dsn string) error {
-	if isPostgresURL(dsn) {
+	if store.IsPostgres(dsn) {
 		return nil
 	}
 	if _, err := os.Stat(dsn); err != nil {
@@ -141,7 +135,7 @@ restored with pg_restore.`,
 			if err := refuseFlags(cmd, "a backup holds every account", "account"); err != nil {
 				return err
 			}
-			if isPostgresURL(a.database) {
+			if store.IsPostgres(a.database) {
 				return fmt.Errorf("backup: %w", store.ErrNoPostgresBackup)
 			}
 			if err := mustExist("--database", a.database); err != nil {
