@@ -84,6 +84,19 @@ func group(use, short string, subs ...*cobra.Command) *cobra.Command {
 
 // connect checks the shared flags and returns a client of the server. It
 // runs before anything is sent, so a bad flag never follows a change.
+// withClient makes a command's RunE that connects first and hands the
+// client to fn; commands that check their flags before connecting call
+// connect themselves.
+func (a *apiCLI) withClient(fn func(cmd *cobra.Command, c *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := a.connect(cmd)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, c, args)
+	}
+}
+
 func (a *apiCLI) connect(cmd *cobra.Command) (*client.Client, error) {
 	if !slices.Contains(outputFormats, a.output) {
 		return nil, usagef(cmd, "--output %q: want table, json or yaml", a.output)
@@ -218,11 +231,7 @@ func (a *apiCLI) appsList() *cobra.Command {
 		Use:   "list",
 		Short: "List the apps the key may read, every page unless --page is given",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			var apps []appView
 			total, page, limit := 0, 0, 0
 			if l.paged() {
@@ -244,7 +253,7 @@ func (a *apiCLI) appsList() *cobra.Command {
 				total = len(apps)
 			}
 			return a.print(cmd, listView("apps", apps, total, &l, page, limit), appsTable(apps))
-		},
+		}),
 	}
 	l.add(cmd)
 	return cmd
@@ -255,18 +264,14 @@ func (a *apiCLI) appsGet() *cobra.Command {
 		Use:   "get APP_ID",
 		Short: "Show one app",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.GetApp(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			v := appOut(app)
 			return a.print(cmd, v, appsTable([]appView{v}))
-		},
+		}),
 	}
 }
 
@@ -275,18 +280,14 @@ func (a *apiCLI) appsCreate() *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create an app",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.CreateApp(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			v := appOut(app)
 			return a.print(cmd, v, appsTable([]appView{v}))
-		},
+		}),
 	}
 }
 
@@ -295,18 +296,14 @@ func (a *apiCLI) appsRename() *cobra.Command {
 		Use:   "rename APP_ID NAME",
 		Short: "Rename an app",
 		Args:  usageArgs(cobra.ExactArgs(2)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.RenameApp(cmd.Context(), args[0], args[1])
 			if err != nil {
 				return err
 			}
 			v := appOut(app)
 			return a.print(cmd, v, appsTable([]appView{v}))
-		},
+		}),
 	}
 }
 
@@ -315,18 +312,14 @@ func (a *apiCLI) appsDelete() *cobra.Command {
 		Use:   "delete APP_ID",
 		Short: "Delete an app that has no keysets left (one that has is refused with 409)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.DeleteApp(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.print(cmd, deletedView{"app", args[0]}, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "deleted app %s\n", args[0])
 			})
-		},
+		}),
 	}
 }
 
@@ -391,18 +384,14 @@ func (a *apiCLI) keysetsGet() *cobra.Command {
 		Use:   "get KEYSET_ID",
 		Short: "Show one keyset (without its secret keys: see secret-keys list)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			k, err := c.GetKeyset(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			v := keysetOut(k)
 			return a.print(cmd, v, keysetsTable([]keysetView{v}))
-		},
+		}),
 	}
 }
 
@@ -505,18 +494,14 @@ func (a *apiCLI) keysetsDelete() *cobra.Command {
 		Use:   "delete KEYSET_ID",
 		Short: "Delete a keyset with its configuration and secret keys",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.DeleteKeyset(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			return a.print(cmd, deletedView{"keyset", args[0]}, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "deleted keyset %s\n", args[0])
 			})
-		},
+		}),
 	}
 }
 
@@ -559,17 +544,13 @@ func (a *apiCLI) configGet() *cobra.Command {
 		Use:   "get KEYSET_ID",
 		Short: "Show a keyset's whole configuration",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			cfg, err := c.GetConfig(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return a.print(cmd, cfg, configTable(cfg))
-		},
+		}),
 	}
 }
 
@@ -700,11 +681,7 @@ func (a *apiCLI) secretKeysList() *cobra.Command {
 each stops working. The table names keys by their prefix unless --reveal is
 given; json and yaml hold the whole keys, as the API answers them.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			keys, err := c.ListSecretKeys(cmd.Context(), args[0], activeOnly)
 			if err != nil {
 				return err
@@ -714,7 +691,7 @@ given; json and yaml hold the whole keys, as the API answers them.`,
 				views[i] = secretKeyOut(k)
 			}
 			return a.print(cmd, map[string]any{"secretKeys": views}, secretKeysTable(keys, reveal))
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&activeOnly, "active-only", false, "leave out expired rotated keys")
 	cmd.Flags().BoolVar(&reveal, "reveal", false, "print whole keys in the table, not only their prefixes")
@@ -827,11 +804,7 @@ func (a *apiCLI) secretKeysDelete() *cobra.Command {
 		Use:   "delete KEYSET_ID PREFIX",
 		Short: "Stop a rotated secret key at once (the main key cannot be deleted: rotate it)",
 		Args:  usageArgs(cobra.ExactArgs(2)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			if err := c.DeleteSecretKey(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
@@ -839,7 +812,7 @@ func (a *apiCLI) secretKeysDelete() *cobra.Command {
 			return a.print(cmd, deletedView{"secretKey", prefix}, func(w *tabwriter.Writer) {
 				fmt.Fprintf(w, "deleted secret key %s of keyset %s\n", prefix, args[0])
 			})
-		},
+		}),
 	}
 }
 

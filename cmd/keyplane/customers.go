@@ -98,11 +98,7 @@ func (a *apiCLI) customersList() *cobra.Command {
 		Use:   "list [--app APP_ID]",
 		Short: "List the customers, with how many keysets each holds in how many apps",
 		Args:  usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			cs, err := c.ListCustomers(cmd.Context(), app)
 			if err != nil {
 				return err
@@ -117,7 +113,7 @@ func (a *apiCLI) customersList() *cobra.Command {
 					row(w, v.ID, v.ExternalID, v.Name, fmt.Sprint(v.AppCount), fmt.Sprint(v.KeysetCount), v.Created)
 				}
 			})
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&app, "app", "", "only the customers holding a keyset of this app")
 	cmd.RegisterFlagCompletionFunc("app", a.completeApps)
@@ -129,17 +125,13 @@ func (a *apiCLI) customersGet() *cobra.Command {
 		Use:   "get CUSTOMER_ID",
 		Short: "Show a customer with its keysets",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			cu, err := c.GetCustomer(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return a.printCustomer(cmd, cu)
-		},
+		}),
 	}
 }
 
@@ -252,11 +244,7 @@ func (a *apiCLI) customersApps() *cobra.Command {
 		Use:   "apps CUSTOMER_ID",
 		Short: "List the apps holding a customer's keysets",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			apps, err := c.CustomerApps(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -271,7 +259,7 @@ func (a *apiCLI) customersApps() *cobra.Command {
 					row(w, v.ID.String(), v.AccountID.String())
 				}
 			})
-		},
+		}),
 	}
 }
 
@@ -281,18 +269,14 @@ func (a *apiCLI) customersKeysets() *cobra.Command {
 		Use:   "keysets CUSTOMER_ID [--app APP_ID]",
 		Short: "List a customer's keysets, in one app with --app",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			ks, err := c.CustomerKeysets(cmd.Context(), args[0], app)
 			if err != nil {
 				return err
 			}
 			views := customerKeysetsOut(ks)
 			return a.print(cmd, map[string]any{"keysets": views}, func(w *tabwriter.Writer) { customerKeysetsTable(w, views) })
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&app, "app", "", "only the keysets of this app")
 	cmd.RegisterFlagCompletionFunc("app", a.completeApps)
@@ -304,18 +288,14 @@ func (a *apiCLI) customersOfKeyset() *cobra.Command {
 		Use:   "of-keyset KEYSET_ID",
 		Short: "Show the customer a keyset belongs to (exit 3 when it belongs to none)",
 		Args:  usageArgs(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			cu, err := c.KeysetCustomer(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			v := customerOut(cu, false)
 			return a.print(cmd, v, customerTable(v))
-		},
+		}),
 	}
 	cmd.ValidArgsFunction = firstArg(a.completeKeysets)
 	return cmd

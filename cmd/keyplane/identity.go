@@ -161,18 +161,14 @@ on each app and on each keyset that exists now. Names are shown ("-" otherwise)
 only where the key may read the app or keyset. Any valid key may ask.`,
 		Args:              usageArgs(cobra.NoArgs),
 		ValidArgsFunction: cobra.NoFileCompletions,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			m, err := c.Me(cmd.Context())
 			if err != nil {
 				return err
 			}
 			v := meOut(m)
 			return a.print(cmd, v, meTable(v))
-		},
+		}),
 	}
 }
 

@@ -28,18 +28,14 @@ partner accounts) and whoami.
 
 Nothing but MCP messages is written on stdout.`,
 		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
 			s := mcp.NewServer(func(context.Context, *sdk.CallToolRequest) (*client.Client, error) { return c, nil }, mcp.Options{})
-			err = s.Run(cmd.Context(), &sdk.IOTransport{Reader: io.NopCloser(cmd.InOrStdin()), Writer: nopWriteCloser{cmd.OutOrStdout()}})
+			err := s.Run(cmd.Context(), &sdk.IOTransport{Reader: io.NopCloser(cmd.InOrStdin()), Writer: nopWriteCloser{cmd.OutOrStdout()}})
 			if cmd.Context().Err() != nil {
 				return nil // stopped by a signal: a normal end
 			}
 			return err
-		},
+		}),
 	}
 	a.flags(cmd, false)
 	cmd.Flags().MarkHidden("output")
