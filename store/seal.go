@@ -96,8 +96,8 @@ func ReadKEK(path string) ([]byte, error) {
 // that does not exist is created (0600) with a new random KEK, but only
 // for a database that records no KEK yet: another replica's database needs
 // that replica's file. The KEK's fingerprint is recorded on first use and
-// checked on every later one, and secret keys still in plain text are
-// sealed, in one transaction. It returns whether it created the file.
+// checked on every later one; when it is recorded, the secret keys written
+// before are sealed, in the same transaction. It returns whether it created the file.
 func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err error) {
 	recorded, err := db.kekFingerprint(ctx)
 	if err != nil {
@@ -128,30 +128,37 @@ func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err e
 		return false, err
 	}
 	s := &sealer{aead: aead}
-	err = db.writeTx(ctx, func(tx *sql.Tx) error {
-		if recorded == "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO kek (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, fp); err != nil {
-				return err
+	if recorded == "" {
+		if err := db.recordKEK(ctx, s, fp, path); err != nil {
+			if created {
+				os.Remove(path)
 			}
-			// Another replica may have recorded its own key meanwhile.
-			var now string
-			if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM kek WHERE id = 1`).Scan(&now); err != nil {
-				return err
-			}
-			if now != fp {
-				return fmt.Errorf("the secret keys of %s were just sealed with key %s by another server; give its file (--kek-file), not %s", db.name, now, path)
-			}
+			return false, unavailable(err)
 		}
-		return sealPlain(ctx, tx, s)
-	})
-	if err != nil {
-		if created {
-			os.Remove(path)
-		}
-		return false, unavailable(err)
 	}
 	db.seal.Store(s)
 	return created, nil
+}
+
+// recordKEK records the KEK's fingerprint and seals the secret keys written
+// before there was one, in one transaction. Once a fingerprint is recorded
+// every server seals what it writes, so later starts have nothing to seal
+// and skip this.
+func (db *DB) recordKEK(ctx context.Context, s *sealer, fp, path string) error {
+	return db.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kek (id, fingerprint) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, fp); err != nil {
+			return err
+		}
+		// Another replica may have recorded its own key meanwhile.
+		var now string
+		if err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM kek WHERE id = 1`).Scan(&now); err != nil {
+			return err
+		}
+		if now != fp {
+			return fmt.Errorf("the secret keys of %s were just sealed with key %s by another server; give its file (--kek-file), not %s", db.name, now, path)
+		}
+		return sealPlain(ctx, tx, s)
+	})
 }
 
 // kekFingerprint is the fingerprint the database records, or "".
