@@ -198,7 +198,7 @@ func (q UsageQuery) Stored() (metrics []MetricCode, from Day) {
 	add = func(name string) {
 		if d, ok := derived[name]; ok {
 			if d.monthToDate != "" {
-				from = min(from, q.From.MonthStart())
+				from = q.From.MonthStart()
 				add(d.monthToDate)
 			} else {
 				add(d.num)
@@ -233,10 +233,9 @@ func (q UsageQuery) Answer(stored map[MetricCode]map[Day]float64) map[string]map
 			f = func(day Day) float64 { return vals[day] }
 		case d.monthToDate != "":
 			base := series(d.monthToDate)
-			_, start := q.Stored()
 			totals := map[Day]float64{}
 			var run float64
-			for day := start; day < q.To; day++ {
+			for day := q.From.MonthStart(); day < q.To; day++ {
 				if day == day.MonthStart() {
 					run = 0
 				}

@@ -87,17 +87,7 @@ func (s *Service) ReportUsage(ctx context.Context, p keyplane.Principal, reports
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.OpReportUsage.Needs...); err != nil {
 		return 0, err
 	}
-	name := func(i int) string { return "points[" + strconv.Itoa(i) + "]." }
-	var n int
-	err := s.store.Write(ctx, func(tx Tx) error {
-		points, err := s.usagePoints(tx, reports, p.AccountID, name)
-		if err != nil {
-			return err
-		}
-		n = len(points)
-		return tx.PutUsage(points)
-	})
-	return n, err
+	return s.putUsage(ctx, reports, p.AccountID, func(i int) string { return "points[" + strconv.Itoa(i) + "]." })
 }
 
 // CheckUsage validates reports of any account without storing them, as an
@@ -113,9 +103,14 @@ func (s *Service) CheckUsage(ctx context.Context, reports []keyplane.UsageReport
 // ImportUsage stores reports of keysets of any account, as an operator's
 // import does, all or none, with ReportUsage's rules.
 func (s *Service) ImportUsage(ctx context.Context, reports []keyplane.UsageReport, name func(int) string) (int, error) {
-	var n int
-	err := s.store.Write(ctx, func(tx Tx) error {
-		points, err := s.usagePoints(tx, reports, 0, name)
+	return s.putUsage(ctx, reports, 0, name)
+}
+
+// putUsage stores reports of keysets of account (any when 0) in one
+// transaction, and says how many points that made.
+func (s *Service) putUsage(ctx context.Context, reports []keyplane.UsageReport, account int64, name func(int) string) (n int, err error) {
+	err = s.store.Write(ctx, func(tx Tx) error {
+		points, err := s.usagePoints(tx, reports, account, name)
 		if err != nil {
 			return err
 		}
