@@ -104,6 +104,16 @@ var derived = map[string]derivation{
 	"message_ratio":            {num: "msgs_total", den: "txn_total"},
 }
 
+// SumsOverDays reports whether a metric's daily values add up to a total
+// over a range: counts do; month-to-date totals, ratios, averages and
+// stored sizes (levels, not flows) do not.
+func SumsOverDays(name string) bool {
+	if d, ok := derived[name]; ok && d.monthToDate == "" {
+		return false // a ratio or an average
+	}
+	return !strings.HasPrefix(name, "mtd_") && !strings.HasPrefix(name, "bytes_stored")
+}
+
 // UsageRetention bounds of the number of days usage is kept.
 const (
 	DefaultUsageRetentionDays = 365

@@ -143,9 +143,7 @@ func chartOf(metric string, days map[string]float64) usageChart {
 		c.FirstDay, c.LastDay = keys[0], keys[len(keys)-1]
 	}
 	c.Peak = number(peak)
-	if strings.HasPrefix(metric, "mtd_") || strings.Contains(metric, "ratio") || strings.Contains(metric, "average") || strings.HasPrefix(metric, "bytes_stored") {
-		c.Total = "" // a running total, a ratio or a level: summing days means nothing
-	} else {
+	if keyplane.SumsOverDays(metric) {
 		c.Total = number(total)
 	}
 	return c
