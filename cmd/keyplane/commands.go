@@ -80,24 +80,41 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	return cmd
 }
 
+// envNumber is the number in the environment variable name, or def. A
+// value that is not a number reads as -1, which every numeric flag refuses
+// with its own message.
+func envNumber(getenv func(string) string, name string, def float64) float64 {
+	s := getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// checkFirst runs check before cmd runs, after the checks added earlier.
+func checkFirst(cmd *cobra.Command, check func() error) {
+	prev := cmd.PreRunE
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if prev != nil {
+			if err := prev(c, args); err != nil {
+				return err
+			}
+		}
+		return check()
+	}
+}
+
 // limitFlags adds the per-key limits of serve, checked before it runs.
 func limitFlags(cmd *cobra.Command, l *httpapi.Limits, getenv func(string) string) {
 	def := httpapi.DefaultLimits
-	envNum := func(name string, v float64) float64 {
-		if s := getenv(name); s != "" {
-			n, err := strconv.ParseFloat(s, 64)
-			if err != nil {
-				return -1 // refused below, with the flag's message
-			}
-			return n
-		}
-		return v
-	}
-	cmd.Flags().Float64Var(&l.Rate, "rate-limit", envNum("KEYPLANE_RATE_LIMIT", def.Rate), "requests a second each API key may make, per server; 0 turns it off (env KEYPLANE_RATE_LIMIT)")
-	cmd.Flags().IntVar(&l.Burst, "rate-burst", int(envNum("KEYPLANE_RATE_BURST", float64(def.Burst))), "requests an API key may make at once before the rate applies (env KEYPLANE_RATE_BURST)")
-	cmd.Flags().IntVar(&l.Concurrent, "max-concurrent-per-key", int(envNum("KEYPLANE_MAX_CONCURRENT_PER_KEY", float64(def.Concurrent))), "requests one API key may have in progress at once, per server; 0 turns it off (env KEYPLANE_MAX_CONCURRENT_PER_KEY)")
-	prev := cmd.PreRunE
-	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+	cmd.Flags().Float64Var(&l.Rate, "rate-limit", envNumber(getenv, "KEYPLANE_RATE_LIMIT", def.Rate), "requests a second each API key may make, per server; 0 turns it off (env KEYPLANE_RATE_LIMIT)")
+	cmd.Flags().IntVar(&l.Burst, "rate-burst", int(envNumber(getenv, "KEYPLANE_RATE_BURST", float64(def.Burst))), "requests an API key may make at once before the rate applies (env KEYPLANE_RATE_BURST)")
+	cmd.Flags().IntVar(&l.Concurrent, "max-concurrent-per-key", int(envNumber(getenv, "KEYPLANE_MAX_CONCURRENT_PER_KEY", float64(def.Concurrent))), "requests one API key may have in progress at once, per server; 0 turns it off (env KEYPLANE_MAX_CONCURRENT_PER_KEY)")
+	checkFirst(cmd, func() error {
 		switch {
 		case l.Rate < 0 || l.Rate > 1e6 || math.IsNaN(l.Rate):
 			return fmt.Errorf("--rate-limit (or KEYPLANE_RATE_LIMIT): must be a number from 0 to 1000000")
@@ -106,34 +123,23 @@ func limitFlags(cmd *cobra.Command, l *httpapi.Limits, getenv func(string) strin
 		case l.Concurrent < 0 || l.Concurrent > 1e6:
 			return fmt.Errorf("--max-concurrent-per-key (or KEYPLANE_MAX_CONCURRENT_PER_KEY): must be a whole number from 0 to 1000000")
 		}
-		if prev != nil {
-			return prev(c, args)
-		}
 		return nil
-	}
+	})
 }
 
 // retentionFlag adds --usage-retention-days, checked before the command runs.
 func retentionFlag(cmd *cobra.Command, p *int, getenv func(string) string) {
-	def := keyplane.DefaultUsageRetentionDays
-	if v := getenv("KEYPLANE_USAGE_RETENTION_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			n = -1 // refused below, with the flag's message
-		}
-		def = n
+	def := envNumber(getenv, "KEYPLANE_USAGE_RETENTION_DAYS", keyplane.DefaultUsageRetentionDays)
+	if def != float64(int(def)) {
+		def = -1 // a fraction of a day: refused below
 	}
-	cmd.Flags().IntVar(p, "usage-retention-days", def, "days of usage kept and answered (env KEYPLANE_USAGE_RETENTION_DAYS)")
-	prev := cmd.PreRunE
-	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+	cmd.Flags().IntVar(p, "usage-retention-days", int(def), "days of usage kept and answered (env KEYPLANE_USAGE_RETENTION_DAYS)")
+	checkFirst(cmd, func() error {
 		if *p < keyplane.MinUsageRetentionDays || *p > keyplane.MaxUsageRetentionDays {
 			return fmt.Errorf("--usage-retention-days (or KEYPLANE_USAGE_RETENTION_DAYS): must be a whole number from %d to %d", keyplane.MinUsageRetentionDays, keyplane.MaxUsageRetentionDays)
 		}
-		if prev != nil {
-			return prev(c, args)
-		}
 		return nil
-	}
+	})
 }
 
 const databaseUsage = "SQLite database file, or PostgreSQL URL postgres://user:password@host:port/dbname (env KEYPLANE_DATABASE)"
