@@ -84,6 +84,10 @@ type copyTable struct {
 	identity, autoincrement bool
 }
 
+// derivedTables are kept by triggers from the tables copied: copy leaves
+// them to the destination's triggers.
+var derivedTables = []string{"keyset_counts"}
+
 // copyTables are every table of the schema but schema_migrations, in
 // foreign-key order. checkCopySchema refuses a database whose tables or
 // columns differ, so a migration that adds a column cannot be copied
@@ -617,7 +621,7 @@ func checkCopySchema(ctx context.Context, tx *sql.Tx, engine string) error {
 		known[t.name] = t
 	}
 	for _, name := range tables {
-		if _, ok := known[name]; !ok && name != "schema_migrations" {
+		if _, ok := known[name]; !ok && name != "schema_migrations" && !slices.Contains(derivedTables, name) {
 			return fmt.Errorf("table %s is not one this keyplane release knows how to copy", name)
 		}
 	}

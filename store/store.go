@@ -506,11 +506,21 @@ func (t *txn) Keyset(accountID, id int64) (keyplane.Keyset, error) {
 func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error) {
 	where, args := visibilityFilter(v, "app_id", "id", []any{accountID})
 	var total int
-	if err := t.queryRow(`SELECT count(*) FROM keysets WHERE account_id = $1`+where, args...).Scan(&total); err != nil {
+	// The whole account's total is kept by triggers (keyset_counts); a
+	// narrower view counts the keysets of the apps and keysets it names.
+	count := `SELECT count(*) FROM keysets WHERE account_id = $1` + where
+	if v.All {
+		count = `SELECT COALESCE((SELECT n FROM keyset_counts WHERE account_id = $1), 0)`
+	}
+	if err := t.queryRow(count, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
+	// The page's ids come from the (account_id, id) index alone; only the
+	// rows of the page are read, however deep it is.
 	n := len(args)
-	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d`, keysetCols, where, n+1, n+2),
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE id IN (
+			SELECT id FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d
+		) ORDER BY id`, keysetCols, where, n+1, n+2),
 		append(args, p.Limit, p.Offset())...)
 	if err != nil {
 		return nil, 0, err
