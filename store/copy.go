@@ -129,6 +129,11 @@ var copyTables = []copyTable{
 		{"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "oem_customer_keysets", orderBy: "keyset_id", cols: []copyCol{
 		{"keyset_id", colInt}, {"customer_id", colInt}, {"assigned_at", colInt}}},
+	// Idempotency keys move too, so a client retrying across the move is
+	// answered as before (their sealed answers open under the same KEK).
+	{name: "idempotency_keys", orderBy: "scope, idem_key", cols: []copyCol{
+		{"scope", colText}, {"idem_key", colText}, {"fingerprint", colBlob}, {"created_at", colInt},
+		{"expires_at", colInt}, {"response", colBlob}}},
 }
 
 func (t copyTable) colList() string {

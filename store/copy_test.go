@@ -186,6 +186,7 @@ var tableOrder = []struct{ name, order string }{
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
 	{"oem_customers", "id"}, {"oem_customer_keysets", "keyset_id"},
+	{"idempotency_keys", "scope, idem_key"},
 }
 
 // dump reads every column of every row of a table, as the driver returns

@@ -216,8 +216,15 @@ func TestSpecConventions(t *testing.T) {
 			if op.RequestBody != nil {
 				want = append(want, "413")
 			}
-			if slices.Contains(withConflict, op.OperationID) {
+			if slices.Contains(withConflict, op.OperationID) || method == "POST" {
 				want = append(want, "409")
+			}
+			// Every POST takes an Idempotency-Key (README, Compatibility).
+			if method == "POST" {
+				want = append(want, "422")
+				if !hasParam(op, "header", "Idempotency-Key") {
+					t.Errorf("%s: no Idempotency-Key header parameter", where)
+				}
 			}
 			var errorCodes []string
 			success := 0
@@ -253,6 +260,16 @@ func TestSpecConventions(t *testing.T) {
 	if s := v.doc.Components.SecuritySchemes["apiKey"]; s == nil || s.Value.Type != "apiKey" || s.Value.In != "header" || s.Value.Name != "Authorization" {
 		t.Errorf("security scheme apiKey is not an API key in the Authorization header")
 	}
+}
+
+// hasParam reports whether op declares the parameter name in in.
+func hasParam(op *openapi3.Operation, in, name string) bool {
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == in && strings.EqualFold(p.Value.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 type response struct {
