@@ -95,7 +95,8 @@ var copyTables = []copyTable{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"app_id", colInt}, {"name", colText}, {"type", colText},
-		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
+		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt},
+		{"version", colInt}}},
 	{name: "secret_keys", orderBy: "keyset_id, prefix", cols: []copyCol{
 		{"keyset_id", colInt}, {"prefix", colText}, {"secret", colText}, {"expires_at", colIntNull}, {"created_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{

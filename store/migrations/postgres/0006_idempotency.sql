@@ -14,3 +14,8 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (scope, idem_key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+
+-- The version of a keyset row, raised by every change of its name, type or
+-- configuration: the ETag of the keyset and of its configuration, compared
+-- with If-Match inside the write transaction.
+ALTER TABLE keysets ADD COLUMN version BIGINT NOT NULL DEFAULT 1;
