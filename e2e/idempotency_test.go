@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/server"
 )
 
 // idem sends Idempotency-Key: key.
@@ -134,6 +135,14 @@ func TestIdempotencyExpiry(t *testing.T) {
 	}
 	if n := e.appTotal(); n != 2 {
 		t.Errorf("%d apps after the key expired, want 2", n)
+	}
+	// A server may be given another lifetime.
+	short := newEnvWith(t, func(c *server.Config) { c.IdempotencyTTL = time.Hour })
+	short.do("POST", "/v2/apps", map[string]any{"name": "hourly"}, idem("hour")).want(201)
+	short.clock.Advance(time.Hour)
+	short.do("POST", "/v2/apps", map[string]any{"name": "hourly"}, idem("hour")).want(201)
+	if n := short.appTotal(); n != 2 {
+		t.Errorf("%d apps after an hour with a one-hour lifetime, want 2", n)
 	}
 }
 
