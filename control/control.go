@@ -18,8 +18,9 @@ import (
 
 // Service runs the operations on a Store.
 type Service struct {
-	// store runs the operations' transactions: raw, with the idempotency
-	// key of the request (if any) recorded by its first write.
+	// store runs the operations' transactions: raw, wrapped so that the
+	// first write of a request carrying an idempotency key records the key
+	// in the same transaction (idempotentStore). raw is the store itself.
 	store Store
 	raw   Store
 	// idemTTL is how long idempotency keys are remembered.
