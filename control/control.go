@@ -18,10 +18,16 @@ import (
 
 // Service runs the operations on a Store.
 type Service struct {
+	// store runs the operations' transactions: raw, wrapped so that the
+	// first write of a request carrying an idempotency key records the key
+	// in the same transaction (idempotentStore). raw is the store itself.
 	store Store
-	now   func() time.Time
-	rand  io.Reader
-	log   *slog.Logger
+	raw   Store
+	// idemTTL is how long idempotency keys are remembered.
+	idemTTL time.Duration
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
 	// retention is the number of days usage is kept.
 	retention int
 
@@ -38,6 +44,9 @@ type Options struct {
 	// UsageRetentionDays is how many days of usage are kept and can be
 	// asked for; 0 means keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; 0 means
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
 
 // New returns a Service on s.
@@ -54,7 +63,12 @@ func New(s Store, o Options) *Service {
 	if o.UsageRetentionDays == 0 {
 		o.UsageRetentionDays = keyplane.DefaultUsageRetentionDays
 	}
-	return &Service{store: s, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
+	if o.IdempotencyTTL <= 0 {
+		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
+	svc.store = idempotentStore{Store: s, s: svc}
+	return svc
 }
 
 // clock is the current time at the precision the store keeps, so what an

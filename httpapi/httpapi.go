@@ -143,7 +143,7 @@ func (a *API) v2(h handler) http.Handler {
 			return
 		}
 		defer release()
-		if err := h(w, r, p); err != nil {
+		if err := a.idempotent(w, r, p, h); err != nil {
 			a.fail(w, r, err)
 		}
 	})

@@ -99,7 +99,8 @@ var copyTables = []copyTable{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"app_id", colInt}, {"name", colText}, {"type", colText},
-		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
+		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt},
+		{"version", colInt}}},
 	{name: "secret_keys", orderBy: "keyset_id, prefix", cols: []copyCol{
 		{"keyset_id", colInt}, {"prefix", colText}, {"secret", colText}, {"expires_at", colIntNull}, {"created_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
@@ -133,6 +134,11 @@ var copyTables = []copyTable{
 		{"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "oem_customer_keysets", orderBy: "keyset_id", cols: []copyCol{
 		{"keyset_id", colInt}, {"customer_id", colInt}, {"assigned_at", colInt}}},
+	// Idempotency keys move too, so a client retrying across the move is
+	// answered as before (their sealed answers open under the same KEK).
+	{name: "idempotency_keys", orderBy: "scope, idem_key", cols: []copyCol{
+		{"scope", colText}, {"idem_key", colText}, {"fingerprint", colBlob}, {"created_at", colInt},
+		{"expires_at", colInt}, {"response", colBlob}}},
 }
 
 func (t copyTable) colList() string {

@@ -483,12 +483,12 @@ func (t *txn) CountKeysets(appID int64) (int, error) {
 	return n, err
 }
 
-const keysetCols = `id, account_id, app_id, name, type, publish_key, subscribe_key, created_at, updated_at`
+const keysetCols = `id, account_id, app_id, name, type, publish_key, subscribe_key, created_at, updated_at, version`
 
 func scanKeyset(s interface{ Scan(...any) error }) (keyplane.Keyset, error) {
 	var k keyplane.Keyset
 	var c, u int64
-	err := s.Scan(&k.ID, &k.AccountID, &k.AppID, &k.Name, &k.Type, &k.PublishKey, &k.SubscribeKey, &c, &u)
+	err := s.Scan(&k.ID, &k.AccountID, &k.AppID, &k.Name, &k.Type, &k.PublishKey, &k.SubscribeKey, &c, &u, &k.Version)
 	k.CreatedAt, k.UpdatedAt = fromMS(c), fromMS(u)
 	return k, err
 }
@@ -543,14 +543,15 @@ func (t *txn) InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error {
 	if err != nil {
 		return err
 	}
-	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt)).Scan(&k.ID)
+	k.Version = 1
+	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt), k.Version).Scan(&k.ID)
 }
 
 // UpdateKeyset implements control.Tx.
 func (t *txn) UpdateKeyset(k keyplane.Keyset) error {
-	_, err := t.exec(`UPDATE keysets SET name = $1, type = $2, updated_at = $3 WHERE id = $4`, k.Name, k.Type, ms(k.UpdatedAt), k.ID)
+	_, err := t.exec(`UPDATE keysets SET name = $1, type = $2, updated_at = $3, version = $4 WHERE id = $5`, k.Name, k.Type, ms(k.UpdatedAt), k.Version, k.ID)
 	return err
 }
 
@@ -578,7 +579,7 @@ func (t *txn) UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) erro
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2 WHERE id = $3`, string(cfg), ms(at), keysetID)
+	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2, version = version + 1 WHERE id = $3`, string(cfg), ms(at), keysetID)
 	return err
 }
 
