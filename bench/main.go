@@ -146,6 +146,7 @@ type bench struct {
 	dur            time.Duration // of one load run
 	pairs          int           // keyplane/baseline alternations per figure
 	procs          []*proc
+	logs           int // keyplane logs written so far, named keyplane-N.log in work
 
 	smallProc, baseProc *proc
 	smallSeed, bigSeed  seeded

@@ -33,7 +33,8 @@ type proc struct {
 // startProc runs name with args and waits until it says where it listens:
 // a JSON log line {"msg":"listening","addr":…} (keyplane) or a line
 // "listening ADDR" (the baseline).
-func startProc(ctx context.Context, label string, args []string, env []string) (*proc, error) {
+// Its output is also written to logFile, if given.
+func startProc(ctx context.Context, label string, args []string, env []string, logFile string) (*proc, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
@@ -45,8 +46,18 @@ func startProc(ctx context.Context, label string, args []string, env []string) (
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
+	var r io.Reader = out
+	if logFile != "" {
+		f, err := os.Create(logFile)
+		if err != nil {
+			cmd.Process.Kill()
+			return nil, err
+		}
+		r = io.TeeReader(out, f)
+		defer func() { go func() { <-p.exited; f.Close() }() }()
+	}
 	addrc := make(chan string, 1)
-	go p.read(out, addrc)
+	go p.read(r, addrc)
 	go func() { cmd.Wait(); close(p.exited) }()
 	select {
 	case p.addr = <-addrc:
