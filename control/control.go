@@ -33,6 +33,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
+	keys    keyCache            // what authentication read, while the database has not changed
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -91,12 +92,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	if err := keyplane.CheckAPIKey(key); err != nil {
 		return keyplane.Principal{}, err
 	}
-	var k keyplane.APIKey
-	var in keyplane.Integration
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
-		k, in, err = tx.APIKeyByHash(keyplane.HashAPIKey(key))
-		return err
-	})
+	k, in, err := s.apiKey(ctx, key)
 	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: unknown API key")
 	}
@@ -118,6 +114,30 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 		KeyID:           k.ID,
 		Grants:          in.Grants,
 	}, nil
+}
+
+// apiKey reads the key with its integration, or takes them from the key
+// cache when the database has not changed since they were read there.
+func (s *Service) apiKey(ctx context.Context, key string) (k keyplane.APIKey, in keyplane.Integration, err error) {
+	h := [32]byte(keyplane.HashAPIKey(key))
+	var v uint64
+	var cache bool
+	if vs, ok := s.raw.(Versioned); ok {
+		if v, cache, err = vs.Version(ctx); err != nil {
+			return k, in, err
+		}
+		if e, hit := s.keys.get(h, v); cache && hit {
+			return e.key, e.in, nil
+		}
+	}
+	err = s.store.Read(ctx, func(tx Tx) (err error) {
+		k, in, err = tx.APIKeyByHash(h[:])
+		return err
+	})
+	if err == nil && cache {
+		s.keys.put(h, v, k, in)
+	}
+	return k, in, err
 }
 
 // touch records that k was used, at most once per lastUsedPrecision per

@@ -51,8 +51,16 @@ func openSQLite(path string) (*DB, error) {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(sqliteReaders + 1) // the spare one prepares, as above
+	v, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	v.SetMaxOpenConns(1)
 	return &DB{
-		engine: engine{name: "sqlite"}, write: w, read: r, name: path,
+		version: &versionCheck{pool: v},
+		engine:  engine{name: "sqlite"}, write: w, read: r, name: path,
 		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
 		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),
 	}, nil

@@ -62,8 +62,10 @@ type DB struct {
 	// readSlots and writeSlots bound the transactions open at once on each
 	// SQLite pool to one fewer than its connections (nil: no bound).
 	readSlots, writeSlots chan struct{}
-	closed, stopped       chan struct{}
-	closeOnce             sync.Once
+	// version reads SQLite's data_version (nil on PostgreSQL).
+	version         *versionCheck
+	closed, stopped chan struct{}
+	closeOnce       sync.Once
 }
 
 var _ control.Store = (*DB)(nil)
@@ -103,10 +105,11 @@ func (db *DB) Close() error {
 	db.stopWrites()
 	db.readStmts.close()
 	db.writeStmts.close()
+	verr := db.version.close()
 	if db.read == db.write {
-		return db.write.Close()
+		return errors.Join(verr, db.write.Close())
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(verr, db.read.Close(), db.write.Close())
 }
 
 // Ping checks that the database answers.

@@ -1,0 +1,55 @@
+package control_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/store"
+)
+
+// Authentication keeps the keys it read while SQLite's data_version holds,
+// so a revocation committed anywhere — by this Service, or by another
+// process on the same file (here another store handle, as an admin
+// command would be) — is refused on the very next request.
+func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	open := func() *control.Service {
+		db, err := store.Open(ctx, path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return control.New(db, control.Options{})
+	}
+	server, admin := open(), open()
+	g, _ := keyplane.ParseGrant("account:app:read")
+	newKey := func() string {
+		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Key
+	}
+	for _, by := range []struct {
+		name string
+		svc  *control.Service
+	}{{"another process", admin}, {"the server itself", server}} {
+		key := newKey()
+		for range 3 { // read, then served from the cache
+			if _, err := server.Authenticate(ctx, key); err != nil {
+				t.Fatalf("%s: a fresh key: %v", by.name, err)
+			}
+		}
+		if _, _, err := by.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.Authenticate(ctx, key); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+			t.Errorf("revoked by %s: the next request got %v, want 401", by.name, err)
+		}
+	}
+}
