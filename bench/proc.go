@@ -116,15 +116,18 @@ func (p *proc) lastLines() string {
 // url is the base URL of the process.
 func (p *proc) url() string { return "http://" + p.addr }
 
-// peakRSS is the most resident memory the process has held, in bytes
-// (VmHWM in /proc), or 0 where /proc does not tell.
-func (p *proc) peakRSS() int64 {
+// peakRSS is the most resident memory the process has held, in bytes.
+func (p *proc) peakRSS() int64 { return p.memory("VmHWM") }
+
+// memory is a memory figure of /proc/PID/status (VmRSS, VmHWM…) in
+// bytes, or 0 where /proc does not tell.
+func (p *proc) memory(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}
