@@ -33,7 +33,9 @@ type Service struct {
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
-	keys    keyCache            // what authentication read, while the database has not changed
+	// What the hot reads read, kept while the database has not changed.
+	keys    readCache[[32]byte, keyRead] // by the key's hash
+	keysets readCache[int64, keyplane.Keyset]
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -120,22 +122,19 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 // cache when the database has not changed since they were read there.
 func (s *Service) apiKey(ctx context.Context, key string) (k keyplane.APIKey, in keyplane.Integration, err error) {
 	h := [32]byte(keyplane.HashAPIKey(key))
-	var v uint64
-	var cache bool
-	if vs, ok := s.raw.(Versioned); ok {
-		if v, cache, err = vs.Version(ctx); err != nil {
-			return k, in, err
-		}
-		if e, hit := s.keys.get(h, v); cache && hit {
-			return e.key, e.in, nil
-		}
+	v, cache, err := s.version(ctx)
+	if err != nil {
+		return k, in, err
+	}
+	if e, hit := s.keys.get(h, v); cache && hit {
+		return e.key, e.in, nil
 	}
 	err = s.store.Read(ctx, func(tx Tx) (err error) {
 		k, in, err = tx.APIKeyByHash(h[:])
 		return err
 	})
 	if err == nil && cache {
-		s.keys.put(h, v, k, in)
+		s.keys.put(h, v, keyRead{k, in})
 	}
 	return k, in, err
 }

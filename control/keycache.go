@@ -9,45 +9,58 @@ import (
 
 // Versioned is what a Store may also offer: a number that changes
 // whenever the database does, from any process, with ok false where it
-// cannot tell cheaply. The Service then keeps what authentication read
-// for as long as the number holds, so a key revoked anywhere is refused
-// on the very next request, with no staleness at all.
+// cannot tell cheaply. The Service then keeps what the hot reads read
+// (API keys, keysets) for as long as the number holds, so a change made
+// anywhere — a key revoked by an admin command beside the server — is
+// seen by the very next request, with no staleness at all.
 type Versioned interface {
 	Version(ctx context.Context) (v uint64, ok bool, err error)
 }
 
-// maxCachedKeys bounds the key cache; when it is full it starts afresh.
-const maxCachedKeys = 10000
+// version is the store's version, and whether reads may be kept under it.
+func (s *Service) version(ctx context.Context) (v uint64, ok bool, err error) {
+	if vs, is := s.raw.(Versioned); is {
+		return vs.Version(ctx)
+	}
+	return 0, false, nil
+}
 
-// keyCache holds the API keys (with their integrations) read at a
-// database version, by the key's hash.
-type keyCache struct {
+// maxCached bounds each read cache; a full cache starts afresh.
+const maxCached = 10000
+
+// readCache holds values read at a database version.
+type readCache[K comparable, V any] struct {
 	mu sync.RWMutex
-	m  map[[32]byte]cachedKey
+	m  map[K]versioned[V]
 }
 
-type cachedKey struct {
+type versioned[V any] struct {
 	version uint64
-	key     keyplane.APIKey
-	in      keyplane.Integration
+	value   V
 }
 
-// get returns the key read at version v, if any.
-func (c *keyCache) get(h [32]byte, v uint64) (cachedKey, bool) {
+// get returns the value of k read at version v, if any.
+func (c *readCache[K, V]) get(k K, v uint64) (V, bool) {
 	c.mu.RLock()
-	e, ok := c.m[h]
+	e, ok := c.m[k]
 	c.mu.RUnlock()
-	return e, ok && e.version == v
+	return e.value, ok && e.version == v
 }
 
 // put keeps what was read at version v: v must have been taken before the
-// read began, so that a change committed during the read makes the entry
+// read began, so that a change committed during the read leaves the entry
 // one version behind, never current.
-func (c *keyCache) put(h [32]byte, v uint64, k keyplane.APIKey, in keyplane.Integration) {
+func (c *readCache[K, V]) put(k K, v uint64, value V) {
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedKeys {
-		c.m = map[[32]byte]cachedKey{}
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = map[K]versioned[V]{}
 	}
-	c.m[h] = cachedKey{version: v, key: k, in: in}
+	c.m[k] = versioned[V]{version: v, value: value}
 	c.mu.Unlock()
+}
+
+// keyRead is an API key with its integration, as authentication reads it.
+type keyRead struct {
+	key keyplane.APIKey
+	in  keyplane.Integration
 }

@@ -53,3 +53,44 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// A keyset kept by GetKeyset is read again once anything changed it —
+// here a rename through another store handle on the same file — and a
+// principal of another account is not answered from it.
+func TestCachedKeysetsFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	var svcs []*control.Service
+	for range 2 {
+		db, err := store.Open(ctx, path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		svcs = append(svcs, control.New(db, control.Options{}))
+	}
+	server, admin := svcs[0], svcs[1]
+	var grants []keyplane.Grant
+	for _, s := range []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw"} {
+		g, _ := keyplane.ParseGrant(s)
+		grants = append(grants, g)
+	}
+	p := keyplane.Principal{AccountID: 1, Grants: grants}
+	k := newKeyset(t, admin, p)
+	for range 2 {
+		if got, err := server.GetKeyset(ctx, p, k.ID); err != nil || got.Name != k.Name {
+			t.Fatalf("GetKeyset: %q %v", got.Name, err)
+		}
+	}
+	name := "renamed elsewhere"
+	if _, err := admin.UpdateKeyset(ctx, p, k.ID, &name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.GetKeyset(ctx, p, k.ID); err != nil || got.Name != name {
+		t.Errorf("after a rename by another process: %q %v, want %q", got.Name, err, name)
+	}
+	other := keyplane.Principal{AccountID: 2, Grants: grants}
+	if _, err := server.GetKeyset(ctx, other, k.ID); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+		t.Errorf("another account's principal: %v, want not found", err)
+	}
+}

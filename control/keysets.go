@@ -17,6 +17,12 @@ import (
 // keyset they may not touch.
 func keyset(tx Tx, p keyplane.Principal, id int64, op keyplane.Operation) (keyplane.Keyset, error) {
 	k, err := tx.Keyset(p.AccountID, id)
+	return authorizedKeyset(p, id, op, k, err)
+}
+
+// authorizedKeyset decides what p learns of keyset id, given what reading
+// it gave (k, err): a refusal comes before saying whether it exists.
+func authorizedKeyset(p keyplane.Principal, id int64, op keyplane.Operation, k keyplane.Keyset, err error) (keyplane.Keyset, error) {
 	t := keyplane.Target{KeysetID: id}
 	switch {
 	case err == nil:
@@ -101,12 +107,24 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 }
 
 // GetKeyset returns one keyset (never its secret keys).
+// It is the most frequent read of all, so what it read is kept while the
+// database has not changed (see Versioned).
 func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64) (k keyplane.Keyset, err error) {
+	v, cache, err := s.version(ctx)
+	if err != nil {
+		return k, err
+	}
+	if k, hit := s.keysets.get(id, v); cache && hit && k.AccountID == p.AccountID {
+		return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, nil)
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		k, err = keyset(tx, p, id, keyplane.OpGetKeyset)
+		k, err = tx.Keyset(p.AccountID, id)
 		return err
 	})
-	return k, err
+	if err == nil && cache {
+		s.keysets.put(id, v, k)
+	}
+	return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, err)
 }
 
 // UpdateKeyset changes a keyset's name, type or both; at least one is needed.
