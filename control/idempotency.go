@@ -173,6 +173,7 @@ type idempotentStore struct {
 
 // Write implements Store.
 func (st idempotentStore) Write(ctx context.Context, fn func(Tx) error) error {
+	defer wrote(ctx)
 	c, _ := ctx.Value(idempotencyKey{}).(*Idempotency)
 	if c == nil || c.recorded {
 		return st.Store.Write(ctx, fn)

@@ -18,11 +18,54 @@ type Versioned interface {
 }
 
 // version is the store's version, and whether reads may be kept under it.
+// Within a request (ForRequest) it is looked at once, until a write.
 func (s *Service) version(ctx context.Context) (v uint64, ok bool, err error) {
-	if vs, is := s.raw.(Versioned); is {
+	vs, is := s.raw.(Versioned)
+	if !is {
+		return 0, false, nil
+	}
+	rv, _ := ctx.Value(readVersionKey{}).(*readVersion)
+	if rv == nil {
 		return vs.Version(ctx)
 	}
-	return 0, false, nil
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if !rv.taken {
+		if rv.v, rv.ok, err = vs.Version(ctx); err != nil {
+			return 0, false, err
+		}
+		rv.taken = true
+	}
+	return rv.v, rv.ok, nil
+}
+
+// readVersion is a request's look at the database's version.
+type readVersion struct {
+	mu    sync.Mutex
+	taken bool
+	v     uint64
+	ok    bool
+}
+
+type readVersionKey struct{}
+
+// ForRequest returns ctx in which the reads of one request share one look
+// at the database's version, taken at its first read: checking it costs
+// a database round of its own, and a request may read several things.
+// Everything committed before the request began is still seen. A write
+// made with ctx makes the next read look again, so a request sees its
+// own writes.
+func (s *Service) ForRequest(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readVersionKey{}, &readVersion{})
+}
+
+// wrote makes the reads after a write in ctx's request look again.
+func wrote(ctx context.Context) {
+	if rv, _ := ctx.Value(readVersionKey{}).(*readVersion); rv != nil {
+		rv.mu.Lock()
+		rv.taken = false
+		rv.mu.Unlock()
+	}
 }
 
 // maxCached bounds each read cache; a full cache starts afresh.

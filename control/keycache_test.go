@@ -94,3 +94,22 @@ func TestCachedKeysetsFollowChanges(t *testing.T) {
 		t.Errorf("another account's principal: %v, want not found", err)
 	}
 }
+
+// Within one request the database's version is looked at once, but a write
+// in the request makes its next read look again: a request sees its own
+// writes.
+func TestARequestSeesItsOwnWrites(t *testing.T) {
+	svc, p, _ := setup(t)
+	k := newKeyset(t, svc, p)
+	ctx := svc.ForRequest(context.Background())
+	if _, err := svc.GetKeyset(ctx, p, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	name := "renamed in the request"
+	if _, err := svc.UpdateKeyset(ctx, p, k.ID, &name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.GetKeyset(ctx, p, k.ID); err != nil || got.Name != name {
+		t.Errorf("read after the request's own write: %q %v, want %q", got.Name, err, name)
+	}
+}
