@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,7 +21,8 @@ import (
 var apiVersion = httpapi.Releases[len(httpapi.Releases)-1]
 
 // A load is one run of the load generator: a fixed number of connections,
-// each sending requests back to back until the time is up.
+// each sending requests back to back (or at a fixed rate in all) until
+// the time is up.
 type load struct {
 	method string
 	// urls are the request's URLs; worker w uses urls[w % len(urls)], so a
@@ -33,6 +35,20 @@ type load struct {
 	want  int
 	conns int
 	dur   time.Duration
+	// next, when set, makes each request instead (a mix); r is the
+	// worker's own random source.
+	next func(r *rand.Rand) request
+	// answered, when set, is told each answer that had its wanted status.
+	answered func(req request, body []byte)
+	// rate, when not 0, paces the requests at so many a second in all.
+	rate float64
+}
+
+// request is one request of a mix.
+type request struct {
+	method, url string
+	body        []byte
+	want        int
 }
 
 // to is l sent to url instead.
@@ -103,19 +119,36 @@ func (l load) run(ctx context.Context) (outcome, error) {
 		ok, errs atomic.Int64
 		firstErr atomic.Value
 	)
+	tokens := l.pace(ctx)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range l.conns {
 		url := l.urls[w%len(l.urls)]
 		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
 			lat := make([]time.Duration, 0, 4096)
 			buf := make([]byte, 32<<10)
-			for i := 0; ctx.Err() == nil; i++ {
-				var body io.Reader
-				if l.body != nil {
-					body = bytes.NewReader(l.body(w, i))
+			for i := 0; ; i++ {
+				if tokens != nil {
+					select {
+					case <-tokens:
+					case <-ctx.Done():
+					}
 				}
-				req, _ := http.NewRequestWithContext(ctx, l.method, url, body)
+				if ctx.Err() != nil {
+					break
+				}
+				q := request{method: l.method, url: url, want: l.want}
+				if l.next != nil {
+					q = l.next(r)
+				} else if l.body != nil {
+					q.body = l.body(w, i)
+				}
+				var body io.Reader
+				if q.body != nil {
+					body = bytes.NewReader(q.body)
+				}
+				req, _ := http.NewRequestWithContext(ctx, q.method, q.url, body)
 				req.Header.Set("Authorization", l.key)
 				req.Header.Set("PubNub-Version", apiVersion)
 				if body != nil {
@@ -137,10 +170,13 @@ func (l load) run(ctx context.Context) (outcome, error) {
 				if ctx.Err() != nil {
 					break // the load ended during this request: it counts for nothing
 				}
-				if resp.StatusCode != l.want {
+				if resp.StatusCode != q.want {
 					errs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %s: %d %s", l.method, url, resp.StatusCode, buf[:n]))
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %s: %d %.300s", q.method, q.url, resp.StatusCode, buf[:n]))
 					continue
+				}
+				if l.answered != nil {
+					l.answered(q, buf[:n])
 				}
 				ok.Add(1)
 				lat = append(lat, d)
@@ -157,6 +193,38 @@ func (l load) run(ctx context.Context) (outcome, error) {
 	}
 	slices.Sort(o.lat)
 	return o, nil
+}
+
+// pace hands out l.rate tokens a second until ctx ends, in bursts of what
+// accrued since the last tick; nil when the load is not paced. Tokens the
+// workers cannot take in time are dropped: the rate is then not met, and
+// the throughput says so.
+func (l load) pace(ctx context.Context) <-chan struct{} {
+	if l.rate <= 0 {
+		return nil
+	}
+	tokens := make(chan struct{}, l.conns)
+	go func() {
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		last, owed := time.Now(), 0.0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				owed += now.Sub(last).Seconds() * l.rate
+				last = now
+				for ; owed >= 1; owed-- {
+					select {
+					case tokens <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return tokens
 }
 
 // get sends one request and decodes nothing: it returns the status and body.

@@ -4,15 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -126,139 +123,47 @@ func newMix(base string, s seeded) *mix {
 	return &mix{base: base, s: s, keysets: slices.Clone(s.keysetIDs)}
 }
 
-// next is one request of the mix: method, path, body and the status wanted.
-func (m *mix) next(r *rand.Rand) (method, path string, body []byte, want int) {
+// next is one request of the mix.
+func (m *mix) next(r *rand.Rand) request {
 	m.mu.Lock()
 	id := m.keysets[r.IntN(len(m.keysets))]
 	m.mu.Unlock()
+	get := func(path string) request { return request{"GET", m.base + path, nil, 200} }
 	switch n := r.IntN(100); {
 	case n < 55:
-		return "GET", fmt.Sprintf("/v2/keysets/%d", id), nil, 200
+		return get(fmt.Sprintf("/v2/keysets/%d", id))
 	case n < 70:
-		return "GET", "/v2/keysets?page=1&limit=25", nil, 200
+		return get("/v2/keysets?page=1&limit=25")
 	case n < 80:
-		return "GET", fmt.Sprintf("/v2/keysets/%d/config", id), nil, 200
+		return get(fmt.Sprintf("/v2/keysets/%d/config", id))
 	case n < 90:
-		return "PATCH", fmt.Sprintf("/v2/keysets/%d/config", id),
-			fmt.Appendf(nil, `{"presence":{"announceMax":%d}}`, 10+r.IntN(90)), 200
+		return request{"PATCH", fmt.Sprintf("%s/v2/keysets/%d/config", m.base, id),
+			fmt.Appendf(nil, `{"presence":{"announceMax":%d}}`, 10+r.IntN(90)), 200}
 	case n < 95:
-		return "GET", "/v2/apps?page=1&limit=25", nil, 200
+		return get("/v2/apps?page=1&limit=25")
 	default:
-		return "POST", "/v2/keysets", fmt.Appendf(nil, `{"keyset":{"appId":"%d","name":"soak %d"}}`, m.s.appIDs[r.IntN(len(m.s.appIDs))], r.Uint32()), 201
+		return request{"POST", m.base + "/v2/keysets",
+			fmt.Appendf(nil, `{"keyset":{"appId":"%d","name":"soak %d"}}`, m.s.appIDs[r.IntN(len(m.s.appIDs))], r.Uint32()), 201}
+	}
+}
+
+// answered keeps the keysets the mix creates, for later requests.
+func (m *mix) answered(q request, body []byte) {
+	if q.method != "POST" {
+		return
+	}
+	if id, err := strconv.ParseInt(jsonID(body), 10, 64); err == nil {
+		m.mu.Lock()
+		m.keysets = append(m.keysets, id)
+		m.mu.Unlock()
 	}
 }
 
 // run sends the mix on conns connections for d, at rate requests a second
 // in all (0: as fast as answered).
 func (m *mix) run(ctx context.Context, conns int, d time.Duration, rate float64) (soakWindow, error) {
-	if err := loopbackOnly(m.base); err != nil {
-		return soakWindow{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	// tokens paces the requests: one per 1/rate seconds, handed out by a
-	// ticker in bursts of what accrued since the last tick.
-	var tokens chan struct{}
-	if rate > 0 {
-		tokens = make(chan struct{}, conns)
-		go func() {
-			t := time.NewTicker(5 * time.Millisecond)
-			defer t.Stop()
-			last, owed := time.Now(), 0.0
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case now := <-t.C:
-					owed += now.Sub(last).Seconds() * rate
-					last = now
-					for ; owed >= 1; owed-- {
-						select {
-						case tokens <- struct{}{}:
-						default: // the workers are behind: the rate is not met
-						}
-					}
-				}
-			}
-		}()
-	}
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var (
-		mu       sync.Mutex
-		all      []time.Duration
-		ok, errs atomic.Int64
-		firstErr atomic.Value
-	)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range conns {
-		wg.Go(func() {
-			r := rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))
-			var lat []time.Duration
-			for {
-				if tokens != nil {
-					select {
-					case <-tokens:
-					case <-ctx.Done():
-					}
-				}
-				if ctx.Err() != nil {
-					break
-				}
-				method, path, body, want := m.next(r)
-				var rd io.Reader
-				if body != nil {
-					rd = strings.NewReader(string(body))
-				}
-				req, _ := http.NewRequestWithContext(ctx, method, m.base+path, rd)
-				req.Header.Set("Authorization", m.s.key)
-				req.Header.Set("PubNub-Version", apiVersion)
-				if body != nil {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if ctx.Err() != nil {
-					if err == nil {
-						resp.Body.Close()
-					}
-					break
-				}
-				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				d := time.Since(t0)
-				if resp.StatusCode != want {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %s: %d %.200s", method, path, resp.StatusCode, b))
-					continue
-				}
-				if method == "POST" {
-					if id, err := strconv.ParseInt(jsonID(b), 10, 64); err == nil {
-						m.mu.Lock()
-						m.keysets = append(m.keysets, id)
-						m.mu.Unlock()
-					}
-				}
-				ok.Add(1)
-				lat = append(lat, d)
-			}
-			mu.Lock()
-			all = append(all, lat...)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	o := outcome{ok: int(ok.Load()), errs: int(errs.Load()), elapsed: time.Since(start), lat: all}
-	o.firstErr, _ = firstErr.Load().(string)
-	slices.Sort(o.lat)
-	return soakWindow{outcome: o}, nil
+	o, err := load{urls: []string{m.base}, key: m.s.key, conns: conns, dur: d, rate: rate, next: m.next, answered: m.answered}.run(ctx)
+	return soakWindow{outcome: o}, err
 }
 
 // jsonID finds the first "id":"…" in a create's answer, without decoding
