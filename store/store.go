@@ -156,12 +156,16 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 
 // Read implements control.Store.
 func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load()}) }))
+	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error {
+		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), engine: db.engine.name})
+	}))
 }
 
 // Write implements control.Store.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error { return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load()}) }))
+	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error {
+		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), engine: db.engine.name})
+	}))
 }
 
 // writeTx runs fn in a write transaction that first takes the engine's
@@ -203,6 +207,9 @@ type txn struct {
 	ctx  context.Context
 	tx   *sql.Tx
 	seal *sealer // nil: secret keys are written in plain text
+	// engine is the engine's name, for the few statements written
+	// differently on each (bulk usage writes bind "?" on SQLite).
+	engine string
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {

@@ -14,11 +14,23 @@ import (
 // parameters stay few (4 a row at most).
 const usageChunk = 250
 
-// params builds the "$1, $2, …" of a statement as its values are added.
-type params struct{ args []any }
+// params builds the placeholders of a statement as its values are added:
+// "$1, $2, …" on PostgreSQL, "?" on SQLite, which looks every "$N" up by
+// name in a list, so a statement of a thousand of them cost quadratic time
+// to prepare and to bind (most of an import's time, by profile).
+type params struct {
+	args []any
+	anon bool
+}
+
+// params starts the parameters of one statement for t's engine.
+func (t *txn) params() params { return params{anon: t.engine == "sqlite"} }
 
 func (p *params) add(v any) string {
 	p.args = append(p.args, v)
+	if p.anon {
+		return "?"
+	}
 	return "$" + strconv.Itoa(len(p.args))
 }
 
@@ -28,7 +40,7 @@ func (t *txn) KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keys
 	find := func(col string, vals []any) error {
 		for len(vals) > 0 {
 			n := min(len(vals), usageChunk)
-			var p params
+			p := t.params()
 			marks := make([]string, n)
 			for i, v := range vals[:n] {
 				marks[i] = p.add(v)
@@ -80,7 +92,7 @@ func (t *txn) PutUsage(points []keyplane.UsagePoint) error {
 	apps, accounts := map[usageKey]float64{}, map[usageKey]float64{}
 	for chunk := range slices.Chunk(points, usageChunk) {
 		old := make(map[usageKey]float64, len(chunk))
-		var p params
+		p := t.params()
 		var b strings.Builder
 		b.WriteString(`SELECT keyset_id, metric, day, value FROM usage_keyset_daily WHERE (keyset_id, metric, day) IN (`)
 		for i, pt := range chunk {
@@ -108,7 +120,7 @@ func (t *txn) PutUsage(points []keyplane.UsagePoint) error {
 			return err
 		}
 
-		p, b = params{}, strings.Builder{}
+		p, b = t.params(), strings.Builder{}
 		b.WriteString(`INSERT INTO usage_keyset_daily (keyset_id, metric, day, value) VALUES `)
 		for i, pt := range chunk {
 			if i > 0 {
@@ -140,7 +152,7 @@ func (t *txn) addUsage(table, col string, deltas map[usageKey]float64) error {
 		}
 	}
 	for chunk := range slices.Chunk(keys, usageChunk) {
-		var p params
+		p := t.params()
 		var b strings.Builder
 		b.WriteString(`INSERT INTO ` + table + ` (` + col + `, metric, day, value) VALUES `)
 		for i, k := range chunk {
@@ -174,13 +186,15 @@ func (t *txn) Usage(e keyplane.UsageEntity, id int64, metrics []keyplane.MetricC
 	if len(metrics) == 0 {
 		return out, nil
 	}
-	var p params
+	// Parameters are added in the order they appear: "?" binds by position.
+	p := t.params()
+	idMark := p.add(id)
 	marks := make([]string, len(metrics))
 	for i, m := range metrics {
 		marks[i] = p.add(int64(m))
 	}
 	q := fmt.Sprintf(`SELECT metric, day, value FROM %s WHERE %s = %s AND metric IN (%s) AND day >= %s AND day < %s`,
-		tc[0], tc[1], p.add(id), strings.Join(marks, ", "), p.add(int64(from)), p.add(int64(to)))
+		tc[0], tc[1], idMark, strings.Join(marks, ", "), p.add(int64(from)), p.add(int64(to)))
 	return out, t.scanUsage(q, p.args, out)
 }
 
@@ -191,7 +205,7 @@ func (t *txn) UsageOfKeysets(keysetIDs []int64, metrics []keyplane.MetricCode, f
 		return out, nil
 	}
 	for ids := range slices.Chunk(keysetIDs, usageChunk) {
-		var p params
+		p := t.params()
 		ks := make([]string, len(ids))
 		for i, id := range ids {
 			ks[i] = p.add(id)
