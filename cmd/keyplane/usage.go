@@ -210,8 +210,8 @@ func eachUsageBatch(path string, pr *progress, verb string, fn func(batch []keyp
 			continue
 		}
 		name := fmt.Sprintf("line %d: ", line)
-		var r keyplane.UsageReport
-		if err := keyplane.DecodeJSON(text, &r); err != nil {
+		r, err := keyplane.DecodeUsageReport(text)
+		if err != nil {
 			for _, m := range keyplane.ErrorMessages(err) {
 				bad = append(bad, name+strings.TrimPrefix(m, "body: "))
 			}
