@@ -53,6 +53,10 @@ type Config struct {
 	// portal then takes the client address and scheme from its
 	// X-Forwarded-For and X-Forwarded-Proto headers.
 	TrustProxy bool
+	// PprofAddr, when set, is a host:port where Go's profiler
+	// (net/http/pprof) is served, apart from the API. Off by default: a
+	// profile shows the server's memory, so give a loopback address.
+	PprofAddr string
 }
 
 // retentionEvery is how often a server deletes usage past its retention.
@@ -133,6 +137,14 @@ func Run(ctx context.Context, cfg Config) error {
 	log.Info("listening", "addr", addr, "tls", tlsConfig != nil, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
 	if cfg.Listening != nil {
 		cfg.Listening(addr)
+	}
+	if cfg.PprofAddr != "" {
+		stop, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -76,6 +76,7 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	limitFlags(cmd, &cfg.Limits, getenv)
 	cmd.Flags().StringVar(&cfg.KEKFile, "kek-file", getenv("KEYPLANE_KEK_FILE"), "file of the key that seals secret keys at rest, made on first start (default: DATABASE.kek, or ./keyplane.kek for PostgreSQL; env KEYPLANE_KEK_FILE)")
 	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", getenv("KEYPLANE_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS only (env KEYPLANE_TLS_CERT)")
+	cmd.Flags().StringVar(&cfg.PprofAddr, "pprof", getenv("KEYPLANE_PPROF"), "serve Go's profiler (net/http/pprof) at this host:port, apart from the API; off unless given, keep it on loopback (env KEYPLANE_PPROF)")
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
 	return cmd
 }

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/keyplane/keyplane/httpapi"
+)
+
+// apiVersion is the PubNub-Version header every request of the bench sends.
+var apiVersion = httpapi.Releases[len(httpapi.Releases)-1]
+
+// A load is one run of the load generator: a fixed number of connections,
+// each sending requests back to back until the time is up.
+type load struct {
+	method string
+	// urls are the request's URLs; worker w uses urls[w % len(urls)], so a
+	// load can spread over replicas.
+	urls []string
+	key  string // Authorization header
+	// body, when set, gives the body of the i-th request of a worker.
+	body func(worker, i int) []byte
+	// want is the status every answer must have; any other counts as an error.
+	want  int
+	conns int
+	dur   time.Duration
+}
+
+// to is l sent to url instead.
+func (l load) to(url string) load {
+	l.urls = []string{url}
+	return l
+}
+
+// outcome is what a load measured.
+type outcome struct {
+	ok, errs int
+	elapsed  time.Duration
+	lat      []time.Duration // of the successful requests, sorted
+	firstErr string
+}
+
+func (o outcome) throughput() float64 { return float64(o.ok) / o.elapsed.Seconds() }
+
+// percentile is the p-th percentile (0 < p ≤ 100) of the latencies.
+func (o outcome) percentile(p float64) time.Duration {
+	if len(o.lat) == 0 {
+		return 0
+	}
+	i := int(float64(len(o.lat))*p/100+0.5) - 1
+	return o.lat[min(max(i, 0), len(o.lat)-1)]
+}
+
+// loopbackOnly refuses any URL whose host is not a loopback address: the
+// load generator never sends traffic anywhere else.
+func loopbackOnly(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("bench: refusing to send load to %s: loopback addresses only", host)
+	}
+	return nil
+}
+
+// run sends the load and returns what it measured. It stops by itself
+// after l.dur, whatever the server does.
+func (l load) run(ctx context.Context) (outcome, error) {
+	for _, u := range l.urls {
+		if err := loopbackOnly(u); err != nil {
+			return outcome{}, err
+		}
+	}
+	tr := &http.Transport{
+		MaxIdleConns:        l.conns,
+		MaxIdleConnsPerHost: l.conns,
+		MaxConnsPerHost:     l.conns,
+		DisableCompression:  true,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, l.dur)
+	defer cancel()
+
+	var (
+		mu       sync.Mutex
+		all      []time.Duration
+		ok, errs atomic.Int64
+		firstErr atomic.Value
+	)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := range l.conns {
+		url := l.urls[w%len(l.urls)]
+		wg.Go(func() {
+			lat := make([]time.Duration, 0, 4096)
+			buf := make([]byte, 32<<10)
+			for i := 0; ctx.Err() == nil; i++ {
+				var body io.Reader
+				if l.body != nil {
+					body = bytes.NewReader(l.body(w, i))
+				}
+				req, _ := http.NewRequestWithContext(ctx, l.method, url, body)
+				req.Header.Set("Authorization", l.key)
+				req.Header.Set("PubNub-Version", apiVersion)
+				if body != nil {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+						firstErr.CompareAndSwap(nil, err.Error())
+					}
+					continue
+				}
+				n, _ := io.ReadFull(resp.Body, buf)
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				d := time.Since(t0)
+				if resp.StatusCode != l.want {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %s: %d %s", l.method, url, resp.StatusCode, buf[:n]))
+					continue
+				}
+				ok.Add(1)
+				lat = append(lat, d)
+			}
+			mu.Lock()
+			all = append(all, lat...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	o := outcome{ok: int(ok.Load()), errs: int(errs.Load()), elapsed: time.Since(start), lat: all}
+	if s, _ := firstErr.Load().(string); s != "" {
+		o.firstErr = s
+	}
+	slices.Sort(o.lat)
+	return o, nil
+}
+
+// get sends one request and decodes nothing: it returns the status and body.
+func get(ctx context.Context, method, url, key string, body []byte) (int, []byte, error) {
+	if err := loopbackOnly(url); err != nil {
+		return 0, nil, err
+	}
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return 0, nil, err
+	}
+	if key != "" {
+		req.Header.Set("Authorization", key)
+		req.Header.Set("PubNub-Version", apiVersion)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}

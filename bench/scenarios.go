@@ -1,0 +1,525 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx", to make P6's database
+
+	"github.com/keyplane/keyplane"
+)
+
+// scenarios are run in this order; later ones reuse what earlier ones
+// made (the small database and its server, the baseline).
+var scenarios = []scenario{
+	{"P1", "GET /v2/keysets/{id}, SQLite", p1},
+	{"P2", "POST /v2/keysets, SQLite synchronous=FULL", p2},
+	{"P3", "1,000,000 keysets in 100,000 apps, SQLite", p3},
+	{"P4", "authenticate + authorize (go test -bench)", p4},
+	{"P5", "start-up to ready", p5},
+	{"P6", "PostgreSQL, two replicas: P1 and P2", p6},
+}
+
+// latencyConns is how many connections the latency scenarios (P3) use:
+// few, so a figure is the cost of one request, not a queue.
+const latencyConns = 4
+
+// small is a database of 10 apps × 10 keysets and a keyplane serving it,
+// made once and shared by P1, P2 and P3's comparison.
+func (b *bench) small(ctx context.Context) (*proc, seeded, error) {
+	if b.smallProc != nil {
+		return b.smallProc, b.smallSeed, nil
+	}
+	s, err := seed(ctx, b.path("small.db"), b.path("small.kek"), 10, 10, nil)
+	if err != nil {
+		return nil, s, err
+	}
+	p, err := b.serve(ctx, "keyplane (small)", s)
+	if err != nil {
+		return nil, s, err
+	}
+	b.smallProc, b.smallSeed = p, s
+	return p, s, nil
+}
+
+// serve starts keyplane on the seeded database with its per-key limits
+// off (the load comes from one key) and waits until it is ready.
+func (b *bench) serve(ctx context.Context, label string, s seeded) (*proc, error) {
+	args := []string{b.keyplane, "serve", "--database", s.dsn, "--kek-file", s.kek, "--addr", "127.0.0.1:0",
+		"--rate-limit", "0", "--max-concurrent-per-key", "0"}
+	if b.profileDir != "" {
+		args = append(args, "--pprof", "127.0.0.1:0")
+	}
+	p, err := startProc(ctx, label, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.procs = append(b.procs, p)
+	if err := waitReady(ctx, p.url(), time.Minute); err != nil {
+		return nil, err
+	}
+	p.ready = time.Since(p.started)
+	return p, nil
+}
+
+// baseline starts the baseline server answering keyset id's JSON, as
+// keyplane answers it, to the seeded API key.
+func (b *bench) baseline(ctx context.Context, kp *proc, s seeded) (*proc, error) {
+	if b.baseProc != nil {
+		return b.baseProc, nil
+	}
+	status, body, err := get(ctx, "GET", fmt.Sprintf("%s/v2/keysets/%d", kp.url(), s.keyset), s.key, nil)
+	if err != nil || status != 200 {
+		return nil, fmt.Errorf("GET keyset for the baseline: %d %s %v", status, body, err)
+	}
+	file := b.path("baseline-keyset.json")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		return nil, err
+	}
+	p, err := startProc(ctx, "baseline", []string{b.self, "baseline", "--key-hash", hex.EncodeToString(keyplane.HashAPIKey(s.key)), "--body", file}, nil)
+	if err != nil {
+		return nil, err
+	}
+	b.procs = append(b.procs, p)
+	b.baseProc = p
+	return p, nil
+}
+
+// measure runs l against p, saving a CPU profile of it under name when
+// asked to.
+func (b *bench) measure(ctx context.Context, p *proc, name string, l load) (outcome, error) {
+	if l.conns == 0 {
+		l.conns = b.conns
+	}
+	if l.dur == 0 {
+		l.dur = b.dur
+	}
+	var saved chan error
+	p.mu.Lock()
+	pp := p.pprof
+	p.mu.Unlock()
+	if b.profileDir != "" && pp != "" {
+		saved = make(chan error, 1)
+		secs := max(1, int(l.dur.Seconds()))
+		go func() {
+			status, prof, err := get(ctx, "GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pp, secs), "", nil)
+			if err == nil && status != 200 {
+				err = fmt.Errorf("profile: %d", status)
+			}
+			if err == nil {
+				err = os.WriteFile(filepath.Join(b.profileDir, name+".pprof"), prof, 0o644)
+			}
+			saved <- err
+		}()
+	}
+	o, err := l.run(ctx)
+	if saved != nil {
+		if perr := <-saved; perr != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, perr)
+		}
+	}
+	if err == nil && o.ok == 0 {
+		err = fmt.Errorf("%s: no request succeeded (%d failed; first: %s)", name, o.errs, o.firstErr)
+	}
+	if err == nil && o.errs > 0 {
+		err = fmt.Errorf("%s: %d of %d requests failed; first: %s", name, o.errs, o.ok+o.errs, o.firstErr)
+	}
+	return o, err
+}
+
+// alternate runs kl against keyplane and bl against the baseline in turn,
+// b.pairs times, and returns the median figures of each and the median of
+// the pairs' throughput ratios.
+func (b *bench) alternate(ctx context.Context, id string, kp []*proc, kl load, base *proc, bl load) (k, blf figure, err error) {
+	var ko, bo []outcome
+	var ratios []float64
+	for i := range b.pairs {
+		o, err := b.measure(ctx, kp[0], fmt.Sprintf("%s-keyplane-%d", id, i+1), kl)
+		if err != nil {
+			return k, blf, err
+		}
+		p, err := b.measure(ctx, base, fmt.Sprintf("%s-baseline-%d", id, i+1), bl)
+		if err != nil {
+			return k, blf, err
+		}
+		ko, bo = append(ko, o), append(bo, p)
+		ratios = append(ratios, o.throughput()/p.throughput())
+	}
+	k, blf = medianFigure(ko), medianFigure(bo)
+	for _, p := range kp {
+		k.RSSMB = max(k.RSSMB, mb(p.peakRSS()))
+	}
+	blf.RSSMB = mb(base.peakRSS())
+	k.Ratio = median(ratios)
+	return k, blf, nil
+}
+
+// medianFigure is the median throughput, p50 and p99 of runs.
+func medianFigure(runs []outcome) figure {
+	var tp, p50, p99 []float64
+	for _, o := range runs {
+		tp = append(tp, o.throughput())
+		p50 = append(p50, ms(o.percentile(50)))
+		p99 = append(p99, ms(o.percentile(99)))
+	}
+	return figure{Throughput: median(tp), P50ms: median(p50), P99ms: median(p99)}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+func mb(b int64) float64         { return float64(b) / (1 << 20) }
+
+func p1(ctx context.Context, b *bench) ([]figure, error) {
+	kp, s, err := b.small(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base, err := b.baseline(ctx, kp, s)
+	if err != nil {
+		return nil, err
+	}
+	path := fmt.Sprintf("/v2/keysets/%d", s.keyset)
+	get := load{method: "GET", urls: []string{kp.url() + path}, key: s.key, want: 200}
+	k, bl, err := b.alternate(ctx, "P1", []*proc{kp}, get, base, get.to(base.url()+path))
+	if err != nil {
+		return nil, err
+	}
+	k.ID, k.What, k.Target = "P1", "GET keyset, SQLite", "≥ 0.70 × baseline; p99 ≤ 5 ms"
+	k.Met = b.verdict(k.Ratio >= 0.70 && k.P99ms <= 5)
+	bl.ID, bl.What = "P1", "baseline (bare net/http)"
+	return []figure{k, bl}, nil
+}
+
+// createLoad is POST /v2/keysets spread over the apps, each worker its own.
+func createLoad(urls []string, s seeded) load {
+	return load{method: "POST", urls: urls, key: s.key, want: 201, body: func(w, i int) []byte {
+		return fmt.Appendf(nil, `{"keyset":{"appId":"%d","name":"bench %d-%d"}}`, s.appIDs[w%len(s.appIDs)], w, i)
+	}}
+}
+
+func p2(ctx context.Context, b *bench) ([]figure, error) {
+	kp, s, err := b.small(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var runs []outcome
+	for i := range b.pairs {
+		o, err := b.measure(ctx, kp, fmt.Sprintf("P2-keyplane-%d", i+1), createLoad([]string{kp.url() + "/v2/keysets"}, s))
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, o)
+	}
+	f := medianFigure(runs)
+	f.ID, f.What, f.Target = "P2", "create keyset, durable", "≥ 2,000 creates/s"
+	f.RSSMB = mb(kp.peakRSS())
+	f.Met = b.verdict(f.Throughput >= 2000)
+	return []figure{f}, nil
+}
+
+// big is the database of P3 and P5: 1,000,000 keysets in 100,000 apps
+// (2,000 apps under --quick), seeded once per run.
+func (b *bench) big(ctx context.Context) (seeded, []figure, error) {
+	if b.bigSeed.dsn != "" {
+		return b.bigSeed, nil, nil
+	}
+	apps := 100000
+	if b.quick {
+		apps = 2000
+	}
+	start := time.Now()
+	s, err := seed(ctx, b.path("big.db"), b.path("big.kek"), apps, 10, func(done int) {
+		fmt.Fprintf(os.Stderr, "\rseeding: %d keysets", done)
+	})
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return s, nil, err
+	}
+	took := time.Since(start)
+	b.bigSeed = s
+	return s, []figure{{ID: "P3", What: fmt.Sprintf("seed %d keysets (bench seed)", s.keysets),
+		Throughput: float64(s.keysets) / took.Seconds(), Value: took.Seconds(), Unit: "s"}}, nil
+}
+
+func p3(ctx context.Context, b *bench) ([]figure, error) {
+	small, ss, err := b.small(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, figs, err := b.big(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kp, err := b.serve(ctx, "keyplane (big)", s)
+	if err != nil {
+		return nil, err
+	}
+	defer kp.stop()
+	deep := s.keysets/100 - 10
+	type probe struct {
+		what, path, smallPath string
+		p99                   float64 // target, ms
+	}
+	probes := []probe{
+		{"list page 1", "/v2/keysets?page=1&limit=100", "/v2/keysets?page=1&limit=100", 5},
+		{fmt.Sprintf("list page %d", deep), fmt.Sprintf("/v2/keysets?page=%d&limit=100", deep), "", 50},
+		{"get keyset by id", fmt.Sprintf("/v2/keysets/%d", s.keyset), fmt.Sprintf("/v2/keysets/%d", ss.keyset), 5},
+	}
+	for _, pr := range probes {
+		o, err := b.measure(ctx, kp, "P3-"+strings.ReplaceAll(pr.what, " ", "-"), load{method: "GET", urls: []string{kp.url() + pr.path}, key: s.key, want: 200, conns: latencyConns})
+		if err != nil {
+			return figs, err
+		}
+		f := medianFigure([]outcome{o})
+		f.ID, f.What = "P3", fmt.Sprintf("%s (%d conns)", pr.what, latencyConns)
+		f.Target = fmt.Sprintf("p99 ≤ %g ms", pr.p99)
+		ok := f.P99ms <= pr.p99
+		if pr.smallPath != "" {
+			e, err := b.measure(ctx, small, "P3-empty-"+strings.ReplaceAll(pr.what, " ", "-"), load{method: "GET", urls: []string{small.url() + pr.smallPath}, key: ss.key, want: 200, conns: latencyConns})
+			if err != nil {
+				return figs, err
+			}
+			ef := medianFigure([]outcome{e})
+			f.Value, f.Unit = f.P99ms/ef.P99ms, "× p99 of 100 keysets"
+			f.Target += ", ≤ 1.2 × p99 of an empty database"
+			ok = ok && f.Value <= 1.2
+		}
+		f.Met = b.verdict(ok)
+		figs = append(figs, f)
+	}
+	rss := mb(kp.peakRSS())
+	figs = append(figs, figure{ID: "P3", What: fmt.Sprintf("server peak RSS, %d keysets", s.keysets), RSSMB: rss, Target: "≤ 150 MB", Met: b.verdict(rss <= 150)})
+	return figs, nil
+}
+
+// benchLine is one result line of go test -bench -benchmem.
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+(\d+) allocs/op`)
+
+func p4(ctx context.Context, b *bench) ([]figure, error) {
+	benchtime := "1s"
+	if b.quick {
+		benchtime = "100ms"
+	}
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkAuthHotPath", "-benchmem", "-benchtime", benchtime, "-count", "3", "./control/")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("go test -bench: %v\n%s", err, out)
+	}
+	type agg struct {
+		ns            []float64
+		bytes, allocs float64
+	}
+	got := map[string]*agg{}
+	var order []string
+	for _, line := range strings.Split(string(out), "\n") {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		a := got[m[1]]
+		if a == nil {
+			a = &agg{}
+			got[m[1]] = a
+			order = append(order, m[1])
+		}
+		ns, _ := strconv.ParseFloat(m[2], 64)
+		a.ns = append(a.ns, ns)
+		a.bytes, _ = strconv.ParseFloat(m[3], 64)
+		a.allocs, _ = strconv.ParseFloat(m[4], 64)
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("no benchmark result in:\n%s", out)
+	}
+	var figs []figure
+	allocs := map[float64]bool{}
+	for _, name := range order {
+		a := got[name]
+		us := median(a.ns) / 1000
+		allocs[a.allocs] = true
+		figs = append(figs, figure{ID: "P4", What: strings.TrimPrefix(name, "Benchmark"), Value: us, Unit: "µs/op",
+			Target: "≤ 2 µs/op", Met: b.verdict(us <= 2), Note: fmt.Sprintf("%.0f B/op, %.0f allocs/op", a.bytes, a.allocs)})
+	}
+	if len(allocs) > 1 {
+		for i := range figs {
+			figs[i].Note += "; allocations vary with the number of grants"
+		}
+	}
+	return figs, nil
+}
+
+func p5(ctx context.Context, b *bench) ([]figure, error) {
+	runs := 3
+	if b.quick {
+		runs = 1
+	}
+	startup := func(s func(i int) (seeded, error), label string) (float64, error) {
+		var took []float64
+		for i := range runs {
+			sd, err := s(i)
+			if err != nil {
+				return 0, err
+			}
+			p, err := b.serve(ctx, label, sd)
+			if err != nil {
+				return 0, err
+			}
+			took = append(took, ms(p.ready))
+			if err := p.stop(); err != nil {
+				return 0, err
+			}
+		}
+		return median(took), nil
+	}
+	empty, err := startup(func(i int) (seeded, error) {
+		dir := b.path(fmt.Sprintf("empty-%d", i))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return seeded{}, err
+		}
+		return seeded{dsn: filepath.Join(dir, "keyplane.db"), kek: filepath.Join(dir, "kek")}, nil
+	}, "keyplane (empty)")
+	if err != nil {
+		return nil, err
+	}
+	s, figs, err := b.big(ctx)
+	if err != nil {
+		return nil, err
+	}
+	full, err := startup(func(int) (seeded, error) { return s, nil }, "keyplane (big)")
+	if err != nil {
+		return nil, err
+	}
+	return append(figs,
+		figure{ID: "P5", What: "start-up to ready, new database", Value: empty, Unit: "ms", Target: "≤ 500 ms", Met: b.verdict(empty <= 500)},
+		figure{ID: "P5", What: fmt.Sprintf("start-up to ready, %d keysets", s.keysets), Value: full, Unit: "ms", Target: "≤ 2,000 ms", Met: b.verdict(full <= 2000)},
+	), nil
+}
+
+func p6(ctx context.Context, b *bench) ([]figure, error) {
+	if b.postgres == "" {
+		return []figure{{ID: "P6", What: "PostgreSQL, two replicas", Note: "skipped: no --postgres (scripts/bench starts a cluster when it can)"}}, nil
+	}
+	dsn, drop, err := newPostgresDatabase(ctx, b.postgres)
+	if err != nil {
+		return nil, err
+	}
+	defer drop()
+	s, err := seed(ctx, dsn, b.path("pg.kek"), 10, 10, nil)
+	if err != nil {
+		return nil, err
+	}
+	var replicas []*proc
+	var urls []string
+	for i := range 2 {
+		p, err := b.serve(ctx, fmt.Sprintf("keyplane (PostgreSQL replica %d)", i+1), s)
+		if err != nil {
+			return nil, err
+		}
+		defer p.stop()
+		replicas = append(replicas, p)
+		urls = append(urls, p.url())
+	}
+	small, ss, err := b.small(ctx)
+	if err != nil {
+		return nil, err
+	}
+	base, err := b.baseline(ctx, small, ss)
+	if err != nil {
+		return nil, err
+	}
+	var gets []string
+	for _, u := range urls {
+		gets = append(gets, fmt.Sprintf("%s/v2/keysets/%d", u, s.keyset))
+	}
+	k, _, err := b.alternate(ctx, "P6-get", replicas, load{method: "GET", urls: gets, key: s.key, want: 200},
+		base, load{method: "GET", urls: []string{fmt.Sprintf("%s/v2/keysets/%d", base.url(), ss.keyset)}, key: ss.key, want: 200})
+	if err != nil {
+		return nil, err
+	}
+	k.ID, k.What, k.Target = "P6", "GET keyset, 2 replicas", "≥ 0.5 × baseline"
+	k.Met = b.verdict(k.Ratio >= 0.5)
+	var posts []string
+	for _, u := range urls {
+		posts = append(posts, u+"/v2/keysets")
+	}
+	var runs []outcome
+	for i := range b.pairs {
+		o, err := b.measure(ctx, replicas[0], fmt.Sprintf("P6-create-%d", i+1), createLoad(posts, s))
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, o)
+	}
+	c := medianFigure(runs)
+	c.ID, c.What, c.Target = "P6", "create keyset, 2 replicas, synchronous_commit=on", "≥ 1,000 creates/s"
+	c.Met = b.verdict(c.Throughput >= 1000)
+	for _, p := range replicas {
+		c.RSSMB = max(c.RSSMB, mb(p.peakRSS()))
+	}
+	return []figure{k, c}, nil
+}
+
+// newPostgresDatabase makes a database of its own for this run in the
+// server at url, and returns its URL and what drops it.
+func newPostgresDatabase(ctx context.Context, url string) (string, func(), error) {
+	admin, err := sql.Open("pgx", url)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("keyplane_bench_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	var on string
+	if err := admin.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&on); err != nil || on != "on" {
+		fmt.Fprintf(os.Stderr, "P6: synchronous_commit is %q, not on: the create figure is not durable\n", on)
+	}
+	drop := func() {
+		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}
+	u, err := replaceDatabase(url, name)
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	return u, drop, nil
+}
+
+// replaceDatabase swaps the database name in a postgres:// URL.
+func replaceDatabase(raw, name string) (string, error) {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return "", fmt.Errorf("not a URL: postgres://user@host:port/dbname")
+	}
+	rest := raw[i+3:]
+	q := ""
+	if j := strings.IndexByte(rest, '?'); j >= 0 {
+		rest, q = rest[:j], rest[j:]
+	}
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		rest = rest[:j]
+	}
+	return raw[:i+3] + rest + "/" + name + q, nil
+}
