@@ -131,12 +131,12 @@ func (t *txn) rowMarks(b *strings.Builder, n, width int) {
 // PutUsage implements control.Tx. It reads the values the points replace,
 // writes the points, then adds the differences to the app and account
 // rollups, summed per app (or account), metric and day first, so a batch
-// changes each rollup row once. Points go in key order, which keeps each
-// statement's writes to the table's pages near each other.
+// changes each rollup row once. Points go in the table's key order
+// (keyset, day, metric), which keeps each statement's writes on few pages.
 func (t *txn) PutUsage(points []keyplane.UsagePoint) error {
 	points = slices.Clone(points)
 	slices.SortFunc(points, func(a, b keyplane.UsagePoint) int {
-		return cmp.Or(cmp.Compare(a.KeysetID, b.KeysetID), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Day, b.Day))
+		return cmp.Or(cmp.Compare(a.KeysetID, b.KeysetID), cmp.Compare(a.Day, b.Day), cmp.Compare(a.Metric, b.Metric))
 	})
 	cache := stmts{}
 	apps, accounts := map[usageKey]float64{}, map[usageKey]float64{}
