@@ -12,11 +12,16 @@ type Code string
 // Error codes. The string values are the wire names of PubNub's error body
 // ("error" field), so adapters can use them as they are.
 const (
-	CodeInvalid         Code = "BadRequest"
-	CodeUnauthorized    Code = "Unauthorized"
-	CodeForbidden       Code = "Forbidden"
-	CodeNotFound        Code = "NotFound"
-	CodeConflict        Code = "Conflict"
+	CodeInvalid      Code = "BadRequest"
+	CodeUnauthorized Code = "Unauthorized"
+	CodeForbidden    Code = "Forbidden"
+	CodeNotFound     Code = "NotFound"
+	CodeConflict     Code = "Conflict"
+	// CodePreconditionFailed: an If-Match condition does not hold.
+	CodePreconditionFailed Code = "PreconditionFailed"
+	// CodeUnprocessable: the request is well formed but cannot be carried
+	// out as sent (an Idempotency-Key reused for another request).
+	CodeUnprocessable   Code = "UnprocessableEntity"
 	CodeTooLarge        Code = "PayloadTooLarge"
 	CodeTooManyRequests Code = "TooManyRequests"
 	CodeInternal        Code = "InternalError"

@@ -54,6 +54,9 @@ type Keyset struct {
 	SubscribeKey string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Version counts the changes of the keyset's name, type and
+	// configuration, from 1: the ETag of the keyset and its configuration.
+	Version int64
 }
 
 // Target is where k sits in its account, for authorization.

@@ -134,6 +134,9 @@ func (l load) run(ctx context.Context) (outcome, error) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				d := time.Since(t0)
+				if ctx.Err() != nil {
+					break // the load ended during this request: it counts for nothing
+				}
 				if resp.StatusCode != l.want {
 					errs.Add(1)
 					firstErr.CompareAndSwap(nil, fmt.Sprintf("%s %s: %d %s", l.method, url, resp.StatusCode, buf[:n]))

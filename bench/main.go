@@ -8,6 +8,7 @@
 //	bench --keyplane BIN [--quick] [--only P1,P3] [--json FILE]
 //	      [--postgres URL] [--profile DIR] [--work DIR]
 //	bench seed --database DB [--apps N] [--keysets-per-app M]
+//	bench soak --keyplane BIN [--duration 10m] [--rate N]
 //	bench baseline --key-hash HEX --body FILE [--addr 127.0.0.1:0]
 //
 // No traffic leaves loopback, and every load stops by itself. A scenario
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string) error {
 			return baselineMain(args[1:])
 		case "seed":
 			return seedMain(ctx, args[1:])
+		case "soak":
+			return soakMain(ctx, args[1:])
 		}
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -146,6 +149,7 @@ type bench struct {
 	dur            time.Duration // of one load run
 	pairs          int           // keyplane/baseline alternations per figure
 	procs          []*proc
+	logs           int // keyplane logs written so far, named keyplane-N.log in work
 
 	smallProc, baseProc *proc
 	smallSeed, bigSeed  seeded

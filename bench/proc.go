@@ -33,7 +33,8 @@ type proc struct {
 // startProc runs name with args and waits until it says where it listens:
 // a JSON log line {"msg":"listening","addr":…} (keyplane) or a line
 // "listening ADDR" (the baseline).
-func startProc(ctx context.Context, label string, args []string, env []string) (*proc, error) {
+// Its output is also written to logFile, if given.
+func startProc(ctx context.Context, label string, args []string, env []string, logFile string) (*proc, error) {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
@@ -45,8 +46,18 @@ func startProc(ctx context.Context, label string, args []string, env []string) (
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
+	var r io.Reader = out
+	if logFile != "" {
+		f, err := os.Create(logFile)
+		if err != nil {
+			cmd.Process.Kill()
+			return nil, err
+		}
+		r = io.TeeReader(out, f)
+		defer func() { go func() { <-p.exited; f.Close() }() }()
+	}
 	addrc := make(chan string, 1)
-	go p.read(out, addrc)
+	go p.read(r, addrc)
 	go func() { cmd.Wait(); close(p.exited) }()
 	select {
 	case p.addr = <-addrc:
@@ -105,15 +116,18 @@ func (p *proc) lastLines() string {
 // url is the base URL of the process.
 func (p *proc) url() string { return "http://" + p.addr }
 
-// peakRSS is the most resident memory the process has held, in bytes
-// (VmHWM in /proc), or 0 where /proc does not tell.
-func (p *proc) peakRSS() int64 {
+// peakRSS is the most resident memory the process has held, in bytes.
+func (p *proc) peakRSS() int64 { return p.memory("VmHWM") }
+
+// memory is a memory figure of /proc/PID/status (VmRSS, VmHWM…) in
+// bytes, or 0 where /proc does not tell.
+func (p *proc) memory(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

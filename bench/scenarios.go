@@ -60,7 +60,8 @@ func (b *bench) serve(ctx context.Context, label string, s seeded) (*proc, error
 	if b.profileDir != "" {
 		args = append(args, "--pprof", "127.0.0.1:0")
 	}
-	p, err := startProc(ctx, label, args, nil)
+	b.logs++
+	p, err := startProc(ctx, label, args, nil, b.path(fmt.Sprintf("keyplane-%d.log", b.logs)))
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (b *bench) baseline(ctx context.Context, kp *proc, s seeded) (*proc, error)
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		return nil, err
 	}
-	p, err := startProc(ctx, "baseline", []string{b.self, "baseline", "--key-hash", hex.EncodeToString(keyplane.HashAPIKey(s.key)), "--body", file}, nil)
+	p, err := startProc(ctx, "baseline", []string{b.self, "baseline", "--key-hash", hex.EncodeToString(keyplane.HashAPIKey(s.key)), "--body", file}, nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -21,11 +21,12 @@ var allGrants = []string{
 
 // seeded is a database ready for a scenario.
 type seeded struct {
-	dsn, kek string
-	key      string // API key of a Service Integration holding allGrants
-	appIDs   []int64
-	keyset   int64 // a keyset in the middle of the data set
-	keysets  int
+	dsn, kek  string
+	key       string // API key of a Service Integration holding allGrants
+	appIDs    []int64
+	keyset    int64   // a keyset in the middle of the data set
+	keysets   int     // how many
+	keysetIDs []int64 // all of them
 }
 
 // seed makes the database dsn hold apps × perApp keysets, each with its
@@ -94,6 +95,7 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 					if err := tx.InsertSecretKey(sk); err != nil {
 						return err
 					}
+					out.keysetIDs = append(out.keysetIDs, ks.ID)
 					if done++; done == out.keysets/2+1 || out.keyset == 0 {
 						out.keyset = ks.ID
 					}

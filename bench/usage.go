@@ -104,7 +104,7 @@ func (b *bench) usage(ctx context.Context) (*proc, []figure, error) {
 	if b.profileDir != "" {
 		args = append(args, "--pprof", "127.0.0.1:0")
 	}
-	p, err := startProc(ctx, "keyplane (usage)", args, nil)
+	p, err := startProc(ctx, "keyplane (usage)", args, nil, b.path("keyplane-usage.log"))
 	if err != nil {
 		return nil, nil, err
 	}

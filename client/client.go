@@ -33,6 +33,7 @@ package client
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -152,52 +153,73 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 // decodes a 2xx answer into out (unless out is nil). in, unless nil, is the
 // JSON body; it is encoded once and re-sent from the same bytes.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
-	return c.send(ctx, method, path, query, in, out, method == http.MethodGet)
+	_, err := c.send(ctx, method, path, query, in, out, method == http.MethodGet, nil)
+	return err
 }
 
 // ask is do for a POST that only asks a question and changes nothing
 // (POST /v2/authz/check): it is retried as a GET is.
 func (c *Client) ask(ctx context.Context, path string, in, out any) error {
-	return c.send(ctx, http.MethodPost, path, nil, in, out, true)
+	_, err := c.send(ctx, http.MethodPost, path, nil, in, out, true, nil)
+	return err
 }
 
 // send is do with readOnly saying whether the call has no effect at all, so
-// that it may be repeated whatever became of an earlier attempt.
-func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, readOnly bool) error {
+// that it may be repeated whatever became of an earlier attempt, and hdr
+// headers to send. It answers the headers of the successful answer.
+//
+// Every POST that is not read-only carries an Idempotency-Key (the
+// context's, see WithIdempotencyKey, or a new random one), the same on
+// every attempt: the server runs it at most once and answers a retry with
+// the first answer, so it is retried as a DELETE is.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, readOnly bool, hdr http.Header) (http.Header, error) {
 	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("keyplane: %s %s: encoding the body: %w", method, path, err)
+			return nil, fmt.Errorf("keyplane: %s %s: encoding the body: %w", method, path, err)
 		}
 		body = b
+	}
+	idempotent := readOnly || method == http.MethodDelete
+	if method == http.MethodPost && !readOnly {
+		key, _ := ctx.Value(idempotencyKey{}).(string)
+		if key == "" {
+			key = crand.Text()
+		}
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set("Idempotency-Key", key)
+		idempotent = true
 	}
 	u := c.base + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}
 	for attempt := 0; ; attempt++ {
-		o := c.once(ctx, method, u, body, out)
+		o := c.once(ctx, method, u, body, out, hdr)
 		if o.err == nil {
-			return nil
+			return o.header, nil
 		}
-		if attempt >= c.maxRetries || ctx.Err() != nil || !retryable(method, readOnly, o) {
-			return o.err
+		if attempt >= c.maxRetries || ctx.Err() != nil || !retryable(idempotent, readOnly, o) {
+			return nil, o.err
 		}
 		wait := o.retryAfter
 		if wait < 0 {
 			wait = backoff(c.retryBase, attempt)
 		} else if wait > maxRetryAfter {
-			return o.err
+			return nil, o.err
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return o.err // the context would end first: no use waiting
+			return nil, o.err // the context would end first: no use waiting
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("keyplane: %s %s: stopped retrying: %w (last attempt: %w)", method, path, context.Cause(ctx), o.err)
+			return nil, fmt.Errorf("keyplane: %s %s: stopped retrying: %w (last attempt: %w)", method, path, context.Cause(ctx), o.err)
 		case <-t.C:
 		}
 	}
@@ -210,10 +232,11 @@ type outcome struct {
 	retryAfter time.Duration // the answer's Retry-After on 429 or 503; -1 when none
 	conn       bool          // no complete answer came: the connection failed
 	dial       bool          // the connection was never made: the server never saw the request
+	header     http.Header   // the answer's headers
 }
 
 // once makes one attempt.
-func (c *Client) once(ctx context.Context, method, u string, body []byte, out any) outcome {
+func (c *Client) once(ctx context.Context, method, u string, body []byte, out any, hdr http.Header) outcome {
 	o := outcome{retryAfter: -1}
 	var rd io.Reader
 	if body != nil {
@@ -223,6 +246,9 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	if err != nil {
 		o.err = fmt.Errorf("keyplane: %w", err)
 		return o
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", c.key)
 	req.Header.Set("PubNub-Version", c.version)
@@ -240,7 +266,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 		return o
 	}
 	defer res.Body.Close()
-	o.status = res.StatusCode
+	o.status, o.header = res.StatusCode, res.Header
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer+1))
 	if err != nil {
 		o.err = fmt.Errorf("keyplane: %s %s: reading the answer: %w", method, req.URL.Path, err)
@@ -267,9 +293,10 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 }
 
 // retryable reports whether an attempt that failed as o may be made again;
-// readOnly says the call has no effect (GET, and POSTs that only ask).
-func retryable(method string, readOnly bool, o outcome) bool {
-	idempotent := readOnly || method == http.MethodDelete
+// readOnly says the call has no effect (GET, and POSTs that only ask),
+// idempotent that running it twice does what running it once does (those,
+// DELETE, and POSTs with an Idempotency-Key).
+func retryable(idempotent, readOnly bool, o outcome) bool {
 	switch {
 	case o.dial:
 		return true

@@ -18,15 +18,24 @@ import (
 
 // Service runs the operations on a Store.
 type Service struct {
+	// store runs the operations' transactions: raw, wrapped so that the
+	// first write of a request carrying an idempotency key records the key
+	// in the same transaction (idempotentStore). raw is the store itself.
 	store Store
-	now   func() time.Time
-	rand  io.Reader
-	log   *slog.Logger
+	raw   Store
+	// idemTTL is how long idempotency keys are remembered.
+	idemTTL time.Duration
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
 	// retention is the number of days usage is kept.
 	retention int
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
+	// What the hot reads read, kept while the database has not changed.
+	keys    readCache[[32]byte, keyRead] // by the key's hash
+	keysets readCache[int64, keyplane.Keyset]
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -38,6 +47,9 @@ type Options struct {
 	// UsageRetentionDays is how many days of usage are kept and can be
 	// asked for; 0 means keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; 0 means
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
 
 // New returns a Service on s.
@@ -54,7 +66,12 @@ func New(s Store, o Options) *Service {
 	if o.UsageRetentionDays == 0 {
 		o.UsageRetentionDays = keyplane.DefaultUsageRetentionDays
 	}
-	return &Service{store: s, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
+	if o.IdempotencyTTL <= 0 {
+		o.IdempotencyTTL = DefaultIdempotencyTTL
+	}
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
+	svc.store = idempotentStore{Store: s, s: svc}
+	return svc
 }
 
 // clock is the current time at the precision the store keeps, so what an
@@ -77,12 +94,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	if err := keyplane.CheckAPIKey(key); err != nil {
 		return keyplane.Principal{}, err
 	}
-	var k keyplane.APIKey
-	var in keyplane.Integration
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
-		k, in, err = tx.APIKeyByHash(keyplane.HashAPIKey(key))
-		return err
-	})
+	k, in, err := s.apiKey(ctx, key)
 	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: unknown API key")
 	}
@@ -104,6 +116,27 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 		KeyID:           k.ID,
 		Grants:          in.Grants,
 	}, nil
+}
+
+// apiKey reads the key with its integration, or takes them from the key
+// cache when the database has not changed since they were read there.
+func (s *Service) apiKey(ctx context.Context, key string) (k keyplane.APIKey, in keyplane.Integration, err error) {
+	h := [32]byte(keyplane.HashAPIKey(key))
+	v, cache, err := s.version(ctx)
+	if err != nil {
+		return k, in, err
+	}
+	if e, hit := s.keys.get(h, v); cache && hit {
+		return e.key, e.in, nil
+	}
+	err = s.store.Read(ctx, func(tx Tx) (err error) {
+		k, in, err = tx.APIKeyByHash(h[:])
+		return err
+	})
+	if err == nil && cache {
+		s.keys.put(h, v, keyRead{k, in})
+	}
+	return k, in, err
 }
 
 // touch records that k was used, at most once per lastUsedPrecision per

@@ -17,6 +17,12 @@ import (
 // keyset they may not touch.
 func keyset(tx Tx, p keyplane.Principal, id int64, op keyplane.Operation) (keyplane.Keyset, error) {
 	k, err := tx.Keyset(p.AccountID, id)
+	return authorizedKeyset(p, id, op, k, err)
+}
+
+// authorizedKeyset decides what p learns of keyset id, given what reading
+// it gave (k, err): a refusal comes before saying whether it exists.
+func authorizedKeyset(p keyplane.Principal, id int64, op keyplane.Operation, k keyplane.Keyset, err error) (keyplane.Keyset, error) {
 	t := keyplane.Target{KeysetID: id}
 	switch {
 	case err == nil:
@@ -101,16 +107,34 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 }
 
 // GetKeyset returns one keyset (never its secret keys).
+// It is the most frequent read of all, so what it read is kept while the
+// database has not changed (see Versioned).
 func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64) (k keyplane.Keyset, err error) {
+	v, cache, err := s.version(ctx)
+	if err != nil {
+		return k, err
+	}
+	if k, hit := s.keysets.get(id, v); cache && hit && k.AccountID == p.AccountID {
+		return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, nil)
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		k, err = keyset(tx, p, id, keyplane.OpGetKeyset)
+		k, err = tx.Keyset(p.AccountID, id)
 		return err
 	})
-	return k, err
+	if err == nil && cache {
+		s.keysets.put(id, v, k)
+	}
+	return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, err)
 }
 
 // UpdateKeyset changes a keyset's name, type or both; at least one is needed.
 func (s *Service) UpdateKeyset(ctx context.Context, p keyplane.Principal, id int64, name *string, typ *keyplane.KeysetType) (k keyplane.Keyset, err error) {
+	return s.UpdateKeysetIf(ctx, p, id, name, typ, Unconditional)
+}
+
+// UpdateKeysetIf is UpdateKeyset that changes the keyset only if its
+// version meets cond, checked in the write transaction.
+func (s *Service) UpdateKeysetIf(ctx context.Context, p keyplane.Principal, id int64, name *string, typ *keyplane.KeysetType, cond Precondition) (k keyplane.Keyset, err error) {
 	var msgs []string
 	if name == nil && typ == nil {
 		msgs = append(msgs, "body: give name, type or both")
@@ -123,6 +147,9 @@ func (s *Service) UpdateKeyset(ctx context.Context, p keyplane.Principal, id int
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if k, err = keyset(tx, p, id, keyplane.OpUpdateKeyset); err != nil {
+			return err
+		}
+		if err := cond.check(k); err != nil {
 			return err
 		}
 		if err := keyplane.Invalid(nonEmpty(msgs...)...); err != nil {
@@ -142,6 +169,7 @@ func (s *Service) UpdateKeyset(ctx context.Context, p keyplane.Principal, id int
 			return nil
 		}
 		k.UpdatedAt = s.clock()
+		k.Version++
 		if err := tx.UpdateKeyset(k); err != nil {
 			return err
 		}
@@ -171,24 +199,47 @@ func (s *Service) DeleteKeyset(ctx context.Context, p keyplane.Principal, id int
 
 // GetConfig returns a keyset's full configuration.
 func (s *Service) GetConfig(ctx context.Context, p keyplane.Principal, id int64) (c keyplane.Config, err error) {
+	c, _, err = s.GetConfigVersion(ctx, p, id)
+	return c, err
+}
+
+// GetConfigVersion returns a keyset's full configuration and the keyset's
+// version, read together.
+func (s *Service) GetConfigVersion(ctx context.Context, p keyplane.Principal, id int64) (c keyplane.Config, version int64, err error) {
 	err = s.store.Read(ctx, func(tx Tx) error {
-		if _, err := keyset(tx, p, id, keyplane.OpGetConfig); err != nil {
+		k, err := keyset(tx, p, id, keyplane.OpGetConfig)
+		if err != nil {
 			return err
 		}
+		version = k.Version
 		c, err = tx.Config(id)
 		return err
 	})
-	return c, err
+	return c, version, err
 }
 
 // UpdateConfig merges patch into a keyset's configuration and returns the
 // result. The read, merge and write happen in one serialized transaction,
 // so concurrent patches never lose each other's changes.
 func (s *Service) UpdateConfig(ctx context.Context, p keyplane.Principal, id int64, patch keyplane.ConfigPatch) (c keyplane.Config, err error) {
+	c, _, err = s.UpdateConfigIf(ctx, p, id, patch, Unconditional)
+	return c, err
+}
+
+// UpdateConfigIf is UpdateConfig that changes the configuration only if the
+// keyset's version meets cond, checked in the write transaction (so of two
+// updates made with one version, exactly one applies). It also returns
+// the keyset's version after the update.
+func (s *Service) UpdateConfigIf(ctx context.Context, p keyplane.Principal, id int64, patch keyplane.ConfigPatch, cond Precondition) (c keyplane.Config, version int64, err error) {
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if _, err := keyset(tx, p, id, keyplane.OpUpdateConfig); err != nil {
+		k, err := keyset(tx, p, id, keyplane.OpUpdateConfig)
+		if err != nil {
 			return err
 		}
+		if err := cond.check(k); err != nil {
+			return err
+		}
+		version = k.Version
 		old, err := tx.Config(id)
 		if err != nil {
 			return err
@@ -204,9 +255,10 @@ func (s *Service) UpdateConfig(ctx context.Context, p keyplane.Principal, id int
 		if err := tx.UpdateConfig(id, c, s.clock()); err != nil {
 			return err
 		}
+		version++
 		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetConfigChanged, "keyset", id, old, c)
 	})
-	return c, err
+	return c, version, err
 }
 
 // ListSecretKeys returns a keyset's secret keys in full: the main key first,

@@ -127,4 +127,13 @@ type Tx interface {
 	KeysetOwners(ids []int64) (map[int64]int64, error)
 	AssignKeyset(customerID, keysetID int64, at time.Time) error
 	CustomerOfKeyset(accountID, keysetID int64) (keyplane.Customer, error)
+
+	// IdempotencyRecord finds the unexpired record of an idempotency key
+	// (expired ones are as good as gone).
+	IdempotencyRecord(scope, key string, now time.Time) (IdempotencyRecord, error)
+	// InsertIdempotencyRecord records a key (with its answer, if r has
+	// one), deleting every expired record first.
+	InsertIdempotencyRecord(r IdempotencyRecord) error
+	// SetIdempotencyResponse stores the answer of a recorded key.
+	SetIdempotencyResponse(scope, key string, resp StoredResponse) error
 }

@@ -65,7 +65,7 @@ func resolve(v string) (string, bool) {
 // errorNames is the wire name of each error status (README, "Errors").
 var errorNames = map[int]string{
 	400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-	405: "MethodNotAllowed", 409: "Conflict", 413: "PayloadTooLarge",
+	405: "MethodNotAllowed", 409: "Conflict", 412: "PreconditionFailed", 413: "PayloadTooLarge", 422: "UnprocessableEntity",
 	429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
 }
 
@@ -233,6 +233,7 @@ func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	if configure != nil {
 		configure(&cfg)
 	}
+	recordLog(t.Name(), e.logs)
 	go func() { done <- server.Run(ctx, cfg) }()
 	select {
 	case addr := <-addrc:
@@ -325,8 +326,12 @@ func (e *env) integrationUntil(name string, expires time.Time, gs ...string) (st
 	return key.Key, in, key
 }
 
-// remember notes a full key that must never be logged.
+// remember notes a full key (or any other secret: a password, a token)
+// that must never be logged, by this server or any other of the run.
 func (e *env) remember(s string) {
+	if len(s) >= minSecretLen {
+		recordSecret(e.t.Name(), s)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.secrets[s] = true
@@ -405,6 +410,11 @@ func (e *env) do(method, path string, body any, opts ...option) *resp {
 	r := &resp{t: e.t, method: method, path: path, Status: res.StatusCode, Header: res.Header, Body: data}
 	e.check(r, sentVersion)
 	for _, s := range secretKeyRE.FindAllString(string(data), -1) {
+		e.remember(s)
+	}
+	// Every API key a request carries is a secret of the run, however the
+	// test came by it.
+	for _, s := range apiKeyRE.FindAllString(req.Header.Get("Authorization"), -1) {
 		e.remember(s)
 	}
 	return r

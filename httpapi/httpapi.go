@@ -129,6 +129,9 @@ func (a *API) v2(h handler) http.Handler {
 			return
 		}
 		w.Header().Set("PubNub-Version", v)
+		// The request's reads share one look at whether the database
+		// changed (see control.Service.ForRequest).
+		r = r.WithContext(a.svc.ForRequest(r.Context()))
 		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")))
 		if err != nil {
 			a.fail(w, r, err)
@@ -143,7 +146,7 @@ func (a *API) v2(h handler) http.Handler {
 			return
 		}
 		defer release()
-		if err := h(w, r, p); err != nil {
+		if err := a.idempotent(w, r, p, h); err != nil {
 			a.fail(w, r, err)
 		}
 	})

@@ -227,6 +227,9 @@ func (a *API) getKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	k, err := a.svc.GetKeyset(r.Context(), p, id)
+	if err == nil {
+		setETag(w, k.ID, k.Version)
+	}
 	return respond(w, http.StatusOK, keysetOut(k), err)
 }
 
@@ -239,7 +242,10 @@ func (a *API) updateKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 	if err := decode(w, r, &b); err != nil {
 		return err
 	}
-	k, err := a.svc.UpdateKeyset(r.Context(), p, id, b.Name, b.Type)
+	k, err := a.svc.UpdateKeysetIf(r.Context(), p, id, b.Name, b.Type, ifMatch(r, id))
+	if err == nil {
+		setETag(w, k.ID, k.Version)
+	}
 	return respond(w, http.StatusOK, keysetOut(k), err)
 }
 
@@ -256,7 +262,10 @@ func (a *API) getConfig(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.GetConfig(r.Context(), p, id)
+	c, version, err := a.svc.GetConfigVersion(r.Context(), p, id)
+	if err == nil {
+		setETag(w, id, version)
+	}
 	return respond(w, http.StatusOK, c, err)
 }
 
@@ -273,7 +282,10 @@ func (a *API) updateConfig(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 	if err != nil {
 		return err
 	}
-	c, err := a.svc.UpdateConfig(r.Context(), p, id, patch)
+	c, version, err := a.svc.UpdateConfigIf(r.Context(), p, id, patch, ifMatch(r, id))
+	if err == nil {
+		setETag(w, id, version)
+	}
 	return respond(w, http.StatusOK, c, err)
 }
 

@@ -33,6 +33,9 @@ type Config struct {
 	// UsageRetentionDays is how many days of usage are kept; 0 means
 	// keyplane.DefaultUsageRetentionDays.
 	UsageRetentionDays int
+	// IdempotencyTTL is how long Idempotency-Keys are remembered; 0 means
+	// control.DefaultIdempotencyTTL (24 hours).
+	IdempotencyTTL time.Duration
 	// KEKFile is the file of the key-encryption key that seals keyset
 	// secret keys at rest; DefaultKEKFile(Database) when empty. It is made
 	// on first start, for a database that has no secret sealed yet.
@@ -98,7 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if created {
 		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
 	}
-	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays})
+	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL})
 	api := httpapi.New(svc, log, db.Ping, cfg.Limits).Handler()
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).

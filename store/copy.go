@@ -84,6 +84,10 @@ type copyTable struct {
 	identity, autoincrement bool
 }
 
+// derivedTables are kept by triggers from the tables copied: copy leaves
+// them to the destination's triggers.
+var derivedTables = []string{"keyset_counts"}
+
 // copyTables are every table of the schema but schema_migrations, in
 // foreign-key order. checkCopySchema refuses a database whose tables or
 // columns differ, so a migration that adds a column cannot be copied
@@ -95,7 +99,8 @@ var copyTables = []copyTable{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"app_id", colInt}, {"name", colText}, {"type", colText},
-		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
+		{"publish_key", colText}, {"subscribe_key", colText}, {"config", colText}, {"created_at", colInt}, {"updated_at", colInt},
+		{"version", colInt}}},
 	{name: "secret_keys", orderBy: "keyset_id, prefix", cols: []copyCol{
 		{"keyset_id", colInt}, {"prefix", colText}, {"secret", colText}, {"expires_at", colIntNull}, {"created_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
@@ -129,6 +134,11 @@ var copyTables = []copyTable{
 		{"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "oem_customer_keysets", orderBy: "keyset_id", cols: []copyCol{
 		{"keyset_id", colInt}, {"customer_id", colInt}, {"assigned_at", colInt}}},
+	// Idempotency keys move too, so a client retrying across the move is
+	// answered as before (their sealed answers open under the same KEK).
+	{name: "idempotency_keys", orderBy: "scope, idem_key", cols: []copyCol{
+		{"scope", colText}, {"idem_key", colText}, {"fingerprint", colBlob}, {"created_at", colInt},
+		{"expires_at", colInt}, {"response", colBlob}}},
 }
 
 func (t copyTable) colList() string {
@@ -617,7 +627,7 @@ func checkCopySchema(ctx context.Context, tx *sql.Tx, engine string) error {
 		known[t.name] = t
 	}
 	for _, name := range tables {
-		if _, ok := known[name]; !ok && name != "schema_migrations" {
+		if _, ok := known[name]; !ok && name != "schema_migrations" && !slices.Contains(derivedTables, name) {
 			return fmt.Errorf("table %s is not one this keyplane release knows how to copy", name)
 		}
 	}

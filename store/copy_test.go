@@ -173,6 +173,11 @@ func populate(t *testing.T, db *DB) populated {
 	}
 	out.session, _, err = svc.SignIn(ctx, "owner@example.com", "correct horse battery", "10.0.0.1")
 	must(err)
+	// An idempotency key with its stored answer (a request that wrote nothing).
+	claim, _, err := svc.BeginIdempotent(ctx, p, "populate-check", []byte{1, 2, 3})
+	must(err)
+	must(svc.FinishIdempotent(ctx, claim, control.StoredResponse{Status: 200,
+		Header: map[string]string{"Content-Type": "application/json"}, Body: []byte(`{"allowed":true}`)}))
 	return out
 }
 
@@ -186,6 +191,7 @@ var tableOrder = []struct{ name, order string }{
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
 	{"oem_customers", "id"}, {"oem_customer_keysets", "keyset_id"},
+	{"idempotency_keys", "scope, idem_key"},
 }
 
 // dump reads every column of every row of a table, as the driver returns

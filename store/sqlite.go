@@ -12,6 +12,9 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
+// sqliteReaders is how many read transactions run at once.
+const sqliteReaders = 8
+
 // openSQLite opens the SQLite file at path. SQLite allows one writer at a
 // time, so writes go through a single connection (writers queue in Go
 // rather than spin on SQLITE_BUSY) while reads use a pool of read-only
@@ -38,12 +41,27 @@ func openSQLite(path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
+	// One write transaction at a time (writeSlots), on a pool of two
+	// connections: the spare one prepares statements for the cache
+	// (stmtCache) while the other is inside a transaction.
+	w.SetMaxOpenConns(2)
 	r, err := sql.Open("sqlite", dsn+"&mode=ro")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(8)
-	return &DB{engine: engine{name: "sqlite"}, write: w, read: r, name: path}, nil
+	r.SetMaxOpenConns(sqliteReaders + 1) // the spare one prepares, as above
+	v, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	v.SetMaxOpenConns(1)
+	return &DB{
+		version: &versionCheck{pool: v},
+		engine:  engine{name: "sqlite"}, write: w, read: r, name: path,
+		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
+		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),
+	}, nil
 }

@@ -13,9 +13,11 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +52,20 @@ type DB struct {
 	// seal seals secret keys once SealSecrets has run; before, they are
 	// written in plain text (tests, and commands that write none).
 	seal atomic.Pointer[sealer]
+
+	// Group commit (group.go): writes queue here for the goroutine that
+	// runs them in batches.
+	writes chan writeReq
+	// Prepared statements of each pool, on SQLite (nil on PostgreSQL, whose
+	// driver keeps its own cache).
+	readStmts, writeStmts *stmtCache
+	// readSlots and writeSlots bound the transactions open at once on each
+	// SQLite pool to one fewer than its connections (nil: no bound).
+	readSlots, writeSlots chan struct{}
+	// version reads SQLite's data_version (nil on PostgreSQL).
+	version         *versionCheck
+	closed, stopped chan struct{}
+	closeOnce       sync.Once
 }
 
 var _ control.Store = (*DB)(nil)
@@ -69,6 +85,7 @@ func Open(ctx context.Context, dsn string, now time.Time) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.startWrites()
 	if err := db.migrate(ctx, now); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("database %s: %w", db.name, err)
@@ -85,10 +102,14 @@ func (db *DB) Engine() string { return db.engine.name }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stopWrites()
+	db.readStmts.close()
+	db.writeStmts.close()
+	verr := db.version.close()
 	if db.read == db.write {
-		return db.write.Close()
+		return errors.Join(verr, db.write.Close())
 	}
-	return errors.Join(db.read.Close(), db.write.Close())
+	return errors.Join(verr, db.read.Close(), db.write.Close())
 }
 
 // Ping checks that the database answers.
@@ -157,20 +178,23 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 // Read implements control.Store.
 func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
 	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error {
-		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), engine: db.engine.name})
+		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), stmts: db.readStmts, engine: db.engine.name})
 	}))
 }
 
-// Write implements control.Store.
+// Write implements control.Store. Concurrent writes share commits (see
+// group.go); each is still all or nothing, and none returns before its
+// commit.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
-	return unavailable(db.writeTx(ctx, func(tx *sql.Tx) error {
-		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), engine: db.engine.name})
+	return unavailable(db.groupWrite(ctx, func(tx *sql.Tx) error {
+		return fn(&txn{ctx: context.WithoutCancel(ctx), tx: tx, seal: db.seal.Load(), stmts: db.writeStmts, engine: db.engine.name})
 	}))
 }
 
-// writeTx runs fn in a write transaction that first takes the engine's
-// write lock, as every writer does (the admin commands included), and
-// commits if fn succeeds.
+// writeTx runs fn alone in a write transaction that first takes the
+// engine's write lock, as every writer does (the admin commands included),
+// and commits if fn succeeds. Bulk work that should not share a commit
+// with the API's writes (copy, sealing) uses it.
 func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return db.inTx(ctx, db.write, nil, func(tx *sql.Tx) error {
 		if db.lockWrites != "" {
@@ -182,7 +206,39 @@ func (db *DB) writeTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	})
 }
 
+// slots are the transaction slots of pool, or nil.
+func (db *DB) slots(pool *sql.DB) chan struct{} {
+	if pool == db.write {
+		return db.writeSlots
+	}
+	return db.readSlots
+}
+
+// acquire takes one of slots, unless slots is nil; release gives it back.
+func acquire(ctx context.Context, slots chan struct{}) error {
+	if slots == nil {
+		return nil
+	}
+	select {
+	case slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func release(slots chan struct{}) {
+	if slots != nil {
+		<-slots
+	}
+}
+
 func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) (err error) {
+	slots := db.slots(pool)
+	if err := acquire(ctx, slots); err != nil {
+		return err
+	}
+	defer release(slots)
 	tx, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return err
@@ -204,24 +260,97 @@ func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fu
 
 // txn implements control.Tx on one SQL transaction.
 type txn struct {
-	ctx  context.Context
-	tx   *sql.Tx
-	seal *sealer // nil: secret keys are written in plain text
+	ctx   context.Context
+	tx    *sql.Tx
+	seal  *sealer    // nil: secret keys are written in plain text
+	stmts *stmtCache // of the pool tx belongs to
 	// engine is the engine's name, for the few statements written
 	// differently on each (bulk usage writes bind "?" on SQLite).
 	engine string
 }
 
+// stmt is q prepared on t's connection, or nil if it cannot be (the
+// caller then runs q as text, which reports the error).
+func (t *txn) stmt(q string) *sql.Stmt {
+	s := t.stmts.get(t.ctx, q)
+	if s == nil {
+		return nil
+	}
+	return t.tx.StmtContext(t.ctx, s)
+}
+
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	if s := t.stmt(q); s != nil {
+		return s.ExecContext(t.ctx, args...)
+	}
 	return t.tx.ExecContext(t.ctx, q, args...)
 }
 
 func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	if s := t.stmt(q); s != nil {
+		return s.QueryContext(t.ctx, args...)
+	}
 	return t.tx.QueryContext(t.ctx, q, args...)
 }
 
 func (t *txn) queryRow(q string, args ...any) *sql.Row {
+	if s := t.stmt(q); s != nil {
+		return s.QueryRowContext(t.ctx, args...)
+	}
 	return t.tx.QueryRowContext(t.ctx, q, args...)
+}
+
+// maxStmts bounds the statement cache: statements whose text varies (IN
+// lists of any length) would otherwise fill it.
+const maxStmts = 256
+
+// stmtCache keeps the statements of a pool prepared, by SQL text.
+// Preparing is most of the cost of a small query in the embedded SQLite,
+// which would otherwise parse the text at every use; database/sql prepares
+// a cached statement once on each connection that runs it. Making a
+// statement takes a connection of the pool while the caller's transaction
+// holds another: the pool keeps one spare for it (see slots).
+type stmtCache struct {
+	pool *sql.DB
+	mu   sync.Mutex
+	m    map[string]*sql.Stmt
+}
+
+func newStmtCache(pool *sql.DB) *stmtCache {
+	return &stmtCache{pool: pool, m: map[string]*sql.Stmt{}}
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[q]; ok {
+		return s
+	}
+	if len(c.m) >= maxStmts {
+		return nil
+	}
+	s, err := c.pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	c.m[q] = s
+	return s
+}
+
+// close closes the cached statements.
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.m {
+		s.Close()
+		delete(c.m, q)
+	}
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -360,12 +489,12 @@ func (t *txn) CountKeysets(appID int64) (int, error) {
 	return n, err
 }
 
-const keysetCols = `id, account_id, app_id, name, type, publish_key, subscribe_key, created_at, updated_at`
+const keysetCols = `id, account_id, app_id, name, type, publish_key, subscribe_key, created_at, updated_at, version`
 
 func scanKeyset(s interface{ Scan(...any) error }) (keyplane.Keyset, error) {
 	var k keyplane.Keyset
 	var c, u int64
-	err := s.Scan(&k.ID, &k.AccountID, &k.AppID, &k.Name, &k.Type, &k.PublishKey, &k.SubscribeKey, &c, &u)
+	err := s.Scan(&k.ID, &k.AccountID, &k.AppID, &k.Name, &k.Type, &k.PublishKey, &k.SubscribeKey, &c, &u, &k.Version)
 	k.CreatedAt, k.UpdatedAt = fromMS(c), fromMS(u)
 	return k, err
 }
@@ -383,11 +512,21 @@ func (t *txn) Keyset(accountID, id int64) (keyplane.Keyset, error) {
 func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error) {
 	where, args := visibilityFilter(v, "app_id", "id", []any{accountID})
 	var total int
-	if err := t.queryRow(`SELECT count(*) FROM keysets WHERE account_id = $1`+where, args...).Scan(&total); err != nil {
+	// The whole account's total is kept by triggers (keyset_counts); a
+	// narrower view counts the keysets of the apps and keysets it names.
+	count := `SELECT count(*) FROM keysets WHERE account_id = $1` + where
+	if v.All {
+		count = `SELECT COALESCE((SELECT n FROM keyset_counts WHERE account_id = $1), 0)`
+	}
+	if err := t.queryRow(count, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
+	// The page's ids come from the (account_id, id) index alone; only the
+	// rows of the page are read, however deep it is.
 	n := len(args)
-	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d`, keysetCols, where, n+1, n+2),
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE id IN (
+			SELECT id FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d
+		) ORDER BY id`, keysetCols, where, n+1, n+2),
 		append(args, p.Limit, p.Offset())...)
 	if err != nil {
 		return nil, 0, err
@@ -410,14 +549,15 @@ func (t *txn) InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error {
 	if err != nil {
 		return err
 	}
-	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt)).Scan(&k.ID)
+	k.Version = 1
+	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt), k.Version).Scan(&k.ID)
 }
 
 // UpdateKeyset implements control.Tx.
 func (t *txn) UpdateKeyset(k keyplane.Keyset) error {
-	_, err := t.exec(`UPDATE keysets SET name = $1, type = $2, updated_at = $3 WHERE id = $4`, k.Name, k.Type, ms(k.UpdatedAt), k.ID)
+	_, err := t.exec(`UPDATE keysets SET name = $1, type = $2, updated_at = $3, version = $4 WHERE id = $5`, k.Name, k.Type, ms(k.UpdatedAt), k.Version, k.ID)
 	return err
 }
 
@@ -445,7 +585,7 @@ func (t *txn) UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) erro
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2 WHERE id = $3`, string(cfg), ms(at), keysetID)
+	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2, version = version + 1 WHERE id = $3`, string(cfg), ms(at), keysetID)
 	return err
 }
 
@@ -528,8 +668,44 @@ func (r *integrationRow) dest() []any {
 
 func (r *integrationRow) value() (keyplane.Integration, error) {
 	r.i.CreatedAt, r.i.LastUsedAt = fromMS(r.created), fromOptMS(r.lastUsed)
-	err := json.Unmarshal([]byte(r.grants), &r.i.Grants)
+	var err error
+	r.i.Grants, err = parsedGrants.get(r.grants)
 	return r.i, err
+}
+
+// parsedGrants keeps the grants of the integrations seen, by their stored
+// JSON text. Every request reads its integration's grants, which never
+// change: decoding and parsing them each time cost allocations that grew
+// with their number.
+var parsedGrants = grantCache{m: map[string][]keyplane.Grant{}}
+
+// maxGrantSets bounds parsedGrants; past it, grants are parsed each time.
+const maxGrantSets = 4096
+
+type grantCache struct {
+	mu sync.RWMutex
+	m  map[string][]keyplane.Grant
+}
+
+// get returns the grants stored as text. The slice is shared: callers
+// only read it (its capacity is its length, so an append copies).
+func (c *grantCache) get(text string) ([]keyplane.Grant, error) {
+	c.mu.RLock()
+	g, ok := c.m[text]
+	c.mu.RUnlock()
+	if ok {
+		return g, nil
+	}
+	if err := json.Unmarshal([]byte(text), &g); err != nil {
+		return nil, err
+	}
+	g = slices.Clip(g)
+	c.mu.Lock()
+	if len(c.m) < maxGrantSets {
+		c.m[text] = g
+	}
+	c.mu.Unlock()
+	return g, nil
 }
 
 // Integration implements control.Tx.

@@ -34,6 +34,13 @@ func jsonHeader() http.Header {
 	}
 }
 
+// taggedHeader is jsonHeader with a keyset's ETag.
+func taggedHeader() http.Header {
+	h := jsonHeader()
+	h.Set("ETag", `"ks7v3"`)
+	return h
+}
+
 const (
 	ts        = "2026-11-23T10:00:00.000Z"
 	pubKey    = "pub-c-4240e3e3-0e27-4e19-9c06-370935ca282d"
@@ -216,8 +223,22 @@ func TestSpecConventions(t *testing.T) {
 			if op.RequestBody != nil {
 				want = append(want, "413")
 			}
-			if slices.Contains(withConflict, op.OperationID) {
+			// Keysets and their configuration take If-Match (README, Compatibility).
+			if op.OperationID == "updateKeyset" || op.OperationID == "updateKeysetConfig" {
+				want = append(want, "412")
+				if !hasParam(op, "header", "If-Match") {
+					t.Errorf("%s: no If-Match header parameter", where)
+				}
+			}
+			if slices.Contains(withConflict, op.OperationID) || method == "POST" {
 				want = append(want, "409")
+			}
+			// Every POST takes an Idempotency-Key (README, Compatibility).
+			if method == "POST" {
+				want = append(want, "422")
+				if !hasParam(op, "header", "Idempotency-Key") {
+					t.Errorf("%s: no Idempotency-Key header parameter", where)
+				}
 			}
 			var errorCodes []string
 			success := 0
@@ -255,6 +276,16 @@ func TestSpecConventions(t *testing.T) {
 	}
 }
 
+// hasParam reports whether op declares the parameter name in in.
+func hasParam(op *openapi3.Operation, in, name string) bool {
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == in && strings.EqualFold(p.Value.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
 type response struct {
 	name   string
 	method string
@@ -281,11 +312,11 @@ func TestCheckAccepts(t *testing.T) {
 			`{"keysets":[` + keyset("1") + `],"total":1,"page":1,"limit":10}`},
 		{"create keyset, defaults", "POST", "/v2/keysets", 201, jsonHeader(), keysetCreated(defaultConfig)},
 		{"create keyset, everything set", "POST", "/v2/keysets", 201, jsonHeader(), keysetCreated(fullConfig)},
-		{"get keyset", "GET", "/v2/keysets/7", 200, jsonHeader(), keyset("7")},
-		{"update keyset", "PATCH", "/v2/keysets/7", 200, jsonHeader(), keyset("7")},
+		{"get keyset", "GET", "/v2/keysets/7", 200, taggedHeader(), keyset("7")},
+		{"update keyset", "PATCH", "/v2/keysets/7", 200, taggedHeader(), keyset("7")},
 		{"delete keyset", "DELETE", "/v2/keysets/7", 200, jsonHeader(), `{"success":true}`},
-		{"get config", "GET", "/v2/keysets/7/config", 200, jsonHeader(), defaultConfig},
-		{"patch config", "PATCH", "/v2/keysets/7/config", 200, jsonHeader(), fullConfig},
+		{"get config", "GET", "/v2/keysets/7/config", 200, taggedHeader(), defaultConfig},
+		{"patch config", "PATCH", "/v2/keysets/7/config", 200, taggedHeader(), fullConfig},
 		{"list secret keys", "GET", "/v2/keysets/7/secret-keys?activeOnly=true", 200, jsonHeader(),
 			`{"secretKeys":[{"secretKey":"sec-c-AAAAA1","expiresAt":null},{"secretKey":"sec-c-BBBBB2","expiresAt":"` + ts + `"}]}`},
 		{"rotate", "POST", "/v2/keysets/7/secret-keys", 201, jsonHeader(), `{"secretKey":"` + secretKey + `"}`},

@@ -144,7 +144,26 @@ func TestReplicasRefuseARevokedKeyAtOnce(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // both replicas serve the key
 	mustAdmin(t, dsn, "revoke-key", key)
 	acked := time.Now()
-	time.Sleep(300 * time.Millisecond)
+	// Until every replica has answered requests sent after the ack: on a
+	// loaded machine one may take a while to answer the next.
+	for deadline := acked.Add(10 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		mu.Lock()
+		enough := true
+		for i := range ps {
+			n := 0
+			for _, s := range samples[i] {
+				if !s.sent.Before(acked) {
+					n++
+				}
+			}
+			enough = enough && n >= 20
+		}
+		mu.Unlock()
+		if enough {
+			break
+		}
+	}
 	cancel()
 	wg.Wait()
 

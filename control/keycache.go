@@ -1,0 +1,109 @@
+package control
+
+import (
+	"context"
+	"sync"
+
+	"github.com/keyplane/keyplane"
+)
+
+// Versioned is what a Store may also offer: a number that changes
+// whenever the database does, from any process, with ok false where it
+// cannot tell cheaply. The Service then keeps what the hot reads read
+// (API keys, keysets) for as long as the number holds, so a change made
+// anywhere — a key revoked by an admin command beside the server — is
+// seen by the very next request, with no staleness at all.
+type Versioned interface {
+	Version(ctx context.Context) (v uint64, ok bool, err error)
+}
+
+// version is the store's version, and whether reads may be kept under it.
+// Within a request (ForRequest) it is looked at once, until a write.
+func (s *Service) version(ctx context.Context) (v uint64, ok bool, err error) {
+	vs, is := s.raw.(Versioned)
+	if !is {
+		return 0, false, nil
+	}
+	rv, _ := ctx.Value(readVersionKey{}).(*readVersion)
+	if rv == nil {
+		return vs.Version(ctx)
+	}
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	if !rv.taken {
+		if rv.v, rv.ok, err = vs.Version(ctx); err != nil {
+			return 0, false, err
+		}
+		rv.taken = true
+	}
+	return rv.v, rv.ok, nil
+}
+
+// readVersion is a request's look at the database's version.
+type readVersion struct {
+	mu    sync.Mutex
+	taken bool
+	v     uint64
+	ok    bool
+}
+
+type readVersionKey struct{}
+
+// ForRequest returns ctx in which the reads of one request share one look
+// at the database's version, taken at its first read: checking it costs
+// a database round of its own, and a request may read several things.
+// Everything committed before the request began is still seen. A write
+// made with ctx makes the next read look again, so a request sees its
+// own writes.
+func (s *Service) ForRequest(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readVersionKey{}, &readVersion{})
+}
+
+// wrote makes the reads after a write in ctx's request look again.
+func wrote(ctx context.Context) {
+	if rv, _ := ctx.Value(readVersionKey{}).(*readVersion); rv != nil {
+		rv.mu.Lock()
+		rv.taken = false
+		rv.mu.Unlock()
+	}
+}
+
+// maxCached bounds each read cache; a full cache starts afresh.
+const maxCached = 10000
+
+// readCache holds values read at a database version.
+type readCache[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]versioned[V]
+}
+
+type versioned[V any] struct {
+	version uint64
+	value   V
+}
+
+// get returns the value of k read at version v, if any.
+func (c *readCache[K, V]) get(k K, v uint64) (V, bool) {
+	c.mu.RLock()
+	e, ok := c.m[k]
+	c.mu.RUnlock()
+	return e.value, ok && e.version == v
+}
+
+// put keeps what was read at version v: v must have been taken before the
+// read began, so that a change committed during the read leaves the entry
+// one version behind, never current.
+func (c *readCache[K, V]) put(k K, v uint64, value V) {
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCached {
+		c.m = map[K]versioned[V]{}
+	}
+	c.m[k] = versioned[V]{version: v, value: value}
+	c.mu.Unlock()
+}
+
+// keyRead is an API key with its integration, as authentication reads it.
+type keyRead struct {
+	key keyplane.APIKey
+	in  keyplane.Integration
+}

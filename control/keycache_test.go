@@ -1,0 +1,115 @@
+package control_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/store"
+)
+
+// Authentication keeps the keys it read while SQLite's data_version holds,
+// so a revocation committed anywhere — by this Service, or by another
+// process on the same file (here another store handle, as an admin
+// command would be) — is refused on the very next request.
+func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	open := func() *control.Service {
+		db, err := store.Open(ctx, path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return control.New(db, control.Options{})
+	}
+	server, admin := open(), open()
+	g, _ := keyplane.ParseGrant("account:app:read")
+	newKey := func() string {
+		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Key
+	}
+	for _, by := range []struct {
+		name string
+		svc  *control.Service
+	}{{"another process", admin}, {"the server itself", server}} {
+		key := newKey()
+		for range 3 { // read, then served from the cache
+			if _, err := server.Authenticate(ctx, key); err != nil {
+				t.Fatalf("%s: a fresh key: %v", by.name, err)
+			}
+		}
+		if _, _, err := by.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, key); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.Authenticate(ctx, key); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+			t.Errorf("revoked by %s: the next request got %v, want 401", by.name, err)
+		}
+	}
+}
+
+// A keyset kept by GetKeyset is read again once anything changed it —
+// here a rename through another store handle on the same file — and a
+// principal of another account is not answered from it.
+func TestCachedKeysetsFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "k.db")
+	var svcs []*control.Service
+	for range 2 {
+		db, err := store.Open(ctx, path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		svcs = append(svcs, control.New(db, control.Options{}))
+	}
+	server, admin := svcs[0], svcs[1]
+	var grants []keyplane.Grant
+	for _, s := range []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw"} {
+		g, _ := keyplane.ParseGrant(s)
+		grants = append(grants, g)
+	}
+	p := keyplane.Principal{AccountID: 1, Grants: grants}
+	k := newKeyset(t, admin, p)
+	for range 2 {
+		if got, err := server.GetKeyset(ctx, p, k.ID); err != nil || got.Name != k.Name {
+			t.Fatalf("GetKeyset: %q %v", got.Name, err)
+		}
+	}
+	name := "renamed elsewhere"
+	if _, err := admin.UpdateKeyset(ctx, p, k.ID, &name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.GetKeyset(ctx, p, k.ID); err != nil || got.Name != name {
+		t.Errorf("after a rename by another process: %q %v, want %q", got.Name, err, name)
+	}
+	other := keyplane.Principal{AccountID: 2, Grants: grants}
+	if _, err := server.GetKeyset(ctx, other, k.ID); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+		t.Errorf("another account's principal: %v, want not found", err)
+	}
+}
+
+// Within one request the database's version is looked at once, but a write
+// in the request makes its next read look again: a request sees its own
+// writes.
+func TestARequestSeesItsOwnWrites(t *testing.T) {
+	svc, p, _ := setup(t)
+	k := newKeyset(t, svc, p)
+	ctx := svc.ForRequest(context.Background())
+	if _, err := svc.GetKeyset(ctx, p, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	name := "renamed in the request"
+	if _, err := svc.UpdateKeyset(ctx, p, k.ID, &name, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := svc.GetKeyset(ctx, p, k.ID); err != nil || got.Name != name {
+		t.Errorf("read after the request's own write: %q %v, want %q", got.Name, err, name)
+	}
+}

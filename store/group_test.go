@@ -1,0 +1,90 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+)
+
+func TestGroupCommitKeepsEachWriteAllOrNothing(t *testing.T) { each(t, testGroupCommit) }
+
+// Many writes at once share commits; each is still all or nothing: those
+// that fail (with an error, a database error or a panic) leave no row and
+// the others of their batch are kept, in full.
+func testGroupCommit(t *testing.T, db *DB, _ string) {
+	ctx := context.Background()
+	const n = 200
+	boom := errors.New("boom")
+	errs := make([]error, n)
+	panics := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			errs[i] = db.Write(ctx, func(tx control.Tx) error {
+				for j := range 2 { // two rows: a failure must take back both
+					a := keyplane.App{AccountID: 1, Name: fmt.Sprintf("app %d/%d", i, j), CreatedAt: t0, UpdatedAt: t0}
+					if err := tx.InsertApp(&a); err != nil {
+						return err
+					}
+				}
+				switch i % 4 {
+				case 1:
+					return boom
+				case 2:
+					// A statement the database refuses (no such account),
+					// after the inserts: on PostgreSQL it aborts the
+					// transaction, which the write's savepoint must undo.
+					bad := keyplane.App{AccountID: 999999, Name: "x", CreatedAt: t0, UpdatedAt: t0}
+					return tx.InsertApp(&bad)
+				case 3:
+					if i%8 == 3 {
+						panic(fmt.Sprintf("panic %d", i))
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	want := 0
+	for i := range n {
+		switch {
+		case i%4 == 1 && errs[i] != boom:
+			t.Errorf("write %d returned %v, want its own error", i, errs[i])
+		case i%8 == 3 && panics[i] != fmt.Sprintf("panic %d", i):
+			t.Errorf("write %d: panic %v in the caller, want its own", i, panics[i])
+		case i%4 == 2 && errs[i] == nil:
+			t.Errorf("write %d: the database accepted an app of no account", i)
+		case i%4 == 0 || i%8 == 7:
+			if errs[i] != nil || panics[i] != nil {
+				t.Errorf("write %d failed: %v %v", i, errs[i], panics[i])
+			}
+			want += 2
+		}
+	}
+	db.Read(ctx, func(tx control.Tx) error {
+		_, got, err := tx.ListApps(1, keyplane.Visibility{All: true}, keyplane.Page{Page: 1, Limit: 1})
+		if err != nil || got != want {
+			t.Errorf("%d apps stored, want %d (%v)", got, want, err)
+		}
+		return nil
+	})
+}
+
+// A write whose caller gave up before its turn is not run.
+func TestGroupCommitSkipsCancelledWrites(t *testing.T) {
+	db := openDB(t, sqliteDSN(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	err := db.Write(ctx, func(control.Tx) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Write with an ended context: ran %v, err %v", ran, err)
+	}
+}
