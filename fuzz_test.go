@@ -1,6 +1,11 @@
 package keyplane
 
-import "testing"
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+)
 
 // FuzzParseGrant: any input is refused with a 400 or parses to a row that
 // PubNub offers and that reads back the same from its canonical form.
@@ -132,4 +137,52 @@ func FuzzUsageReport(f *testing.F) {
 			t.Fatalf("accepted %s", line)
 		}
 	})
+}
+
+// FuzzUsageDecoders: the fast usage decoders accept only what DecodeJSON
+// accepts, decode it to the same reports, and refuse what it refuses with
+// its very messages.
+func FuzzUsageDecoders(f *testing.F) {
+	for _, s := range []string{
+		`{"keysetId":"12","date":"2026-11-01","metric":"publish","value":1234}`,
+		` { "subscribeKey" : "sub-c-1", "date":"2026-11-23","metric":"mtd_uuid","value":0.5e-3 } `,
+		`{"keysetId":12,"keysetId":13}`, `{"keysetId":012}`, `{"keysetId":"1.0"}`, `{"value":-0}`,
+		`{"value":1e999}`, `{"metric":"pub\u006cish"}`, `{"KeysetId":"1"}`, `{}`, `{"date":null}`,
+		`{"note":1}`, `[]`, `{"metric":"publish"} x`, "{\"date\":\"\xff\"}",
+	} {
+		f.Add(s)
+		f.Add(`{"points":[` + s + `]}`)
+		f.Add(`{"points":[` + s + `,` + s + `]}`)
+	}
+	f.Add(`{"points":[]}`)
+	f.Add(`{"points":null}`)
+	f.Add(`{"points":[],"points":[]}`)
+	same := func(t *testing.T, in string, fastV, slowV any, fastErr, slowErr error) {
+		t.Helper()
+		if (fastErr == nil) != (slowErr == nil) || fmt.Sprint(ErrorMessages(fastErr)) != fmt.Sprint(ErrorMessages(slowErr)) {
+			t.Fatalf("%s: fast error %v, DecodeJSON error %v", in, fastErr, slowErr)
+		}
+		if fastErr == nil && !reflect.DeepEqual(fastV, slowV) {
+			t.Fatalf("%s: fast decoded %s, DecodeJSON %s", in, dump(fastV), dump(slowV))
+		}
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		r, err := DecodeUsageReport([]byte(in))
+		var want UsageReport
+		werr := DecodeJSON([]byte(in), &want)
+		same(t, in, r, want, err, werr)
+
+		pts, err := DecodeUsageBatch([]byte(in))
+		var b struct {
+			Points *[]UsageReport `json:"points"`
+		}
+		werr = DecodeJSON([]byte(in), &b)
+		same(t, in, pts, b.Points, err, werr)
+	})
+}
+
+// dump shows what reports point to.
+func dump(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

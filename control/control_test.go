@@ -27,7 +27,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func setup(t *testing.T) (*control.Service, keyplane.Principal, *clock) {
+func setup(t testing.TB) (*control.Service, keyplane.Principal, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	db, err := store.Open(context.Background(), testdb.DSN(t), clk.Now())

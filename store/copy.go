@@ -123,7 +123,7 @@ var copyTables = []copyTable{
 		{"target_type", colText}, {"target_id", colInt}, {"before", colTextNull}, {"after", colTextNull},
 		{"prev_hash", colBlob}, {"hash", colBlob}, {"actor_type", colText}, {"actor_id", colInt}}},
 	{name: "kek", orderBy: "id", cols: []copyCol{{"id", colInt}, {"fingerprint", colText}}},
-	{name: "usage_keyset_daily", orderBy: "keyset_id, metric, day", cols: []copyCol{
+	{name: "usage_keyset_daily", orderBy: "keyset_id, day, metric", cols: []copyCol{
 		{"keyset_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},
 	{name: "usage_app_daily", orderBy: "app_id, metric, day", cols: []copyCol{
 		{"app_id", colInt}, {"metric", colInt}, {"day", colInt}, {"value", colFloat}}},

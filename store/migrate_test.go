@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -97,6 +98,95 @@ func TestMigration0002KeepsTheAuditChain(t *testing.T) {
 			as, err := svc.Accounts(ctx)
 			if err != nil || len(as) != 1 || !as[0].Partner {
 				t.Errorf("accounts %+v, %v", as, err)
+			}
+		})
+	}
+}
+
+// Usage stored before migration 0007 (keyset rows keyed by keyset, metric,
+// day) is all there after it (keyed by keyset, day, metric), reads back the
+// same, and takes new reports as before.
+func TestMigration0007KeepsUsage(t *testing.T) {
+	for _, eng := range []struct {
+		name, driver string
+		dsn          func(*testing.T) string
+	}{
+		{"sqlite", "sqlite", sqliteDSN},
+		{"postgres", "pgx", postgresDSN},
+	} {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := eng.dsn(t)
+			raw, err := sql.Open(eng.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+				t.Fatal(err)
+			}
+			for v, name := range []string{"0001_core", "0002_oem_audit", "0003_users", "0004_usage", "0005_kek"} {
+				body, err := migrations.ReadFile("migrations/" + eng.name + "/" + name + ".sql")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := raw.ExecContext(ctx, string(body)); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v+1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := raw.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ('Default account', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			day := keyplane.DayOf(t0)
+			want := map[keyplane.MetricCode]map[keyplane.Day]float64{0: {}, 11: {}}
+			for ks := int64(1); ks <= 3; ks++ {
+				for m := range want {
+					for d := day - 5; d < day; d++ {
+						v := float64(ks*1000 + int64(m)*10 + int64(d-day))
+						if _, err := raw.ExecContext(ctx, `INSERT INTO usage_keyset_daily (keyset_id, metric, day, value) VALUES ($1, $2, $3, $4)`, ks, int64(m), int64(d), v); err != nil {
+							t.Fatal(err)
+						}
+						if ks == 2 {
+							want[m][d] = v
+						}
+					}
+				}
+			}
+			raw.Close()
+
+			db := openDB(t, dsn)
+			if v, err := db.SchemaVersion(ctx); err != nil || v < 7 {
+				t.Fatalf("schema version %d, %v", v, err)
+			}
+			var n int
+			if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM usage_keyset_daily`).Scan(&n); err != nil || n != 3*2*5 {
+				t.Fatalf("%d keyset rows after migrating, %v; want 30", n, err)
+			}
+			read := func() map[keyplane.MetricCode]map[keyplane.Day]float64 {
+				t.Helper()
+				var got map[keyplane.MetricCode]map[keyplane.Day]float64
+				if err := db.Read(ctx, func(tx control.Tx) (err error) {
+					got, err = tx.Usage(keyplane.UsageKeyset, 2, []keyplane.MetricCode{0, 11}, day-5, day)
+					return err
+				}); err != nil {
+					t.Fatal(err)
+				}
+				return got
+			}
+			if got := read(); !reflect.DeepEqual(got, want) {
+				t.Errorf("keyset 2 after migrating: %v, want %v", got, want)
+			}
+			// A report replaces a migrated value.
+			write(t, db, func(tx control.Tx) error {
+				return tx.PutUsage([]keyplane.UsagePoint{{AccountID: 1, AppID: 1, KeysetID: 2, Day: day - 1, Metric: 11, Value: 7}})
+			})
+			want[11][day-1] = 7
+			if got := read(); !reflect.DeepEqual(got, want) {
+				t.Errorf("keyset 2 after a report: %v, want %v", got, want)
 			}
 		})
 	}

@@ -178,7 +178,7 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 // Read implements control.Store.
 func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
 	return unavailable(db.inTx(ctx, db.read, db.readOpts, func(tx *sql.Tx) error {
-		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), stmts: db.readStmts})
+		return fn(&txn{ctx: ctx, tx: tx, seal: db.seal.Load(), stmts: db.readStmts, engine: db.engine.name})
 	}))
 }
 
@@ -187,7 +187,7 @@ func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
 // commit.
 func (db *DB) Write(ctx context.Context, fn func(control.Tx) error) error {
 	return unavailable(db.groupWrite(ctx, func(tx *sql.Tx) error {
-		return fn(&txn{ctx: context.WithoutCancel(ctx), tx: tx, seal: db.seal.Load(), stmts: db.writeStmts})
+		return fn(&txn{ctx: context.WithoutCancel(ctx), tx: tx, seal: db.seal.Load(), stmts: db.writeStmts, engine: db.engine.name})
 	}))
 }
 
@@ -264,6 +264,9 @@ type txn struct {
 	tx    *sql.Tx
 	seal  *sealer    // nil: secret keys are written in plain text
 	stmts *stmtCache // of the pool tx belongs to
+	// engine is the engine's name, for the few statements written
+	// differently on each (bulk usage writes bind "?" on SQLite).
+	engine string
 }
 
 // stmt is q prepared on t's connection, or nil if it cannot be (the

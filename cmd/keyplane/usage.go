@@ -178,7 +178,10 @@ running; should it be interrupted, import the same file again.`,
 // eachUsageBatch reads the reports of an NDJSON file in batches of
 // usageBatch, calling fn with each batch, the name of each report
 // ("line 12: ") and the problems of the lines in it that could not be read.
-// Blank lines are skipped. It returns the number of lines.
+// Blank lines are skipped. It returns the number of lines read. The file is
+// read and decoded one batch ahead, while fn stores the batch before: on
+// two cores an import decodes and writes at once. After fn fails, nothing
+// more is read.
 func eachUsageBatch(path string, pr *progress, verb string, fn func(batch []keyplane.UsageReport, names, bad []string) error) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -189,54 +192,79 @@ func eachUsageBatch(path string, pr *progress, verb string, fn func(batch []keyp
 	if err != nil {
 		return 0, err
 	}
-	cr := &countingReader{r: f}
-	sc := bufio.NewScanner(cr)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var batch []keyplane.UsageReport
-	var names, bad []string
-	flush := func() error {
-		if len(batch) == 0 && len(bad) == 0 {
-			return nil
-		}
-		err := fn(batch, names, bad)
-		batch, names, bad = batch[:0], names[:0], bad[:0]
-		return err
+	type chunk struct {
+		batch      []keyplane.UsageReport
+		names, bad []string
 	}
-	line := 0
-	for sc.Scan() {
-		line++
-		text := sc.Bytes()
-		if len(strings.TrimSpace(string(text))) == 0 {
-			continue
-		}
-		name := fmt.Sprintf("line %d: ", line)
-		var r keyplane.UsageReport
-		if err := keyplane.DecodeJSON(text, &r); err != nil {
-			for _, m := range keyplane.ErrorMessages(err) {
-				bad = append(bad, name+strings.TrimPrefix(m, "body: "))
+	chunks := make(chan chunk, 1)
+	stop := make(chan struct{})
+	// Set by the reader before it closes chunks, read after.
+	var line int
+	var readErr error
+	go func() {
+		defer close(chunks)
+		cr := &countingReader{r: f}
+		sc := bufio.NewScanner(cr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		var c chunk
+		send := func() bool {
+			if len(c.batch) == 0 && len(c.bad) == 0 {
+				return true
 			}
-		} else {
-			batch = append(batch, r)
-			names = append(names, name)
-		}
-		if len(batch) == usageBatch {
-			if err := flush(); err != nil {
-				return line, err
+			select {
+			case chunks <- c:
+				c = chunk{}
+				return true
+			case <-stop:
+				return false
 			}
 		}
-		if fi.Size() > 0 {
-			frac := float64(cr.n) / float64(fi.Size())
-			pr.show("%s %s %3.0f%%  line %d", verb, bar(frac), 100*frac, line)
+		for sc.Scan() {
+			line++
+			text := sc.Bytes()
+			if len(strings.TrimSpace(string(text))) == 0 {
+				continue
+			}
+			name := fmt.Sprintf("line %d: ", line)
+			r, err := keyplane.DecodeUsageReport(text)
+			if err != nil {
+				for _, m := range keyplane.ErrorMessages(err) {
+					c.bad = append(c.bad, name+strings.TrimPrefix(m, "body: "))
+				}
+			} else {
+				c.batch = append(c.batch, r)
+				c.names = append(c.names, name)
+			}
+			if len(c.batch) == usageBatch && !send() {
+				return
+			}
+			if fi.Size() > 0 {
+				frac := float64(cr.n) / float64(fi.Size())
+				pr.show("%s %s %3.0f%%  line %d", verb, bar(frac), 100*frac, line)
+			}
+		}
+		if err := sc.Err(); err != nil {
+			if errors.Is(err, bufio.ErrTooLong) {
+				err = fmt.Errorf("%s: line %d: longer than 1 MiB", path, line+1)
+			}
+			readErr = err
+			return
+		}
+		send()
+	}()
+	var fnErr error
+	for c := range chunks {
+		if fnErr == nil {
+			if fnErr = fn(c.batch, c.names, c.bad); fnErr != nil {
+				close(stop)
+			}
 		}
 	}
 	pr.done()
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return line, fmt.Errorf("%s: line %d: longer than 1 MiB", path, line+1)
-		}
-		return line, err
+	if fnErr != nil {
+		return line, fnErr
 	}
-	return line, flush()
+	return line, readErr
 }
 
 // countingReader counts the bytes read through it, for progress.
