@@ -82,6 +82,8 @@ func run(ctx context.Context, args []string) error {
 		}
 		defer os.RemoveAll(dir)
 		b.work = dir
+	} else if err := os.MkdirAll(b.work, 0o755); err != nil {
+		return err
 	}
 	if b.profileDir != "" {
 		if err := os.MkdirAll(b.profileDir, 0o755); err != nil {
