@@ -129,7 +129,7 @@ func (s *Service) apiKey(ctx context.Context, key string) (k keyplane.APIKey, in
 	if e, hit := s.keys.get(h, v); cache && hit {
 		return e.key, e.in, nil
 	}
-	err = s.store.Read(ctx, func(tx Tx) (err error) {
+	err = s.readOne(ctx, func(tx Tx) (err error) {
 		k, in, err = tx.APIKeyByHash(h[:])
 		return err
 	})

@@ -17,6 +17,20 @@ type Versioned interface {
 	Version(ctx context.Context) (v uint64, ok bool, err error)
 }
 
+// SingleReader is what a Store may also offer: a read of exactly one
+// statement, run without a transaction, for the hottest lookups.
+type SingleReader interface {
+	ReadOne(ctx context.Context, fn func(Tx) error) error
+}
+
+// readOne runs fn, which runs one statement, as cheaply as the store can.
+func (s *Service) readOne(ctx context.Context, fn func(Tx) error) error {
+	if r, ok := s.raw.(SingleReader); ok {
+		return r.ReadOne(ctx, fn)
+	}
+	return s.store.Read(ctx, fn)
+}
+
 // version is the store's version, and whether reads may be kept under it.
 // Within a request (ForRequest) it is looked at once, until a write.
 func (s *Service) version(ctx context.Context) (v uint64, ok bool, err error) {

@@ -117,7 +117,7 @@ func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64)
 	if k, hit := s.keysets.get(id, v); cache && hit && k.AccountID == p.AccountID {
 		return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, nil)
 	}
-	err = s.store.Read(ctx, func(tx Tx) error {
+	err = s.readOne(ctx, func(tx Tx) error {
 		k, err = tx.Keyset(p.AccountID, id)
 		return err
 	})

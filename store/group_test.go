@@ -88,3 +88,41 @@ func TestGroupCommitSkipsCancelledWrites(t *testing.T) {
 		t.Errorf("Write with an ended context: ran %v, err %v", ran, err)
 	}
 }
+
+func TestReadOneRunsOneStatement(t *testing.T) { each(t, testReadOne) }
+
+// ReadOne answers a one-statement read without a transaction, and refuses
+// (by panicking: it is a programming error) a second statement, which
+// would not read the first one's snapshot.
+func testReadOne(t *testing.T, db *DB, _ string) {
+	ctx := context.Background()
+	var k keyplane.Keyset
+	write(t, db, func(tx control.Tx) error {
+		a := keyplane.App{AccountID: 1, Name: "a", CreatedAt: t0, UpdatedAt: t0}
+		if err := tx.InsertApp(&a); err != nil {
+			return err
+		}
+		k = keyplane.Keyset{AccountID: 1, AppID: a.ID, Name: "k", Type: keyplane.KeysetTesting, PublishKey: "pub-c-r1", SubscribeKey: "sub-c-r1", CreatedAt: t0, UpdatedAt: t0}
+		return tx.InsertKeyset(&k, keyplane.DefaultConfig())
+	})
+	err := db.ReadOne(ctx, func(tx control.Tx) error {
+		got, err := tx.Keyset(1, k.ID)
+		if err == nil && got.Name != "k" {
+			t.Errorf("ReadOne read %+v", got)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("a second statement in ReadOne did not panic")
+		}
+	}()
+	db.ReadOne(ctx, func(tx control.Tx) error {
+		tx.Keyset(1, k.ID)
+		_, err := tx.Keyset(1, k.ID)
+		return err
+	})
+}

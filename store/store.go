@@ -182,6 +182,18 @@ func (db *DB) Read(ctx context.Context, fn func(control.Tx) error) error {
 	}))
 }
 
+// ReadOne implements control.SingleReader: fn's one statement runs
+// without a transaction (one statement reads one snapshot by itself),
+// which saves the BEGIN and COMMIT — two round trips on PostgreSQL. A
+// second statement panics.
+func (db *DB) ReadOne(ctx context.Context, fn func(control.Tx) error) error {
+	if err := acquire(ctx, db.readSlots); err != nil {
+		return err
+	}
+	defer release(db.readSlots)
+	return unavailable(fn(&txn{ctx: ctx, pool: db.read, seal: db.seal.Load(), stmts: db.readStmts, engine: db.engine.name}))
+}
+
 // Write implements control.Store. Concurrent writes share commits (see
 // group.go); each is still all or nothing, and none returns before its
 // commit.
@@ -260,8 +272,12 @@ func (db *DB) inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fu
 
 // txn implements control.Tx on one SQL transaction.
 type txn struct {
-	ctx   context.Context
+	ctx context.Context
+	// tx is the transaction, or nil for ReadOne, whose one statement
+	// runs on pool.
 	tx    *sql.Tx
+	pool  *sql.DB
+	ran   bool       // ReadOne: its statement ran
 	seal  *sealer    // nil: secret keys are written in plain text
 	stmts *stmtCache // of the pool tx belongs to
 	// engine is the engine's name, for the few statements written
@@ -269,35 +285,56 @@ type txn struct {
 	engine string
 }
 
-// stmt is q prepared on t's connection, or nil if it cannot be (the
-// caller then runs q as text, which reports the error).
+// runner is what runs t's statements: its transaction, or for ReadOne
+// the pool. A second statement in a ReadOne is a programming error: it
+// would not read the same snapshot as the first.
+func (t *txn) runner() interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+} {
+	if t.tx != nil {
+		return t.tx
+	}
+	if t.ran {
+		panic("store: ReadOne ran more than one statement")
+	}
+	t.ran = true
+	return t.pool
+}
+
+// stmt is q prepared on t's connection (on its pool, for ReadOne), or nil
+// if it cannot be (the caller then runs q as text, which reports the error).
 func (t *txn) stmt(q string) *sql.Stmt {
 	s := t.stmts.get(t.ctx, q)
-	if s == nil {
-		return nil
+	if s == nil || t.tx == nil {
+		return s
 	}
 	return t.tx.StmtContext(t.ctx, s)
 }
 
 func (t *txn) exec(q string, args ...any) (sql.Result, error) {
+	r := t.runner()
 	if s := t.stmt(q); s != nil {
 		return s.ExecContext(t.ctx, args...)
 	}
-	return t.tx.ExecContext(t.ctx, q, args...)
+	return r.ExecContext(t.ctx, q, args...)
 }
 
 func (t *txn) query(q string, args ...any) (*sql.Rows, error) {
+	r := t.runner()
 	if s := t.stmt(q); s != nil {
 		return s.QueryContext(t.ctx, args...)
 	}
-	return t.tx.QueryContext(t.ctx, q, args...)
+	return r.QueryContext(t.ctx, q, args...)
 }
 
 func (t *txn) queryRow(q string, args ...any) *sql.Row {
+	r := t.runner()
 	if s := t.stmt(q); s != nil {
 		return s.QueryRowContext(t.ctx, args...)
 	}
-	return t.tx.QueryRowContext(t.ctx, q, args...)
+	return r.QueryRowContext(t.ctx, q, args...)
 }
 
 // maxStmts bounds the statement cache: statements whose text varies (IN
