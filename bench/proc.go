@@ -21,9 +21,9 @@ import (
 type proc struct {
 	name    string
 	cmd     *exec.Cmd
-	addr    string    // host:port it listens on
-	started time.Time // when it was exec'd
-	ready   time.Duration
+	addr    string        // host:port it listens on
+	started time.Time     // when it was exec'd
+	ready   time.Duration // from exec to ready (keyplane: /readyz answering 200)
 	mu      sync.Mutex
 	tail    []string // last lines of its output, for error messages
 	pprof   string   // host:port of its profiler, if it serves one
@@ -61,7 +61,6 @@ func startProc(ctx context.Context, label string, args []string, env []string, l
 	go func() { cmd.Wait(); close(p.exited) }()
 	select {
 	case p.addr = <-addrc:
-		p.ready = time.Since(p.started)
 		return p, nil
 	case <-p.exited:
 		return nil, fmt.Errorf("%s exited before listening:\n%s", label, p.lastLines())

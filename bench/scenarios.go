@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,7 +80,7 @@ func (b *bench) baseline(ctx context.Context, kp *proc, s seeded) (*proc, error)
 	if b.baseProc != nil {
 		return b.baseProc, nil
 	}
-	status, body, err := get(ctx, "GET", fmt.Sprintf("%s/v2/keysets/%d", kp.url(), s.keyset), s.key, nil)
+	status, body, err := get(ctx, "GET", fmt.Sprintf("%s/v2/keysets/%d", kp.url(), s.keyset()), s.key, nil)
 	if err != nil || status != 200 {
 		return nil, fmt.Errorf("GET keyset for the baseline: %d %s %v", status, body, err)
 	}
@@ -200,7 +201,7 @@ func p1(ctx context.Context, b *bench) ([]figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	path := fmt.Sprintf("/v2/keysets/%d", s.keyset)
+	path := fmt.Sprintf("/v2/keysets/%d", s.keyset())
 	get := load{method: "GET", urls: []string{kp.url() + path}, key: s.key, want: 200}
 	k, bl, err := b.alternate(ctx, "P1", []*proc{kp}, get, base, get.to(base.url()+path))
 	if err != nil {
@@ -259,8 +260,8 @@ func (b *bench) big(ctx context.Context) (seeded, []figure, error) {
 	}
 	took := time.Since(start)
 	b.bigSeed = s
-	return s, []figure{{ID: "P3", What: fmt.Sprintf("seed %d keysets (bench seed)", s.keysets),
-		Throughput: float64(s.keysets) / took.Seconds(), Value: took.Seconds(), Unit: "s"}}, nil
+	return s, []figure{{ID: "P3", What: fmt.Sprintf("seed %d keysets (bench seed)", s.keysets()),
+		Throughput: float64(s.keysets()) / took.Seconds(), Value: took.Seconds(), Unit: "s"}}, nil
 }
 
 func p3(ctx context.Context, b *bench) ([]figure, error) {
@@ -277,7 +278,7 @@ func p3(ctx context.Context, b *bench) ([]figure, error) {
 		return nil, err
 	}
 	defer kp.stop()
-	deep := s.keysets/100 - 10
+	deep := s.keysets()/100 - 10
 	type probe struct {
 		what, path, smallPath string
 		p99                   float64 // target, ms
@@ -285,7 +286,7 @@ func p3(ctx context.Context, b *bench) ([]figure, error) {
 	probes := []probe{
 		{"list page 1", "/v2/keysets?page=1&limit=100", "/v2/keysets?page=1&limit=100", 5},
 		{fmt.Sprintf("list page %d", deep), fmt.Sprintf("/v2/keysets?page=%d&limit=100", deep), "", 50},
-		{"get keyset by id", fmt.Sprintf("/v2/keysets/%d", s.keyset), fmt.Sprintf("/v2/keysets/%d", ss.keyset), 5},
+		{"get keyset by id", fmt.Sprintf("/v2/keysets/%d", s.keyset()), fmt.Sprintf("/v2/keysets/%d", ss.keyset()), 5},
 	}
 	for _, pr := range probes {
 		o, err := b.measure(ctx, kp, "P3-"+strings.ReplaceAll(pr.what, " ", "-"), load{method: "GET", urls: []string{kp.url() + pr.path}, key: s.key, want: 200, conns: latencyConns})
@@ -310,7 +311,7 @@ func p3(ctx context.Context, b *bench) ([]figure, error) {
 		figs = append(figs, f)
 	}
 	rss := mb(kp.peakRSS())
-	figs = append(figs, figure{ID: "P3", What: fmt.Sprintf("server peak RSS, %d keysets", s.keysets), RSSMB: rss, Target: "≤ 150 MB", Met: b.verdict(rss <= 150)})
+	figs = append(figs, figure{ID: "P3", What: fmt.Sprintf("server peak RSS, %d keysets", s.keysets()), RSSMB: rss, Target: "≤ 150 MB", Met: b.verdict(rss <= 150)})
 	return figs, nil
 }
 
@@ -412,7 +413,7 @@ func p5(ctx context.Context, b *bench) ([]figure, error) {
 	}
 	return append(figs,
 		figure{ID: "P5", What: "start-up to ready, new database", Value: empty, Unit: "ms", Target: "≤ 500 ms", Met: b.verdict(empty <= 500)},
-		figure{ID: "P5", What: fmt.Sprintf("start-up to ready, %d keysets", s.keysets), Value: full, Unit: "ms", Target: "≤ 2,000 ms", Met: b.verdict(full <= 2000)},
+		figure{ID: "P5", What: fmt.Sprintf("start-up to ready, %d keysets", s.keysets()), Value: full, Unit: "ms", Target: "≤ 2,000 ms", Met: b.verdict(full <= 2000)},
 	), nil
 }
 
@@ -450,10 +451,10 @@ func p6(ctx context.Context, b *bench) ([]figure, error) {
 	}
 	var gets []string
 	for _, u := range urls {
-		gets = append(gets, fmt.Sprintf("%s/v2/keysets/%d", u, s.keyset))
+		gets = append(gets, fmt.Sprintf("%s/v2/keysets/%d", u, s.keyset()))
 	}
 	k, _, err := b.alternate(ctx, "P6-get", replicas, load{method: "GET", urls: gets, key: s.key, want: 200},
-		base, load{method: "GET", urls: []string{fmt.Sprintf("%s/v2/keysets/%d", base.url(), ss.keyset)}, key: ss.key, want: 200})
+		base, load{method: "GET", urls: []string{fmt.Sprintf("%s/v2/keysets/%d", base.url(), ss.keyset())}, key: ss.key, want: 200})
 	if err != nil {
 		return nil, err
 	}
@@ -508,19 +509,12 @@ func newPostgresDatabase(ctx context.Context, url string) (string, func(), error
 	return u, drop, nil
 }
 
-// replaceDatabase swaps the database name in a postgres:// URL.
+// replaceDatabase names another database in a postgres:// URL.
 func replaceDatabase(raw, name string) (string, error) {
-	i := strings.Index(raw, "://")
-	if i < 0 {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
 		return "", fmt.Errorf("not a URL: postgres://user@host:port/dbname")
 	}
-	rest := raw[i+3:]
-	q := ""
-	if j := strings.IndexByte(rest, '?'); j >= 0 {
-		rest, q = rest[:j], rest[j:]
-	}
-	if j := strings.IndexByte(rest, '/'); j >= 0 {
-		rest = rest[:j]
-	}
-	return raw[:i+3] + rest + "/" + name + q, nil
+	u.Path, u.RawPath = "/"+name, ""
+	return u.String(), nil
 }

@@ -24,10 +24,14 @@ type seeded struct {
 	dsn, kek  string
 	key       string // API key of a Service Integration holding allGrants
 	appIDs    []int64
-	keyset    int64   // a keyset in the middle of the data set
-	keysets   int     // how many
-	keysetIDs []int64 // all of them
+	keysetIDs []int64
 }
+
+// keysets is how many keysets the database holds.
+func (s seeded) keysets() int { return len(s.keysetIDs) }
+
+// keyset is one in the middle of the data set.
+func (s seeded) keyset() int64 { return s.keysetIDs[len(s.keysetIDs)/2] }
 
 // seed makes the database dsn hold apps × perApp keysets, each with its
 // configuration and a sealed secret key, and a Service Integration with an
@@ -62,7 +66,7 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 	if err != nil {
 		return seeded{}, err
 	}
-	out := seeded{dsn: dsn, kek: kek, key: key.Key, keysets: apps * perApp}
+	out := seeded{dsn: dsn, kek: kek, key: key.Key, keysetIDs: make([]int64, 0, apps*perApp)}
 
 	// Keys need randomness, not secrecy, here: a seeded generator is
 	// faster than the system's and makes runs alike.
@@ -70,7 +74,6 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 	cfg := keyplane.DefaultConfig()
 	const perTx = 20000 // keysets per transaction
 	appsPerTx := max(1, perTx/max(perApp, 1))
-	done := 0
 	for first := 0; first < apps; first += appsPerTx {
 		err := db.Write(ctx, func(tx control.Tx) error {
 			for a := first; a < min(first+appsPerTx, apps); a++ {
@@ -96,9 +99,6 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 						return err
 					}
 					out.keysetIDs = append(out.keysetIDs, ks.ID)
-					if done++; done == out.keysets/2+1 || out.keyset == 0 {
-						out.keyset = ks.ID
-					}
 				}
 			}
 			return nil
@@ -107,7 +107,7 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 			return seeded{}, err
 		}
 		if progress != nil {
-			progress(done)
+			progress(out.keysets())
 		}
 	}
 	return out, nil
@@ -142,7 +142,7 @@ func seedMain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%d keysets in %d apps in %s; API key with %v:\n", s.keysets, len(s.appIDs), time.Since(start).Round(time.Second), allGrants)
+	fmt.Fprintf(os.Stderr, "%d keysets in %d apps in %s; API key with %v:\n", s.keysets(), len(s.appIDs), time.Since(start).Round(time.Second), allGrants)
 	fmt.Println(s.key)
 	return nil
 }

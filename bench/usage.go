@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -222,7 +223,9 @@ func (b *bench) usageLatency(ctx context.Context, id, what string, paths []strin
 	if err != nil {
 		return figs, err
 	}
-	p50, p99 := ms(usagebench.Percentile(lat, 0.50)), ms(usagebench.Percentile(lat, 0.99))
+	o := outcome{lat: lat}
+	slices.Sort(o.lat)
+	p50, p99 := ms(o.percentile(50)), ms(o.percentile(99))
 	return append(figs, figure{ID: id, What: what, P50ms: p50, P99ms: p99,
 		Target: fmt.Sprintf("median ≤ %g ms", target), Met: b.verdict(p50 <= target),
 		Note: fmt.Sprintf("%d queries, 1 connection, %s", len(lat), usageState.seeded.Size)}), nil

@@ -445,14 +445,3 @@ func call(ctx context.Context, c *http.Client, method, u, key string, body []byt
 	}
 	return nil
 }
-
-// Percentile is the q-quantile (0 < q ≤ 1) of ds, by the nearest rank.
-func Percentile(ds []time.Duration, q float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := int(float64(len(s))*q+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
