@@ -23,6 +23,10 @@ type Service struct {
 	// in the same transaction (idempotentStore). raw is the store itself.
 	store Store
 	raw   Store
+	// What raw also offers, if it does (nil otherwise): see Versioned and
+	// SingleReader.
+	versions Versioned
+	single   SingleReader
 	// idemTTL is how long idempotency keys are remembered.
 	idemTTL time.Duration
 	now     func() time.Time
@@ -71,6 +75,8 @@ func New(s Store, o Options) *Service {
 	}
 	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
 	svc.store = idempotentStore{Store: s, s: svc}
+	svc.versions, _ = s.(Versioned)
+	svc.single, _ = s.(SingleReader)
 	return svc
 }
 

@@ -25,8 +25,8 @@ type SingleReader interface {
 
 // readOne runs fn, which runs one statement, as cheaply as the store can.
 func (s *Service) readOne(ctx context.Context, fn func(Tx) error) error {
-	if r, ok := s.raw.(SingleReader); ok {
-		return r.ReadOne(ctx, fn)
+	if s.single != nil {
+		return s.single.ReadOne(ctx, fn)
 	}
 	return s.store.Read(ctx, fn)
 }
@@ -34,8 +34,8 @@ func (s *Service) readOne(ctx context.Context, fn func(Tx) error) error {
 // version is the store's version, and whether reads may be kept under it.
 // Within a request (ForRequest) it is looked at once, until a write.
 func (s *Service) version(ctx context.Context) (v uint64, ok bool, err error) {
-	vs, is := s.raw.(Versioned)
-	if !is {
+	vs := s.versions
+	if vs == nil {
 		return 0, false, nil
 	}
 	rv, _ := ctx.Value(readVersionKey{}).(*readVersion)
