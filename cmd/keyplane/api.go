@@ -143,6 +143,24 @@ type appView struct {
 	UpdatedAt string `json:"updatedAt"`
 }
 
+// printApp prints one app, or returns err.
+func (a *apiCLI) printApp(cmd *cobra.Command, app client.App, err error) error {
+	if err != nil {
+		return err
+	}
+	v := appOut(app)
+	return a.print(cmd, v, appsTable([]appView{v}))
+}
+
+// printKeyset prints one keyset, or returns err.
+func (a *apiCLI) printKeyset(cmd *cobra.Command, k client.Keyset, err error) error {
+	if err != nil {
+		return err
+	}
+	v := keysetOut(k)
+	return a.print(cmd, v, keysetsTable([]keysetView{v}))
+}
+
 func appOut(a client.App) appView {
 	return appView{a.ID, a.Name, keyplane.FormatTime(a.CreatedAt), keyplane.FormatTime(a.UpdatedAt)}
 }
@@ -266,11 +284,7 @@ func (a *apiCLI) appsGet() *cobra.Command {
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.GetApp(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			v := appOut(app)
-			return a.print(cmd, v, appsTable([]appView{v}))
+			return a.printApp(cmd, app, err)
 		}),
 	}
 }
@@ -282,11 +296,7 @@ func (a *apiCLI) appsCreate() *cobra.Command {
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.CreateApp(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			v := appOut(app)
-			return a.print(cmd, v, appsTable([]appView{v}))
+			return a.printApp(cmd, app, err)
 		}),
 	}
 }
@@ -298,11 +308,7 @@ func (a *apiCLI) appsRename() *cobra.Command {
 		Args:  usageArgs(cobra.ExactArgs(2)),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			app, err := c.RenameApp(cmd.Context(), args[0], args[1])
-			if err != nil {
-				return err
-			}
-			v := appOut(app)
-			return a.print(cmd, v, appsTable([]appView{v}))
+			return a.printApp(cmd, app, err)
 		}),
 	}
 }
@@ -386,11 +392,7 @@ func (a *apiCLI) keysetsGet() *cobra.Command {
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			k, err := c.GetKeyset(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			v := keysetOut(k)
-			return a.print(cmd, v, keysetsTable([]keysetView{v}))
+			return a.printKeyset(cmd, k, err)
 		}),
 	}
 }
@@ -476,11 +478,7 @@ func (a *apiCLI) keysetsUpdate() *cobra.Command {
 				return err
 			}
 			k, err := c.UpdateKeyset(cmd.Context(), args[0], u)
-			if err != nil {
-				return err
-			}
-			v := keysetOut(k)
-			return a.print(cmd, v, keysetsTable([]keysetView{v}))
+			return a.printKeyset(cmd, k, err)
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "new name")
