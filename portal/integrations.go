@@ -24,28 +24,23 @@ func pathID(r *http.Request, name string) (int64, error) {
 // allApps and allKeysets list everything the principal may read, page by
 // page: the pickers and tables show the whole account.
 func (p *Portal) allApps(ctx context.Context, pr keyplane.Principal) ([]keyplane.App, error) {
-	var out []keyplane.App
-	for page := 1; ; page++ {
-		as, total, err := p.svc.ListApps(ctx, pr, keyplane.Page{Page: page, Limit: keyplane.MaxLimit})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, as...)
-		if len(as) == 0 || len(out) >= total {
-			return out, nil
-		}
-	}
+	return all(func(pg keyplane.Page) ([]keyplane.App, int, error) { return p.svc.ListApps(ctx, pr, pg) })
 }
 
 func (p *Portal) allKeysets(ctx context.Context, pr keyplane.Principal) ([]keyplane.Keyset, error) {
-	var out []keyplane.Keyset
+	return all(func(pg keyplane.Page) ([]keyplane.Keyset, int, error) { return p.svc.ListKeysets(ctx, pr, pg) })
+}
+
+// all gathers every page of a list.
+func all[T any](list func(keyplane.Page) ([]T, int, error)) ([]T, error) {
+	var out []T
 	for page := 1; ; page++ {
-		ks, total, err := p.svc.ListKeysets(ctx, pr, keyplane.Page{Page: page, Limit: keyplane.MaxLimit})
+		items, total, err := list(keyplane.Page{Page: page, Limit: keyplane.MaxLimit})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ks...)
-		if len(ks) == 0 || len(out) >= total {
+		out = append(out, items...)
+		if len(items) == 0 || len(out) >= total {
 			return out, nil
 		}
 	}
