@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/client"
 	"github.com/keyplane/keyplane/declare"
 )
 
@@ -77,6 +78,21 @@ The plan shows + create, ~ change (each field, from → to) and, only with
 be able to read every app and keyset of the account: a narrower key sees part
 of it, and would plan to create what it cannot see.`
 
+// plan loads the declaration d names, connects, and makes the plan: what
+// plan shows and apply carries out.
+func (a *apiCLI) plan(cmd *cobra.Command, d *declareFlags) (*client.Client, *declare.Plan, error) {
+	decl, err := d.load(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := a.connect(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := declare.Make(cmd.Context(), c, decl, declare.Options{Prune: d.prune})
+	return c, p, err
+}
+
 func (a *apiCLI) planCommand() *cobra.Command {
 	var d declareFlags
 	cmd := &cobra.Command{
@@ -85,15 +101,7 @@ func (a *apiCLI) planCommand() *cobra.Command {
 		Long:  "Show what apply would change to make the account hold what a file declares.\n\n" + declareLong,
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			decl, err := d.load(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			p, err := declare.Make(cmd.Context(), c, decl, declare.Options{Prune: d.prune})
+			_, p, err := a.plan(cmd, &d)
 			if err != nil {
 				return err
 			}
@@ -124,15 +132,7 @@ the changes before it stay made. Fix the cause and apply again: the plan then
 holds only what is still missing.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			decl, err := d.load(cmd)
-			if err != nil {
-				return err
-			}
-			c, err := a.connect(cmd)
-			if err != nil {
-				return err
-			}
-			p, err := declare.Make(cmd.Context(), c, decl, declare.Options{Prune: d.prune})
+			c, p, err := a.plan(cmd, &d)
 			if err != nil {
 				return err
 			}
