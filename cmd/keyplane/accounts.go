@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,8 @@ import (
 
 // openService opens the database and the operations on it, without
 // choosing an account (these commands name theirs, or work on all).
-func (a *admin) openService(cmd *cobra.Command) (*control.Service, func(), error) {
-	db, err := store.Open(cmd.Context(), a.database, time.Now())
+func (a *admin) openService(ctx context.Context) (*control.Service, func(), error) {
+	db, err := store.Open(ctx, a.database, time.Now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -41,7 +42,7 @@ func (a *admin) listAccounts() *cobra.Command {
 		Short: "List accounts, one a line: id, then partner or -, creation time, name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, done, err := a.openService(cmd)
+			svc, done, err := a.openService(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -77,7 +78,7 @@ func (a *admin) setPartner(on bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			svc, done, err := a.openService(cmd)
+			svc, done, err := a.openService(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -113,7 +114,7 @@ of events and the hash of the last one (note it down: a later run ending on the 
 hash proves nothing before it changed), or the first broken link, and then exits 1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			svc, done, err := a.openService(cmd)
+			svc, done, err := a.openService(cmd.Context())
 			if err != nil {
 				return err
 			}

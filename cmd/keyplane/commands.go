@@ -160,21 +160,20 @@ type admin struct {
 // open opens the database and returns the service on it, with the account
 // to act in (the first one unless --account names another).
 func (a *admin) open(ctx context.Context) (*control.Service, int64, func(), error) {
-	db, err := store.Open(ctx, a.database, time.Now())
+	svc, done, err := a.openService(ctx)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	svc := control.New(db, control.Options{})
 	account := a.account
 	if account == 0 {
 		as, err := svc.Accounts(ctx)
 		if err != nil {
-			db.Close()
+			done()
 			return nil, 0, nil, err
 		}
 		account = as[0].ID
 	}
-	return svc, account, func() { db.Close() }, nil
+	return svc, account, done, nil
 }
 
 func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
@@ -310,7 +309,7 @@ func (a *admin) revokeKey() *cobra.Command {
 		Short: "Revoke an API key at once; KEY is the key's id or the whole key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, _, done, err := a.open(cmd.Context())
+			svc, done, err := a.openService(cmd.Context())
 			if err != nil {
 				return err
 			}
