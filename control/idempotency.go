@@ -165,7 +165,8 @@ func (s *Service) FinishIdempotent(ctx context.Context, c *Idempotency, resp Sto
 // idempotentStore is the Store the operations write through: a write run
 // with an unrecorded claim in its context first checks that no other
 // request took the key meanwhile, then runs the operation, then records
-// the key, all in the one transaction.
+// the key, all in the one transaction. Being every operation's way to
+// write, it is also where a request's reads learn that it wrote (wrote).
 type idempotentStore struct {
 	Store
 	s *Service

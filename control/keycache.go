@@ -70,6 +70,9 @@ type readVersionKey struct{}
 // made with ctx makes the next read look again, so a request sees its
 // own writes.
 func (s *Service) ForRequest(ctx context.Context) context.Context {
+	if s.versions == nil {
+		return ctx // nothing to share: the store keeps no version
+	}
 	return context.WithValue(ctx, readVersionKey{}, &readVersion{})
 }
 
