@@ -86,7 +86,7 @@ type copyTable struct {
 
 // derivedTables are kept by triggers from the tables copied: copy leaves
 // them to the destination's triggers.
-var derivedTables = []string{"keyset_counts"}
+var derivedTables = []string{"keyset_counts", "keyset_buckets"}
 
 // copyTables are every table of the schema but schema_migrations, in
 // foreign-key order. checkCopySchema refuses a database whose tables or

@@ -545,6 +545,18 @@ func (t *txn) Keyset(accountID, id int64) (keyplane.Keyset, error) {
 	return k, err
 }
 
+// keysetBucketWidth is how many ids one row of keyset_buckets covers
+// (migration 0009 writes id / 1024; the two must agree). An account's deep
+// page costs at most one bucket row per 1024 ids below it plus, within the
+// bucket found, fewer than 1024 index entries skipped: about a thousand of
+// each for a million keysets, where OFFSET alone steps over them all.
+const keysetBucketWidth = 1024
+
+// deepPageFrom is the first offset whose page is found through the
+// buckets: before it, OFFSET skips no more than a bucket's search would.
+// A variable so that a test can send every page through the buckets.
+var deepPageFrom = keysetBucketWidth
+
 // ListKeysets implements control.Tx.
 func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error) {
 	where, args := visibilityFilter(v, "app_id", "id", []any{accountID})
@@ -559,12 +571,33 @@ func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Pag
 		return nil, 0, err
 	}
 	// The page's ids come from the (account_id, id) index alone; only the
-	// rows of the page are read, however deep it is.
+	// rows of the page are read.
+	from, offset := int64(0), p.Offset()
+	if v.All && offset >= deepPageFrom {
+		// A deep page of the whole account starts in the first bucket
+		// whose running count passes the offset: the page then skips only
+		// the keysets of that bucket before it. This runs in the same
+		// transaction (one snapshot) as the count and the page. A narrower
+		// view (some apps or keysets) keeps the plain OFFSET: its rows are
+		// few, as many as the grants name, and buckets count whole accounts.
+		var before int
+		err := t.queryRow(`SELECT bucket, running - n FROM (
+				SELECT bucket, n, sum(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
+				FROM keyset_buckets WHERE account_id = $1
+			) AS b WHERE running > $2 ORDER BY bucket LIMIT 1`, accountID, offset).Scan(&from, &before)
+		if errors.Is(err, sql.ErrNoRows) {
+			return []keyplane.Keyset{}, total, nil // past the last keyset
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		from, offset = from*keysetBucketWidth, offset-before
+	}
 	n := len(args)
 	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM keysets WHERE id IN (
-			SELECT id FROM keysets WHERE account_id = $1%s ORDER BY id LIMIT $%d OFFSET $%d
-		) ORDER BY id`, keysetCols, where, n+1, n+2),
-		append(args, p.Limit, p.Offset())...)
+			SELECT id FROM keysets WHERE account_id = $1%s AND id >= $%d ORDER BY id LIMIT $%d OFFSET $%d
+		) ORDER BY id`, keysetCols, where, n+1, n+2, n+3),
+		append(args, from, p.Limit, offset)...)
 	if err != nil {
 		return nil, 0, err
 	}
