@@ -50,7 +50,7 @@ func testKeysetPagesMatchOffset(t *testing.T, db *DB, dsn string) {
 	})
 	var live []int64 // every keyset's id
 	made := 0
-	for round := range 6 {
+	for round := range 10 {
 		write(t, db, func(tx control.Tx) error {
 			for range 1000 + rnd.IntN(1000) {
 				// Account 1 takes most keysets, as a busy account beside
@@ -86,7 +86,7 @@ func testKeysetPagesMatchOffset(t *testing.T, db *DB, dsn string) {
 			return nil
 		})
 		if round%2 == 1 {
-			jumpKeysetIDs(t, db, 1000+rnd.IntN(5000))
+			jumpKeysetIDs(t, db, keysetBucketWidth/2+rnd.IntN(3*keysetBucketWidth))
 		}
 	}
 	checkBuckets(t, db)
@@ -299,14 +299,14 @@ func TestMigration0009FillsKeysetBuckets(t *testing.T) {
 					SELECT a, a, 'k', 'testing', 'pub-c-%[2]d-' || i, 'sub-c-%[2]d-' || i, '{}', 0, 0
 					FROM (SELECT i, CASE WHEN i %% 5 < 3 THEN 1 WHEN i %% 5 = 3 THEN 2 ELSE 3 END AS a FROM s) AS t ORDER BY i`, n, batch))
 			}
-			insert(1, 6000)
+			insert(1, 14000) // buckets 0 to 3
 			if eng.name == "postgres" {
-				run(`SELECT setval(pg_get_serial_sequence('keysets', 'id'), 20000)`)
+				run(`SELECT setval(pg_get_serial_sequence('keysets', 'id'), $1)`, 5*keysetBucketWidth)
 			} else {
-				run(`UPDATE sqlite_sequence SET seq = 20000 WHERE name = 'keysets'`)
+				run(`UPDATE sqlite_sequence SET seq = $1 WHERE name = 'keysets'`, 5*keysetBucketWidth)
 			}
 			insert(2, 3000)
-			run(`DELETE FROM keysets WHERE id % 7 = 0 OR id BETWEEN 2000 AND 3500`)
+			run(`DELETE FROM keysets WHERE id % 7 = 0 OR id BETWEEN $1 AND $2`, keysetBucketWidth, 2*keysetBucketWidth-1) // bucket 1 empty
 			raw.Close()
 
 			db := openDB(t, dsn)
@@ -331,7 +331,7 @@ func TestMigration0009FillsKeysetBuckets(t *testing.T) {
 						return err
 					}
 				}
-				for id := int64(20001); id < 20200; id++ {
+				for id := int64(5*keysetBucketWidth + 1); id < 5*keysetBucketWidth+200; id++ {
 					if err := tx.DeleteKeyset(id); err != nil {
 						return err
 					}
