@@ -39,6 +39,7 @@ func (p *params) add(v any) string {
 // KeysetsByRef implements control.Tx.
 func (t *txn) KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keyset, error) {
 	var out []keyplane.Keyset
+	var s keysetScanner
 	find := func(col string, vals []any) error {
 		for len(vals) > 0 {
 			n := min(len(vals), usageChunk)
@@ -53,7 +54,7 @@ func (t *txn) KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keys
 				return err
 			}
 			for rows.Next() {
-				k, err := scanKeyset(rows)
+				k, err := s.scan(rows)
 				if err != nil {
 					rows.Close()
 					return err
