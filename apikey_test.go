@@ -1,6 +1,7 @@
 package keyplane
 
 import (
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"testing"
@@ -136,5 +137,25 @@ func TestParseTime(t *testing.T) {
 	}
 	if got := FormatTime(time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600))); got != "2026-01-02T02:04:05.006Z" {
 		t.Errorf("FormatTime = %s", got)
+	}
+}
+
+// FormatTime writes its digits itself: it must say what time.Format says,
+// for any instant, any zone, and years it leaves to time.Format.
+func TestFormatTimeIsTimeFormat(t *testing.T) {
+	times := []time.Time{{}, time.Unix(0, 0), time.UnixMilli(-1), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1, 2, 3, 4, 5, 6, 7, time.UTC)}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		times = append(times, time.Unix(r.Int64N(1<<38)-1<<37, r.Int64N(1e9)).In(time.FixedZone("z", r.IntN(100000)-50000)))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format("2006-01-02T15:04:05.000Z")
+		if got := FormatTime(tm); got != want {
+			t.Fatalf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
+		if got := AppendTime([]byte("x"), tm); string(got) != "x"+want {
+			t.Fatalf("AppendTime(x, %v) = %s", tm, got)
+		}
 	}
 }

@@ -82,8 +82,44 @@ func ParseTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
+// timeLayout is how every answer carries times: UTC, milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
 // FormatTime renders t the way every answer carries times.
-func FormatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+func FormatTime(t time.Time) string { return string(AppendTime(make([]byte, 0, len(timeLayout)), t)) }
+
+// AppendTime appends t to b as FormatTime renders it. It writes the digits
+// itself, for years 0 to 9999: time.Format reads its layout again at every
+// call, and a page of keysets formats two hundred times.
+func AppendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, timeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b = appendDigits(b, year, 4)
+	b = appendDigits(append(b, '-'), int(month), 2)
+	b = appendDigits(append(b, '-'), day, 2)
+	b = appendDigits(append(b, 'T'), hour, 2)
+	b = appendDigits(append(b, ':'), minute, 2)
+	b = appendDigits(append(b, ':'), sec, 2)
+	b = appendDigits(append(b, '.'), t.Nanosecond()/1e6, 3)
+	return append(b, 'Z')
+}
+
+// appendDigits appends v's last n decimal digits, zero-padded.
+func appendDigits(b []byte, v, n int) []byte {
+	start := len(b)
+	for range n {
+		b = append(b, '0')
+	}
+	for i := len(b) - 1; i >= start; i-- {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
+}
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 

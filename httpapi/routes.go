@@ -150,8 +150,18 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 	return respond(w, http.StatusOK, success, a.svc.DeleteApp(r.Context(), p, id))
 }
 
+// listKeysets answers what list would, written by writeKeysetPage.
 func (a *API) listKeysets(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
-	return list(w, r, "keysets", func(pg keyplane.Page) ([]keyplane.Keyset, int, error) { return a.svc.ListKeysets(r.Context(), p, pg) }, keysetOut)
+	pg, err := page(r)
+	if err != nil {
+		return err
+	}
+	ks, total, err := a.svc.ListKeysets(r.Context(), p, pg)
+	if err != nil {
+		return err
+	}
+	writeKeysetPage(w, ks, total, pg)
+	return nil
 }
 
 // keysetFields is the body of updating a keyset: its app never changes.
