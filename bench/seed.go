@@ -19,19 +19,22 @@ var allGrants = []string{
 	"account:app:rw", "account:keyset:rw", "account:secret-key:rw", "account:usage:read",
 }
 
-// seeded is a database ready for a scenario.
+// seeded is a database ready for a scenario. A database from the cache
+// (see bigcache.go) has no appIDs and keysetIDs, only n and middle.
 type seeded struct {
 	dsn, kek  string
 	key       string // API key of a Service Integration holding allGrants
 	appIDs    []int64
 	keysetIDs []int64
+	n         int   // keysets
+	middle    int64 // a keyset in the middle of the data set
 }
 
 // keysets is how many keysets the database holds.
-func (s seeded) keysets() int { return len(s.keysetIDs) }
+func (s seeded) keysets() int { return s.n }
 
 // keyset is one in the middle of the data set.
-func (s seeded) keyset() int64 { return s.keysetIDs[len(s.keysetIDs)/2] }
+func (s seeded) keyset() int64 { return s.middle }
 
 // seed makes the database dsn hold apps × perApp keysets, each with its
 // configuration and a sealed secret key, and a Service Integration with an
@@ -99,6 +102,7 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 						return err
 					}
 					out.keysetIDs = append(out.keysetIDs, ks.ID)
+					out.n++
 				}
 			}
 			return nil
@@ -109,6 +113,9 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 		if progress != nil {
 			progress(out.keysets())
 		}
+	}
+	if out.n > 0 {
+		out.middle = out.keysetIDs[out.n/2]
 	}
 	return out, nil
 }
