@@ -596,17 +596,16 @@ func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Pag
 	// rows of the page are read.
 	from, offset := int64(0), p.Offset()
 	if v.All && offset >= deepPageFrom {
-		// A deep page of the whole account starts in the first bucket
-		// whose running count passes the offset: the page then skips only
-		// the keysets of that bucket before it. This runs in the same
-		// transaction (one snapshot) as the count and the page. A narrower
-		// view (some apps or keysets) keeps the plain OFFSET: its rows are
-		// few, as many as the grants name, and buckets count whole accounts.
+		// A deep page of the whole account starts in the one bucket whose
+		// running count passes the offset while the count before it does
+		// not (an empty bucket has no row): the page then skips only that
+		// bucket's keysets before it. Saying so, rather than ORDER BY,
+		// spares a sort, and LIMIT 1 stops the running sum there. This
+		// runs in the same transaction (one snapshot) as the count and the
+		// page. A narrower view (some apps or keysets) keeps the plain
+		// OFFSET: buckets count whole accounts, and its keysets are those
+		// its grants name.
 		var before int
-		// One bucket holds the offset: the sum before it is at most the
-		// offset and the sum through it more (an empty bucket has no row).
-		// Saying so, rather than ORDER BY, spares a sort, and LIMIT 1
-		// stops the running sum there.
 		err := t.queryRow(`SELECT bucket, running - n FROM (
 				SELECT bucket, n, sum(n) OVER (ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running
 				FROM keyset_buckets WHERE account_id = $1
