@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,9 +23,14 @@ func pageByWriteJSON(ks []keyplane.Keyset, total int, pg keyplane.Page) []byte {
 	return w.Body.Bytes()
 }
 
+// pageByHand is the page writeKeysetPage writes, and its Content-Type,
+// or a note that its Content-Length is not the body's.
 func pageByHand(ks []keyplane.Keyset, total int, pg keyplane.Page) ([]byte, string) {
 	w := httptest.NewRecorder()
 	writeKeysetPage(w, ks, total, pg)
+	if n := w.Header().Get("Content-Length"); n != strconv.Itoa(w.Body.Len()) {
+		return w.Body.Bytes(), "Content-Length " + n + " for a body of " + strconv.Itoa(w.Body.Len())
+	}
 	return w.Body.Bytes(), w.Header().Get("Content-Type")
 }
 
@@ -82,8 +88,8 @@ func FuzzKeysetPage(f *testing.F) {
 			CreatedAt: time.UnixMilli(ms), UpdatedAt: time.UnixMilli(-ms)}}
 		pg := keyplane.Page{Page: 1, Limit: 100}
 		want := pageByWriteJSON(ks, 1, pg)
-		if got, _ := pageByHand(ks, 1, pg); !bytes.Equal(got, want) {
-			t.Fatalf("by hand:\n%q\nwriteJSON:\n%q", got, want)
+		if got, ctype := pageByHand(ks, 1, pg); !bytes.Equal(got, want) || ctype != "application/json" {
+			t.Fatalf("by hand (%s):\n%q\nwriteJSON:\n%q", ctype, got, want)
 		}
 	})
 }
