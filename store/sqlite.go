@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -59,7 +60,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	v.SetMaxOpenConns(1)
 	return &DB{
-		version: &versionCheck{pool: v},
+		version: &versionCheck{pool: v, path: path, trustFor: time.Second},
 		engine:  engine{name: "sqlite"}, write: w, read: r, name: path,
 		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
 		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),
