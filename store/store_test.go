@@ -216,7 +216,7 @@ func TestIntegrationsKeysAndAudit(t *testing.T) { each(t, testIntegrationsKeysAn
 func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 	g, _ := keyplane.ParseGrant("app/3:keyset:rw")
 	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0}
-	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: keyplane.HashAPIKey("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: hashOf("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	write(t, db, func(tx control.Tx) error {
 		if err := tx.InsertIntegration(&in); err != nil {
 			return err
@@ -234,11 +234,11 @@ func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 		return tx.TouchAPIKey(k.ID, in.ID, t0.Add(time.Minute))
 	})
 	db.Read(context.Background(), func(tx control.Tx) error {
-		gk, gi, err := tx.APIKeyByHash(keyplane.HashAPIKey("x"))
+		gk, gi, err := tx.APIKeyByHash(hashOf("x"))
 		if err != nil || gk.ID != k.ID || gi.Name != "ci" || !slices.Equal(gi.Grants, in.Grants) || gk.LastUsedAt == nil || gi.LastUsedAt == nil {
 			t.Errorf("by hash: %+v %+v %v", gk, gi, err)
 		}
-		if _, _, err := tx.APIKeyByHash(keyplane.HashAPIKey("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+		if _, _, err := tx.APIKeyByHash(hashOf("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
 			t.Errorf("unknown hash: %v", err)
 		}
 		byID, _, err := tx.APIKey(k.ID)
@@ -346,4 +346,10 @@ func testKeysetTotals(t *testing.T, db *DB, dsn string) {
 			})
 		}
 	}
+}
+
+// hashOf is the stored hash of key.
+func hashOf(key string) []byte {
+	h := keyplane.HashAPIKey(key)
+	return h[:]
 }
