@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -60,7 +59,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	v.SetMaxOpenConns(1)
 	return &DB{
-		version: &versionCheck{pool: v, path: path, trustFor: time.Second},
+		version: &versionCheck{src: newSQLiteVersion(v, path)},
 		engine:  engine{name: "sqlite"}, write: w, read: r, name: path,
 		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
 		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),

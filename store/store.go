@@ -62,7 +62,7 @@ type DB struct {
 	// readSlots and writeSlots bound the transactions open at once on each
 	// SQLite pool to one fewer than its connections (nil: no bound).
 	readSlots, writeSlots chan struct{}
-	// version reads SQLite's data_version (nil on PostgreSQL).
+	// version numbers what the database has committed.
 	version         *versionCheck
 	closed, stopped chan struct{}
 	closeOnce       sync.Once
@@ -105,11 +105,11 @@ func (db *DB) Close() error {
 	db.stopWrites()
 	db.readStmts.close()
 	db.writeStmts.close()
-	verr := db.version.close()
+	db.version.close()
 	if db.read == db.write {
-		return errors.Join(verr, db.write.Close())
+		return db.write.Close()
 	}
-	return errors.Join(verr, db.read.Close(), db.write.Close())
+	return errors.Join(db.read.Close(), db.write.Close())
 }
 
 // Ping checks that the database answers.
