@@ -590,9 +590,15 @@ func (t *txn) InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error {
 		return err
 	}
 	k.Version = 1
-	return t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+	// The app is checked in the same statement: one round trip less for
+	// the most frequent create.
+	err = t.queryRow(`INSERT INTO keysets (account_id, app_id, name, type, publish_key, subscribe_key, config, created_at, updated_at, version)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM apps WHERE account_id = $1 AND id = $2 RETURNING id`,
 		k.AccountID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, string(cfg), ms(k.CreatedAt), ms(k.UpdatedAt), k.Version).Scan(&k.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("app", k.AppID)
+	}
+	return err
 }
 
 // UpdateKeyset implements control.Tx.

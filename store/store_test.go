@@ -170,6 +170,16 @@ func testKeysetsConfigAndSecretKeys(t *testing.T, db *DB, _ string) {
 		}
 		return nil
 	})
+	// A keyset goes only into an app of its own account.
+	for _, k := range []keyplane.Keyset{
+		{AccountID: 2, AppID: k.AppID, Name: "other account", Type: keyplane.KeysetTesting, PublishKey: "pub-c-2", SubscribeKey: "sub-c-2", CreatedAt: t0, UpdatedAt: t0},
+		{AccountID: 1, AppID: 999999, Name: "no app", Type: keyplane.KeysetTesting, PublishKey: "pub-c-3", SubscribeKey: "sub-c-3", CreatedAt: t0, UpdatedAt: t0},
+	} {
+		err := db.Write(context.Background(), func(tx control.Tx) error { return tx.InsertKeyset(&k, cfg) })
+		if keyplane.ErrorCode(err) != keyplane.CodeNotFound || k.ID != 0 {
+			t.Errorf("keyset %q: %v (id %d), want NotFound and nothing stored", k.Name, err, k.ID)
+		}
+	}
 	// A second main key is refused by the schema itself.
 	err := db.Write(context.Background(), func(tx control.Tx) error {
 		return tx.InsertSecretKey(keyplane.SecretKey{KeysetID: k.ID, Secret: "sec-c-CCCCCmain2", CreatedAt: t0})
