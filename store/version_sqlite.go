@@ -90,8 +90,12 @@ func (c *sqliteVersion) read() (uint64, error) {
 	case c.index == nil:
 		// Mapped only now that conn has read: from here until conn is
 		// closed, no process can remove or reset the file. Nothing was
-		// seen before this read, so there is nothing to keep yet.
-		c.index, _ = openWALIndex(c.path)
+		// seen before this read, so there is nothing to keep yet. If it
+		// cannot be mapped now, it will not be later: stop trying.
+		var err error
+		if c.index, err = openWALIndex(c.path); err != nil {
+			c.noIndex.Store(true)
+		}
 	case hok:
 		after, _ := c.header()
 		c.verify(before, after, v)
