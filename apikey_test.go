@@ -1,6 +1,7 @@
 package keyplane
 
 import (
+	"hash/crc32"
 	"math/rand/v2"
 	"regexp"
 	"strings"
@@ -47,7 +48,7 @@ func TestAPIKeyFormat(t *testing.T) {
 	if got := APIKeyShownPrefix("si_ABCDEFGHxyz"); got != "si_ABCDEFGH" {
 		t.Errorf("shown prefix %q", got)
 	}
-	if h1, h2 := HashAPIKey("si_a"), HashAPIKey("si_b"); len(h1) != 32 || string(h1) == string(h2) {
+	if h1, h2 := HashAPIKey("si_a"), HashAPIKey("si_b"); h1 == h2 {
 		t.Errorf("hash: %x %x", h1, h2)
 	}
 }
@@ -156,6 +157,22 @@ func TestFormatTimeIsTimeFormat(t *testing.T) {
 		}
 		if got := AppendTime([]byte("x"), tm); string(got) != "x"+want {
 			t.Fatalf("AppendTime(x, %v) = %s", tm, got)
+		}
+	}
+}
+
+// The checksum reads the key in place; it must stay the CRC-32 (IEEE) that
+// keys already handed out carry.
+func TestAPIKeyChecksumIsCRC32IEEE(t *testing.T) {
+	for _, s := range []string{"", "si_", "si_" + strings.Repeat("Az9", 14) + "q"} {
+		n := crc32.ChecksumIEEE([]byte(s))
+		var want [apiKeySumLen]byte
+		for i := apiKeySumLen - 1; i >= 0; i-- {
+			want[i] = base62[n%62]
+			n /= 62
+		}
+		if got := apiKeyChecksum(s); got != want {
+			t.Errorf("checksum of %q: %s, want %s", s, got[:], want[:])
 		}
 	}
 }

@@ -69,8 +69,7 @@ func Invalid(msgs ...string) error {
 // ErrorCode returns the code of err, CodeInternal for errors that are not
 // an *Error (those are bugs or infrastructure failures, never shown).
 func ErrorCode(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.Code
 	}
 	return CodeInternal

@@ -50,7 +50,7 @@ func baselineMain(args []string) error {
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := strings.TrimSpace(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(keyplane.HashAPIKey(key), want) != 1 {
+		if h := keyplane.HashAPIKey(key); subtle.ConstantTimeCompare(h[:], want) != 1 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			w.Write([]byte(`{"statusCode":401,"error":"Unauthorized","message":["Authorization: unknown API key"]}`))

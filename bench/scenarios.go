@@ -88,7 +88,8 @@ func (b *bench) baseline(ctx context.Context, kp *proc, s seeded) (*proc, error)
 	if err := os.WriteFile(file, body, 0o600); err != nil {
 		return nil, err
 	}
-	p, err := startProc(ctx, "baseline", []string{b.self, "baseline", "--key-hash", hex.EncodeToString(keyplane.HashAPIKey(s.key)), "--body", file}, nil, "")
+	keyHash := keyplane.HashAPIKey(s.key)
+	p, err := startProc(ctx, "baseline", []string{b.self, "baseline", "--key-hash", hex.EncodeToString(keyHash[:]), "--body", file}, nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -126,23 +126,30 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 
 // apiKey reads the key with its integration, or takes them from the key
 // cache when the database has not changed since they were read there.
-func (s *Service) apiKey(ctx context.Context, key string) (k keyplane.APIKey, in keyplane.Integration, err error) {
-	h := [32]byte(keyplane.HashAPIKey(key))
+func (s *Service) apiKey(ctx context.Context, key string) (keyplane.APIKey, keyplane.Integration, error) {
+	h := keyplane.HashAPIKey(key)
 	v, cache, err := s.version(ctx)
 	if err != nil {
-		return k, in, err
+		return keyplane.APIKey{}, keyplane.Integration{}, err
 	}
 	if e, hit := s.keys.get(h, v); cache && hit {
 		return e.key, e.in, nil
 	}
+	e, err := s.readAPIKey(ctx, h)
+	if err == nil && cache {
+		s.keys.put(h, v, e)
+	}
+	return e.key, e.in, err
+}
+
+// readAPIKey reads the key whose hash is h. A function of its own: what
+// its closure captures moves to the heap, which a cache hit need not pay.
+func (s *Service) readAPIKey(ctx context.Context, h [32]byte) (e keyRead, err error) {
 	err = s.readOne(ctx, func(tx Tx) (err error) {
-		k, in, err = tx.APIKeyByHash(h[:])
+		e.key, e.in, err = tx.APIKeyByHash(h[:])
 		return err
 	})
-	if err == nil && cache {
-		s.keys.put(h, v, keyRead{k, in})
-	}
-	return k, in, err
+	return e, err
 }
 
 // touch records that k was used, at most once per lastUsedPrecision per

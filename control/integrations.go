@@ -142,8 +142,9 @@ func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration
 	if err != nil {
 		return NewKey{}, err
 	}
+	hash := keyplane.HashAPIKey(raw)
 	k := NewKey{Key: raw, APIKey: keyplane.APIKey{
-		IntegrationID: in.ID, Prefix: keyplane.APIKeyShownPrefix(raw), Hash: keyplane.HashAPIKey(raw),
+		IntegrationID: in.ID, Prefix: keyplane.APIKeyShownPrefix(raw), Hash: hash[:],
 		CreatedAt: now, ExpiresAt: expires,
 	}}
 	if err := tx.InsertAPIKey(&k.APIKey); err != nil {
@@ -167,7 +168,8 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref st
 			if err := keyplane.CheckAPIKey(ref); err != nil {
 				return keyplane.Errorf(keyplane.CodeInvalid, "%s", strings.TrimPrefix(keyplane.ErrorMessages(err)[0], "Authorization: "))
 			}
-			k, in, err = tx.APIKeyByHash(keyplane.HashAPIKey(ref))
+			h := keyplane.HashAPIKey(ref)
+			k, in, err = tx.APIKeyByHash(h[:])
 		} else {
 			id, perr := strconv.ParseInt(ref, 10, 64)
 			if perr != nil || id < 1 {

@@ -11,8 +11,9 @@ import (
 // whenever the database does, from any process, with ok false where it
 // cannot tell cheaply. The Service then keeps what the hot reads read
 // (API keys, keysets) for as long as the number holds, so a change made
-// anywhere — a key revoked by an admin command beside the server — is
-// seen by the very next request, with no staleness at all.
+// anywhere — a key revoked by an admin command beside the server, or
+// through another replica — is seen by the very next request, with no
+// staleness at all.
 type Versioned interface {
 	Version(ctx context.Context) (v uint64, ok bool, err error)
 }

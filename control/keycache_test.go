@@ -2,22 +2,23 @@ package control_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/testdb"
 	"github.com/keyplane/keyplane/store"
 )
 
-// Authentication keeps the keys it read while SQLite's data_version holds,
+// Authentication keeps the keys it read while the store's version holds,
 // so a revocation committed anywhere — by this Service, or by another
-// process on the same file (here another store handle, as an admin
-// command would be) — is refused on the very next request.
+// process on the same database (here another store handle, as an admin
+// command or another replica would be) — is refused on the very next
+// request.
 func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "k.db")
+	path := testdb.DSN(t) // SQLite, or PostgreSQL (two replicas) under KEYPLANE_TEST_ENGINE
 	open := func() *control.Service {
 		db, err := store.Open(ctx, path, time.Now())
 		if err != nil {
@@ -59,7 +60,7 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 // principal of another account is not answered from it.
 func TestCachedKeysetsFollowChanges(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "k.db")
+	path := testdb.DSN(t) // SQLite, or PostgreSQL (two replicas) under KEYPLANE_TEST_ENGINE
 	var svcs []*control.Service
 	for range 2 {
 		db, err := store.Open(ctx, path, time.Now())

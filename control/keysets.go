@@ -90,9 +90,6 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 		return k, secret, cfg, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if _, err := tx.App(p.AccountID, n.AppID); err != nil {
-			return err
-		}
 		if err := tx.InsertKeyset(&k, cfg); err != nil {
 			return err
 		}

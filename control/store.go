@@ -33,6 +33,7 @@ type Tx interface {
 
 	Keyset(accountID, id int64) (keyplane.Keyset, error)
 	ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error)
+	// InsertKeyset fails with NotFound if k's app is not in k's account.
 	InsertKeyset(k *keyplane.Keyset, c keyplane.Config) error
 	UpdateKeyset(k keyplane.Keyset) error
 	DeleteKeyset(id int64) error

@@ -28,8 +28,18 @@ const maxGroup = 128
 // writeReq is one write transaction waiting for its turn.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(*sql.Tx) error
+	fn   func(*sql.Tx, *auditTail) error
 	done chan writeResult
+}
+
+// auditTail is the newest audit event as a batch left it, so that only the
+// batch's first event reads it from the database: the batch holds the
+// write lock, nobody else appends meanwhile. A write rolled back to its
+// savepoint forgets it (the write may have appended).
+type auditTail struct {
+	id   int64
+	hash []byte
+	ok   bool
 }
 
 type writeResult struct {
@@ -41,7 +51,7 @@ type writeResult struct {
 // (or fn fails). fn's statements run with ctx's values but not its
 // cancellation: cancelling one statement may abort the whole transaction
 // in SQLite, and with it the other writes of the batch.
-func (db *DB) groupWrite(ctx context.Context, fn func(*sql.Tx) error) error {
+func (db *DB) groupWrite(ctx context.Context, fn func(*sql.Tx, *auditTail) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -129,33 +139,34 @@ func (db *DB) commitBatch(batch []writeReq) {
 			return err
 		}
 		defer tx.Rollback() // a no-op after Commit
+		// Each write runs in a savepoint. What must happen before the
+		// next savepoint — the lock, releasing the last one — goes in the
+		// same round trip; COMMIT releases the last savepoint itself.
+		next := "SAVEPOINT w"
 		if db.lockWrites != "" {
-			if _, err := tx.Exec(db.lockWrites); err != nil {
-				return err
-			}
+			next = db.lockWrites + "; " + next
 		}
+		var tail auditTail
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				results[i].err = err
 				continue
 			}
-			if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+			// Both drivers run every statement of an Exec without
+			// arguments.
+			if _, err := tx.Exec(next); err != nil {
 				return err
 			}
-			results[i] = runOne(r, tx)
+			next = "RELEASE w; SAVEPOINT w"
+			results[i] = runOne(r, tx, &tail)
 			if results[i].err == nil && results[i].panic == nil {
-				if _, err := tx.Exec("RELEASE w"); err != nil {
-					return err
-				}
 				continue
 			}
 			// Undo this write only. If even that fails, the transaction is
 			// lost and with it every write of the batch.
+			tail = auditTail{}
 			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
 				return fmt.Errorf("rolling back a failed write: %w", err)
-			}
-			if _, err := tx.Exec("RELEASE w"); err != nil {
-				return err
 			}
 		}
 		return tx.Commit()
@@ -171,11 +182,11 @@ func (db *DB) commitBatch(batch []writeReq) {
 }
 
 // runOne runs one write, turning a panic into a result.
-func runOne(r writeReq, tx *sql.Tx) (res writeResult) {
+func runOne(r writeReq, tx *sql.Tx, tail *auditTail) (res writeResult) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = writeResult{panic: p}
 		}
 	}()
-	return writeResult{err: r.fn(tx)}
+	return writeResult{err: r.fn(tx, tail)}
 }

@@ -126,3 +126,50 @@ func testReadOne(t *testing.T, db *DB, _ string) {
 		return err
 	})
 }
+
+func TestGroupCommitKeepsTheAuditChain(t *testing.T) { each(t, testGroupCommitAudit) }
+
+// Within a batch each event chains onto the one before without reading
+// it; a write that appended and then failed must not leave its event as
+// the next one's predecessor.
+func testGroupCommitAudit(t *testing.T, db *DB, _ string) {
+	ctx := context.Background()
+	const n = 120
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { recover() }()
+			db.Write(ctx, func(tx control.Tx) error {
+				e := keyplane.AuditEvent{AccountID: 1, At: t0, Type: "test", Actor: keyplane.OperatorActor, TargetType: "app", TargetID: int64(i)}
+				if err := tx.AppendAudit(&e); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return errors.New("after appending")
+				case 2:
+					if i%6 == 2 {
+						panic("after appending")
+					}
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	var v keyplane.ChainVerifier
+	if err := db.Read(ctx, func(tx control.Tx) error {
+		return tx.EachAuditEvent(0, func(e keyplane.AuditEvent, actorType string, actorID int64) error {
+			v.Add(e, actorType, actorID)
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if v.Break != nil {
+		t.Fatalf("chain broken at event %d: %s", v.Break.EventID, v.Break.Reason)
+	}
+	if want := int64(n - n/3 - n/6); v.Count() != want {
+		t.Errorf("%d events, want %d", v.Count(), want)
+	}
+}

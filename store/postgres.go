@@ -59,5 +59,6 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 			readOpts: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		},
 		write: pool, read: pool, name: name,
+		version: &versionCheck{src: &pgVersion{pool: pool}},
 	}, nil
 }

@@ -65,7 +65,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	v.SetMaxOpenConns(1)
 	return &DB{
-		version: &versionCheck{pool: v},
+		version: &versionCheck{src: newSQLiteVersion(v, path)},
 		engine:  engine{name: "sqlite"}, write: w, read: r, name: path,
 		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
 		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),

@@ -170,6 +170,16 @@ func testKeysetsConfigAndSecretKeys(t *testing.T, db *DB, _ string) {
 		}
 		return nil
 	})
+	// A keyset goes only into an app of its own account.
+	for _, k := range []keyplane.Keyset{
+		{AccountID: 2, AppID: k.AppID, Name: "other account", Type: keyplane.KeysetTesting, PublishKey: "pub-c-2", SubscribeKey: "sub-c-2", CreatedAt: t0, UpdatedAt: t0},
+		{AccountID: 1, AppID: 999999, Name: "no app", Type: keyplane.KeysetTesting, PublishKey: "pub-c-3", SubscribeKey: "sub-c-3", CreatedAt: t0, UpdatedAt: t0},
+	} {
+		err := db.Write(context.Background(), func(tx control.Tx) error { return tx.InsertKeyset(&k, cfg) })
+		if keyplane.ErrorCode(err) != keyplane.CodeNotFound || k.ID != 0 {
+			t.Errorf("keyset %q: %v (id %d), want NotFound and nothing stored", k.Name, err, k.ID)
+		}
+	}
 	// A second main key is refused by the schema itself.
 	err := db.Write(context.Background(), func(tx control.Tx) error {
 		return tx.InsertSecretKey(keyplane.SecretKey{KeysetID: k.ID, Secret: "sec-c-CCCCCmain2", CreatedAt: t0})
@@ -216,7 +226,7 @@ func TestIntegrationsKeysAndAudit(t *testing.T) { each(t, testIntegrationsKeysAn
 func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 	g, _ := keyplane.ParseGrant("app/3:keyset:rw")
 	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0}
-	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: keyplane.HashAPIKey("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	k := keyplane.APIKey{Prefix: "si_abcdefgh", Hash: hashOf("x"), CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	write(t, db, func(tx control.Tx) error {
 		if err := tx.InsertIntegration(&in); err != nil {
 			return err
@@ -234,11 +244,11 @@ func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 		return tx.TouchAPIKey(k.ID, in.ID, t0.Add(time.Minute))
 	})
 	db.Read(context.Background(), func(tx control.Tx) error {
-		gk, gi, err := tx.APIKeyByHash(keyplane.HashAPIKey("x"))
+		gk, gi, err := tx.APIKeyByHash(hashOf("x"))
 		if err != nil || gk.ID != k.ID || gi.Name != "ci" || !slices.Equal(gi.Grants, in.Grants) || gk.LastUsedAt == nil || gi.LastUsedAt == nil {
 			t.Errorf("by hash: %+v %+v %v", gk, gi, err)
 		}
-		if _, _, err := tx.APIKeyByHash(keyplane.HashAPIKey("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+		if _, _, err := tx.APIKeyByHash(hashOf("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
 			t.Errorf("unknown hash: %v", err)
 		}
 		byID, _, err := tx.APIKey(k.ID)
@@ -346,4 +356,10 @@ func testKeysetTotals(t *testing.T, db *DB, dsn string) {
 			})
 		}
 	}
+}
+
+// hashOf is the stored hash of key.
+func hashOf(key string) []byte {
+	h := keyplane.HashAPIKey(key)
+	return h[:]
 }

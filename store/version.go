@@ -2,37 +2,41 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"sync"
 	"time"
 )
 
-// versionCheck reads SQLite's data_version on a connection of its own. The
-// value changes whenever any other connection commits — this process's
-// writer, or another process on the same file (an admin command revoking
-// a key) — which is what lets control keep what it read until then.
+// versionCheck answers Version: a number that changes whenever anything
+// is committed to the database — by this process's writer, by another
+// replica, or by another process on the same file (an admin command
+// revoking a key) — which is what lets control keep what it read until
+// then. Its source reads the number from the engine.
 //
 // Requests arriving together share one read: a request joins the next
 // read to start, never one already running (which may have begun before
 // the request, and so miss a commit the request's client has seen). Under
 // load that is one read per read's duration, however many requests.
 type versionCheck struct {
-	pool *sql.DB // one read-only connection
+	src versionSource
 
 	mu      sync.Mutex
 	running bool   // a read is in progress
 	next    *round // the read the requests arriving now wait for
 	closed  bool
-
-	// Only the goroutine running reads uses these.
-	conn *sql.Conn
-	stmt *sql.Stmt
-	// epoch counts the connections used: data_version counts per
-	// connection, so a new connection's values must not match an old one's.
-	epoch uint64
 }
 
-// round is one read of data_version and the requests waiting for it.
+// versionSource reads an engine's version number.
+type versionSource interface {
+	// current is the version without reading the database, if the
+	// source can vouch for it; any goroutine may call it at any time.
+	current() (uint64, bool)
+	// read reads the version; one goroutine at a time calls it.
+	read() (uint64, error)
+	// close releases what read holds; called once, with no read running.
+	close()
+}
+
+// round is one read of the version and the requests waiting for it.
 type round struct {
 	done chan struct{}
 	v    uint64
@@ -40,12 +44,14 @@ type round struct {
 }
 
 // Version implements control.Versioned: a number that changes whenever
-// the database does, or ok false where the engine cannot tell cheaply
-// (PostgreSQL).
+// the database does, from any process.
 func (db *DB) Version(ctx context.Context) (v uint64, ok bool, err error) {
 	c := db.version
 	if c == nil {
 		return 0, false, nil
+	}
+	if v, ok := c.src.current(); ok {
+		return v, true, nil
 	}
 	c.mu.Lock()
 	if c.closed {
@@ -80,8 +86,8 @@ func (db *DB) Version(ctx context.Context) (v uint64, ok bool, err error) {
 	}
 }
 
-// run reads data_version for r, then for the rounds that gather
-// meanwhile, until none does.
+// run reads the version for r, then for the rounds that gather meanwhile,
+// until none does.
 func (c *versionCheck) run(r *round) {
 	for ; r != nil; r = c.handOff() {
 		c.runOne(r)
@@ -89,7 +95,7 @@ func (c *versionCheck) run(r *round) {
 }
 
 func (c *versionCheck) runOne(r *round) {
-	r.v, r.err = c.read()
+	r.v, r.err = c.src.read()
 	close(r.done)
 }
 
@@ -104,37 +110,10 @@ func (c *versionCheck) handOff() *round {
 	return r
 }
 
-func (c *versionCheck) read() (uint64, error) {
-	// Not a request's context: the read serves many requests.
-	ctx := context.Background()
-	if c.conn == nil {
-		conn, err := c.pool.Conn(ctx)
-		if err != nil {
-			return 0, err
-		}
-		stmt, err := conn.PrepareContext(ctx, `PRAGMA data_version`)
-		if err != nil {
-			conn.Close()
-			return 0, err
-		}
-		c.conn, c.stmt = conn, stmt
-		c.epoch++
-	}
-	var dv uint64
-	if err := c.stmt.QueryRowContext(ctx).Scan(&dv); err != nil {
-		// Start again on a new connection next time, with a new epoch.
-		c.stmt.Close()
-		c.conn.Close()
-		c.conn, c.stmt = nil, nil
-		return 0, err
-	}
-	return c.epoch<<40 | dv, nil
-}
-
-// close waits for the read in progress, if any, and closes the pool.
-func (c *versionCheck) close() error {
+// close waits for the read in progress, if any, and closes the source.
+func (c *versionCheck) close() {
 	if c == nil {
-		return nil
+		return
 	}
 	c.mu.Lock()
 	c.closed = true
@@ -143,11 +122,6 @@ func (c *versionCheck) close() error {
 		time.Sleep(time.Millisecond)
 		c.mu.Lock()
 	}
-	if c.conn != nil {
-		c.stmt.Close()
-		c.conn.Close()
-		c.conn, c.stmt = nil, nil
-	}
+	c.src.close()
 	c.mu.Unlock()
-	return c.pool.Close()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/internal/logwriter"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
 )
@@ -59,7 +60,11 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		Short: "Serve the API and the Admin Portal",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Logger = slog.New(slog.NewJSONHandler(stderr, nil))
+			// A line per request: gathered, so that a busy server does
+			// not pay a system call for each.
+			logs := logwriter.New(stderr)
+			defer logs.Flush()
+			cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 			// The link goes to stdout: stderr holds only JSON log lines,
 			// and the link, a secret, must not end up among the logs.
 			cfg.SetupLink = func(url string) {
