@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -34,6 +35,12 @@ import (
 )
 
 func main() {
+	if os.Getenv("GOGC") == "" {
+		// As keyplane serve does: the load generator's own collections
+		// would otherwise show in the latencies it measures, and the
+		// baseline server collects as often as keyplane.
+		debug.SetGCPercent(400)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:])
 	stop()
