@@ -40,6 +40,7 @@ type Service struct {
 	// What the hot reads read, kept while the database has not changed.
 	keys    readCache[[32]byte, keyRead] // by the key's hash
 	keysets readCache[int64, keyplane.Keyset]
+	pages   readCache[pageKey, keysetPage] // of whole accounts' keyset lists
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -75,6 +76,7 @@ func New(s Store, o Options) *Service {
 	}
 	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
 	svc.store = idempotentStore{Store: s, s: svc}
+	svc.pages.max = maxCachedPages
 	svc.versions, _ = s.(Versioned)
 	svc.single, _ = s.(SingleReader)
 	return svc

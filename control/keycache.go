@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"context"
 	"sync"
 
@@ -91,8 +92,9 @@ const maxCached = 10000
 
 // readCache holds values read at a database version.
 type readCache[K comparable, V any] struct {
-	mu sync.RWMutex
-	m  map[K]versioned[V]
+	max int // entries kept at most; zero means maxCached
+	mu  sync.RWMutex
+	m   map[K]versioned[V]
 }
 
 type versioned[V any] struct {
@@ -113,7 +115,7 @@ func (c *readCache[K, V]) get(k K, v uint64) (V, bool) {
 // one version behind, never current.
 func (c *readCache[K, V]) put(k K, v uint64, value V) {
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCached {
+	if c.m == nil || len(c.m) >= cmp.Or(c.max, maxCached) {
 		c.m = map[K]versioned[V]{}
 	}
 	c.m[k] = versioned[V]{version: v, value: value}
@@ -124,4 +126,20 @@ func (c *readCache[K, V]) put(k K, v uint64, value V) {
 type keyRead struct {
 	key keyplane.APIKey
 	in  keyplane.Integration
+}
+
+// maxCachedPages bounds the pages of keysets kept: a page is up to
+// keyplane.MaxLimit keysets, so far larger than a key or a keyset.
+const maxCachedPages = 256
+
+// pageKey names a page of an account's whole keyset list.
+type pageKey struct {
+	accountID   int64
+	page, limit int
+}
+
+// keysetPage is a page of keysets with the list's total.
+type keysetPage struct {
+	keysets []keyplane.Keyset
+	total   int
 }

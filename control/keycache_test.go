@@ -2,6 +2,8 @@ package control_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -93,6 +95,74 @@ func TestCachedKeysetsFollowChanges(t *testing.T) {
 	other := keyplane.Principal{AccountID: 2, Grants: grants}
 	if _, err := server.GetKeyset(ctx, other, k.ID); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
 		t.Errorf("another account's principal: %v, want not found", err)
+	}
+}
+
+// A page of an account's keysets kept by ListKeysets is read again once
+// anything changed (a keyset made or renamed through another handle, as
+// another process or replica would); principals of another account, or
+// who see only some apps, are never answered from it; and what a caller
+// does to the slice it got does not reach the next caller.
+func TestCachedKeysetPagesFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	path := testdb.DSN(t)
+	var svcs []*control.Service
+	for range 2 {
+		db, err := store.Open(ctx, path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		svcs = append(svcs, control.New(db, control.Options{}))
+	}
+	server, admin := svcs[0], svcs[1]
+	var grants []keyplane.Grant
+	for _, s := range []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw"} {
+		g, _ := keyplane.ParseGrant(s)
+		grants = append(grants, g)
+	}
+	p := keyplane.Principal{AccountID: 1, Grants: grants}
+	first := newKeyset(t, admin, p)
+	page := keyplane.Page{Page: 1, Limit: 100}
+	// list returns the page as "id:name" strings, then spoils the slice
+	// it got.
+	list := func(svc *control.Service, p keyplane.Principal) ([]string, int) {
+		t.Helper()
+		ks, total, err := svc.ListKeysets(ctx, p, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for i := range ks {
+			out = append(out, fmt.Sprintf("%d:%s", ks[i].ID, ks[i].Name))
+			ks[i].Name = "changed by a caller"
+		}
+		return out, total
+	}
+	entry := func(k keyplane.Keyset) string { return fmt.Sprintf("%d:%s", k.ID, k.Name) }
+	for range 3 {
+		if got, total := list(server, p); !slices.Equal(got, []string{entry(first)}) || total != 1 {
+			t.Fatalf("page: %q (total %d), want [%s]", got, total, entry(first))
+		}
+	}
+	second := newKeyset(t, admin, p)
+	if got, total := list(server, p); !slices.Equal(got, []string{entry(first), entry(second)}) || total != 2 {
+		t.Errorf("after a create elsewhere: %q (total %d), want both keysets", got, total)
+	}
+	name := "renamed elsewhere"
+	if _, err := admin.UpdateKeyset(ctx, p, first.ID, &name, nil); err != nil {
+		t.Fatal(err)
+	}
+	first.Name = name
+	if got, _ := list(server, p); !slices.Equal(got, []string{entry(first), entry(second)}) {
+		t.Errorf("after a rename elsewhere: %q, want %q first", got, entry(first))
+	}
+	if got, total := list(server, keyplane.Principal{AccountID: 2, Grants: grants}); len(got) != 0 || total != 0 {
+		t.Errorf("another account's principal: %q (total %d), want nothing", got, total)
+	}
+	g, _ := keyplane.ParseGrant(fmt.Sprintf("app/%d:keyset:read", second.AppID))
+	if got, _ := list(server, keyplane.Principal{AccountID: 1, Grants: []keyplane.Grant{g}}); !slices.Equal(got, []string{entry(second)}) {
+		t.Errorf("a principal of one app: %q, want only [%s]", got, entry(second))
 	}
 }
 

@@ -42,10 +42,31 @@ func (s *Service) ListKeysets(ctx context.Context, p keyplane.Principal, page ke
 	if err != nil {
 		return nil, 0, err
 	}
+	if !v.All {
+		err = s.store.Read(ctx, func(tx Tx) error {
+			ks, total, err = tx.ListKeysets(p.AccountID, v, page)
+			return err
+		})
+		return ks, total, err
+	}
+	// A page of the whole account is the same for every principal that
+	// sees the whole account: it is kept while the database is unchanged,
+	// for clients that poll the list (dashboards, infrastructure tools).
+	ver, cache, err := s.version(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	key := pageKey{p.AccountID, page.Page, page.Limit}
+	if e, hit := s.pages.get(key, ver); cache && hit {
+		return slices.Clone(e.keysets), e.total, nil
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
 		ks, total, err = tx.ListKeysets(p.AccountID, v, page)
 		return err
 	})
+	if err == nil && cache {
+		s.pages.put(key, ver, keysetPage{slices.Clone(ks), total})
+	}
 	return ks, total, err
 }
 
