@@ -166,3 +166,32 @@ func TestVersionStopsTrustingAnIndexThatDoesNotChange(t *testing.T) {
 		t.Fatal("without the index, a commit went unseen")
 	}
 }
+
+// The version's PostgreSQL connection dropped (a restart, a proxy, an
+// administrator ending sessions): the ask that finds it broken fails, the
+// ones after it read on a new connection.
+func TestPostgresVersionSurvivesItsConnection(t *testing.T) {
+	dsn := postgresDSN(t)
+	db, other := openDB(t, dsn), openDB(t, dsn)
+	before := mustVersion(t, db)
+	var ended int
+	if err := other.read.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&ended); err != nil || ended == 0 {
+		t.Fatalf("ending the other sessions: %d ended, %v", ended, err)
+	}
+	// The asks that find a cut connection fail (idle ones of the pool
+	// may be cut too), until one reads on a live one.
+	for i := 0; ; i++ {
+		if _, _, err := db.Version(context.Background()); err == nil {
+			break
+		} else if i == 20 {
+			t.Fatalf("still failing after the sessions ended: %v", err)
+		}
+	}
+	insertApp(t, other)
+	for range 3 {
+		if after := mustVersion(t, db); after == before {
+			t.Fatal("after a commit, the same version")
+		}
+	}
+}
