@@ -20,16 +20,7 @@ import (
 // request.
 func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	ctx := context.Background()
-	path := testdb.DSN(t) // SQLite, or PostgreSQL (two replicas) under KEYPLANE_TEST_ENGINE
-	open := func() *control.Service {
-		db, err := store.Open(ctx, path, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return control.New(db, control.Options{})
-	}
-	server, admin := open(), open()
+	server, admin, _ := twoHandles(t)
 	g, _ := keyplane.ParseGrant("account:app:read")
 	newKey := func() string {
 		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, time.Now().Add(time.Hour))
@@ -57,27 +48,34 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	}
 }
 
-// A keyset kept by GetKeyset is read again once anything changed it —
-// here a rename through another store handle on the same file — and a
-// principal of another account is not answered from it.
-func TestCachedKeysetsFollowChanges(t *testing.T) {
-	ctx := context.Background()
-	path := testdb.DSN(t) // SQLite, or PostgreSQL (two replicas) under KEYPLANE_TEST_ENGINE
+// twoHandles opens two Services on one database (SQLite, or PostgreSQL
+// under KEYPLANE_TEST_ENGINE): a server, and an admin standing for another
+// process or replica; and grants that manage the whole account.
+func twoHandles(t *testing.T) (server, admin *control.Service, grants []keyplane.Grant) {
+	t.Helper()
+	dsn := testdb.DSN(t)
 	var svcs []*control.Service
 	for range 2 {
-		db, err := store.Open(ctx, path, time.Now())
+		db, err := store.Open(context.Background(), dsn, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		svcs = append(svcs, control.New(db, control.Options{}))
 	}
-	server, admin := svcs[0], svcs[1]
-	var grants []keyplane.Grant
 	for _, s := range []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw"} {
 		g, _ := keyplane.ParseGrant(s)
 		grants = append(grants, g)
 	}
+	return svcs[0], svcs[1], grants
+}
+
+// A keyset kept by GetKeyset is read again once anything changed it —
+// here a rename through another store handle on the same file — and a
+// principal of another account is not answered from it.
+func TestCachedKeysetsFollowChanges(t *testing.T) {
+	ctx := context.Background()
+	server, admin, grants := twoHandles(t)
 	p := keyplane.Principal{AccountID: 1, Grants: grants}
 	k := newKeyset(t, admin, p)
 	for range 2 {
@@ -105,22 +103,7 @@ func TestCachedKeysetsFollowChanges(t *testing.T) {
 // does to the slice it got does not reach the next caller.
 func TestCachedKeysetPagesFollowChanges(t *testing.T) {
 	ctx := context.Background()
-	path := testdb.DSN(t)
-	var svcs []*control.Service
-	for range 2 {
-		db, err := store.Open(ctx, path, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		svcs = append(svcs, control.New(db, control.Options{}))
-	}
-	server, admin := svcs[0], svcs[1]
-	var grants []keyplane.Grant
-	for _, s := range []string{"account:app:rw", "account:keyset:rw", "account:secret-key:rw"} {
-		g, _ := keyplane.ParseGrant(s)
-		grants = append(grants, g)
-	}
+	server, admin, grants := twoHandles(t)
 	p := keyplane.Principal{AccountID: 1, Grants: grants}
 	first := newKeyset(t, admin, p)
 	page := keyplane.Page{Page: 1, Limit: 100}
