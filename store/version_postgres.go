@@ -38,8 +38,11 @@ func (c *pgVersion) current() (uint64, bool) { return 0, false }
 const pgVersionStmt = "keyplane_version"
 
 func (c *pgVersion) read() (uint64, error) {
-	// Not a request's context: the read serves many requests.
-	ctx := context.Background()
+	// Not a request's context: the read serves many requests. Bounded, so
+	// that a database that stops answering fails the requests waiting
+	// rather than holding them, and the reads after it, for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), pgConnectTimeout)
+	defer cancel()
 	if c.conn == nil {
 		// A connection of its own: reads must not queue behind requests
 		// for the pool, and the statement stays prepared.
