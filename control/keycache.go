@@ -130,7 +130,7 @@ type keyRead struct {
 
 // maxCachedPages bounds the pages of keysets kept: a page is up to
 // keyplane.MaxLimit keysets, so far larger than a key or a keyset.
-const maxCachedPages = 256
+const maxCachedPages = 64
 
 // pageKey names a page of an account's whole keyset list.
 type pageKey struct {
