@@ -4,12 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"path"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/keyplane/keyplane"
@@ -243,46 +239,16 @@ func checkKeysetPages(t *testing.T, db *DB, account int64, rnd *rand.Rand) {
 // migration: the counts equal a recount, every page equals OFFSET's, and
 // the triggers keep the counts from then on.
 func TestMigration0009FillsKeysetBuckets(t *testing.T) {
-	for _, eng := range []struct {
-		name, driver string
-		dsn          func(*testing.T) string
-	}{
-		{"sqlite", "sqlite", sqliteDSN},
-		{"postgres", "pgx", postgresDSN},
-	} {
+	for _, eng := range migrationEngines {
 		t.Run(eng.name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := eng.dsn(t)
-			raw, err := sql.Open(eng.driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
+			raw := schemaBefore(t, eng.name, eng.driver, dsn, 9)
 			run := func(q string, args ...any) {
 				t.Helper()
 				if _, err := raw.ExecContext(ctx, q, args...); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
-			}
-			run(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`)
-			files, err := fs.Glob(migrations, "migrations/"+eng.name+"/*.sql")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, f := range files {
-				v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
-				if err != nil {
-					t.Fatal(err)
-				}
-				if v >= 9 {
-					break
-				}
-				body, err := migrations.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				run(string(body))
-				run(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v)
 			}
 			for _, name := range []string{"Default account", "second", "third"} {
 				run(`INSERT INTO accounts (name, created_at) VALUES ($1, 0)`, name)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"io/fs"
+	"path"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,39 +18,67 @@ import (
 	"github.com/keyplane/keyplane/control"
 )
 
+// migrationEngines are the engines the migration tests run on, with the
+// database/sql driver that opens a database without migrating it.
+var migrationEngines = []struct {
+	name, driver string
+	dsn          func(*testing.T) string
+}{
+	{"sqlite", "sqlite", sqliteDSN},
+	{"postgres", "pgx", postgresDSN},
+}
+
+// schemaBefore opens the database at dsn without migrating it and applies
+// the migrations numbered below before, recording each, as a release of
+// that time left it. The caller closes it.
+func schemaBefore(t *testing.T, engine, driver, dsn string, before int) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(migrations, "migrations/"+engine+"/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files { // in order: the names start with the number
+		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v >= before {
+			break
+		}
+		body, err := migrations.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
 // An install made before migration 0002 (audit events recorded, no actor
 // columns) migrates with its actors copied into the new columns, and its
 // chain still verifies; the account is not a partner.
 func TestMigration0002KeepsTheAuditChain(t *testing.T) {
-	for _, eng := range []struct {
-		name, driver string
-		dsn          func(*testing.T) string
-	}{
-		{"sqlite", "sqlite", sqliteDSN},
-		{"postgres", "pgx", postgresDSN},
-	} {
+	for _, eng := range migrationEngines {
 		t.Run(eng.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			dsn := eng.dsn(t)
-			raw, err := sql.Open(eng.driver, dsn)
-			if err != nil {
+			raw := schemaBefore(t, eng.name, eng.driver, dsn, 2)
+			if _, err := raw.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ('Default account', 0)`); err != nil {
 				t.Fatal(err)
-			}
-			defer raw.Close()
-			v1, err := migrations.ReadFile("migrations/" + eng.name + "/0001_core.sql")
-			if err != nil {
-				t.Fatal(err)
-			}
-			stmts := []string{string(v1),
-				`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`,
-				`INSERT INTO schema_migrations (version, applied_at) VALUES (1, 0)`,
-				`INSERT INTO accounts (name, created_at) VALUES ('Default account', 0)`,
-			}
-			for _, s := range stmts {
-				if _, err := raw.ExecContext(ctx, s); err != nil {
-					t.Fatal(err)
-				}
 			}
 			actors := []keyplane.Actor{keyplane.OperatorActor, {Type: "integration", ID: 5, Name: "CI", KeyID: 8}, {Type: "integration", ID: 12, Name: "x"}}
 			prev := []byte{}
@@ -107,37 +139,12 @@ func TestMigration0002KeepsTheAuditChain(t *testing.T) {
 // day) is all there after it (keyed by keyset, day, metric), reads back the
 // same, and takes new reports as before.
 func TestMigration0007KeepsUsage(t *testing.T) {
-	for _, eng := range []struct {
-		name, driver string
-		dsn          func(*testing.T) string
-	}{
-		{"sqlite", "sqlite", sqliteDSN},
-		{"postgres", "pgx", postgresDSN},
-	} {
+	for _, eng := range migrationEngines {
 		t.Run(eng.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			dsn := eng.dsn(t)
-			raw, err := sql.Open(eng.driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-				t.Fatal(err)
-			}
-			for v, name := range []string{"0001_core", "0002_oem_audit", "0003_users", "0004_usage", "0005_kek"} {
-				body, err := migrations.ReadFile("migrations/" + eng.name + "/" + name + ".sql")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if _, err := raw.ExecContext(ctx, string(body)); err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				if _, err := raw.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, 0)`, v+1); err != nil {
-					t.Fatal(err)
-				}
-			}
+			raw := schemaBefore(t, eng.name, eng.driver, dsn, 6)
 			if _, err := raw.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ('Default account', 0)`); err != nil {
 				t.Fatal(err)
 			}
