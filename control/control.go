@@ -39,7 +39,7 @@ type Service struct {
 	touched map[int64]time.Time // API key id → when this process last recorded its use
 	// What the hot reads read, kept while the database has not changed.
 	keys    readCache[[32]byte, keyRead] // by the key's hash
-	keysets readCache[int64, keyplane.Keyset]
+	keysets readCache[keysetKey, keyplane.Keyset]
 	pages   readCache[pageKey, keysetPage] // of whole accounts' keyset lists
 }
 
@@ -130,17 +130,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 // cache when the database has not changed since they were read there.
 func (s *Service) apiKey(ctx context.Context, key string) (keyplane.APIKey, keyplane.Integration, error) {
 	h := keyplane.HashAPIKey(key)
-	v, cache, err := s.version(ctx)
-	if err != nil {
-		return keyplane.APIKey{}, keyplane.Integration{}, err
-	}
-	if e, hit := s.keys.get(h, v); cache && hit {
-		return e.key, e.in, nil
-	}
-	e, err := s.readAPIKey(ctx, h)
-	if err == nil && cache {
-		s.keys.put(h, v, e)
-	}
+	e, err := readThrough(ctx, s, &s.keys, h, func() (keyRead, error) { return s.readAPIKey(ctx, h) })
 	return e.key, e.in, err
 }
 

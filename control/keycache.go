@@ -122,6 +122,25 @@ func (c *readCache[K, V]) put(k K, v uint64, value V) {
 	c.mu.Unlock()
 }
 
+// readThrough returns what c holds for key if it was read at the store's
+// version, else what read reads, kept in c for the next caller. With no
+// version to check against, it always reads.
+func readThrough[K comparable, V any](ctx context.Context, s *Service, c *readCache[K, V], key K, read func() (V, error)) (V, error) {
+	v, cache, err := s.version(ctx)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	if e, hit := c.get(key, v); cache && hit {
+		return e, nil
+	}
+	e, err := read()
+	if err == nil && cache {
+		c.put(key, v, e)
+	}
+	return e, err
+}
+
 // keyRead is an API key with its integration, as authentication reads it.
 type keyRead struct {
 	key keyplane.APIKey
@@ -131,6 +150,10 @@ type keyRead struct {
 // maxCachedPages bounds the pages of keysets kept: a page is up to
 // keyplane.MaxLimit keysets, so far larger than a key or a keyset.
 const maxCachedPages = 64
+
+// keysetKey names a keyset as its account's principals ask for it: a
+// principal of another account is never answered from the cache.
+type keysetKey struct{ accountID, id int64 }
 
 // pageKey names a page of an account's whole keyset list.
 type pageKey struct {

@@ -42,32 +42,24 @@ func (s *Service) ListKeysets(ctx context.Context, p keyplane.Principal, page ke
 	if err != nil {
 		return nil, 0, err
 	}
-	if !v.All {
-		err = s.store.Read(ctx, func(tx Tx) error {
-			ks, total, err = tx.ListKeysets(p.AccountID, v, page)
+	read := func() (keysetPage, error) {
+		var pg keysetPage
+		err := s.store.Read(ctx, func(tx Tx) (err error) {
+			pg.keysets, pg.total, err = tx.ListKeysets(p.AccountID, v, page)
 			return err
 		})
-		return ks, total, err
+		return pg, err
+	}
+	if !v.All {
+		pg, err := read()
+		return pg.keysets, pg.total, err
 	}
 	// A page of the whole account is the same for every principal that
 	// sees the whole account: it is kept while the database is unchanged,
 	// for clients that poll the list (dashboards, infrastructure tools).
-	ver, cache, err := s.version(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	key := pageKey{p.AccountID, page.Page, page.Limit}
-	if e, hit := s.pages.get(key, ver); cache && hit {
-		return slices.Clone(e.keysets), e.total, nil
-	}
-	err = s.store.Read(ctx, func(tx Tx) error {
-		ks, total, err = tx.ListKeysets(p.AccountID, v, page)
-		return err
-	})
-	if err == nil && cache {
-		s.pages.put(key, ver, keysetPage{slices.Clone(ks), total})
-	}
-	return ks, total, err
+	// What is kept is never handed out: callers may change their slice.
+	pg, err := readThrough(ctx, s, &s.pages, pageKey{p.AccountID, page.Page, page.Limit}, read)
+	return slices.Clone(pg.keysets), pg.total, err
 }
 
 // NewKeyset is what creating a keyset takes. Name and Type are optional.
@@ -127,21 +119,14 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 // GetKeyset returns one keyset (never its secret keys).
 // It is the most frequent read of all, so what it read is kept while the
 // database has not changed (see Versioned).
-func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64) (k keyplane.Keyset, err error) {
-	v, cache, err := s.version(ctx)
-	if err != nil {
+func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64) (keyplane.Keyset, error) {
+	k, err := readThrough(ctx, s, &s.keysets, keysetKey{p.AccountID, id}, func() (k keyplane.Keyset, err error) {
+		err = s.readOne(ctx, func(tx Tx) error {
+			k, err = tx.Keyset(p.AccountID, id)
+			return err
+		})
 		return k, err
-	}
-	if k, hit := s.keysets.get(id, v); cache && hit && k.AccountID == p.AccountID {
-		return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, nil)
-	}
-	err = s.readOne(ctx, func(tx Tx) error {
-		k, err = tx.Keyset(p.AccountID, id)
-		return err
 	})
-	if err == nil && cache {
-		s.keysets.put(id, v, k)
-	}
 	return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, err)
 }
 
