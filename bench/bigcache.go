@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/keyplane/keyplane/store"
 )
@@ -29,30 +27,14 @@ type bigMeta struct {
 	Middle  int64  `json:"middleKeysetId"`
 }
 
-// schemaVersion is the schema this keyplane makes: that of a new database.
-func schemaVersion(ctx context.Context, dir string) (int, error) {
-	path := filepath.Join(dir, "schema-probe.db")
-	defer os.Remove(path)
-	db, err := store.Open(ctx, path, time.Now())
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	return db.SchemaVersion(ctx)
-}
-
-// bigCache names the cached database of apps × perApp keysets in dir, for
-// the current schema.
-func (b *bench) bigCache(ctx context.Context, apps, perApp int) (string, error) {
+// bigCache names the cached database of apps × perApp keysets, for the
+// current schema.
+func bigCache(apps, perApp int) (string, error) {
 	dir, err := usageCacheDir()
 	if err != nil {
 		return "", err
 	}
-	v, err := schemaVersion(ctx, b.work)
-	if err != nil {
-		return "", fmt.Errorf("schema version: %w", err)
-	}
-	return filepath.Join(dir, fmt.Sprintf("big-%dx%d-schema%d-seed%d.db", apps, perApp, v, bigSeedFormat)), nil
+	return filepath.Join(dir, fmt.Sprintf("big-%dx%d-schema%d-seed%d.db", apps, perApp, store.NewestSchema(), bigSeedFormat)), nil
 }
 
 // loadBig copies the cached database to db (and its key file to kek) and

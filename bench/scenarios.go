@@ -253,7 +253,7 @@ func (b *bench) big(ctx context.Context) (seeded, []figure, error) {
 	if b.quick {
 		apps = 2000
 	}
-	cached, err := b.bigCache(ctx, apps, perApp)
+	cached, err := bigCache(apps, perApp)
 	if err != nil {
 		return seeded{}, nil, err
 	}

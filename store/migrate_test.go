@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +44,7 @@ func schemaBefore(t *testing.T, engine, driver, dsn string, before int) *sql.DB 
 		t.Fatal(err)
 	}
 	for _, f := range files { // in order: the names start with the number
-		v, err := strconv.Atoi(strings.SplitN(path.Base(f), "_", 2)[0])
+		v, err := migrationVersion(path.Base(f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,5 +194,13 @@ func TestMigration0007KeepsUsage(t *testing.T) {
 				t.Errorf("keyset 2 after a report: %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// NewestSchema names the schema a database has once opened.
+func TestNewestSchemaIsWhatOpenMakes(t *testing.T) {
+	db := openDB(t, sqliteDSN(t))
+	if v, err := db.SchemaVersion(context.Background()); err != nil || v != NewestSchema() {
+		t.Errorf("a new database is at schema %d (%v); NewestSchema says %d", v, err, NewestSchema())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -124,6 +125,29 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
+// migrationVersion is the number a migration file's name starts with.
+func migrationVersion(name string) (int, error) {
+	v, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+	if err != nil {
+		return 0, fmt.Errorf("migration %s: name must start with a number", name)
+	}
+	return v, nil
+}
+
+// NewestSchema is the number of the newest migration this release holds:
+// the SchemaVersion of a database it has just opened. Both engines have the
+// same numbers.
+func NewestSchema() int {
+	files, _ := fs.Glob(migrations, "migrations/sqlite/*.sql")
+	newest := 0
+	for _, f := range files {
+		if v, err := migrationVersion(path.Base(f)); err == nil {
+			newest = max(newest, v)
+		}
+	}
+	return newest
+}
+
 // migrate applies the embedded migrations not yet applied and creates the
 // first account if there is none, all in one write transaction: replicas
 // starting together take turns, and the second finds nothing left to do.
@@ -143,10 +167,10 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("migrations: %w", err)
 		}
 		for _, f := range files {
-			name := f[strings.LastIndex(f, "/")+1:]
-			version, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+			name := path.Base(f)
+			version, err := migrationVersion(name)
 			if err != nil {
-				return fmt.Errorf("migration %s: name must start with a number", name)
+				return err
 			}
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {

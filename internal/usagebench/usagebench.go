@@ -94,11 +94,10 @@ const maxCacheAge = 7 * 24 * time.Hour
 // is none, it is older than a week, or the schema has moved on. The key names
 // the size, the newest migration and cacheFormat. logf reports progress.
 func Cached(ctx context.Context, dir string, size Size, now time.Time, logf func(string, ...any)) (Seeded, error) {
-	schema, err := schemaVersion(ctx, dir)
-	if err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Seeded{}, err
 	}
-	name := fmt.Sprintf("usage-f%d-s%d-%dk-%dd-%da.db", cacheFormat, schema, size.Keysets, size.Days, size.perApp())
+	name := fmt.Sprintf("usage-f%d-s%d-%dk-%dd-%da.db", cacheFormat, store.NewestSchema(), size.Keysets, size.Days, size.perApp())
 	path := filepath.Join(dir, name)
 	if s, err := readSidecar(path); err == nil {
 		if at, err := time.Parse(time.RFC3339, s.SeededAt); err == nil && now.Sub(at) < maxCacheAge && now.Sub(at) >= 0 {
@@ -137,25 +136,6 @@ func readSidecar(path string) (Seeded, error) {
 	}
 	s.Path = path
 	return s, json.Unmarshal(b, &s)
-}
-
-// schemaVersion is the newest migration's number, read from a throwaway
-// database in dir.
-func schemaVersion(ctx context.Context, dir string) (int, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return 0, err
-	}
-	tmp, err := os.MkdirTemp(dir, "schema-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(tmp)
-	db, err := store.Open(ctx, filepath.Join(tmp, "s.db"), time.Now())
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	return db.SchemaVersion(ctx)
 }
 
 // batchSize is the points of one import transaction, as usage import writes.
