@@ -47,9 +47,6 @@ type round struct {
 // the database does, from any process.
 func (db *DB) Version(ctx context.Context) (v uint64, ok bool, err error) {
 	c := db.version
-	if c == nil {
-		return 0, false, nil
-	}
 	if v, ok := c.src.current(); ok {
 		return v, true, nil
 	}
@@ -112,9 +109,6 @@ func (c *versionCheck) handOff() *round {
 
 // close waits for the read in progress, if any, and closes the source.
 func (c *versionCheck) close() {
-	if c == nil {
-		return
-	}
 	c.mu.Lock()
 	c.closed = true
 	for c.running { // a read takes microseconds: wait it out
