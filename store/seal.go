@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -108,10 +109,15 @@ func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err e
 		if recorded != "" {
 			return false, fmt.Errorf("key-encryption key file %s does not exist, and the secret keys of %s are sealed with key %s: give the file it was made with (--kek-file)", path, db.name, recorded)
 		}
-		if kek, err = newKEKFile(path); err != nil {
+		kek, err = newKEKFile(path)
+		if errors.Is(err, fs.ErrExist) {
+			kek, err = ReadKEK(path) // another replica made it meanwhile
+		} else {
+			created = err == nil
+		}
+		if err != nil {
 			return false, err
 		}
-		created = true
 	} else if err != nil {
 		return false, err
 	}
@@ -171,16 +177,21 @@ func (db *DB) kekFingerprint(ctx context.Context) (string, error) {
 	return fp, unavailable(err)
 }
 
-// newKEKFile writes a new random KEK to path, which must not exist.
+// newKEKFile writes a new random KEK to path, unless the file exists by
+// then: replicas started together may all find it missing, and exactly
+// one of them must make it. The key is written whole to a temporary file
+// first and linked into place, so a replica that lost the race never reads
+// a half-written file; it gets fs.ErrExist and reads the winner's.
 func newKEKFile(path string) ([]byte, error) {
 	kek := make([]byte, kekSize)
 	if _, err := rand.Read(kek); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(filepath.Dir(path), ".kek-*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("creating key-encryption key file: %w", err)
 	}
+	defer os.Remove(f.Name())
 	_, err = f.WriteString(hex.EncodeToString(kek) + "\n")
 	if err == nil {
 		err = f.Sync()
@@ -189,8 +200,13 @@ func newKEKFile(path string) ([]byte, error) {
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return nil, fmt.Errorf("writing key-encryption key file %s: %w", path, err)
+	}
+	if err := os.Link(f.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("creating key-encryption key file: %w", err)
 	}
 	return kek, nil
 }
