@@ -49,6 +49,7 @@ type decodeBody struct {
 	Code    decodeCode     `json:"code"`
 	Quoted  int            `json:"quoted,string"`
 	Hidden  string         `json:"-"`
+	//lint:ignore U1000 the field is there to show that DecodeJSON leaves unexported fields alone
 	private string
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // Service runs the operations on a Store.
@@ -60,7 +61,7 @@ type Options struct {
 // New returns a Service on s.
 func New(s Store, o Options) *Service {
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = wallclock.Now
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Reader

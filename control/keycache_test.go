@@ -10,6 +10,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/testdb"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -23,7 +24,7 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	server, admin, _ := twoHandles(t)
 	g, _ := keyplane.ParseGrant("account:app:read")
 	newKey := func() string {
-		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, time.Now().Add(time.Hour))
+		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, wallclock.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +57,7 @@ func twoHandles(t *testing.T) (server, admin *control.Service, grants []keyplane
 	dsn := testdb.DSN(t)
 	var svcs []*control.Service
 	for range 2 {
-		db, err := store.Open(context.Background(), dsn, time.Now())
+		db, err := store.Open(context.Background(), dsn, wallclock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -85,7 +85,7 @@ func TestAppsPaging(t *testing.T) {
 		var l appList
 		e.do("GET", "/v2/apps"+tc.query, nil).want(200).decode(&l)
 		want := appList{Apps: all[tc.from:tc.to], Total: 23, Page: tc.page, Limit: tc.limit}
-		if want.Apps == nil || len(want.Apps) == 0 {
+		if len(want.Apps) == 0 {
 			want.Apps = []appJSON{}
 		}
 		if diff := cmp.Diff(want, l); diff != "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -91,7 +92,7 @@ func FuzzAPI(f *testing.F) {
 // account-level row.
 func fuzzServer(f *testing.F) (http.Handler, string) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"), time.Now())
+	db, err := store.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"), wallclock.Now())
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func fuzzServer(f *testing.F) (http.Handler, string) {
 	if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, 1, true); err != nil {
 		f.Fatal(err)
 	}
-	in, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "fuzz", grants, time.Now().Add(24*time.Hour))
+	in, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "fuzz", grants, wallclock.Now().Add(24*time.Hour))
 	if err != nil {
 		f.Fatal(err)
 	}

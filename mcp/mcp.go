@@ -26,6 +26,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // ClientFor returns the API client a tool call runs with: the one client of
@@ -541,7 +542,7 @@ func (t *tools) manageSecretKeys(ctx context.Context, req *sdk.CallToolRequest, 
 	case "rotate":
 		var at *time.Time
 		if d.OldKeyExpiresInSeconds > 0 {
-			at = ptr(time.Now().Add(time.Duration(d.OldKeyExpiresInSeconds) * time.Second))
+			at = ptr(wallclock.Now().Add(time.Duration(d.OldKeyExpiresInSeconds) * time.Second))
 		}
 		key, err := c.RotateSecretKey(ctx, d.ID, at)
 		if err != nil {

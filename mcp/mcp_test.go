@@ -18,6 +18,7 @@ import (
 	"github.com/keyplane/keyplane/client"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/testdb"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
@@ -59,7 +60,7 @@ func startServer(t *testing.T) *testServer {
 			t.Errorf("server.Run: %v", err)
 		}
 	})
-	db, err := store.Open(context.Background(), dsn, time.Now())
+	db, err := store.Open(context.Background(), dsn, wallclock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func (s *testServer) key(name string, grants ...string) string {
 		}
 		gs = append(gs, pg)
 	}
-	_, k, err := s.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, s.account, name, gs, time.Now().Add(30*24*time.Hour))
+	_, k, err := s.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, s.account, name, gs, wallclock.Now().Add(30*24*time.Hour))
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -345,11 +346,11 @@ func TestTools(t *testing.T) {
 
 	// get_usage_metrics: what a reporter sent, in PubNub's shape
 	reporter := s.client(s.key("reporter", "account:usage-report:write"))
-	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	day := wallclock.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 	if _, err := reporter.ReportUsage(context.Background(), []client.UsagePoint{{KeysetID: ksID, Date: day, Metric: "publish", Value: 42}}); err != nil {
 		t.Fatal(err)
 	}
-	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": appID, "from": day, "to": time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly), "metrics": []string{"publish", "subscribe_msgs"}})
+	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": appID, "from": day, "to": wallclock.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly), "metrics": []string{"publish", "subscribe_msgs"}})
 	m := obj(t, u["metrics"])
 	if obj(t, m["publish"])[day] != 42.0 || len(obj(t, m["publish"])) != 2 || obj(t, m["subscribe_msgs"])[day] != 0.0 {
 		t.Errorf("get_usage_metrics = %v", u)
@@ -367,6 +368,8 @@ func TestToolErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := inMemory(t, admin)
+	// A day the server keeps usage for, whatever the date.
+	from, to := wallclock.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly), wallclock.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 
 	// The server's validation, every message.
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
@@ -376,7 +379,7 @@ func TestToolErrors(t *testing.T) {
 		"config": map[string]any{"files": map[string]any{"enabled": true}}}}, "400 BadRequest", "files.region", "files.retention")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": "999"}}, "404 NotFound", "999")
 	fails(t, cs, "manage_apps", map[string]any{"operation": "update", "data": map[string]any{"id": app.ID, "name": "   "}}, "400 BadRequest", "name")
-	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"pubish"}},
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": from, "to": to, "metrics": []string{"pubish"}},
 		"400 Bad Request", "Invalid metrics: pubish")
 	fails(t, cs, "manage_secret_keys", map[string]any{"operation": "rotate", "data": map[string]any{"id": "999"}}, "404 NotFound")
 
@@ -385,10 +388,10 @@ func TestToolErrors(t *testing.T) {
 	// Values outside the schema's choices, refused by the SDK with them.
 	fails(t, cs, "manage_apps", map[string]any{"operation": "delete"}, "delete", "[list create update]")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "staging"}}, "staging", "[testing production]")
-	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "user", "[account app keyset customer]")
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "user", "entityId": "1", "from": from, "to": to, "metrics": []string{"publish"}}, "user", "[account app keyset customer]")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "update", "data": map[string]any{"id": "1"}}, "data.config: required for 'update'")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"appId": app.ID}}, "data.name: required", "data.type: required")
-	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": "", "from": "yesterday", "to": "2026-11-02", "metrics": []string{}},
+	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": "", "from": "yesterday", "to": to, "metrics": []string{}},
 		"entityId: required", `from "yesterday"`, "metrics: at least one")
 	fails(t, cs, "manage_secret_keys", map[string]any{"operation": "delete", "data": map[string]any{"id": "1"}}, "data.prefix: required")
 	// An argument the schema does not know is refused by the SDK.
@@ -398,7 +401,7 @@ func TestToolErrors(t *testing.T) {
 	reader := inMemory(t, s.client(s.key("reader", "account:app:read")))
 	fails(t, reader, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "B"}}, "403 Forbidden", "missing permission")
 	fails(t, reader, "manage_keysets", map[string]any{"operation": "list"}, "403 Forbidden")
-	fails(t, reader, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": "2026-11-01", "to": "2026-11-02", "metrics": []string{"publish"}}, "403 Forbidden")
+	fails(t, reader, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": from, "to": to, "metrics": []string{"publish"}}, "403 Forbidden")
 	if l := items(t, call(t, reader, "manage_apps", map[string]any{"operation": "list"})["apps"]); len(l) != 1 {
 		t.Errorf("apps after a refused create = %v", l)
 	}
@@ -565,14 +568,14 @@ func TestCustomers(t *testing.T) {
 	fails(t, cs, "manage_customers", map[string]any{"operation": "assign_keysets", "data": map[string]any{"id": id}}, "data.keysetIds: required for 'assign_keysets'")
 
 	// Usage by customer: the keysets it holds.
-	day := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	day := wallclock.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
 	reporter := s.client(s.key("reporter", "account:usage-report:write"))
 	if _, err := reporter.ReportUsage(context.Background(), []client.UsagePoint{
 		{KeysetID: ks[0], Date: day, Metric: "publish", Value: 5}, {KeysetID: ks[1], Date: day, Metric: "publish", Value: 7}, {KeysetID: ks[2], Date: day, Metric: "publish", Value: 100},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "customer", "entityId": id, "from": day, "to": time.Now().UTC().Format(time.DateOnly), "metrics": []string{"publish"}})
+	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "customer", "entityId": id, "from": day, "to": wallclock.Now().UTC().Format(time.DateOnly), "metrics": []string{"publish"}})
 	if v := obj(t, obj(t, u["metrics"])["publish"])[day]; v != 12.0 {
 		t.Errorf("usage of customer %s on %s = %v, want 12", id, day, v)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/httpstatus"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 //go:embed templates/*.html
@@ -65,7 +66,7 @@ func New(svc *control.Service, log *slog.Logger, o Options) *Portal {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = wallclock.Now
 	}
 	p := &Portal{svc: svc, log: log, now: o.Now, proxy: o.TrustProxy, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/portal"
 	"github.com/keyplane/keyplane/store"
@@ -78,7 +79,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	now := cfg.Now
 	if now == nil {
-		now = time.Now
+		now = wallclock.Now
 	}
 	start := time.Now()
 	tlsConfig, err := loadTLS(cfg.TLSCert, cfg.TLSKey)

@@ -36,7 +36,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	ctx := context.Background()
 	src := openDB(t, sqliteDSN(t))
 	pop := populate(t, src)
-	svc := control.New(src, control.Options{})
+	svc := control.New(src, control.Options{Now: (&tick{t: t0.Add(time.Hour)}).now})
 	p, err := svc.Authenticate(ctx, pop.key)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,6 +159,7 @@ func populate(t *testing.T, db *DB) populated {
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "acme-1", Name: "Acme", KeysetIDs: []int64{k.ID, k2s.ID}})
 	must(err)
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "globex", Name: "Globex"})
+	must(err)
 	// Portal users, a session, a failed sign-in and a setup token.
 	_, _, err = svc.NewSetupToken(ctx)
 	must(err)
@@ -711,21 +711,4 @@ func TestCopyWaitsForTheWriteLock(t *testing.T) {
 			sameData(t, src, dst)
 		})
 	}
-}
-
-// newestMigration is the number of the newest embedded migration, the
-// schema version of a freshly opened database.
-func newestMigration(t *testing.T) int {
-	t.Helper()
-	files, err := fs.Glob(migrations, "migrations/sqlite/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatal(files, err)
-	}
-	slices.Sort(files)
-	last := files[len(files)-1]
-	n, err := strconv.Atoi(strings.SplitN(last[strings.LastIndex(last, "/")+1:], "_", 2)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
@@ -44,7 +45,7 @@ func TestSealSecrets(t *testing.T) {
 			ctx := context.Background()
 			dsn := engine.dsn(t)
 			db := openDB(t, dsn)
-			svc := control.New(db, control.Options{})
+			svc := control.New(db, control.Options{Now: func() time.Time { return t0 }})
 			p := keyplane.Principal{AccountID: 1, Grants: mustGrants(t, "account:app:rw", "account:keyset:rw", "account:secret-key:rw")}
 			app, err := svc.CreateApp(ctx, p, "A")
 			if err != nil {
@@ -119,7 +120,7 @@ func TestSealSecrets(t *testing.T) {
 			if created, err := again.SealSecrets(ctx, kek); err != nil || created {
 				t.Fatalf("SealSecrets again: created %v, %v", created, err)
 			}
-			if got := secretsOf(t, control.New(again, control.Options{}), p, before.ID, after.ID); strings.Join(got, ",") != strings.Join(all, ",") {
+			if got := secretsOf(t, control.New(again, control.Options{Now: func() time.Time { return t0 }}), p, before.ID, after.ID); strings.Join(got, ",") != strings.Join(all, ",") {
 				t.Errorf("another process reads %v, want %v", got, all)
 			}
 			missing := filepath.Join(dir, "missing")

@@ -9,19 +9,19 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
 // openService opens the database and the operations on it, without
 // choosing an account (these commands name theirs, or work on all).
 func (a *admin) openService(ctx context.Context) (*control.Service, func(), error) {
-	db, err := store.Open(ctx, a.database, time.Now())
+	db, err := store.Open(ctx, a.database, wallclock.Now())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // defaultURL is the server the API commands talk to when neither --url nor
@@ -710,7 +711,7 @@ func (e *expiryFlags) time(cmd *cobra.Command, inName, atName string) (*time.Tim
 	case e.in != "" && e.at != "":
 		return nil, usagef(cmd, "give %s or %s, not both", inName, atName)
 	case e.in != "":
-		t, err := parseExpiresIn(e.in, time.Now()) // the server judges the range
+		t, err := parseExpiresIn(e.in, wallclock.Now()) // the server judges the range
 		if err != nil {
 			return nil, usagef(cmd, "%s %q: want a duration such as 90s, 1h, 7d or 2w", inName, e.in)
 		}

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyplane/keyplane/internal/testdb"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // apiEnv is a real server (on this run's engine) and the environment of a
@@ -472,7 +473,7 @@ func TestCLISecretKeys(t *testing.T) {
 	}
 	// json and yaml: {"secretKey": …}.
 	for _, f := range []string{outputJSON, outputYAML} {
-		out := decode(t, f, e.ok("secret-keys", "rotate", ks, "--old-expires-at", time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339), "-o", f))
+		out := decode(t, f, e.ok("secret-keys", "rotate", ks, "--old-expires-at", wallclock.Now().Add(2*time.Hour).UTC().Format(time.RFC3339), "-o", f))
 		if k, _ := out["secretKey"].(string); !strings.HasPrefix(k, "sec-c-") || len(out) != 1 {
 			t.Errorf("secret-keys rotate -o %s = %v", f, out)
 		}
@@ -483,7 +484,7 @@ func TestCLISecretKeys(t *testing.T) {
 	}
 
 	// set-expiry, by prefix and by whole key.
-	at := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	at := wallclock.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
 	for _, f := range []string{outputJSON, outputYAML} {
 		out := decode(t, f, e.ok("secret-keys", "set-expiry", ks, main0[:11], "--expires-at", at.Format(time.RFC3339), "-o", f))
 		sk := obj(t, out["secretKey"])

@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // auditEventView is an audit event as the API writes it.
@@ -116,7 +117,7 @@ the filters of the page it came from.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var f client.AuditFilter
-			now := time.Now()
+			now := wallclock.Now()
 			for _, x := range []struct {
 				name, val string
 				dst       *time.Time

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 var (
@@ -48,6 +50,9 @@ func keyplaneBinary(t *testing.T) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
+		if wallclock.BuildTags != "" {
+			args = append(args, "-tags", wallclock.BuildTags)
+		}
 		cmd := exec.Command(goTool, append(args, ".")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -59,11 +64,12 @@ func keyplaneBinary(t *testing.T) string {
 	return binPath
 }
 
-// childEnv is the test's environment without KEYPLANE_* variables.
+// childEnv is the test's environment without KEYPLANE_* variables, but
+// the clock's offset, which the child's clock must share.
 func childEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KEYPLANE_") {
+		if !strings.HasPrefix(kv, "KEYPLANE_") || strings.HasPrefix(kv, "KEYPLANE_CLOCK_OFFSET=") {
 			env = append(env, kv)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/internal/logwriter"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
 )
@@ -215,7 +216,7 @@ Replicas starting together on one PostgreSQL database take turns: migrations
 run under a lock, and the second finds nothing left to do.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := store.Open(cmd.Context(), a.database, time.Now())
+			db, err := store.Open(cmd.Context(), a.database, wallclock.Now())
 			if err != nil {
 				return err
 			}
@@ -256,7 +257,7 @@ DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
 				}
 				gs = append(gs, g)
 			}
-			now := time.Now()
+			now := wallclock.Now()
 			expires, err := parseExpiresIn(expiresIn, now)
 			if err != nil {
 				return err
@@ -293,7 +294,7 @@ func (a *admin) createKey() *cobra.Command {
 		Short: "Create another API key for an integration (at most 3 active); prints only the key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			expires, err := parseExpiresIn(expiresIn, time.Now())
+			expires, err := parseExpiresIn(expiresIn, wallclock.Now())
 			if err != nil {
 				return err
 			}
@@ -359,7 +360,7 @@ func (a *admin) listIntegrations() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			now := time.Now()
+			now := wallclock.Now()
 			for _, in := range ins {
 				keys := make([]string, len(in.Keys))
 				for i, k := range in.Keys {

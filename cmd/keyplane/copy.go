@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -71,7 +72,7 @@ hash the audit chain ends with on each side, then "copied, verified".`,
 				return err
 			}
 			ctx := cmd.Context()
-			now := time.Now()
+			now := wallclock.Now()
 			src, err := store.Open(ctx, from, now)
 			if err != nil {
 				return err
@@ -142,7 +143,7 @@ restored with pg_restore.`,
 				return err
 			}
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, a.database, time.Now())
+			db, err := store.Open(ctx, a.database, wallclock.Now())
 			if err != nil {
 				return err
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/pgtest"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // copyTables are the tables copy reports, in its order.
@@ -170,7 +171,7 @@ func TestCopyKeepsAPIAnswers(t *testing.T) {
 	// The source server runs for this subtest only: it is stopped before the copy.
 	t.Run("populate", func(t *testing.T) {
 		s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", src)
-		expires := time.Now().Add(48 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+		expires := wallclock.Now().Add(48 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
 		var keysets []string
 		for i := range 4 {
 			app := createApp(t, s, key, fmt.Sprintf("app %d ✓", i))

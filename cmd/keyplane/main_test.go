@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/internal/wallclock"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver, to look into the database files directly
 )
@@ -556,7 +557,7 @@ func TestExpiresIn(t *testing.T) {
 			{"90m", func(n time.Time) time.Time { return n.Add(90 * time.Minute) }},
 		} {
 			t.Run(tc.in, func(t *testing.T) {
-				now := time.Now()
+				now := wallclock.Now()
 				out, errOut := mustAdmin(t, db, "create-integration", "--name", "expires "+tc.in, "--grant", "account:app:read", "--expires-in", tc.in)
 				if !keyLine.MatchString(out) {
 					t.Fatalf("stdout = %q, want only the key", out)
@@ -595,7 +596,7 @@ func TestExpiresIn(t *testing.T) {
 			}
 		}
 		before := listIntegrations(t, db)
-		now := time.Now()
+		now := wallclock.Now()
 		for _, tc := range []struct {
 			in   string
 			want []string
@@ -853,10 +854,10 @@ func TestListIntegrations(t *testing.T) {
 
 	// Use key 1, revoke key 2, expire key 3.
 	s := startServer(t, nil, "--addr", "127.0.0.1:0", "--database", db)
-	before := time.Now().Add(-time.Second)
+	before := wallclock.Now().Add(-time.Second)
 	mustCall(t, s.URL, "GET", "/v2/apps", k1, "", http.StatusOK)
 	mustAdmin(t, db, "revoke-key", "2")
-	if _, err := openSQL(t, db).Exec(`UPDATE api_keys SET expires_at = ? WHERE id = 3`, time.Now().Add(-time.Hour).UnixMilli()); err != nil {
+	if _, err := openSQL(t, db).Exec(`UPDATE api_keys SET expires_at = ? WHERE id = 3`, wallclock.Now().Add(-time.Hour).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
 	mustCall(t, s.URL, "GET", "/v2/apps", k3, "", http.StatusUnauthorized)
@@ -865,7 +866,7 @@ func TestListIntegrations(t *testing.T) {
 	used := findKey(t, ins, 1)
 	if used.LastUsed == "never" {
 		t.Errorf("key 1 used, listed as never used: %+v", used)
-	} else if at, err := time.Parse("2006-01-02T15:04:05.000Z", used.LastUsed); err != nil || at.Before(before) || at.After(time.Now().Add(time.Second)) {
+	} else if at, err := time.Parse("2006-01-02T15:04:05.000Z", used.LastUsed); err != nil || at.Before(before) || at.After(wallclock.Now().Add(time.Second)) {
 		t.Errorf("key 1 last used %s, want about now (%v)", used.LastUsed, err)
 	}
 	if used.State != "active" {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/pgtest"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // The guarantees of one embedded install must hold across replicas: these
@@ -290,7 +291,7 @@ func TestReplicasKeepTheRotatedSecretKeyLimit(t *testing.T) {
 	app := createApp(t, &testServer{URL: ps[0].URL}, key, "Telemedicine")
 	ks, _ := createKeyset(t, &testServer{URL: ps[1].URL}, key, app)
 	path := "/v2/keysets/" + ks + "/secret-keys"
-	body := `{"expiresAt":"` + time.Now().Add(48*time.Hour).UTC().Format("2006-01-02T15:04:05.000Z") + `"}`
+	body := `{"expiresAt":"` + wallclock.Now().Add(48*time.Hour).UTC().Format("2006-01-02T15:04:05.000Z") + `"}`
 
 	const racers = 12
 	statuses := make([]int, racers)

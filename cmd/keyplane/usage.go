@@ -15,6 +15,7 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/usagesim"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -57,7 +58,7 @@ func (u *usageCmd) open(ctx context.Context) (*control.Service, func(), error) {
 	if err := mustExist("--database", u.database); err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, u.database, time.Now())
+	db, err := store.Open(ctx, u.database, wallclock.Now())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -310,7 +311,7 @@ Metrics: ` + strings.Join(usagesim.Metrics, ", ") + ".",
 				return errors.New("no keysets to simulate usage for; create some first")
 			}
 			start := time.Now()
-			today := keyplane.DayOf(start)
+			today := keyplane.DayOf(wallclock.Now())
 			from := today - keyplane.Day(days-1)
 			pr := newProgress(u.stderr)
 			var batch []keyplane.UsageReport

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // usageOf asks the server for one metric of an entity over [from, to).
@@ -49,7 +51,7 @@ func TestUsageImport(t *testing.T) {
 	var ks struct{ SubscribeKey string }
 	json.Unmarshal(mustCall(t, s.URL, "GET", "/v2/keysets/"+k2, key, "", http.StatusOK), &ks)
 
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := wallclock.Now().UTC().Truncate(24 * time.Hour)
 	d0, d1 := today.AddDate(0, 0, -2).Format(time.DateOnly), today.AddDate(0, 0, -1).Format(time.DateOnly)
 	file := writeFile(t, "usage.ndjson", strings.Join([]string{
 		fmt.Sprintf(`{"keysetId":%q,"date":%q,"metric":"publish","value":100}`, k1, d0),
@@ -114,7 +116,7 @@ func TestUsageSimulate(t *testing.T) {
 	k1, _ := createKeyset(t, s, key, app)
 	createKeyset(t, s, key, app)
 
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := wallclock.Now().UTC().Truncate(24 * time.Hour)
 	from, to := today.AddDate(0, 0, -29), today.AddDate(0, 0, 1)
 	simulate := func(seed string) (string, map[string]float64) {
 		t.Helper()

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // usageGet is `keyplane usage get`: the usage of one entity, from a server.
@@ -52,7 +53,7 @@ range ends with today; without --from it starts 30 days before --to.
 				return usagef(cmd, "--metrics: required, a comma-separated list such as publish,subscribe_msgs")
 			}
 			var err error
-			if q.To, err = parseDate(cmd, "--to", to, time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)); err != nil {
+			if q.To, err = parseDate(cmd, "--to", to, wallclock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)); err != nil {
 				return err
 			}
 			if q.From, err = parseDate(cmd, "--from", from, q.To.AddDate(0, 0, -30)); err != nil {

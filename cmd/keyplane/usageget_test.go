@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
 // usage get against a real server: a table of dates by metrics, the API's
@@ -15,7 +17,7 @@ func TestCLIUsageGet(t *testing.T) {
 	e.key = createIntegration(t, e.db, "reader", "30d", append(fullAccess, "account:usage:read")...)
 	app, keyset, _ := e.createKeysetCLI("k")
 
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := wallclock.Now().UTC().Truncate(24 * time.Hour)
 	d0, d1 := today.AddDate(0, 0, -2).Format(time.DateOnly), today.AddDate(0, 0, -1).Format(time.DateOnly)
 	file := writeFile(t, "usage.ndjson", strings.Join([]string{
 		fmt.Sprintf(`{"keysetId":%q,"date":%q,"metric":"publish","value":100}`, keyset, d0),

@@ -8,10 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/store"
 )
 
@@ -37,7 +37,7 @@ func TestCreateUser(t *testing.T) {
 		t.Fatalf("err %v, stdout %q, stderr %q", err, out.String(), errb.String())
 	}
 
-	s, err := store.Open(ctx, db, time.Now())
+	s, err := store.Open(ctx, db, wallclock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
