@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/internal/buildinfo"
+
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/api"
 	"github.com/keyplane/keyplane/control"
@@ -94,7 +96,9 @@ func (a *API) Handler() http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", []string{r.Method + " " + redactPath(r.URL.Path) + ": method not allowed; allowed: " + allow})
 		})
 	}
+	build := buildinfo.Read().String()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Keyplane-Build", build)
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {

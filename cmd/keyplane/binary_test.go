@@ -46,7 +46,8 @@ func keyplaneBinary(t *testing.T) string {
 			buildErr = fmt.Errorf("building the binary needs the go command: %v", err)
 			return
 		}
-		args := []string{"build", "-o", binPath}
+		// The VCS stamp (keyplane version) wherever the tree is a checkout.
+		args := []string{"build", "-buildvcs=auto", "-o", binPath}
 		if raceEnabled {
 			args = append(args, "-race")
 		}

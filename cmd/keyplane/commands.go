@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane/internal/buildinfo"
+
 	"github.com/spf13/cobra"
 
 	"github.com/keyplane/keyplane"
@@ -41,9 +43,11 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 		SilenceErrors: true,
 		// Runnable, so that an unknown command is a usage error (exit 2)
 		// rather than cobra's help with exit 0.
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Args:    usageArgs(cobra.NoArgs),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Version: buildinfo.Read().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
@@ -51,8 +55,21 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.AddCommand(serveCommand(getenv, stdout, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
 	root.AddCommand(api.commands()...)
 	root.AddCommand(api.accountCommands()...)
-	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand())
+	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand(), versionCommand(stdout))
 	return root
+}
+
+// versionCommand prints which build this is, as --version does.
+func versionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, VCS revision and time, and Go version of this build",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(stdout, buildinfo.Read())
+			return err
+		},
+	}
 }
 
 // serveGCPercent is serve's GOGC unless the environment sets one.
