@@ -3,6 +3,7 @@ package keyplane
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an Error. Each code maps to exactly one HTTP status and
@@ -38,6 +39,10 @@ type Error struct {
 	// answers some routes with names of their own ("Bad Request" for an
 	// unknown usage metric), and clients match on them.
 	Wire string
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again (a throttle, a busy server): front ends send it as
+	// Retry-After.
+	RetryAfter time.Duration
 }
 
 // Error implements the error interface.
@@ -86,4 +91,13 @@ func ErrorMessages(err error) []string {
 		return []string{"internal error"}
 	}
 	return []string{string(ErrorCode(err))}
+}
+
+// RetryAfterOf is how long err asks the caller to wait before trying
+// again: 0 when it does not say.
+func RetryAfterOf(err error) time.Duration {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -38,6 +38,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
+	hashes  hashGate            // bounds the password hashes computed at once
 	// What the hot reads read, kept while the database has not changed.
 	keys    readCache[[32]byte, keyRead] // by the key's hash
 	keysets readCache[keysetKey, keyplane.Keyset]
@@ -56,6 +57,9 @@ type Options struct {
 	// IdempotencyTTL is how long an Idempotency-Key is remembered; 0 means
 	// DefaultIdempotencyTTL.
 	IdempotencyTTL time.Duration
+	// PasswordHashes is how many password hashes may run at once; 0 means
+	// DefaultPasswordHashes().
+	PasswordHashes int
 }
 
 // New returns a Service on s.
@@ -75,7 +79,10 @@ func New(s Store, o Options) *Service {
 	if o.IdempotencyTTL <= 0 {
 		o.IdempotencyTTL = DefaultIdempotencyTTL
 	}
-	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}}
+	if o.PasswordHashes <= 0 {
+		o.PasswordHashes = DefaultPasswordHashes()
+	}
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes)}
 	svc.store = idempotentStore{Store: s, s: svc}
 	svc.pages.max = maxCachedPages
 	svc.versions, _ = s.(Versioned)

@@ -2,7 +2,6 @@ package control
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"github.com/keyplane/keyplane"
@@ -13,35 +12,21 @@ import (
 const sessionTokenLen = 43
 
 // SignIn checks an e-mail address and password and opens a session,
-// returning its token (for the cookie; only its hash is stored). Failures
-// are counted per address and per client ip; past the limits of
-// keyplane.LoginWindow, attempts are refused with TooManyRequests before
-// the password is even checked. Every failure says the same thing, so it
-// never tells whether an address has a user.
+// returning its token (for the cookie; only its hash is stored). Each
+// attempt is charged to the address and to the client ip before the
+// password is checked (see reserveAttempt), and a successful one is taken
+// back: past the limits of keyplane.LoginWindow, attempts are refused with
+// TooManyRequests without any hashing, however many arrive at once. Every
+// failure says the same thing, so it never tells whether an address has a
+// user.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
-	ip = trimIP(ip)
 	now := s.clock()
-	since := now.Add(-keyplane.LoginWindow)
-	subjects := []struct {
-		key   string
-		limit int
-		what  string
-	}{
-		{"email:" + email, keyplane.MaxLoginFailuresUser, "this account"},
-		{"ip:" + ip, keyplane.MaxLoginFailuresIP, "your network address"},
-	}
 	var found bool
-	err = s.store.Read(ctx, func(tx Tx) error {
-		for _, sub := range subjects {
-			n, err := tx.CountLoginFailures(sub.key, since)
-			if err != nil {
-				return err
-			}
-			if n >= sub.limit {
-				mins := int(math.Ceil(keyplane.LoginWindow.Minutes()))
-				return keyplane.Errorf(keyplane.CodeTooManyRequests, "Too many failed sign-ins for %s. Wait %d minutes, then try again.", sub.what, mins)
-			}
+	var a attempt
+	err = s.store.Write(ctx, func(tx Tx) (err error) {
+		if a, err = s.reserveAttempt(tx, signInSubjects(email, ip)); err != nil {
+			return err
 		}
 		u, err = tx.UserByEmail(email)
 		found = err == nil
@@ -59,28 +44,23 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	if found {
 		hash = u.PasswordHash
 	}
-	ok := checkPassword(hash, password) && found
-	if !ok {
-		err = s.store.Write(ctx, func(tx Tx) error {
-			for _, sub := range subjects {
-				if err := tx.RecordLoginFailure(sub.key, now); err != nil {
-					return err
-				}
-			}
-			// Failures older than the window count for nothing: drop them,
-			// so a stream of guesses cannot grow the table without bound.
-			return tx.ClearLoginFailures("", since)
-		})
-		if err != nil {
-			return "", keyplane.User{}, err
-		}
+	ok, err := s.checkCharged(ctx, a, hash, password)
+	if err != nil {
+		return "", keyplane.User{}, err
+	}
+	if !ok || !found {
 		return "", keyplane.User{}, keyplane.Errorf(keyplane.CodeUnauthorized, "E-mail or password is wrong.")
 	}
 	if token, err = keyplane.NewToken(s.rand, sessionTokenLen); err != nil {
 		return "", keyplane.User{}, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
-		if err := tx.ClearLoginFailures(subjects[0].key, since); err != nil {
+		// A right password clears the address's failures, and takes this
+		// attempt back from the client's.
+		if err := a.release(tx); err != nil {
+			return err
+		}
+		if err := tx.ClearLoginFailures(a.subjects[0].key, now.Add(-keyplane.LoginWindow)); err != nil {
 			return err
 		}
 		if err := tx.DeleteExpiredSessions(now); err != nil {
@@ -140,30 +120,44 @@ func (s *Service) Account(ctx context.Context, id int64) (a keyplane.Account, er
 
 // ChangePassword sets a new password for the signed-in user p, who must
 // give the current one, and signs out their other sessions (session is
-// the token of the one making the change, which stays).
-func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, session, current, next string) error {
+// the token of the one making the change, which stays). The current
+// password is checked under the same throttle as sign-in, charged to the
+// user's address and the client: a stolen session cannot guess it faster
+// than sign-in could.
+func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, session, ip, current, next string) error {
 	if p.UserID == 0 {
 		return keyplane.Errorf(keyplane.CodeForbidden, "only a portal user has a password")
 	}
+	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", next))...); err != nil {
+		return err
+	}
 	var u keyplane.User
-	err := s.store.Read(ctx, func(tx Tx) (err error) {
-		u, err = tx.User(p.AccountID, p.UserID)
+	var a attempt
+	err := s.store.Write(ctx, func(tx Tx) (err error) {
+		if u, err = tx.User(p.AccountID, p.UserID); err != nil {
+			return err
+		}
+		a, err = s.reserveAttempt(tx, signInSubjects(u.Email, ip))
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	if !checkPassword(u.PasswordHash, current) {
-		return keyplane.Errorf(keyplane.CodeInvalid, "current: not your current password")
-	}
-	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", next))...); err != nil {
+	ok, err := s.checkCharged(ctx, a, u.PasswordHash, current)
+	if err != nil {
 		return err
 	}
-	hash, err := hashPassword(s.rand, next)
+	if !ok {
+		return keyplane.Errorf(keyplane.CodeInvalid, "current: not your current password")
+	}
+	hash, err := s.hashes.hash(ctx, s.rand, next)
 	if err != nil {
 		return err
 	}
 	return s.store.Write(ctx, func(tx Tx) error {
+		if err := a.release(tx); err != nil {
+			return err
+		}
 		if err := tx.UpdateUserPassword(p.AccountID, p.UserID, hash); err != nil {
 			return err
 		}

@@ -95,7 +95,11 @@ type Tx interface {
 	DeleteSession(hash []byte) error
 	DeleteExpiredSessions(now time.Time) error
 
-	RecordLoginFailure(subject string, at time.Time) error
+	// RecordLoginFailure counts an attempt against subject; attempt is its
+	// random id, for ForgetLoginAttempt.
+	RecordLoginFailure(subject string, at time.Time, attempt int64) error
+	// ForgetLoginAttempt takes back an attempt counted against subject.
+	ForgetLoginAttempt(subject string, attempt int64) error
 	// CountLoginFailures counts the failures of subject after since.
 	CountLoginFailures(subject string, since time.Time) (int, error)
 	// ClearLoginFailures forgets subject's failures, and everyone's older than before.

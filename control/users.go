@@ -33,9 +33,14 @@ func (s *Service) CreateUser(ctx context.Context, actor keyplane.Actor, accountI
 	if err := keyplane.MayManage(actor); err != nil {
 		return u, "", err
 	}
-	if n.Role == keyplane.RoleOwner && actor.Type != keyplane.OperatorActor.Type {
+	role, err := keyplane.ParseRole(string(n.Role))
+	if err != nil {
+		return u, "", err
+	}
+	if role == keyplane.RoleOwner && actor.Type != keyplane.OperatorActor.Type {
 		return u, "", keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
 	}
+	n.Role = role
 	if n.Password == "" {
 		if generated, err = keyplane.NewToken(s.rand, generatedPasswordLen); err != nil {
 			return u, "", err
@@ -50,17 +55,13 @@ func (s *Service) CreateUser(ctx context.Context, actor keyplane.Actor, accountI
 }
 
 // insertUser validates and inserts a user in one write transaction; check,
-// when set, runs first inside it.
+// when set, runs first inside it. n.Role is a role ParseRole returned.
 func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser, check func(Tx) error) (u keyplane.User, err error) {
 	email := keyplane.NormalizeEmail(n.Email)
-	msgs := nonEmpty(keyplane.ValidateEmail("email", email), keyplane.ValidatePassword("password", n.Password))
-	if _, rerr := keyplane.ParseRole(string(n.Role)); rerr != nil {
-		msgs = append(msgs, keyplane.ErrorMessages(rerr)...)
-	}
-	if err := keyplane.Invalid(msgs...); err != nil {
+	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateEmail("email", email), keyplane.ValidatePassword("password", n.Password))...); err != nil {
 		return u, err
 	}
-	hash, err := hashPassword(s.rand, n.Password)
+	hash, err := s.hashes.hash(ctx, s.rand, n.Password)
 	if err != nil {
 		return u, err
 	}
@@ -106,7 +107,8 @@ func (s *Service) ChangeUserRole(ctx context.Context, actor keyplane.Actor, acco
 	if err := keyplane.MayManage(actor); err != nil {
 		return u, err
 	}
-	if _, err := keyplane.ParseRole(string(r)); err != nil {
+	r, err = keyplane.ParseRole(string(r))
+	if err != nil {
 		return u, err
 	}
 	if r == keyplane.RoleOwner {
@@ -197,10 +199,14 @@ func (s *Service) checkSetup(tx Tx, token string) error {
 }
 
 // SetupOwner creates the Owner through the one-time setup link, in the
-// first account, and uses up every setup link.
+// first account, and uses up every setup link. The link is checked before
+// the password is hashed, so a bad or used one costs the server nothing.
 func (s *Service) SetupOwner(ctx context.Context, token, email, password string) (keyplane.User, error) {
 	var accountID int64
 	err := s.store.Read(ctx, func(tx Tx) error {
+		if err := s.checkSetup(tx, token); err != nil {
+			return err
+		}
 		as, err := tx.Accounts()
 		if err == nil && len(as) > 0 {
 			accountID = as[0].ID
@@ -211,7 +217,7 @@ func (s *Service) SetupOwner(ctx context.Context, token, email, password string)
 		return keyplane.User{}, err
 	}
 	return s.insertUser(ctx, keyplane.Actor{}, accountID, NewUser{Email: email, Password: password, Role: keyplane.RoleOwner}, func(tx Tx) error {
-		if err := s.checkSetup(tx, token); err != nil {
+		if err := s.checkSetup(tx, token); err != nil { // used meanwhile?
 			return err
 		}
 		return tx.DeleteSetupTokens()

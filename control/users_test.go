@@ -2,7 +2,9 @@ package control_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -214,4 +216,119 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	_, err = svc.GetIntegration(ctx, 1, in.ID)
 	wantCode(t, err, keyplane.CodeNotFound)
+}
+
+// Guesses sent at once cannot pass the limit: each is charged before its
+// password is checked, so of 100 parallel wrong passwords for one address
+// at most MaxLoginFailuresUser are checked (401); the rest are refused
+// unchecked (429), or, when no hashing slot frees in time, told to come
+// back (503, and then not counted). The same from 100 addresses on one
+// client: at most MaxLoginFailuresIP checked. Afterwards even the right
+// password waits out the window.
+func TestSignInLimitHoldsUnderParallelGuesses(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		email func(i int) string
+		limit int
+	}{
+		{"one address", func(int) string { return "admin@example.com" }, keyplane.MaxLoginFailuresUser},
+		{"one client", func(i int) string { return fmt.Sprintf("guess%d@example.com", i) }, keyplane.MaxLoginFailuresIP},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			svc, _, clk := setup(t)
+			ctx := context.Background()
+			if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			codes := map[keyplane.Code]int{}
+			var wg sync.WaitGroup
+			for i := range 100 {
+				wg.Go(func() {
+					_, _, err := svc.SignIn(ctx, c.email(i), "wrong password!!", "10.0.0.9")
+					mu.Lock()
+					codes[keyplane.ErrorCode(err)]++
+					mu.Unlock()
+				})
+			}
+			wg.Wait()
+			t.Logf("answers: %v", codes)
+			checked := codes[keyplane.CodeUnauthorized]
+			if checked > c.limit || checked == 0 || checked+codes[keyplane.CodeTooManyRequests]+codes[keyplane.CodeUnavailable] != 100 {
+				t.Errorf("answers %v: want at most %d checked (401), the rest 429 or 503", codes, c.limit)
+			}
+			if checked == c.limit {
+				_, _, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.9")
+				wantCode(t, err, keyplane.CodeTooManyRequests)
+				if keyplane.RetryAfterOf(err) != keyplane.LoginWindow {
+					t.Errorf("Retry-After %v, want the window", keyplane.RetryAfterOf(err))
+				}
+			}
+			clk.Advance(keyplane.LoginWindow)
+			if _, _, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.9"); err != nil {
+				t.Fatalf("after the window: %v", err)
+			}
+		})
+	}
+}
+
+// A right password takes its attempt back: signing in again and again
+// never counts against the address or the client.
+func TestSuccessfulSignInsAreNotCounted(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range keyplane.MaxLoginFailuresIP + 2 {
+		if _, _, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.9"); err != nil {
+			t.Fatalf("sign-in %d: %v", i+1, err)
+		}
+	}
+}
+
+// The current password asked by "change password" is throttled as sign-in
+// is: a stolen session cannot guess it at full speed.
+func TestChangePasswordIsThrottled(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	token, u, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range keyplane.MaxLoginFailuresUser {
+		wantCode(t, svc.ChangePassword(ctx, u.Principal(), token, "10.0.0.9", "wrong guess!!!!", "a new long password"), keyplane.CodeInvalid)
+	}
+	wantCode(t, svc.ChangePassword(ctx, u.Principal(), token, "10.0.0.9", "correct horse battery", "a new long password"), keyplane.CodeTooManyRequests)
+}
+
+// A role in any case or with spaces is the role; an unknown one is a 400,
+// never a database error.
+func TestRolesAreParsed(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	for i, in := range []keyplane.Role{"ADMIN", "Viewer ", " admin"} {
+		u, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Role: in})
+		if err != nil {
+			t.Fatalf("role %q: %v", in, err)
+		}
+		if want, _ := keyplane.ParseRole(string(in)); u.Role != want {
+			t.Errorf("role %q stored as %q", in, u.Role)
+		}
+		got, err := svc.ChangeUserRole(ctx, keyplane.OperatorActor, 1, u.ID, "VIEWER")
+		if err != nil || got.Role != keyplane.RoleViewer {
+			t.Errorf("ChangeUserRole VIEWER: %v, %v", got.Role, err)
+		}
+	}
+	u, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "owner@example.com", Role: "OWNER "})
+	if err != nil || u.Role != keyplane.RoleOwner {
+		t.Errorf("OWNER: %v, %v", u.Role, err)
+	}
+	for _, bad := range []keyplane.Role{"boss", "", "owner\x00"} {
+		_, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "bad@example.com", Role: bad})
+		wantCode(t, err, keyplane.CodeInvalid)
+	}
 }

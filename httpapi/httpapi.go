@@ -217,6 +217,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) && e.Wire != "" {
 		name = e.Wire
 	}
+	httpstatus.SetRetryAfter(w.Header(), err)
 	writeError(w, httpstatus.Of(code), name, keyplane.ErrorMessages(err))
 }
 

@@ -38,10 +38,11 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
 	if err != nil {
 		code := keyplane.ErrorCode(err)
-		if code != keyplane.CodeUnauthorized && code != keyplane.CodeTooManyRequests {
+		if code != keyplane.CodeUnauthorized && code != keyplane.CodeTooManyRequests && code != keyplane.CodeUnavailable {
 			p.fail(w, r, nil, err)
 			return
 		}
+		httpstatus.SetRetryAfter(w.Header(), err)
 		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
 		return
 	}
@@ -131,7 +132,7 @@ func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *sessi
 		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two new passwords differ")
 	} else {
 		c, _ := r.Cookie(CookieName) // signedIn found it
-		err = p.svc.ChangePassword(r.Context(), s.P, c.Value, r.PostFormValue("current"), next)
+		err = p.svc.ChangePassword(r.Context(), s.P, c.Value, p.clientIP(r), r.PostFormValue("current"), next)
 	}
 	if err != nil {
 		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {

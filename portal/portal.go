@@ -351,6 +351,7 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 	if code == keyplane.CodeForbidden && s != nil {
 		msgs = append(msgs, "Your role is "+s.P.Role.Label()+". Ask an Owner or Account Admin if you need more.")
 	}
+	httpstatus.SetRetryAfter(w.Header(), err)
 	p.render(w, r, httpstatus.Of(code), "error", s, title, errorPage{Title: title, Messages: msgs})
 }
 

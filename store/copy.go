@@ -114,8 +114,8 @@ var copyTables = []copyTable{
 	// stay signed in across a move, and throttling keeps its memory.
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
-	{name: "login_failures", orderBy: "subject, at", cols: []copyCol{
-		{"subject", colText}, {"at", colInt}}},
+	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
+		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "audit_events", orderBy: "id", cols: []copyCol{

@@ -133,8 +133,14 @@ func (t *txn) DeleteExpiredSessions(now time.Time) error {
 }
 
 // RecordLoginFailure implements control.Tx.
-func (t *txn) RecordLoginFailure(subject string, at time.Time) error {
-	_, err := t.exec(`INSERT INTO login_failures (subject, at) VALUES ($1, $2)`, subject, ms(at))
+func (t *txn) RecordLoginFailure(subject string, at time.Time, attempt int64) error {
+	_, err := t.exec(`INSERT INTO login_failures (subject, at, attempt) VALUES ($1, $2, $3)`, subject, ms(at), attempt)
+	return err
+}
+
+// ForgetLoginAttempt implements control.Tx.
+func (t *txn) ForgetLoginAttempt(subject string, attempt int64) error {
+	_, err := t.exec(`DELETE FROM login_failures WHERE subject = $1 AND attempt = $2`, subject, attempt)
 	return err
 }
 

@@ -17,52 +17,72 @@ import (
 	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
+// binaries are the keyplane binaries built for this run: one as the test
+// itself is built (with the race detector or not), and, for tests that
+// measure memory, one without it (the race detector's shadow memory is
+// several times what it watches, and never given back).
+var binaries struct {
+	dir    string
+	dirErr error
+	once   sync.Once
+	builds [2]struct {
+		once sync.Once
+		path string
+		err  error
+	}
+}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
+	if binaries.dir != "" {
+		os.RemoveAll(binaries.dir)
 	}
 	os.Exit(code)
 }
 
-// keyplaneBinary builds the command once per test run and returns its path.
-func keyplaneBinary(t *testing.T) string {
+// keyplaneBinary builds the command once per test run, as the test is
+// built, and returns its path.
+func keyplaneBinary(t *testing.T) string { return buildKeyplane(t, raceEnabled) }
+
+// keyplanePlainBinary is keyplaneBinary without the race detector.
+func keyplanePlainBinary(t *testing.T) string { return buildKeyplane(t, false) }
+
+func buildKeyplane(t *testing.T, race bool) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "keyplane-test-bin-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "keyplane")
+	binaries.once.Do(func() { binaries.dir, binaries.dirErr = os.MkdirTemp("", "keyplane-test-bin-") })
+	if binaries.dirErr != nil {
+		t.Fatal(binaries.dirErr)
+	}
+	b := &binaries.builds[0]
+	name := "keyplane"
+	if race {
+		b, name = &binaries.builds[1], "keyplane-race"
+	}
+	b.once.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			buildErr = fmt.Errorf("building the binary needs the go command: %v", err)
+			b.err = fmt.Errorf("building the binary needs the go command: %v", err)
 			return
 		}
+		path := filepath.Join(binaries.dir, name)
 		// The VCS stamp (keyplane version) wherever the tree is a checkout.
-		args := []string{"build", "-buildvcs=auto", "-o", binPath}
-		if raceEnabled {
+		args := []string{"build", "-buildvcs=auto", "-o", path}
+		if race {
 			args = append(args, "-race")
 		}
 		if wallclock.BuildTags != "" {
 			args = append(args, "-tags", wallclock.BuildTags)
 		}
-		cmd := exec.Command(goTool, append(args, ".")...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		b.path = path
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
 }
 
 // childEnv is the test's environment without KEYPLANE_* variables, but
@@ -90,7 +110,13 @@ type process struct {
 // and kills it at the end of the test if it is still running.
 func startBinary(t *testing.T, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(keyplaneBinary(t), args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	return startBuilt(t, keyplaneBinary(t), args...)
+}
+
+// startBuilt is startBinary with the binary at bin.
+func startBuilt(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = childEnv()
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -6,6 +6,8 @@ package httpstatus
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/keyplane/keyplane"
 )
@@ -31,6 +33,14 @@ func Of(c keyplane.Code) int {
 		return s
 	}
 	return http.StatusInternalServerError
+}
+
+// SetRetryAfter sets the Retry-After header, in whole seconds rounded up,
+// when err says how long to wait.
+func SetRetryAfter(h http.Header, err error) {
+	if d := keyplane.RetryAfterOf(err); d > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 }
 
 // Recorder is a ResponseWriter that remembers the status of the answer:
