@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -349,8 +350,8 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 		Short: "List the keysets the key may read, every page unless --page is given",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app != "" && l.paged() {
-				return usagef(cmd, "--app filters the whole list: it does not go with --page or --limit")
+			if _, err := strconv.ParseUint(app, 10, 63); app != "" && (err != nil || strings.HasPrefix(app, "0")) {
+				return usagef(cmd, "--app %q: want an app id such as 12", app)
 			}
 			c, err := a.connect(cmd)
 			if err != nil {
@@ -359,7 +360,9 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 			var keysets []keysetView
 			total, page, limit := 0, 0, 0
 			if l.paged() {
-				p, err := c.ListKeysets(cmd.Context(), l.options())
+				o := l.options()
+				o.AppID = app
+				p, err := c.ListKeysets(cmd.Context(), o)
 				if err != nil {
 					return err
 				}
@@ -368,13 +371,11 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 				}
 				total, page, limit = p.Total, p.Page, p.Limit
 			} else {
-				for k, err := range c.Keysets(cmd.Context()) {
+				for k, err := range c.KeysetsOfApp(cmd.Context(), app) {
 					if err != nil {
 						return err
 					}
-					if app == "" || k.AppID == app {
-						keysets = append(keysets, keysetOut(k))
-					}
+					keysets = append(keysets, keysetOut(k))
 				}
 				total = len(keysets)
 			}
@@ -382,7 +383,7 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 		},
 	}
 	l.add(cmd)
-	cmd.Flags().StringVar(&app, "app", "", "only the keysets of this app")
+	cmd.Flags().StringVar(&app, "app", "", "only the keysets of this app (the server filters; with --page, pages of that app's keysets)")
 	return cmd
 }
 

@@ -373,7 +373,11 @@ func TestCLIKeysets(t *testing.T) {
 		e.t = t
 		e.fails(exitUsage, []string{"--app: required"}, "keysets", "create")
 		e.fails(exitUsage, []string{"nothing to change"}, "keysets", "update", "1")
-		e.fails(exitUsage, []string{"--app", "--page"}, "keysets", "list", "--app", app, "--page", "2")
+		e.fails(exitUsage, []string{`--app "x1": want an app id such as 12`}, "keysets", "list", "--app", "x1")
+		// The server filters, so --app pages through one app's keysets.
+		if r := e.ok("keysets", "list", "--app", app, "--page", "1", "--limit", "1", "-o", "json"); !strings.Contains(r.stdout, `"limit": 1`) {
+			t.Errorf("keysets list --app --page:\n%s", r.stdout)
+		}
 		e.fails(exitUsage, []string{"not a JSON object"}, "keysets", "create", "--app", app, "--config", `{"oops"`)
 		e.fails(exitUsage, []string{"400 BadRequest", "type"}, "keysets", "create", "--app", app, "--type", "staging")
 	})

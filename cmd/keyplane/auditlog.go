@@ -80,16 +80,9 @@ func parseWhen(s string, now time.Time) (time.Time, bool) {
 	return now.Add(-time.Duration(n) * unit), true
 }
 
-// auditEventTypes are the event types, for completing --type.
-var auditEventTypes = []string{
-	keyplane.EventAppCreated, keyplane.EventAppRenamed, keyplane.EventAppDeleted,
-	keyplane.EventKeysetCreated, keyplane.EventKeysetRenamed, keyplane.EventKeysetTypeChanged, keyplane.EventKeysetDeleted,
-	keyplane.EventKeysetConfigChanged,
-	keyplane.EventSecretKeyRotated, keyplane.EventSecretKeyExpiryChanged, keyplane.EventSecretKeyDeleted,
-	keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked,
-	keyplane.EventOemCustomerCreated, keyplane.EventOemCustomerUpdated, keyplane.EventOemCustomerKeysetsAssigned,
-	keyplane.EventAccountPartnerChanged,
-}
+// auditEventTypes are the event types, for completing --type: the ones the
+// server accepts, from the one list.
+var auditEventTypes = keyplane.EventTypes
 
 func (a *apiCLI) auditList() *cobra.Command {
 	var from, to, actor, target, cursor string
