@@ -49,9 +49,17 @@ const (
 // MaxAPIKeyExpiry is the latest expiry a key made at now may have: one year.
 func MaxAPIKeyExpiry(now time.Time) time.Time { return now.AddDate(1, 0, 0) }
 
-// ValidateAPIKeyExpiry checks the expiry of a new key.
+// ExpiryClockSlack is how much earlier than the check a caller may have
+// read its clock when it turned a lifetime into an expiry: the time the
+// request takes to arrive. Without it the documented minimum lifetime
+// (keyplane admin create-integration --expires-in 1m, which computes
+// now + 1m) would be refused every time, being checked a moment later.
+const ExpiryClockSlack = 5 * time.Second
+
+// ValidateAPIKeyExpiry checks the expiry of a new key: a lifetime of at
+// least MinAPIKeyTTL (less ExpiryClockSlack, see there) and at most a year.
 func ValidateAPIKeyExpiry(expires, now time.Time) error {
-	if expires.Before(now.Add(MinAPIKeyTTL)) {
+	if expires.Before(now.Add(MinAPIKeyTTL - ExpiryClockSlack)) {
 		return Errorf(CodeInvalid, "expiry: must be at least one minute ahead")
 	}
 	if expires.After(MaxAPIKeyExpiry(now)) {

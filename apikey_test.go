@@ -60,7 +60,10 @@ func TestAPIKeyExpiry(t *testing.T) {
 		ok      bool
 	}{
 		{now.Add(time.Minute), true},
-		{now.Add(59 * time.Second), false},
+		// A minute from a clock read a moment before (the CLI's) still passes.
+		{now.Add(time.Minute - ExpiryClockSlack), true},
+		{now.Add(time.Minute - ExpiryClockSlack - time.Millisecond), false},
+		{now.Add(30 * time.Second), false},
 		{now.AddDate(1, 0, 0), true},
 		{now.AddDate(1, 0, 0).Add(time.Millisecond), false},
 		{now.Add(-time.Hour), false},

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,7 @@ import (
 // OpListAuditEvents reads the caller's account's audit trail. It needs the
 // Account-level "Audit log" row, Keyplane's own resource: PubNub shows its
 // audit log in the portal only.
-var OpListAuditEvents = Operation{"listAuditEvents", "GET", "/v2/audit-events", LevelAccount, []Permission{read(ResourceAuditLog)}}
+var OpListAuditEvents = Operation{"listAuditEvents", "GET", "/v2/audit-events", LevelAccount, []Permission{read(ResourceAuditLog)}, []string{"from", "to", "type", "actor", "target", "limit", "cursor"}}
 
 // Audit list bounds.
 const (
@@ -44,18 +45,49 @@ type AuditQuery struct {
 }
 
 var (
-	eventTypeRE = regexp.MustCompile(`^[A-Za-z]{1,64}$`)
-	refRE       = regexp.MustCompile(`^([a-z][a-z-]{0,31})(?:/([1-9][0-9]{0,18}))?$`)
+	refRE = regexp.MustCompile(`^([a-z][a-z-]{0,31})(?:/([1-9][0-9]{0,18}))?$`)
 )
 
-// ParseAuditRef reads an actor or target filter: TYPE or TYPE/ID, e.g.
-// "integration/12", "operator", "keyset/7".
+// EventTypes lists every audit event type, the names the type filter
+// accepts: a name outside it can never match, so it is refused rather than
+// answered with an empty list.
+var EventTypes = []string{
+	EventAppCreated, EventAppRenamed, EventAppDeleted,
+	EventKeysetCreated, EventKeysetRenamed, EventKeysetTypeChanged, EventKeysetDeleted, EventKeysetConfigChanged,
+	EventSecretKeyRotated, EventSecretKeyExpiryChanged, EventSecretKeyDeleted,
+	EventServiceIntegrationCreated, EventServiceIntegrationDeleted, EventApiKeyCreated, EventApiKeyRevoked,
+	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,
+	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
+	EventAccountPartnerChanged,
+}
+
+// The kinds of actor and target an audit event records, for the actor and
+// target filters. The operator (keyplane admin) has no id.
+var (
+	AuditActorTypes  = []string{"integration", "operator", ActorUser}
+	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", ActorUser}
+)
+
+// ParseAuditRef reads an actor or target filter (field is "actor" or
+// "target"): TYPE or TYPE/ID, e.g. "integration/12", "operator",
+// "keyset/7". A TYPE no event records is refused with the ones that exist,
+// since it could only ever answer an empty list.
 func ParseAuditRef(field, s string) (typ string, id int64, err error) {
+	types := AuditTargetTypes
+	want := "TYPE or TYPE/ID with TYPE one of " + strings.Join(AuditTargetTypes, ", ") + " (e.g. keyset/12)"
+	if field == "actor" {
+		types = AuditActorTypes
+		want = "operator, user, user/ID, integration or integration/ID"
+	}
+	bad := Errorf(CodeInvalid, "%s: want %s, not %q", field, want, clip(s))
 	m := refRE.FindStringSubmatch(s)
-	if m == nil {
-		return "", 0, Errorf(CodeInvalid, "%s: want TYPE or TYPE/ID, e.g. keyset/12 or operator, not %q", field, clip(s))
+	if m == nil || !slices.Contains(types, m[1]) {
+		return "", 0, bad
 	}
 	if m[2] != "" {
+		if m[1] == "operator" {
+			return "", 0, Errorf(CodeInvalid, "%s: operator (keyplane admin) has no id; want operator, not %q", field, clip(s))
+		}
 		if id, err = strconv.ParseInt(m[2], 10, 64); err != nil {
 			return "", 0, Errorf(CodeInvalid, "%s: id out of range", field)
 		}
@@ -63,11 +95,12 @@ func ParseAuditRef(field, s string) (typ string, id int64, err error) {
 	return m[1], id, nil
 }
 
-// ValidateEventTypes checks the event type filter values.
+// ValidateEventTypes checks the event type filter values: each must be one
+// of EventTypes. It names the first that is not, with the ones that are.
 func ValidateEventTypes(types []string) string {
 	for _, t := range types {
-		if !eventTypeRE.MatchString(t) {
-			return fmt.Sprintf("type: %q is not an event type name such as KeysetCreated", clip(t))
+		if !slices.Contains(EventTypes, t) {
+			return fmt.Sprintf("type: %q is not an event type; want one of %s", clip(t), strings.Join(EventTypes, ", "))
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package keyplane
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,9 +43,13 @@ func TestParseAuditRef(t *testing.T) {
 		id  int64
 		ok  bool
 	}{
-		{"operator", "operator", 0, true},
+		{"account", "account", 0, true},
 		{"integration/12", "integration", 12, true},
 		{"api-key/3", "api-key", 3, true},
+		{"user/4", "user", 4, true},
+		{"operator", "", 0, false}, // an actor, never a target
+		{"apikey/3", "", 0, false}, // no such kind: it could only ever match nothing
+		{"usr/1", "", 0, false},
 		{"keyset/0", "", 0, false},
 		{"keyset/012", "", 0, false},
 		{"Keyset/1", "", 0, false},
@@ -58,6 +63,61 @@ func TestParseAuditRef(t *testing.T) {
 		if (err == nil) != tc.ok || typ != tc.typ || id != tc.id {
 			t.Errorf("ParseAuditRef(%q) = %q %d %v", tc.in, typ, id, err)
 		}
+	}
+	for _, tc := range []struct {
+		in  string
+		typ string
+		id  int64
+		ok  bool
+	}{
+		{"operator", "operator", 0, true},
+		{"integration", "integration", 0, true},
+		{"integration/12", "integration", 12, true},
+		{"user/3", "user", 3, true},
+		{"operator/1", "", 0, false}, // the operator has no id
+		{"usr/1", "", 0, false},
+		{"keyset/1", "", 0, false}, // a target, never an actor
+	} {
+		typ, id, err := ParseAuditRef("actor", tc.in)
+		if (err == nil) != tc.ok || typ != tc.typ || id != tc.id {
+			t.Errorf("ParseAuditRef(actor, %q) = %q %d %v", tc.in, typ, id, err)
+		}
+	}
+}
+
+// TestValidateEventTypes: a type no event has is refused, with the list of
+// the ones that exist; every known type passes.
+func TestValidateEventTypes(t *testing.T) {
+	if m := ValidateEventTypes(EventTypes); m != "" {
+		t.Errorf("the known types: %s", m)
+	}
+	m := ValidateEventTypes([]string{EventAppCreated, "KeysetConfigChangd"})
+	if !strings.Contains(m, `type: "KeysetConfigChangd" is not an event type; want one of`) || !strings.Contains(m, EventKeysetConfigChanged) {
+		t.Errorf("a misspelt type: %q", m)
+	}
+}
+
+// TestCheckQuery: an operation refuses the query parameters it does not
+// read, one message each, in name order, naming those it does.
+func TestCheckQuery(t *testing.T) {
+	if err := OpListApps.CheckQuery(map[string][]string{"page": {"2"}, "limit": {"5"}}); err != nil {
+		t.Errorf("known parameters: %v", err)
+	}
+	err := OpListApps.CheckQuery(map[string][]string{"pgae": {"2"}, "appId": {"7"}, "page": {"1"}})
+	want := []string{
+		"appId: unknown query parameter; GET /v2/apps takes only page, limit",
+		"pgae: unknown query parameter; GET /v2/apps takes only page, limit",
+	}
+	if ErrorCode(err) != CodeInvalid || !slices.Equal(ErrorMessages(err), want) {
+		t.Errorf("unknown parameters: %v (%s), want %q", err, ErrorCode(err), want)
+	}
+	err = OpGetMe.CheckQuery(map[string][]string{"x y": nil, "sec-c-ABCDEFGHIJKLMNOP": nil})
+	want = []string{
+		"a parameter that looks like a key: unknown query parameter; GET /v2/me takes no query parameters",
+		"\"x y\": unknown query parameter; GET /v2/me takes no query parameters",
+	}
+	if !slices.Equal(ErrorMessages(err), want) {
+		t.Errorf("odd names: %q, want %q", ErrorMessages(err), want)
 	}
 }
 

@@ -9,8 +9,8 @@ import (
 // row: any valid key may ask what it is and what it may do. Their Needs are
 // empty, which Authorize grants to every key.
 var (
-	OpGetMe      = Operation{"getMe", "GET", "/v2/me", LevelAccount, nil}
-	OpCheckAuthz = Operation{"checkAuthz", "POST", "/v2/authz/check", LevelAccount, nil}
+	OpGetMe      = Operation{"getMe", "GET", "/v2/me", LevelAccount, nil, nil}
+	OpCheckAuthz = Operation{"checkAuthz", "POST", "/v2/authz/check", LevelAccount, nil, nil}
 )
 
 // filteredLists are the list operations that answer a key with only

@@ -40,14 +40,14 @@ const MaxAssignKeysets = 1000
 // Customer row at account level, the only level PubNub offers it at, and an
 // account an operator has made a partner.
 var (
-	OpCreateCustomer        = Operation{"createOemCustomer", "POST", "/v2/oem/customers", LevelAccount, []Permission{write(ResourceOEMCustomer)}}
-	OpListCustomers         = Operation{"listOemCustomers", "GET", "/v2/oem/customers", LevelAccount, []Permission{read(ResourceOEMCustomer)}}
-	OpGetCustomer           = Operation{"getOemCustomer", "GET", "/v2/oem/customers/{customerId}", LevelAccount, []Permission{read(ResourceOEMCustomer)}}
-	OpUpdateCustomer        = Operation{"updateOemCustomer", "PUT", "/v2/oem/customers/{customerId}", LevelAccount, []Permission{write(ResourceOEMCustomer)}}
-	OpAssignCustomerKeysets = Operation{"assignOemCustomerKeysets", "POST", "/v2/oem/customers/{customerId}/keysets", LevelAccount, []Permission{write(ResourceOEMCustomer)}}
-	OpListCustomerApps      = Operation{"listOemCustomerApplications", "GET", "/v2/oem/customers/{customerId}/applications", LevelAccount, []Permission{read(ResourceOEMCustomer)}}
-	OpListCustomerKeysets   = Operation{"listOemKeysets", "GET", "/v2/oem/keysets", LevelAccount, []Permission{read(ResourceOEMCustomer)}}
-	OpGetKeysetCustomer     = Operation{"getOemKeysetCustomer", "GET", "/v2/oem/keysets/{keysetId}/customer", LevelAccount, []Permission{read(ResourceOEMCustomer)}}
+	OpCreateCustomer        = Operation{"createOemCustomer", "POST", "/v2/oem/customers", LevelAccount, []Permission{write(ResourceOEMCustomer)}, nil}
+	OpListCustomers         = Operation{"listOemCustomers", "GET", "/v2/oem/customers", LevelAccount, []Permission{read(ResourceOEMCustomer)}, []string{"appId"}}
+	OpGetCustomer           = Operation{"getOemCustomer", "GET", "/v2/oem/customers/{customerId}", LevelAccount, []Permission{read(ResourceOEMCustomer)}, nil}
+	OpUpdateCustomer        = Operation{"updateOemCustomer", "PUT", "/v2/oem/customers/{customerId}", LevelAccount, []Permission{write(ResourceOEMCustomer)}, nil}
+	OpAssignCustomerKeysets = Operation{"assignOemCustomerKeysets", "POST", "/v2/oem/customers/{customerId}/keysets", LevelAccount, []Permission{write(ResourceOEMCustomer)}, nil}
+	OpListCustomerApps      = Operation{"listOemCustomerApplications", "GET", "/v2/oem/customers/{customerId}/applications", LevelAccount, []Permission{read(ResourceOEMCustomer)}, nil}
+	OpListCustomerKeysets   = Operation{"listOemKeysets", "GET", "/v2/oem/keysets", LevelAccount, []Permission{read(ResourceOEMCustomer)}, []string{"customerId", "appId"}}
+	OpGetKeysetCustomer     = Operation{"getOemKeysetCustomer", "GET", "/v2/oem/keysets/{keysetId}/customer", LevelAccount, []Permission{read(ResourceOEMCustomer)}, nil}
 )
 
 // IsOEM reports whether o is one of the OEM routes, which only partner

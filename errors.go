@@ -22,11 +22,14 @@ const (
 	CodePreconditionFailed Code = "PreconditionFailed"
 	// CodeUnprocessable: the request is well formed but cannot be carried
 	// out as sent (an Idempotency-Key reused for another request).
-	CodeUnprocessable   Code = "UnprocessableEntity"
-	CodeTooLarge        Code = "PayloadTooLarge"
-	CodeTooManyRequests Code = "TooManyRequests"
-	CodeInternal        Code = "InternalError"
-	CodeUnavailable     Code = "ServiceUnavailable"
+	CodeUnprocessable Code = "UnprocessableEntity"
+	CodeTooLarge      Code = "PayloadTooLarge"
+	// CodeUnsupportedMediaType: a body sent with a Content-Type that is not
+	// JSON, which the API would otherwise read as JSON all the same.
+	CodeUnsupportedMediaType Code = "UnsupportedMediaType"
+	CodeTooManyRequests      Code = "TooManyRequests"
+	CodeInternal             Code = "InternalError"
+	CodeUnavailable          Code = "ServiceUnavailable"
 )
 
 // Error is the one error type of the domain. Messages are shown to the

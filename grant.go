@@ -290,6 +290,10 @@ type Visibility struct {
 	All       bool
 	AppIDs    []int64
 	KeysetIDs []int64
+	// InApp, when not 0, narrows a keyset list to that app's keysets: a
+	// filter the caller asked for, applied on top of what the grants show,
+	// so it can never show more than they do.
+	InApp int64
 }
 
 // Visible returns what grants let their holder list with access p. ok is
@@ -325,6 +329,11 @@ type Operation struct {
 	Path   string
 	On     Level // Account: the account itself (create, list); App or Keyset: one object
 	Needs  []Permission
+	// Query names the query parameters the operation reads; any other is
+	// refused with a 400 naming it, so that a typo (pgae=2) or a filter the
+	// route does not have never passes for an answer to the question asked.
+	// The contract's parameters are checked against it.
+	Query []string
 }
 
 func read(r Resource) Permission  { return Permission{r, AccessRead} }
@@ -332,27 +341,27 @@ func write(r Resource) Permission { return Permission{r, AccessWrite} }
 
 // The operations of the Admin API, by the names of PubNub's route catalogue.
 var (
-	OpListApps        = Operation{"listApps", "GET", "/v2/apps", LevelAccount, []Permission{read(ResourceApp)}}
-	OpCreateApp       = Operation{"createApp", "POST", "/v2/apps", LevelAccount, []Permission{write(ResourceApp)}}
-	OpGetApp          = Operation{"getApp", "GET", "/v2/apps/{appId}", LevelApp, []Permission{read(ResourceApp)}}
-	OpUpdateApp       = Operation{"updateApp", "PATCH", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}}
-	OpDeleteApp       = Operation{"deleteApp", "DELETE", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}}
-	OpListKeysets     = Operation{"listKeysets", "GET", "/v2/keysets", LevelAccount, []Permission{read(ResourceKeyset)}}
-	OpCreateKeyset    = Operation{"createKeyset", "POST", "/v2/keysets", LevelApp, []Permission{write(ResourceKeyset), read(ResourceSecretKey)}}
-	OpGetKeyset       = Operation{"getKeyset", "GET", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{read(ResourceKeyset)}}
-	OpUpdateKeyset    = Operation{"updateKeyset", "PATCH", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}}
-	OpDeleteKeyset    = Operation{"deleteKeyset", "DELETE", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}}
-	OpGetConfig       = Operation{"getKeysetConfig", "GET", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{read(ResourceKeyset)}}
-	OpUpdateConfig    = Operation{"updateKeysetConfig", "PATCH", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{write(ResourceKeyset)}}
-	OpListSecretKeys  = Operation{"listSecretKeys", "GET", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{read(ResourceSecretKey)}}
-	OpRotateSecretKey = Operation{"rotateSecretKey", "POST", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{write(ResourceSecretKey)}}
-	OpUpdateSecretKey = Operation{"updateSecretKeyExpiration", "PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
-	OpDeleteSecretKey = Operation{"deleteSecretKey", "DELETE", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}}
+	OpListApps        = Operation{"listApps", "GET", "/v2/apps", LevelAccount, []Permission{read(ResourceApp)}, []string{"page", "limit"}}
+	OpCreateApp       = Operation{"createApp", "POST", "/v2/apps", LevelAccount, []Permission{write(ResourceApp)}, nil}
+	OpGetApp          = Operation{"getApp", "GET", "/v2/apps/{appId}", LevelApp, []Permission{read(ResourceApp)}, nil}
+	OpUpdateApp       = Operation{"updateApp", "PATCH", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
+	OpDeleteApp       = Operation{"deleteApp", "DELETE", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
+	OpListKeysets     = Operation{"listKeysets", "GET", "/v2/keysets", LevelAccount, []Permission{read(ResourceKeyset)}, []string{"page", "limit", "appId"}}
+	OpCreateKeyset    = Operation{"createKeyset", "POST", "/v2/keysets", LevelApp, []Permission{write(ResourceKeyset), read(ResourceSecretKey)}, nil}
+	OpGetKeyset       = Operation{"getKeyset", "GET", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
+	OpUpdateKeyset    = Operation{"updateKeyset", "PATCH", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpDeleteKeyset    = Operation{"deleteKeyset", "DELETE", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpGetConfig       = Operation{"getKeysetConfig", "GET", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
+	OpUpdateConfig    = Operation{"updateKeysetConfig", "PATCH", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpListSecretKeys  = Operation{"listSecretKeys", "GET", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{read(ResourceSecretKey)}, []string{"activeOnly"}}
+	OpRotateSecretKey = Operation{"rotateSecretKey", "POST", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{write(ResourceSecretKey)}, nil}
+	OpUpdateSecretKey = Operation{"updateSecretKeyExpiration", "PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}, nil}
+	OpDeleteSecretKey = Operation{"deleteSecretKey", "DELETE", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}, nil}
 	// OpGetUsage acts on the entity its query names: the account total
 	// needs an Account row; an app's or keyset's usage, a row at that level
 	// or above.
-	OpGetUsage    = Operation{"getUsageMetrics", "GET", "/v2/usage-metrics", LevelAccount, []Permission{read(ResourceUsage)}}
-	OpReportUsage = Operation{"reportUsageMetrics", "POST", "/v2/usage-metrics", LevelAccount, []Permission{write(ResourceUsageReport)}}
+	OpGetUsage    = Operation{"getUsageMetrics", "GET", "/v2/usage-metrics", LevelAccount, []Permission{read(ResourceUsage)}, []string{"entityType", "entityId", "from", "to", "metrics"}}
+	OpReportUsage = Operation{"reportUsageMetrics", "POST", "/v2/usage-metrics", LevelAccount, []Permission{write(ResourceUsageReport)}, nil}
 )
 
 // Operations lists every operation of the API.

@@ -362,6 +362,9 @@ func parseRetryAfter(v string) time.Duration {
 type ListOptions struct {
 	Page  int // from 1
 	Limit int // 1 to 100
+	// AppID keeps one app's keysets; only ListKeysets takes it (the other
+	// lists refuse it, as the server refuses any parameter a route lacks).
+	AppID string
 }
 
 func (o ListOptions) query() url.Values {
@@ -371,6 +374,9 @@ func (o ListOptions) query() url.Values {
 	}
 	if o.Limit != 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.AppID != "" {
+		q.Set("appId", o.AppID)
 	}
 	return q
 }

@@ -75,7 +75,7 @@ type KeysetUpdate struct {
 }
 
 // ListKeysets answers one page of the keysets the key may read, across all
-// apps (GET /v2/keysets).
+// apps, or in the app opts.AppID names (GET /v2/keysets).
 func (c *Client) ListKeysets(ctx context.Context, opts ListOptions) (*KeysetPage, error) {
 	var p KeysetPage
 	if err := c.do(ctx, http.MethodGet, "/v2/keysets", opts.query(), nil, &p); err != nil {
@@ -89,7 +89,14 @@ func (c *Client) ListKeysets(ctx context.Context, opts ListOptions) (*KeysetPage
 // sequence, yielded with a zero Keyset. Keysets deleted while the walk is
 // under way may make it skip others.
 func (c *Client) Keysets(ctx context.Context) iter.Seq2[Keyset, error] {
+	return c.KeysetsOfApp(ctx, "")
+}
+
+// KeysetsOfApp is Keysets of one app (every app when appID is ""): the
+// server filters, so only that app's keysets cross the network.
+func (c *Client) KeysetsOfApp(ctx context.Context, appID string) iter.Seq2[Keyset, error] {
 	return walk(ctx, c.pageSize, func(ctx context.Context, o ListOptions) ([]Keyset, int, error) {
+		o.AppID = appID
 		p, err := c.ListKeysets(ctx, o)
 		if err != nil {
 			return nil, 0, err

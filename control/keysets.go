@@ -38,10 +38,19 @@ func authorizedKeyset(p keyplane.Principal, id int64, op keyplane.Operation, k k
 
 // ListKeysets returns one page of the keysets p may read, and how many there are.
 func (s *Service) ListKeysets(ctx context.Context, p keyplane.Principal, page keyplane.Page) (ks []keyplane.Keyset, total int, err error) {
+	return s.ListKeysetsOfApp(ctx, p, 0, page)
+}
+
+// ListKeysetsOfApp is ListKeysets narrowed to the keysets of one app (all
+// apps when appID is 0). The filter applies on top of what p may read: an
+// app p cannot read, or of another account, or that does not exist,
+// answers an empty list alike, so the answer tells nothing of other apps.
+func (s *Service) ListKeysetsOfApp(ctx context.Context, p keyplane.Principal, appID int64, page keyplane.Page) (ks []keyplane.Keyset, total int, err error) {
 	v, err := visible(p, keyplane.OpListKeysets)
 	if err != nil {
 		return nil, 0, err
 	}
+	v.InApp = appID
 	read := func() (keysetPage, error) {
 		var pg keysetPage
 		err := s.store.Read(ctx, func(tx Tx) (err error) {
@@ -50,7 +59,7 @@ func (s *Service) ListKeysets(ctx context.Context, p keyplane.Principal, page ke
 		})
 		return pg, err
 	}
-	if !v.All {
+	if !v.All || appID != 0 {
 		pg, err := read()
 		return pg.keysets, pg.total, err
 	}

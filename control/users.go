@@ -180,15 +180,18 @@ func (s *Service) CheckSetupToken(ctx context.Context, token string) error {
 }
 
 func (s *Service) checkSetup(tx Tx, token string) error {
-	refused := keyplane.Errorf(keyplane.CodeNotFound, "this setup link is unknown, used or expired; run `keyplane admin create-user --role owner` instead")
-	if token == "" {
-		return refused
-	}
 	n, err := tx.CountUsers()
 	if err != nil {
 		return err
 	}
+	// Once a user exists the Owner does too (the setup link makes the
+	// first user the Owner; create-user refuses a second Owner): the way
+	// in is signing in, not another Owner.
 	if n > 0 {
+		return keyplane.Errorf(keyplane.CodeNotFound, "this setup link has been used: the Owner exists. Sign in at /login; if you are not a user yet, ask an Account Admin to add you")
+	}
+	refused := keyplane.Errorf(keyplane.CodeNotFound, "this setup link is unknown or expired. Restart keyplane serve for a new one, or create the Owner with: keyplane admin create-user --email YOU@EXAMPLE.COM --role owner")
+	if token == "" {
 		return refused
 	}
 	exp, err := tx.SetupTokenExpiry(hashToken(token))

@@ -42,6 +42,11 @@ func TestSetupLinkCreatesTheOwnerOnce(t *testing.T) {
 	// Used up: the same link, and any new one, are refused once a user exists.
 	_, err = svc.SetupOwner(ctx, token, "second@example.com", "correct horse battery")
 	wantCode(t, err, keyplane.CodeNotFound)
+	// The used link says what to do now: sign in, not make an Owner.
+	msg := strings.Join(keyplane.ErrorMessages(svc.CheckSetupToken(ctx, token)), "; ")
+	if !strings.Contains(msg, "the Owner exists. Sign in at /login") || strings.Contains(msg, "create-user") {
+		t.Errorf("a used setup link says %q, want it to send the reader to sign in", msg)
+	}
 	if _, ok, err := svc.NewSetupToken(ctx); ok || err != nil {
 		t.Fatalf("NewSetupToken after owner = %v, %v", ok, err)
 	}
@@ -58,6 +63,11 @@ func TestSetupLinkExpires(t *testing.T) {
 	clk.Advance(keyplane.SetupTokenTTL)
 	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "correct horse battery")
 	wantCode(t, err, keyplane.CodeNotFound)
+	// No Owner yet: the message gives a command that works as written.
+	msg := strings.Join(keyplane.ErrorMessages(err), "; ")
+	if !strings.Contains(msg, "keyplane admin create-user --email YOU@EXAMPLE.COM --role owner") || !strings.Contains(msg, "Restart keyplane serve") {
+		t.Errorf("an expired setup link says %q, want a new link or a create-user with --email", msg)
+	}
 }
 
 func newUser(t *testing.T, svc *control.Service, email string, r keyplane.Role) keyplane.User {

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -86,19 +87,39 @@ func Parse(r io.Reader) (*File, error) {
 		return nil, fmt.Errorf("the file is over %d bytes", MaxFileBytes)
 	}
 	var f File
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty: want a document with apps")
 		}
-		return nil, fmt.Errorf("not a declaration: %v", strings.TrimPrefix(err.Error(), "yaml: "))
+		// A syntax error: yaml says where and what, in YAML's terms.
+		return nil, fmt.Errorf("not YAML: %v", strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	var more any
+	var more yaml.Node
 	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return nil, errors.New("the file holds more than one YAML document: want one")
 	}
+	// The shape first, so that every mistake is named by line and by its
+	// place in the file (apps[0].keysets), never by a Go type.
 	var problems []string
+	checkShape(&doc, fileShape, "", &problems)
+	if len(problems) > 0 {
+		return nil, &Problems{List: problems}
+	}
+	if err := doc.Decode(&f); err != nil {
+		// The shape check lets through only what decodes (a config may
+		// still repeat a key); whatever yaml finds, say it without Go's
+		// type names.
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, fmt.Errorf("not a declaration: %s", goTypes.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), "here"))
+		}
+		for _, m := range te.Errors {
+			problems = append(problems, goTypes.ReplaceAllString(m, "here"))
+		}
+		return nil, &Problems{List: problems}
+	}
 	apps := map[string]bool{}
 	for i := range f.Apps {
 		a := &f.Apps[i]
@@ -134,7 +155,8 @@ func Parse(r io.Reader) (*File, error) {
 					err = json.Unmarshal(b, &k.Config)
 				}
 				if err != nil {
-					problems = append(problems, fmt.Sprintf("%s.config: %v", kt, err))
+					// A value JSON cannot hold (.nan, .inf); json's words name Go types.
+					problems = append(problems, kt+".config: holds a value JSON cannot carry (such as .nan or .inf); the API takes JSON")
 				}
 			}
 		}
@@ -167,6 +189,9 @@ func Parse(r io.Reader) (*File, error) {
 	}
 	return &f, nil
 }
+
+// goTypes matches the Go types yaml's messages name ("into declare.App").
+var goTypes = regexp.MustCompile(`into \S+`)
 
 // Problems are the mistakes in a declaration, or the reasons a plan cannot
 // be made, each naming where it is.

@@ -2,9 +2,13 @@ package declare
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// goTypeName matches what a Go type name looks like in a message.
+var goTypeName = regexp.MustCompile(`declare\.|map\[|\[\]|interface \{|json\.RawMessage|!!`)
 
 func TestParse(t *testing.T) {
 	f, err := Parse(strings.NewReader("apps:\n  - name: A\n    keysets:\n      - name: k\n        config: {presence: {announceMax: 50}}\n      - name: p\n        type: production\n"))
@@ -22,14 +26,28 @@ func TestParse(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{"", "the file is empty"},
 		{"apps: []\n---\napps: []\n", "more than one YAML document"},
-		{"apps: {name: A}", "not a declaration"},
-		{"apps:\n  - name: A\n    keysets: [{name: k, config: [1]}]\n", "not a declaration"},
-		{"version: 2\napps: []\n", "field version not found"},
+		{"apps: [\n", "not YAML: line 1"},
+		// Mistakes of shape name the line and the place in the file, in
+		// the file's terms, never the Go types it decodes into.
+		{"apps: {name: A}", "line 1: apps: want a list of apps, not a mapping"},
+		{"apps:\n  - Telemedicine\n", `line 2: apps[0]: want an app (a mapping with name and keysets, e.g. - name: Telemedicine), not the text "Telemedicine"`},
+		{"apps: 3\n", "line 1: apps: want a list of apps, not the number 3"},
+		{"apps:\n  - name: A\n    keysets: [{name: k, config: [1]}]\n", "line 3: apps[0].keysets[0].config: want a keyset configuration (a mapping such as presence: {announceMax: 50}), not a list"},
+		{"apps:\n  - name: [A]\n", "line 2: apps[0].name: want an app name, not a list"},
+		{"customers:\n  - externalId: x\n    name: X\n    keysets: [app/k]\n", `line 4: customers[0].keysets[0]: want a keyset reference ({app: NAME, keyset: NAME}), not the text "app/k"`},
+		{"version: 2\napps: []\n", "line 1: version: unknown field; a declaration has apps and customers"},
+		{"apps:\n  - name: A\n    colour: red\n", "line 3: apps[0].colour: unknown field; an app has name and keysets"},
+		{"apps:\n  - name: A\n    name: B\n", "line 3: apps[0].name: given twice (first at line 2)"},
+		{"apps:\n  - name: A\n    keysets: [{name: k, config: {presence: {a: 1, a: 2}}}]\n", `line 3: mapping key "a" already defined at line 3`},
 		{"apps:\n  - name: A\n  - name: A\n", `apps[1].name: app "A" is declared twice`},
 		{"apps:\n  - keysets: [{type: testing}]\n", "apps[0].name: required\napps[0].keysets[0].name: required"},
 	} {
-		if _, err := Parse(strings.NewReader(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := Parse(strings.NewReader(tc.in))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Parse(%q) = %v, want an error saying %q", tc.in, err, tc.want)
+		}
+		if err != nil && goTypeName.MatchString(err.Error()) {
+			t.Errorf("Parse(%q) = %v: names a Go type", tc.in, err)
 		}
 	}
 }

@@ -65,7 +65,7 @@ func resolve(v string) (string, bool) {
 // errorNames is the wire name of each error status (README, "Errors").
 var errorNames = map[int]string{
 	400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-	405: "MethodNotAllowed", 409: "Conflict", 412: "PreconditionFailed", 413: "PayloadTooLarge", 422: "UnprocessableEntity",
+	405: "MethodNotAllowed", 409: "Conflict", 412: "PreconditionFailed", 413: "PayloadTooLarge", 415: "UnsupportedMediaType", 422: "UnprocessableEntity",
 	429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
 }
 

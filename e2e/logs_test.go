@@ -23,7 +23,8 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	unknown, _ := keyplane.NewAPIKey(rand.Reader)
 	e.remember(unknown)
 	e.do("GET", "/v2/apps", nil, as(unknown)).want(401)
-	e.do("GET", "/v2/apps?note="+marker, nil).want(200)
+	e.do("GET", "/v2/apps?note="+marker, nil).want(400) // refused, and still not logged
+	e.do("GET", "/v2/keysets?appId=1&limit=1&page=1&x="+marker, nil).want(400)
 
 	logs := e.logs.String()
 	if strings.Contains(logs, marker) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"path"
 	"strconv"
@@ -50,7 +51,7 @@ func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
 	route := func(op keyplane.Operation, h handler) {
-		mux.Handle(op.Method+" "+op.Path, a.v2(h))
+		mux.Handle(op.Method+" "+op.Path, a.v2(op, h))
 		methods[op.Path] = append(methods[op.Path], op.Method)
 	}
 	route(keyplane.OpListApps, a.listApps)
@@ -122,10 +123,10 @@ func (a *API) Handler() http.Handler {
 	return a.logged(mux)
 }
 
-// v2 wraps a handler with what every /v2 route needs, in order: the
-// version header, authentication, then the handler, whose error is
-// rendered here.
-func (a *API) v2(h handler) http.Handler {
+// v2 wraps the handler of op with what every /v2 route needs, in order:
+// the version header, authentication, the query parameters op reads (and
+// no others), then the handler, whose error is rendered here.
+func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, err := ResolveVersion(r.Header.Get("PubNub-Version"))
 		if err != nil {
@@ -133,6 +134,11 @@ func (a *API) v2(h handler) http.Handler {
 			return
 		}
 		w.Header().Set("PubNub-Version", v)
+		// Two keys leave it open which one acts; neither is picked.
+		if n := len(r.Header.Values("Authorization")); n > 1 {
+			a.fail(w, r, keyplane.Errorf(keyplane.CodeInvalid, "Authorization: give it once, not %d times", n))
+			return
+		}
 		// The request's reads share one look at whether the database
 		// changed (see control.Service.ForRequest).
 		r = r.WithContext(a.svc.ForRequest(r.Context()))
@@ -150,6 +156,10 @@ func (a *API) v2(h handler) http.Handler {
 			return
 		}
 		defer release()
+		if err := op.CheckQuery(r.URL.Query()); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		if err := a.idempotent(w, r, p, h); err != nil {
 			a.fail(w, r, err)
 		}
@@ -239,7 +249,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// body reads a request body of at most MaxBodyBytes.
+// body reads a request body of at most MaxBodyBytes, sent as JSON.
 func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -249,7 +259,39 @@ func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		}
 		return nil, keyplane.Errorf(keyplane.CodeInvalid, "body: could not be read")
 	}
+	if len(data) > 0 {
+		if err := jsonContentType(r.Header.Values("Content-Type")); err != nil {
+			return nil, err
+		}
+	}
 	return data, nil
+}
+
+// jsonContentType accepts the Content-Type of a body when it names JSON
+// (application/json or application/*+json, in UTF-8) or is not given at
+// all, as PubNub's own client and curl without -H send it. A body that says
+// it is something else (text/plain, a form) was not meant as JSON, and
+// reading it as JSON anyway would hide the caller's mistake.
+func jsonContentType(values []string) error {
+	if len(values) == 0 || (len(values) == 1 && strings.TrimSpace(values[0]) == "") {
+		return nil
+	}
+	unsupported := keyplane.Errorf(keyplane.CodeUnsupportedMediaType,
+		"Content-Type: %q is not JSON; send application/json (or no Content-Type)", clip(strings.Join(values, ", ")))
+	if len(values) > 1 {
+		return unsupported
+	}
+	mt, params, err := mime.ParseMediaType(values[0])
+	if err != nil {
+		return unsupported
+	}
+	if mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return unsupported
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return keyplane.Errorf(keyplane.CodeUnsupportedMediaType, "Content-Type: charset %q: JSON is UTF-8; send charset=utf-8 or none", clip(cs))
+	}
+	return nil
 }
 
 // decode reads a JSON body strictly into v.

@@ -150,13 +150,16 @@ func (a *API) deleteApp(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 	return respond(w, http.StatusOK, success, a.svc.DeleteApp(r.Context(), p, id))
 }
 
-// listKeysets answers what list would, written by writeKeysetPage.
+// listKeysets answers what list would, written by writeKeysetPage; appId
+// keeps one app's keysets (Keyplane's own filter: PubNub's client lists
+// every keyset and never sends it).
 func (a *API) listKeysets(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
-	pg, err := page(r)
-	if err != nil {
+	pg, perr := page(r)
+	appID, aerr := queryID(r, "appId", false)
+	if err := invalidAll(perr, aerr); err != nil {
 		return err
 	}
-	ks, total, err := a.svc.ListKeysets(r.Context(), p, pg)
+	ks, total, err := a.svc.ListKeysetsOfApp(r.Context(), p, appID, pg)
 	if err != nil {
 		return err
 	}
@@ -219,6 +222,19 @@ func (a *API) createKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 	out.SecretKeys = []secretKeyJSON{secretKeyOut(secret)}
 	writeJSON(w, http.StatusCreated, map[string]any{"keyset": out, "config": cfg})
 	return nil
+}
+
+// invalidAll joins the messages of the 400s in errs into one, so a request
+// with several mistakes hears of all of them at once; nil when none failed.
+// Each err is nil or a CodeInvalid error.
+func invalidAll(errs ...error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, keyplane.ErrorMessages(err)...)
+		}
+	}
+	return keyplane.Invalid(msgs...)
 }
 
 func nonEmpty(msgs []string) []string {

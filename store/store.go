@@ -461,8 +461,13 @@ func (t *txn) Accounts() ([]keyplane.Account, error) {
 // visibilityFilter renders v as a SQL condition on a table with app_id
 // (when hasApp) and id columns, appending its arguments to args.
 func visibilityFilter(v keyplane.Visibility, appCol, idCol string, args []any) (string, []any) {
+	where := ""
+	if v.InApp != 0 {
+		args = append(args, v.InApp)
+		where = " AND " + appCol + " = $" + strconv.Itoa(len(args))
+	}
 	if v.All {
-		return "", args
+		return where, args
 	}
 	var terms []string
 	in := func(col string, ids []int64) {
@@ -479,9 +484,9 @@ func visibilityFilter(v keyplane.Visibility, appCol, idCol string, args []any) (
 	in(appCol, v.AppIDs)
 	in(idCol, v.KeysetIDs)
 	if len(terms) == 0 {
-		return " AND 0 = 1", args
+		return where + " AND 0 = 1", args
 	}
-	return " AND (" + strings.Join(terms, " OR ") + ")", args
+	return where + " AND (" + strings.Join(terms, " OR ") + ")", args
 }
 
 const appCols = `id, account_id, name, created_at, updated_at`
@@ -611,9 +616,10 @@ func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Pag
 	where, args := visibilityFilter(v, "app_id", "id", []any{accountID})
 	var total int
 	// The whole account's total is kept by triggers (keyset_counts); a
-	// narrower view counts the keysets of the apps and keysets it names.
+	// narrower view (or one app's keysets) counts the keysets it names.
+	whole := v.All && v.InApp == 0
 	count := `SELECT count(*) FROM keysets WHERE account_id = $1` + where
-	if v.All {
+	if whole {
 		count = `SELECT COALESCE((SELECT n FROM keyset_counts WHERE account_id = $1), 0)`
 	}
 	if err := t.queryRow(count, args...).Scan(&total); err != nil {
@@ -622,7 +628,7 @@ func (t *txn) ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Pag
 	// The page's ids come from the (account_id, id) index alone; only the
 	// rows of the page are read.
 	from, offset := int64(0), p.Offset()
-	if v.All && offset >= deepPageFrom {
+	if whole && offset >= deepPageFrom {
 		// A deep page of the whole account starts in the one bucket whose
 		// running count passes the offset while the count before it does
 		// not (an empty bucket has no row): the page then skips only that

@@ -363,3 +363,64 @@ func hashOf(key string) []byte {
 	h := keyplane.HashAPIKey(key)
 	return h[:]
 }
+
+func TestKeysetsInApp(t *testing.T) { each(t, testKeysetsInApp) }
+
+// Visibility.InApp narrows a keyset list to one app on top of what the
+// rows show: never a keyset the rows do not show, never another account's.
+func testKeysetsInApp(t *testing.T, db *DB, _ string) {
+	var apps []int64
+	byApp := map[int64][]int64{}
+	write(t, db, func(tx control.Tx) error {
+		for range 2 {
+			a := keyplane.App{AccountID: 1, Name: "a", CreatedAt: t0, UpdatedAt: t0}
+			if err := tx.InsertApp(&a); err != nil {
+				return err
+			}
+			apps = append(apps, a.ID)
+		}
+		for i := range 5 {
+			app := apps[i%2]
+			k := keyplane.Keyset{AccountID: 1, AppID: app, Name: "k", Type: keyplane.KeysetTesting,
+				PublishKey: fmt.Sprintf("pub-c-in-%d", i), SubscribeKey: fmt.Sprintf("sub-c-in-%d", i), CreatedAt: t0, UpdatedAt: t0}
+			if err := tx.InsertKeyset(&k, keyplane.DefaultConfig()); err != nil {
+				return err
+			}
+			byApp[app] = append(byApp[app], k.ID)
+		}
+		return nil
+	})
+	a, b := apps[0], apps[1]
+	for _, c := range []struct {
+		name    string
+		account int64
+		v       keyplane.Visibility
+		p       keyplane.Page
+		want    []int64
+		total   int
+	}{
+		{"whole account, one app", 1, keyplane.Visibility{All: true, InApp: a}, keyplane.Page{Page: 1, Limit: 10}, byApp[a], 3},
+		{"a page of one app", 1, keyplane.Visibility{All: true, InApp: a}, keyplane.Page{Page: 2, Limit: 2}, byApp[a][2:], 3},
+		{"app rows, that app", 1, keyplane.Visibility{AppIDs: []int64{b}, InApp: b}, keyplane.Page{Page: 1, Limit: 10}, byApp[b], 2},
+		{"app rows, another app", 1, keyplane.Visibility{AppIDs: []int64{b}, InApp: a}, keyplane.Page{Page: 1, Limit: 10}, nil, 0},
+		{"a keyset row in the app", 1, keyplane.Visibility{KeysetIDs: []int64{byApp[a][1], byApp[b][0]}, InApp: a}, keyplane.Page{Page: 1, Limit: 10}, byApp[a][1:2], 1},
+		{"a missing app", 1, keyplane.Visibility{All: true, InApp: 999}, keyplane.Page{Page: 1, Limit: 10}, nil, 0},
+		{"another account's app", 2, keyplane.Visibility{All: true, InApp: a}, keyplane.Page{Page: 1, Limit: 10}, nil, 0},
+	} {
+		var got []keyplane.Keyset
+		var total int
+		if err := db.Read(context.Background(), func(tx control.Tx) (err error) {
+			got, total, err = tx.ListKeysets(c.account, c.v, c.p)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var gotIDs []int64
+		for _, k := range got {
+			gotIDs = append(gotIDs, k.ID)
+		}
+		if !slices.Equal(gotIDs, c.want) || total != c.total {
+			t.Errorf("%s: got %v total %d, want %v total %d", c.name, gotIDs, total, c.want, c.total)
+		}
+	}
+}

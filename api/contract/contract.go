@@ -45,6 +45,7 @@ type Operation struct {
 	Path        string       // the path template, e.g. /v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}
 	OperationID string       // e.g. rotateSecretKey
 	Permissions []Permission // every row is needed; empty outside /v2, and for operations any valid key may call
+	Query       []string     // the query parameters it declares, in the order declared
 }
 
 // Validator checks answers against the contract. It is safe for concurrent
@@ -128,7 +129,7 @@ func load(spec []byte) (*Validator, error) {
 			if !hasVersionHeader(item, op) {
 				problems = append(problems, where+": no required PubNub-Version header parameter")
 			}
-			v.ops = append(v.ops, Operation{Method: method, Path: template, OperationID: op.OperationID, Permissions: perms})
+			v.ops = append(v.ops, Operation{Method: method, Path: template, OperationID: op.OperationID, Permissions: perms, Query: queryParams(item, op)})
 		}
 	}
 	if len(problems) > 0 {
@@ -185,6 +186,19 @@ func (p Permission) valid() error {
 	return nil
 }
 
+// queryParams lists the names of the query parameters of op and its path.
+func queryParams(item *openapi3.PathItem, op *openapi3.Operation) []string {
+	var names []string
+	for _, params := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+				names = append(names, p.Value.Name)
+			}
+		}
+	}
+	return names
+}
+
 // hasVersionHeader reports whether op (or its path) takes a required
 // PubNub-Version header.
 func hasVersionHeader(item *openapi3.PathItem, op *openapi3.Operation) bool {
@@ -207,6 +221,7 @@ func (v *Validator) Operations() []Operation {
 	out := make([]Operation, len(v.ops))
 	for i, op := range v.ops {
 		op.Permissions = slices.Clone(op.Permissions)
+		op.Query = slices.Clone(op.Query)
 		out[i] = op
 	}
 	return out

@@ -48,3 +48,23 @@ func TestSpecPermissionsMatchTheCode(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecQueryMatchesTheCode: every query parameter the contract documents
+// is one the server reads, and the server refuses exactly the others,
+// because both come from keyplane.Operation.Query.
+func TestSpecQueryMatchesTheCode(t *testing.T) {
+	v, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := map[string][]string{}
+	for _, op := range v.Operations() {
+		spec[op.Method+" "+op.Path] = op.Query
+	}
+	for _, op := range keyplane.Operations {
+		got, want := slices.Sorted(slices.Values(spec[op.String()])), slices.Sorted(slices.Values(op.Query))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: the spec declares the query parameters %v, the code reads %v", op, got, want)
+		}
+	}
+}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -349,8 +352,8 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 		Short: "List the keysets the key may read, every page unless --page is given",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app != "" && l.paged() {
-				return usagef(cmd, "--app filters the whole list: it does not go with --page or --limit")
+			if _, err := strconv.ParseUint(app, 10, 63); app != "" && (err != nil || strings.HasPrefix(app, "0")) {
+				return usagef(cmd, "--app %q: want an app id such as 12", app)
 			}
 			c, err := a.connect(cmd)
 			if err != nil {
@@ -359,7 +362,9 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 			var keysets []keysetView
 			total, page, limit := 0, 0, 0
 			if l.paged() {
-				p, err := c.ListKeysets(cmd.Context(), l.options())
+				o := l.options()
+				o.AppID = app
+				p, err := c.ListKeysets(cmd.Context(), o)
 				if err != nil {
 					return err
 				}
@@ -368,13 +373,11 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 				}
 				total, page, limit = p.Total, p.Page, p.Limit
 			} else {
-				for k, err := range c.Keysets(cmd.Context()) {
+				for k, err := range c.KeysetsOfApp(cmd.Context(), app) {
 					if err != nil {
 						return err
 					}
-					if app == "" || k.AppID == app {
-						keysets = append(keysets, keysetOut(k))
-					}
+					keysets = append(keysets, keysetOut(k))
 				}
 				total = len(keysets)
 			}
@@ -382,7 +385,7 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 		},
 	}
 	l.add(cmd)
-	cmd.Flags().StringVar(&app, "app", "", "only the keysets of this app")
+	cmd.Flags().StringVar(&app, "app", "", "only the keysets of this app (the server filters; with --page, pages of that app's keysets)")
 	return cmd
 }
 
@@ -636,15 +639,55 @@ func readPatch(cmd *cobra.Command, inline, file, argName, fileName string) (json
 	if len(data) > maxPatch {
 		return nil, usagef(cmd, "the patch is over %d bytes", maxPatch)
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil || obj == nil {
-		why := "want a JSON object"
-		if err != nil {
-			why += ": " + err.Error()
-		}
-		return nil, usagef(cmd, "the patch is not a JSON object (%s)", why)
+	if why := notJSONObject(data); why != "" {
+		return nil, usagef(cmd, "the patch is not a JSON object: %s (want one such as {\"presence\":{\"announceMax\":50}})", why)
 	}
 	return json.RawMessage(data), nil
+}
+
+// notJSONObject says, in a person's terms, why data is not one JSON
+// object ("" when it is): where the JSON breaks, or what it holds instead.
+// encoding/json's own words name Go types (map[string]json.RawMessage),
+// which mean nothing to whoever typed the patch.
+func notJSONObject(data []byte) string {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&v); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			line, col := lineCol(data, syn.Offset)
+			return fmt.Sprintf("invalid JSON at line %d, column %d", line, col)
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return "it is empty"
+		}
+		return "the JSON ends too soon"
+	}
+	if dec.More() {
+		return "more follows the first JSON value"
+	}
+	switch v.(type) {
+	case map[string]any:
+		return ""
+	case []any:
+		return "it is a list"
+	case string:
+		return "it is a string"
+	case float64:
+		return "it is a number"
+	case bool:
+		return "it is true or false"
+	}
+	return "it is null"
+}
+
+// lineCol turns a byte offset of data into a line and column, from 1.
+func lineCol(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 1), int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, col
 }
 
 // --- secret keys ---
@@ -671,29 +714,55 @@ func secretKeysTable(keys []client.SecretKey, reveal bool) func(*tabwriter.Write
 	}
 }
 
+// secretKeyPrefixView is a secret key as printed without --reveal, in
+// every format: its prefix, under another name than the API's secretKey so
+// that a script expecting the whole key fails plainly rather than signing
+// with a prefix.
+type secretKeyPrefixView struct {
+	Prefix    string  `json:"prefix"`
+	ExpiresAt *string `json:"expiresAt"`
+}
+
+// secretKeyShown is k as json and yaml print it: whole (as the API answers
+// it) with reveal, by its prefix without, the same rule as the table's.
+func secretKeyShown(k client.SecretKey, reveal bool) any {
+	v := secretKeyOut(k)
+	if reveal {
+		return v
+	}
+	return secretKeyPrefixView{Prefix: k.Prefix(), ExpiresAt: v.ExpiresAt}
+}
+
+// revealFlag adds --reveal, which alone makes a command print whole secret
+// keys, in every output format.
+func revealFlag(cmd *cobra.Command, reveal *bool) {
+	cmd.Flags().BoolVar(reveal, "reveal", false, "print whole secret keys, not only their prefixes (in every output format)")
+}
+
 func (a *apiCLI) secretKeysList() *cobra.Command {
 	var activeOnly, reveal bool
 	cmd := &cobra.Command{
 		Use:   "list KEYSET_ID",
 		Short: "List a keyset's secret keys: the main key and the rotated ones",
 		Long: `List a keyset's secret keys: the main key and the rotated ones, with when
-each stops working. The table names keys by their prefix unless --reveal is
-given; json and yaml hold the whole keys, as the API answers them.`,
+each stops working. Keys are shown by their prefix unless --reveal is given,
+in every format: json and yaml print {"prefix","expiresAt"} for each key, and
+with --reveal the API's own {"secretKey","expiresAt"}.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, args []string) error {
 			keys, err := c.ListSecretKeys(cmd.Context(), args[0], activeOnly)
 			if err != nil {
 				return err
 			}
-			views := make([]secretKeyView, len(keys))
+			views := make([]any, len(keys))
 			for i, k := range keys {
-				views[i] = secretKeyOut(k)
+				views[i] = secretKeyShown(k, reveal)
 			}
 			return a.print(cmd, map[string]any{"secretKeys": views}, secretKeysTable(keys, reveal))
 		}),
 	}
 	cmd.Flags().BoolVar(&activeOnly, "active-only", false, "leave out expired rotated keys")
-	cmd.Flags().BoolVar(&reveal, "reveal", false, "print whole keys in the table, not only their prefixes")
+	revealFlag(cmd, &reveal)
 	return cmd
 }
 
@@ -711,10 +780,11 @@ func (e *expiryFlags) time(cmd *cobra.Command, inName, atName string) (*time.Tim
 	case e.in != "" && e.at != "":
 		return nil, usagef(cmd, "give %s or %s, not both", inName, atName)
 	case e.in != "":
-		t, err := parseExpiresIn(e.in, wallclock.Now()) // the server judges the range
-		if err != nil {
-			return nil, usagef(cmd, "%s %q: want a duration such as 90s, 1h, 7d or 2w", inName, e.in)
+		sp, ok := parseSpan(e.in)
+		if !ok {
+			return nil, usagef(cmd, "%s %q: want a span such as 90s, 1h, 7d or 2w (60 s to 366 days)", inName, e.in)
 		}
+		t := sp.after(wallclock.Now()) // the server judges the range
 		return &t, nil
 	case e.at != "":
 		t, err := time.Parse(time.RFC3339, e.at)
@@ -768,6 +838,7 @@ became of the old key is said on stderr.`,
 
 func (a *apiCLI) secretKeysSetExpiry() *cobra.Command {
 	var e expiryFlags
+	var reveal bool
 	cmd := &cobra.Command{
 		Use:   "set-expiry KEYSET_ID PREFIX (--expires-in DURATION | --expires-at TIME)",
 		Short: "Change when a rotated secret key stops working",
@@ -791,10 +862,11 @@ cut to its prefix before it is sent. The main key has no expiry: rotate it.`,
 			if err != nil {
 				return err
 			}
-			return a.print(cmd, map[string]any{"secretKey": secretKeyOut(k)}, secretKeysTable([]client.SecretKey{k}, false))
+			return a.print(cmd, map[string]any{"secretKey": secretKeyShown(k, reveal)}, secretKeysTable([]client.SecretKey{k}, reveal))
 		},
 	}
 	e.add(cmd, "expires-in", "expires-at", "the key")
+	revealFlag(cmd, &reveal)
 	return cmd
 }
 

@@ -373,7 +373,11 @@ func TestCLIKeysets(t *testing.T) {
 		e.t = t
 		e.fails(exitUsage, []string{"--app: required"}, "keysets", "create")
 		e.fails(exitUsage, []string{"nothing to change"}, "keysets", "update", "1")
-		e.fails(exitUsage, []string{"--app", "--page"}, "keysets", "list", "--app", app, "--page", "2")
+		e.fails(exitUsage, []string{`--app "x1": want an app id such as 12`}, "keysets", "list", "--app", "x1")
+		// The server filters, so --app pages through one app's keysets.
+		if r := e.ok("keysets", "list", "--app", app, "--page", "1", "--limit", "1", "-o", "json"); !strings.Contains(r.stdout, `"limit": 1`) {
+			t.Errorf("keysets list --app --page:\n%s", r.stdout)
+		}
 		e.fails(exitUsage, []string{"not a JSON object"}, "keysets", "create", "--app", app, "--config", `{"oops"`)
 		e.fails(exitUsage, []string{"400 BadRequest", "type"}, "keysets", "create", "--app", app, "--type", "staging")
 	})
@@ -446,12 +450,16 @@ func TestCLISecretKeys(t *testing.T) {
 	e := newAPIEnv(t)
 	_, ks, main0 := e.createKeysetCLI("k")
 
-	// list, in each format; whole keys in json and yaml, prefixes in the table.
+	// list, in each format: prefixes unless --reveal, in every format.
 	for _, f := range []string{outputJSON, outputYAML} {
-		l := decode(t, f, e.ok("secret-keys", "list", ks, "-o", f))
-		sks := list(t, l, "secretKeys")
+		r := e.ok("secret-keys", "list", ks, "-o", f)
+		sks := list(t, decode(t, f, r), "secretKeys")
+		if len(sks) != 1 || obj(t, sks[0])["prefix"] != main0[:11] || obj(t, sks[0])["expiresAt"] != nil || strings.Contains(r.stdout, main0) {
+			t.Errorf("secret-keys list -o %s = %s, want the main key's prefix only", f, r.stdout)
+		}
+		sks = list(t, decode(t, f, e.ok("secret-keys", "list", ks, "--reveal", "-o", f)), "secretKeys")
 		if len(sks) != 1 || obj(t, sks[0])["secretKey"] != main0 || obj(t, sks[0])["expiresAt"] != nil {
-			t.Errorf("secret-keys list -o %s = %v, want the main key whole", f, l)
+			t.Errorf("secret-keys list --reveal -o %s = %v, want the main key whole", f, sks)
 		}
 	}
 	r := e.ok("secret-keys", "list", ks)
@@ -488,7 +496,7 @@ func TestCLISecretKeys(t *testing.T) {
 	for _, f := range []string{outputJSON, outputYAML} {
 		out := decode(t, f, e.ok("secret-keys", "set-expiry", ks, main0[:11], "--expires-at", at.Format(time.RFC3339), "-o", f))
 		sk := obj(t, out["secretKey"])
-		if sk["secretKey"] != main0 || sk["expiresAt"] != at.Format("2006-01-02T15:04:05.000Z") {
+		if sk["prefix"] != main0[:11] || sk["secretKey"] != nil || sk["expiresAt"] != at.Format("2006-01-02T15:04:05.000Z") {
 			t.Errorf("secret-keys set-expiry -o %s = %v", f, out)
 		}
 	}
@@ -498,11 +506,11 @@ func TestCLISecretKeys(t *testing.T) {
 	}
 	e.fails(exitUsage, []string{"--expires-in or --expires-at"}, "secret-keys", "set-expiry", ks, main0[:11])
 	e.fails(exitUsage, []string{"not both"}, "secret-keys", "set-expiry", ks, main0[:11], "--expires-in", "1d", "--expires-at", at.Format(time.RFC3339))
-	e.fails(exitUsage, []string{"--expires-in", "duration"}, "secret-keys", "set-expiry", ks, main0[:11], "--expires-in", "soon")
+	e.fails(exitUsage, []string{"--expires-in", "a span such as"}, "secret-keys", "set-expiry", ks, main0[:11], "--expires-in", "soon")
 	e.fails(exitUsage, []string{"400 BadRequest", "expiresAt"}, "secret-keys", "set-expiry", ks, main0[:11], "--expires-in", "2y")
 
 	// delete, in each format.
-	l = decode(t, outputJSON, e.ok("secret-keys", "list", ks, "-o", "json"))
+	l = decode(t, outputJSON, e.ok("secret-keys", "list", ks, "--reveal", "-o", "json"))
 	var rotated []string
 	for _, x := range list(t, l, "secretKeys") {
 		if obj(t, x)["expiresAt"] != nil {

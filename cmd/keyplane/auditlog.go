@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -60,36 +58,9 @@ func auditTable(events []auditEventView) func(*tabwriter.Writer) {
 	}
 }
 
-var agoRE = regexp.MustCompile(`^(\d{1,6})([smhdw])$`)
-
-// parseWhen reads a --from or --to time: RFC 3339, a UTC date, or a span
-// before now ("30m", "24h", "7d", "2w").
-func parseWhen(s string, now time.Time) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, true
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, true
-	}
-	m := agoRE.FindStringSubmatch(s)
-	if m == nil {
-		return time.Time{}, false
-	}
-	n, _ := strconv.Atoi(m[1])
-	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
-	return now.Add(-time.Duration(n) * unit), true
-}
-
-// auditEventTypes are the event types, for completing --type.
-var auditEventTypes = []string{
-	keyplane.EventAppCreated, keyplane.EventAppRenamed, keyplane.EventAppDeleted,
-	keyplane.EventKeysetCreated, keyplane.EventKeysetRenamed, keyplane.EventKeysetTypeChanged, keyplane.EventKeysetDeleted,
-	keyplane.EventKeysetConfigChanged,
-	keyplane.EventSecretKeyRotated, keyplane.EventSecretKeyExpiryChanged, keyplane.EventSecretKeyDeleted,
-	keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked,
-	keyplane.EventOemCustomerCreated, keyplane.EventOemCustomerUpdated, keyplane.EventOemCustomerKeysetsAssigned,
-	keyplane.EventAccountPartnerChanged,
-}
+// auditEventTypes are the event types, for completing --type: the ones the
+// server accepts, from the one list.
+var auditEventTypes = keyplane.EventTypes
 
 func (a *apiCLI) auditList() *cobra.Command {
 	var from, to, actor, target, cursor string
@@ -127,7 +98,7 @@ the filters of the page it came from.`,
 				}
 				t, ok := parseWhen(x.val, now)
 				if !ok {
-					return usagef(cmd, "%s %q: want an RFC 3339 time (2026-11-01T00:00:00Z), a date (2026-11-01) or a span back from now (24h, 7d)", x.name, x.val)
+					return usagef(cmd, "%s %q: want %s", x.name, x.val, whenHelp)
 				}
 				*x.dst = t
 			}

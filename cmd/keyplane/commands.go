@@ -8,7 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"regexp"
+	"net"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -56,7 +56,26 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.AddCommand(api.commands()...)
 	root.AddCommand(api.accountCommands()...)
 	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand(), versionCommand(stdout))
+	// The completion command is otherwise added only as the program runs,
+	// too late to be made strict below.
+	root.InitDefaultCompletionCmd()
+	strictGroups(root)
 	return root
+}
+
+// strictGroups makes every command that only holds others (admin,
+// customers, completion, …) refuse an unknown subcommand as a usage error
+// (exit 2, naming it), as the root does: cobra would print the group's help
+// and exit 0, and a typo in a script would pass for success. Alone, a group
+// still prints its help.
+func strictGroups(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		strictGroups(sub)
+	}
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = usageArgs(cobra.NoArgs)
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
 }
 
 // versionCommand prints which build this is, as --version does.
@@ -70,6 +89,22 @@ func versionCommand(stdout io.Writer) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// checkAddr refuses a listen address without a port before anything
+// starts, saying what to write instead: a bare port (18102) is the usual
+// slip, and Go's own "missing port in address" does not say what to do.
+func checkAddr(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return nil
+	}
+	if _, err := strconv.ParseUint(addr, 10, 16); err == nil {
+		return fmt.Errorf("--addr %q (or KEYPLANE_ADDR): a port alone is not an address; write 127.0.0.1:%s (this machine only) or :%s (every interface)", addr, addr, addr)
+	}
+	if addr == "" || (strings.HasPrefix(addr, ":") && net.ParseIP(addr) == nil) {
+		return fmt.Errorf("--addr %q (or KEYPLANE_ADDR): want HOST:PORT such as 127.0.0.1:8080", addr)
+	}
+	return fmt.Errorf("--addr %q (or KEYPLANE_ADDR): no port; write HOST:PORT such as %s", addr, net.JoinHostPort(strings.Trim(addr, "[]"), "8080"))
 }
 
 // serveGCPercent is serve's GOGC unless the environment sets one.
@@ -98,6 +133,9 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 			// and the link, a secret, must not end up among the logs.
 			cfg.SetupLink = func(url string) {
 				fmt.Fprintf(stdout, "\nNo Admin Portal user exists yet. Open this one-time link within 24 hours to create the Owner:\n\n    %s\n\n(or run: keyplane admin create-user --email YOU --role owner)\n\n", url)
+			}
+			if err := checkAddr(cfg.Addr); err != nil {
+				return &usageError{cmd: cmd, err: err}
 			}
 			return server.Run(cmd.Context(), cfg)
 		},
@@ -463,29 +501,19 @@ stdout, once, and nothing else is; details go to stderr.`,
 	return cmd
 }
 
-var lifetimeRE = regexp.MustCompile(`^(\d+)([dwy])$`)
-
-// parseExpiresIn turns a lifetime (a Go duration, or a number of days,
-// weeks or years) into an expiry after now.
+// parseExpiresIn turns a key lifetime (a span such as 90d, 2w, 1y, 30m, or
+// a Go duration such as 720h or 1h30m) into an expiry after now. A span
+// under keyplane.MinAPIKeyTTL is refused here, where the lifetime is still
+// known; the service then checks the time against its own clock.
 func parseExpiresIn(s string, now time.Time) (time.Time, error) {
-	bad := fmt.Errorf("--expires-in %q: want a lifetime such as 90d, 2w, 720h or 1y (at most one year)", s)
-	if m := lifetimeRE.FindStringSubmatch(s); m != nil {
-		n, err := strconv.Atoi(m[1])
-		if err != nil || n > 1000 {
-			return time.Time{}, bad
-		}
-		switch m[2] {
-		case "d":
-			return now.AddDate(0, 0, n), nil
-		case "w":
-			return now.AddDate(0, 0, 7*n), nil
-		default:
-			return now.AddDate(n, 0, 0), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	bad := fmt.Errorf("--expires-in %q: want a lifetime of at least one minute and at most one year, such as 1m, 90d, 2w, 720h or 1y", s)
+	sp, ok := parseSpan(s)
+	if !ok {
 		return time.Time{}, bad
 	}
-	return now.Add(d), nil
+	t := sp.after(now)
+	if t.Before(now.Add(keyplane.MinAPIKeyTTL)) {
+		return time.Time{}, fmt.Errorf("--expires-in %q: at least one minute (1m), at most one year (1y)", s)
+	}
+	return t, nil
 }

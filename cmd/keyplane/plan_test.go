@@ -206,7 +206,7 @@ func TestPlanApplyRefusals(t *testing.T) {
   - name: ""
 `)
 	e.fails(exitUsage, []string{`keysets[1].name: keyset "k" is declared twice`, `keysets[1].type: "staging"`, `apps[1].name: app "A" is declared twice`, "apps[2].name: required"}, "plan", "-f", bad)
-	e.fails(exitUsage, []string{"field colour not found"}, "plan", "-f", writeFile(t, "unknown.yaml", "apps:\n  - name: A\n    colour: red\n"))
+	e.fails(exitUsage, []string{"line 3: apps[0].colour: unknown field; an app has name and keysets"}, "plan", "-f", writeFile(t, "unknown.yaml", "apps:\n  - name: A\n    colour: red\n"))
 	e.fails(exitUsage, []string{"no such file"}, "apply", "-f", filepath.Join(t.TempDir(), "missing.yaml"))
 
 	// Two apps of one name on the server: the file cannot say which.

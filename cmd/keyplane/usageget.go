@@ -19,13 +19,15 @@ import (
 func (a *apiCLI) usageGet() *cobra.Command {
 	var entityType, entityID, from, to, metrics string
 	cmd := &cobra.Command{
-		Use:   "get --entity-type account|app|keyset|customer --entity-id ID --metrics a,b [--from DATE] [--to DATE]",
+		Use:   "get --entity-type account|app|keyset|customer --entity-id ID --metrics a,b [--from TIME] [--to TIME]",
 		Short: "Show daily usage of an account, app, keyset or OEM customer (from a server, like the other API commands)",
 		Long: `Show daily usage of an account, app, keyset or OEM customer (the keysets it
 holds now) over [--from, --to), UTC days.
 
 The table has one row per date and one column per metric; json and yaml print
-the API's object, {"metrics":{"<metric>":{"<date>":value}}}. Without --to the
+the API's object, {"metrics":{"<metric>":{"<date>":value}}}. --from and --to
+take what audit list takes (a date, an RFC 3339 time, or a span back from
+now such as 7d or 2w), each read as the UTC day it falls in. Without --to the
 range ends with today; without --from it starts 30 days before --to.
 
   keyplane usage get --entity-type app --entity-id 12 --metrics publish,subscribe_msgs
@@ -52,11 +54,12 @@ range ends with today; without --from it starts 30 days before --to.
 			if len(q.Metrics) == 0 {
 				return usagef(cmd, "--metrics: required, a comma-separated list such as publish,subscribe_msgs")
 			}
+			now := wallclock.Now()
 			var err error
-			if q.To, err = parseDate(cmd, "--to", to, wallclock.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)); err != nil {
+			if q.To, err = parseDay(cmd, "--to", to, now, now.UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)); err != nil {
 				return err
 			}
-			if q.From, err = parseDate(cmd, "--from", from, q.To.AddDate(0, 0, -30)); err != nil {
+			if q.From, err = parseDay(cmd, "--from", from, now, q.To.AddDate(0, 0, -30)); err != nil {
 				return err
 			}
 			c, err := a.connect(cmd)
@@ -77,23 +80,26 @@ range ends with today; without --from it starts 30 days before --to.
 	f.StringVar(&entityType, "entity-type", "", "account, app, keyset or customer (required)")
 	f.StringVar(&entityID, "entity-id", "", "the account, app, keyset or customer id (required)")
 	f.StringVar(&metrics, "metrics", "", "comma-separated metric names, e.g. publish,subscribe_msgs (required)")
-	f.StringVar(&from, "from", "", "first day, YYYY-MM-DD, inclusive (default: 30 days before --to)")
-	f.StringVar(&to, "to", "", "end day, YYYY-MM-DD, exclusive (default: tomorrow, so today is included)")
+	f.StringVar(&from, "from", "", "first day, inclusive: a date, an RFC 3339 time or a span back from now (7d), taken as its UTC day (default: 30 days before --to)")
+	f.StringVar(&to, "to", "", "end day, exclusive: as --from (default: tomorrow, so today is included)")
 	cmd.RegisterFlagCompletionFunc("entity-type", cobra.FixedCompletions([]string{"account", "app", "keyset", "customer"}, cobra.ShellCompDirectiveNoFileComp))
 	a.flags(cmd, false)
 	return cmd
 }
 
-// parseDate reads a YYYY-MM-DD flag, def when it is empty.
-func parseDate(cmd *cobra.Command, name, v string, def time.Time) (time.Time, error) {
+// parseDay reads a --from or --to of usage get as every command reads a
+// time (parseWhen: a date, an RFC 3339 time, or a span back from now such
+// as 7d), then takes the UTC day it falls in, since usage is kept by day;
+// def when it is empty.
+func parseDay(cmd *cobra.Command, name, v string, now, def time.Time) (time.Time, error) {
 	if v == "" {
 		return def, nil
 	}
-	t, err := time.Parse(time.DateOnly, v)
-	if err != nil {
-		return time.Time{}, usagef(cmd, "%s %q: want a date YYYY-MM-DD", name, v)
+	t, ok := parseWhen(v, now)
+	if !ok {
+		return time.Time{}, usagef(cmd, "%s %q: want %s", name, v, whenHelp)
 	}
-	return t, nil
+	return t.UTC().Truncate(24 * time.Hour), nil
 }
 
 // usageTable draws usage with one row per date and one column per metric,

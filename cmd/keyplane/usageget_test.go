@@ -61,6 +61,14 @@ func TestCLIUsageGet(t *testing.T) {
 		t.Errorf("usage get with the default range = %v", p)
 	}
 
+	// --from takes what audit list takes: a span back from now, as its UTC day.
+	out = decode(t, outputJSON, e.ok("usage", "get", "--entity-type", "keyset", "--entity-id", keyset, "--metrics", "publish", "--from", "2d", "--to", to, "-o", "json"))
+	if p := obj(t, obj(t, out["metrics"])["publish"]); len(p) != 2 || p[d0] != 100.0 || p[d1] != 250.0 {
+		t.Errorf("usage get --from 2d = %v, want %s and %s", p, d0, d1)
+	}
+	e.fails(exitUsage, []string{`--from "soon": want an RFC 3339 time`, "a span back from now (30m, 24h, 7d, 2w, 1y)"},
+		"usage", "get", "--entity-type", "app", "--entity-id", app, "--metrics", "publish", "--from", "soon")
+
 	// The server's refusals, with every message and the CLI's exit codes.
 	e.fails(exitUsage, []string{"400 Bad Request: Invalid metrics: pubish"},
 		"usage", "get", "--entity-type", "app", "--entity-id", app, "--metrics", "pubish")

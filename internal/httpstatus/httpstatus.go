@@ -13,17 +13,18 @@ import (
 )
 
 var ofCode = map[keyplane.Code]int{
-	keyplane.CodeInvalid:            http.StatusBadRequest,
-	keyplane.CodeUnauthorized:       http.StatusUnauthorized,
-	keyplane.CodeForbidden:          http.StatusForbidden,
-	keyplane.CodeNotFound:           http.StatusNotFound,
-	keyplane.CodeConflict:           http.StatusConflict,
-	keyplane.CodePreconditionFailed: http.StatusPreconditionFailed,
-	keyplane.CodeUnprocessable:      http.StatusUnprocessableEntity,
-	keyplane.CodeTooLarge:           http.StatusRequestEntityTooLarge,
-	keyplane.CodeTooManyRequests:    http.StatusTooManyRequests,
-	keyplane.CodeInternal:           http.StatusInternalServerError,
-	keyplane.CodeUnavailable:        http.StatusServiceUnavailable,
+	keyplane.CodeInvalid:              http.StatusBadRequest,
+	keyplane.CodeUnauthorized:         http.StatusUnauthorized,
+	keyplane.CodeForbidden:            http.StatusForbidden,
+	keyplane.CodeNotFound:             http.StatusNotFound,
+	keyplane.CodeConflict:             http.StatusConflict,
+	keyplane.CodePreconditionFailed:   http.StatusPreconditionFailed,
+	keyplane.CodeUnprocessable:        http.StatusUnprocessableEntity,
+	keyplane.CodeTooLarge:             http.StatusRequestEntityTooLarge,
+	keyplane.CodeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	keyplane.CodeTooManyRequests:      http.StatusTooManyRequests,
+	keyplane.CodeInternal:             http.StatusInternalServerError,
+	keyplane.CodeUnavailable:          http.StatusServiceUnavailable,
 }
 
 // Of is the HTTP status of a domain error code; 500 for a code it does not
