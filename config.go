@@ -103,18 +103,60 @@ type Presence struct {
 	Debounce                  int     `json:"debounce"`
 }
 
-// DefaultConfig returns the configuration of a new keyset (README, "Keyset
-// configuration defaults"). Every feature that needs a choice the caller
-// must make (a region, a retention, credentials) starts off.
+// DefaultConfig returns the configuration of a keyset created without one:
+// PubNub's. PubNub's own MCP server (@pubnub/mcp) says in its
+// manage_keysets tool that a new keyset has Message Persistence, App
+// Context, Files and Presence enabled, and its fixtures of the real API's
+// answer to POST /v2/keysets give the rest: both retentions 7 days, App
+// Context in aws-iad-1 with referential integrity off, Files in us-east-1.
+// Keyplane matches it so that a script written against PubNub finds the
+// same keyset here (README, "Keyset configuration defaults"). Every other
+// section that needs a choice (DataSync's region, APNs credentials) starts
+// off. A keyset made with a partial config starts from this too, through
+// NewConfig.
 func DefaultConfig() Config {
 	return Config{
+		Files:            Files{Enabled: true, Retention: new(7), Region: new("us-east-1")},
 		StreamController: StreamController{Enabled: true, WildcardSubscribe: true, ChannelGroupLimit: 100},
 		AppContext: AppContext{
+			Enabled: true, Region: new("aws-iad-1"),
 			UserMetadataEvents: true, ChannelMetadataEvents: true, MembershipEvents: true,
-			ReferentialIntegrity: true,
 		},
-		Presence: Presence{Enabled: true, AnnounceMax: 20, Interval: 10, Debounce: 2},
+		MessagePersistence: MessagePersistence{Enabled: true, Retention: new(7)},
+		Presence:           Presence{Enabled: true, AnnounceMax: 20, Interval: 10, Debounce: 2},
 	}
+}
+
+// NewConfig returns the configuration of a keyset created with the partial
+// config p: DefaultConfig with p applied, so that the sections and fields p
+// leaves out keep PubNub's defaults. Two things differ from a PATCH of a
+// stored keyset, because nothing is stored yet. A region in p replaces the
+// default one: the write-once rule keeps stored data where it is, and
+// there is none. And a feature p turns off (Files, App Context) without
+// naming a region is left with none: a default region on a feature never
+// enabled would otherwise be locked in by the write-once rule, and the
+// caller could not choose another when enabling it later.
+func NewConfig(p ConfigPatch) (Config, error) {
+	base := DefaultConfig()
+	filesRegion := p.Files != nil && p.Files.Region.Set
+	contextRegion := p.AppContext != nil && p.AppContext.Region.Set
+	if filesRegion {
+		base.Files.Region = nil
+	}
+	if contextRegion {
+		base.AppContext.Region = nil
+	}
+	c, err := base.Apply(p)
+	if err != nil {
+		return Config{}, err
+	}
+	if !c.Files.Enabled && !filesRegion {
+		c.Files.Region = nil
+	}
+	if !c.AppContext.Enabled && !contextRegion {
+		c.AppContext.Region = nil
+	}
+	return c, nil
 }
 
 // ConfigPatch is the body of PATCH /v2/keysets/{id}/config, and the
@@ -215,13 +257,26 @@ func ParseConfigPatch(data []byte) (ConfigPatch, error) {
 	return p, nil
 }
 
+// bareConfig is DefaultConfig with every feature that needs a choice (a
+// region, a retention) off and the choice not made.
+func bareConfig() Config {
+	c := DefaultConfig()
+	c.Files = Files{}
+	c.AppContext.Enabled, c.AppContext.Region = false, nil
+	c.MessagePersistence = MessagePersistence{}
+	return c
+}
+
 // ParseStoredConfig decodes a config read from our own storage over
-// DefaultConfig, so that fields added since the row was written take their
-// defaults and fields since removed are ignored. It does not validate:
+// bareConfig, so that fields added since the row was written take their
+// defaults and fields since removed are ignored. Not over DefaultConfig:
+// a field missing from a stored row is one the keyset never had, and
+// reading a keyset must never turn a feature on or choose a region for
+// it (every row written so far holds every section anyway). It does not validate:
 // reading a keyset must keep working if a rule is tightened later; the next
 // Apply reports the old value. Its errors are internal, never the caller's.
 func ParseStoredConfig(data []byte) (Config, error) {
-	c := DefaultConfig()
+	c := bareConfig()
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Config{}, fmt.Errorf("stored keyset config: %w", err)
 	}

@@ -12,10 +12,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// testBareConfig has every feature that needs a choice (a region, a
+// retention, credentials) off and the choice not made, so that a patch can
+// make each choice for the first time (regions are write-once).
+func testBareConfig() Config { return bareConfig() }
+
 // testFullConfig has every nullable field set and every feature off, so
 // that any feature can be enabled alone and any nullable field cleared.
 func testFullConfig() Config {
-	c := DefaultConfig()
+	c := testBareConfig()
 	c.Files.Retention, c.Files.Region = new(7), new("eu-central-1")
 	c.AppContext.Region = new("aws-fra-1")
 	c.DataSync.Region = new("aws-pdx-1")
@@ -89,15 +94,19 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// PubNub's answer to POST /v2/keysets without config, as the fixtures
+	// of its MCP server (@pubnub/mcp, src/test-utils/test-fixtures.ts)
+	// record it; our tokenRevoke is false where theirs is null, and DataSync,
+	// which they do not show, is off.
 	want := `{
   "accessManager": {
     "enabled": false,
     "tokenRevoke": false
   },
   "files": {
-    "enabled": false,
-    "retention": null,
-    "region": null
+    "enabled": true,
+    "retention": 7,
+    "region": "us-east-1"
   },
   "streamController": {
     "enabled": true,
@@ -105,14 +114,14 @@ func TestDefaultConfig(t *testing.T) {
     "channelGroupLimit": 100
   },
   "appContext": {
-    "enabled": false,
+    "enabled": true,
     "userMetadataEvents": true,
     "channelMetadataEvents": true,
     "membershipEvents": true,
     "disallowGetAllChannelMetadata": false,
     "disallowGetAllUserMetadata": false,
-    "referentialIntegrity": true,
-    "region": null
+    "referentialIntegrity": false,
+    "region": "aws-iad-1"
   },
   "dataSync": {
     "enabled": false,
@@ -128,10 +137,10 @@ func TestDefaultConfig(t *testing.T) {
     "filename": null
   },
   "messagePersistence": {
-    "enabled": false,
+    "enabled": true,
     "includePresenceEvents": false,
     "deleteFromHistory": false,
-    "retention": null
+    "retention": 7
   },
   "presence": {
     "enabled": true,
@@ -147,11 +156,104 @@ func TestDefaultConfig(t *testing.T) {
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("DefaultConfig JSON (-want +got):\n%s", diff)
 	}
-	for name, c := range map[string]Config{"default": DefaultConfig(), "full": testFullConfig()} {
+	for name, c := range map[string]Config{"default": DefaultConfig(), "bare": testBareConfig(), "full": testFullConfig()} {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s config fails Validate: %v", name, err)
 		}
 	}
+}
+
+// TestNewConfig: a keyset created with a partial config keeps PubNub's
+// defaults wherever the config is silent, may choose its own regions (no
+// data is stored yet, so the write-once rule has nothing to protect), and
+// is left without a default region on a feature it turns off, so that
+// enabling it later may still choose one.
+func TestNewConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		patch  string
+		change func(*Config) // applied to DefaultConfig()
+	}{
+		{"no config", `{}`, func(c *Config) {}},
+		{"empty sections", `{"files":{},"appContext":{},"messagePersistence":{},"presence":{}}`, func(c *Config) {}},
+		{"another section only", `{"presence":{"announceMax":50},"accessManager":{"enabled":true}}`,
+			func(c *Config) { c.Presence.AnnounceMax, c.AccessManager.Enabled = 50, true }},
+		{"a files region replaces the default", `{"files":{"region":"eu-central-1"}}`,
+			func(c *Config) { c.Files.Region = new("eu-central-1") }},
+		{"an appContext region replaces the default", `{"appContext":{"enabled":true,"region":"aws-fra-1","referentialIntegrity":true}}`,
+			func(c *Config) { c.AppContext.Region, c.AppContext.ReferentialIntegrity = new("aws-fra-1"), true }},
+		{"the default region again", `{"files":{"region":"us-east-1"},"appContext":{"region":"aws-iad-1"}}`, func(c *Config) {}},
+		{"retentions", `{"files":{"retention":30},"messagePersistence":{"retention":0}}`,
+			func(c *Config) { c.Files.Retention, c.MessagePersistence.Retention = new(30), new(0) }},
+		{"files off: no default region", `{"files":{"enabled":false}}`,
+			func(c *Config) { c.Files.Enabled, c.Files.Region = false, nil }},
+		{"appContext off: no default region", `{"appContext":{"enabled":false}}`,
+			func(c *Config) { c.AppContext.Enabled, c.AppContext.Region = false, nil }},
+		{"off with a region chosen keeps it", `{"files":{"enabled":false,"region":"us-west-1"},"appContext":{"enabled":false,"region":"aws-hnd-1"}}`,
+			func(c *Config) {
+				c.Files.Enabled, c.Files.Region = false, new("us-west-1")
+				c.AppContext.Enabled, c.AppContext.Region = false, new("aws-hnd-1")
+			}},
+		{"messagePersistence and presence off", `{"messagePersistence":{"enabled":false},"presence":{"enabled":false}}`,
+			func(c *Config) { c.MessagePersistence.Enabled, c.Presence.Enabled = false, false }},
+		{"dataSync needs its region as before", `{"dataSync":{"enabled":true,"region":"aws-pdx-1"}}`,
+			func(c *Config) { c.DataSync = DataSync{Enabled: true, Region: new("aws-pdx-1")} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := ParseConfigPatch([]byte(tt.patch))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := NewConfig(p)
+			if err != nil {
+				t.Fatalf("NewConfig(%s): %v", tt.patch, err)
+			}
+			want := DefaultConfig()
+			tt.change(&want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("NewConfig(%s) (-want +got):\n%s", tt.patch, diff)
+			}
+			if err := got.Validate(); err != nil {
+				t.Errorf("NewConfig(%s) fails Validate: %v", tt.patch, err)
+			}
+		})
+	}
+
+	refused := []struct {
+		patch string
+		want  []string
+	}{
+		{`{"files":{"region":null}}`, []string{"files.region: required when files are enabled"}},
+		{`{"files":{"retention":null},"messagePersistence":{"retention":null}}`,
+			[]string{"files.retention: required when files are enabled", "messagePersistence.retention: required when messagePersistence is enabled"}},
+		{`{"appContext":{"region":null}}`, []string{"appContext.region: required when appContext is enabled"}},
+		{`{"appContext":{"region":"us-east-1"}}`, []string{"appContext.region: must be one of aws-iad-1, aws-pdx-1, aws-fra-1, aws-bom-1, aws-hnd-1"}},
+		{`{"files":{"retention":14}}`, []string{"files.retention: must be one of 0, 1, 7, 30, 90, 180, 365"}},
+		{`{"dataSync":{"enabled":true}}`, []string{"dataSync.region: required when dataSync is enabled"}},
+	}
+	for _, tt := range refused {
+		p, err := ParseConfigPatch([]byte(tt.patch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = NewConfig(p)
+		checkConfigMessages(t, err, tt.want)
+	}
+
+	// A feature turned off at creation may be enabled later in any region.
+	p, _ := ParseConfigPatch([]byte(`{"files":{"enabled":false},"appContext":{"enabled":false}}`))
+	c, err := NewConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustApplyConfigJSON(t, c, `{"files":{"enabled":true,"region":"ap-south-1"},"appContext":{"enabled":true,"region":"aws-bom-1"}}`)
+	if *got.Files.Region != "ap-south-1" || *got.AppContext.Region != "aws-bom-1" {
+		t.Errorf("regions after enabling: %v, %v", *got.Files.Region, *got.AppContext.Region)
+	}
+	// One enabled by default keeps its region, as any stored keyset's.
+	_, err = applyConfigJSON(DefaultConfig(), `{"files":{"region":"eu-central-1"}}`)
+	checkConfigMessages(t, err, []string{"files.region: cannot be changed once set"})
 }
 
 // TestConfigPatchMirrorsConfig keeps ConfigPatch in step with Config: same
@@ -187,55 +289,55 @@ func TestConfigApplyChangesOnlyWhatIsGiven(t *testing.T) {
 		patch  string
 		change func(*Config)
 	}{
-		{"empty patch", DefaultConfig(), `{}`, func(c *Config) {}},
-		{"empty section", DefaultConfig(), `{"presence":{}}`, func(c *Config) {}},
-		{"accessManager.enabled", DefaultConfig(), `{"accessManager":{"enabled":true}}`, func(c *Config) { c.AccessManager.Enabled = true }},
-		{"accessManager.tokenRevoke", DefaultConfig(), `{"accessManager":{"tokenRevoke":true}}`, func(c *Config) { c.AccessManager.TokenRevoke = true }},
-		{"files.enabled with its needs", DefaultConfig(), `{"files":{"enabled":true,"region":"us-east-1","retention":365}}`,
+		{"empty patch", testBareConfig(), `{}`, func(c *Config) {}},
+		{"empty section", testBareConfig(), `{"presence":{}}`, func(c *Config) {}},
+		{"accessManager.enabled", testBareConfig(), `{"accessManager":{"enabled":true}}`, func(c *Config) { c.AccessManager.Enabled = true }},
+		{"accessManager.tokenRevoke", testBareConfig(), `{"accessManager":{"tokenRevoke":true}}`, func(c *Config) { c.AccessManager.TokenRevoke = true }},
+		{"files.enabled with its needs", testBareConfig(), `{"files":{"enabled":true,"region":"us-east-1","retention":365}}`,
 			func(c *Config) { c.Files = Files{Enabled: true, Retention: new(365), Region: new("us-east-1")} }},
 		{"files.enabled alone", testFullConfig(), `{"files":{"enabled":true}}`, func(c *Config) { c.Files.Enabled = true }},
-		{"files.retention", DefaultConfig(), `{"files":{"retention":0}}`, func(c *Config) { c.Files.Retention = new(0) }},
-		{"files.region", DefaultConfig(), `{"files":{"region":"ap-northeast-1"}}`, func(c *Config) { c.Files.Region = new("ap-northeast-1") }},
-		{"streamController.enabled", DefaultConfig(), `{"streamController":{"enabled":false}}`, func(c *Config) { c.StreamController.Enabled = false }},
-		{"streamController.wildcardSubscribe", DefaultConfig(), `{"streamController":{"wildcardSubscribe":false}}`, func(c *Config) { c.StreamController.WildcardSubscribe = false }},
-		{"streamController.channelGroupLimit", DefaultConfig(), `{"streamController":{"channelGroupLimit":2000}}`, func(c *Config) { c.StreamController.ChannelGroupLimit = 2000 }},
-		{"appContext.enabled with its region", DefaultConfig(), `{"appContext":{"enabled":true,"region":"aws-bom-1"}}`,
+		{"files.retention", testBareConfig(), `{"files":{"retention":0}}`, func(c *Config) { c.Files.Retention = new(0) }},
+		{"files.region", testBareConfig(), `{"files":{"region":"ap-northeast-1"}}`, func(c *Config) { c.Files.Region = new("ap-northeast-1") }},
+		{"streamController.enabled", testBareConfig(), `{"streamController":{"enabled":false}}`, func(c *Config) { c.StreamController.Enabled = false }},
+		{"streamController.wildcardSubscribe", testBareConfig(), `{"streamController":{"wildcardSubscribe":false}}`, func(c *Config) { c.StreamController.WildcardSubscribe = false }},
+		{"streamController.channelGroupLimit", testBareConfig(), `{"streamController":{"channelGroupLimit":2000}}`, func(c *Config) { c.StreamController.ChannelGroupLimit = 2000 }},
+		{"appContext.enabled with its region", testBareConfig(), `{"appContext":{"enabled":true,"region":"aws-bom-1"}}`,
 			func(c *Config) { c.AppContext.Enabled, c.AppContext.Region = true, new("aws-bom-1") }},
 		{"appContext.enabled alone", testFullConfig(), `{"appContext":{"enabled":true}}`, func(c *Config) { c.AppContext.Enabled = true }},
-		{"appContext.userMetadataEvents", DefaultConfig(), `{"appContext":{"userMetadataEvents":false}}`, func(c *Config) { c.AppContext.UserMetadataEvents = false }},
-		{"appContext.channelMetadataEvents", DefaultConfig(), `{"appContext":{"channelMetadataEvents":false}}`, func(c *Config) { c.AppContext.ChannelMetadataEvents = false }},
-		{"appContext.membershipEvents", DefaultConfig(), `{"appContext":{"membershipEvents":false}}`, func(c *Config) { c.AppContext.MembershipEvents = false }},
-		{"appContext.disallowGetAllChannelMetadata", DefaultConfig(), `{"appContext":{"disallowGetAllChannelMetadata":true}}`, func(c *Config) { c.AppContext.DisallowGetAllChannelMetadata = true }},
-		{"appContext.disallowGetAllUserMetadata", DefaultConfig(), `{"appContext":{"disallowGetAllUserMetadata":true}}`, func(c *Config) { c.AppContext.DisallowGetAllUserMetadata = true }},
-		{"appContext.referentialIntegrity", DefaultConfig(), `{"appContext":{"referentialIntegrity":false}}`, func(c *Config) { c.AppContext.ReferentialIntegrity = false }},
-		{"appContext.region", DefaultConfig(), `{"appContext":{"region":"aws-hnd-1"}}`, func(c *Config) { c.AppContext.Region = new("aws-hnd-1") }},
-		{"dataSync.enabled leaves Access Manager off", DefaultConfig(), `{"dataSync":{"enabled":true,"region":"aws-iad-1"}}`,
+		{"appContext.userMetadataEvents", testBareConfig(), `{"appContext":{"userMetadataEvents":false}}`, func(c *Config) { c.AppContext.UserMetadataEvents = false }},
+		{"appContext.channelMetadataEvents", testBareConfig(), `{"appContext":{"channelMetadataEvents":false}}`, func(c *Config) { c.AppContext.ChannelMetadataEvents = false }},
+		{"appContext.membershipEvents", testBareConfig(), `{"appContext":{"membershipEvents":false}}`, func(c *Config) { c.AppContext.MembershipEvents = false }},
+		{"appContext.disallowGetAllChannelMetadata", testBareConfig(), `{"appContext":{"disallowGetAllChannelMetadata":true}}`, func(c *Config) { c.AppContext.DisallowGetAllChannelMetadata = true }},
+		{"appContext.disallowGetAllUserMetadata", testBareConfig(), `{"appContext":{"disallowGetAllUserMetadata":true}}`, func(c *Config) { c.AppContext.DisallowGetAllUserMetadata = true }},
+		{"appContext.referentialIntegrity", testBareConfig(), `{"appContext":{"referentialIntegrity":false}}`, func(c *Config) { c.AppContext.ReferentialIntegrity = false }},
+		{"appContext.region", testBareConfig(), `{"appContext":{"region":"aws-hnd-1"}}`, func(c *Config) { c.AppContext.Region = new("aws-hnd-1") }},
+		{"dataSync.enabled leaves Access Manager off", testBareConfig(), `{"dataSync":{"enabled":true,"region":"aws-iad-1"}}`,
 			func(c *Config) { c.DataSync = DataSync{Enabled: true, Region: new("aws-iad-1")} }},
 		{"dataSync.enabled alone", testFullConfig(), `{"dataSync":{"enabled":true}}`, func(c *Config) { c.DataSync.Enabled = true }},
-		{"dataSync.region", DefaultConfig(), `{"dataSync":{"region":"aws-fra-1"}}`, func(c *Config) { c.DataSync.Region = new("aws-fra-1") }},
-		{"apns.enabled with its credentials", DefaultConfig(), `{"apns":{"enabled":true,"teamId":"ABCDE12345","authKeyId":"fghij67890","filename":"AuthKey_X.p8"}}`,
+		{"dataSync.region", testBareConfig(), `{"dataSync":{"region":"aws-fra-1"}}`, func(c *Config) { c.DataSync.Region = new("aws-fra-1") }},
+		{"apns.enabled with its credentials", testBareConfig(), `{"apns":{"enabled":true,"teamId":"ABCDE12345","authKeyId":"fghij67890","filename":"AuthKey_X.p8"}}`,
 			func(c *Config) {
 				c.APNs = APNs{Enabled: true, TeamID: new("ABCDE12345"), AuthKeyID: new("fghij67890"), Filename: new("AuthKey_X.p8")}
 			}},
 		{"apns.enabled alone", testFullConfig(), `{"apns":{"enabled":true}}`, func(c *Config) { c.APNs.Enabled = true }},
-		{"apns.teamId", DefaultConfig(), `{"apns":{"teamId":"ABCDE12345"}}`, func(c *Config) { c.APNs.TeamID = new("ABCDE12345") }},
-		{"apns.authKeyId", DefaultConfig(), `{"apns":{"authKeyId":"ABCDE12345"}}`, func(c *Config) { c.APNs.AuthKeyID = new("ABCDE12345") }},
-		{"apns.filename", DefaultConfig(), `{"apns":{"filename":"k.p8"}}`, func(c *Config) { c.APNs.Filename = new("k.p8") }},
-		{"fcm.filename", DefaultConfig(), `{"fcm":{"filename":"service-account.json"}}`, func(c *Config) { c.FCM.Filename = new("service-account.json") }},
-		{"messagePersistence.enabled with its retention", DefaultConfig(), `{"messagePersistence":{"enabled":true,"retention":1}}`,
+		{"apns.teamId", testBareConfig(), `{"apns":{"teamId":"ABCDE12345"}}`, func(c *Config) { c.APNs.TeamID = new("ABCDE12345") }},
+		{"apns.authKeyId", testBareConfig(), `{"apns":{"authKeyId":"ABCDE12345"}}`, func(c *Config) { c.APNs.AuthKeyID = new("ABCDE12345") }},
+		{"apns.filename", testBareConfig(), `{"apns":{"filename":"k.p8"}}`, func(c *Config) { c.APNs.Filename = new("k.p8") }},
+		{"fcm.filename", testBareConfig(), `{"fcm":{"filename":"service-account.json"}}`, func(c *Config) { c.FCM.Filename = new("service-account.json") }},
+		{"messagePersistence.enabled with its retention", testBareConfig(), `{"messagePersistence":{"enabled":true,"retention":1}}`,
 			func(c *Config) { c.MessagePersistence.Enabled, c.MessagePersistence.Retention = true, new(1) }},
 		{"messagePersistence.enabled alone", testFullConfig(), `{"messagePersistence":{"enabled":true}}`, func(c *Config) { c.MessagePersistence.Enabled = true }},
-		{"messagePersistence.includePresenceEvents", DefaultConfig(), `{"messagePersistence":{"includePresenceEvents":true}}`, func(c *Config) { c.MessagePersistence.IncludePresenceEvents = true }},
-		{"messagePersistence.deleteFromHistory", DefaultConfig(), `{"messagePersistence":{"deleteFromHistory":true}}`, func(c *Config) { c.MessagePersistence.DeleteFromHistory = true }},
-		{"messagePersistence.retention", DefaultConfig(), `{"messagePersistence":{"retention":180}}`, func(c *Config) { c.MessagePersistence.Retention = new(180) }},
-		{"presence.enabled", DefaultConfig(), `{"presence":{"enabled":false}}`, func(c *Config) { c.Presence.Enabled = false }},
-		{"presence.deltas", DefaultConfig(), `{"presence":{"deltas":true}}`, func(c *Config) { c.Presence.Deltas = true }},
-		{"presence.generateLeaveOnDisconnect", DefaultConfig(), `{"presence":{"generateLeaveOnDisconnect":true}}`, func(c *Config) { c.Presence.GenerateLeaveOnDisconnect = true }},
-		{"presence.streamFiltering", DefaultConfig(), `{"presence":{"streamFiltering":true}}`, func(c *Config) { c.Presence.StreamFiltering = true }},
-		{"presence.activeNoticeChannel", DefaultConfig(), `{"presence":{"activeNoticeChannel":"room.notices"}}`, func(c *Config) { c.Presence.ActiveNoticeChannel = new("room.notices") }},
-		{"presence.announceMax", DefaultConfig(), `{"presence":{"announceMax":0}}`, func(c *Config) { c.Presence.AnnounceMax = 0 }},
-		{"presence.interval", DefaultConfig(), `{"presence":{"interval":300}}`, func(c *Config) { c.Presence.Interval = 300 }},
-		{"presence.debounce", DefaultConfig(), `{"presence":{"debounce":0}}`, func(c *Config) { c.Presence.Debounce = 0 }},
+		{"messagePersistence.includePresenceEvents", testBareConfig(), `{"messagePersistence":{"includePresenceEvents":true}}`, func(c *Config) { c.MessagePersistence.IncludePresenceEvents = true }},
+		{"messagePersistence.deleteFromHistory", testBareConfig(), `{"messagePersistence":{"deleteFromHistory":true}}`, func(c *Config) { c.MessagePersistence.DeleteFromHistory = true }},
+		{"messagePersistence.retention", testBareConfig(), `{"messagePersistence":{"retention":180}}`, func(c *Config) { c.MessagePersistence.Retention = new(180) }},
+		{"presence.enabled", testBareConfig(), `{"presence":{"enabled":false}}`, func(c *Config) { c.Presence.Enabled = false }},
+		{"presence.deltas", testBareConfig(), `{"presence":{"deltas":true}}`, func(c *Config) { c.Presence.Deltas = true }},
+		{"presence.generateLeaveOnDisconnect", testBareConfig(), `{"presence":{"generateLeaveOnDisconnect":true}}`, func(c *Config) { c.Presence.GenerateLeaveOnDisconnect = true }},
+		{"presence.streamFiltering", testBareConfig(), `{"presence":{"streamFiltering":true}}`, func(c *Config) { c.Presence.StreamFiltering = true }},
+		{"presence.activeNoticeChannel", testBareConfig(), `{"presence":{"activeNoticeChannel":"room.notices"}}`, func(c *Config) { c.Presence.ActiveNoticeChannel = new("room.notices") }},
+		{"presence.announceMax", testBareConfig(), `{"presence":{"announceMax":0}}`, func(c *Config) { c.Presence.AnnounceMax = 0 }},
+		{"presence.interval", testBareConfig(), `{"presence":{"interval":300}}`, func(c *Config) { c.Presence.Interval = 300 }},
+		{"presence.debounce", testBareConfig(), `{"presence":{"debounce":0}}`, func(c *Config) { c.Presence.Debounce = 0 }},
 		{"same value again", testFullConfig(), `{"files":{"region":"eu-central-1","retention":7},"presence":{"interval":10}}`, func(c *Config) {}},
 	}
 	for _, tt := range tests {
@@ -333,7 +435,7 @@ func TestConfigApplyValueRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			section, field, _ := strings.Cut(tt.path, ".")
-			base := DefaultConfig()
+			base := testBareConfig()
 			check := func(literal string, got Config) {
 				t.Helper()
 				var v any
@@ -374,7 +476,7 @@ func TestConfigApplyValueRules(t *testing.T) {
 // TestConfigApplyNullWhereNoNull sends null to each field that has no null
 // (every bool and int), which must be refused naming the field.
 func TestConfigApplyNullWhereNoNull(t *testing.T) {
-	for section, fields := range configJSON(t, DefaultConfig()) {
+	for section, fields := range configJSON(t, testBareConfig()) {
 		for field, v := range fields {
 			path := section + "." + field
 			var word string
@@ -402,8 +504,8 @@ func TestConfigApplyClearsNullableFields(t *testing.T) {
 		"messagePersistence.retention": `0`,
 		"presence.activeNoticeChannel": `"n"`,
 	} {
-		got := mustApplyConfigJSON(t, DefaultConfig(), fieldPatch(path, value), fieldPatch(path, "null"))
-		if diff := cmp.Diff(DefaultConfig(), got); diff != "" {
+		got := mustApplyConfigJSON(t, testBareConfig(), fieldPatch(path, value), fieldPatch(path, "null"))
+		if diff := cmp.Diff(testBareConfig(), got); diff != "" {
 			t.Errorf("%s set then cleared (-want +got):\n%s", path, diff)
 		}
 	}
@@ -418,25 +520,25 @@ func TestConfigApplyEnablingRules(t *testing.T) {
 		patches []string
 		want    []string // nil: accepted
 	}{
-		{"files alone", DefaultConfig(), []string{`{"files":{"enabled":true}}`},
+		{"files alone", testBareConfig(), []string{`{"files":{"enabled":true}}`},
 			[]string{"files.region: required when files are enabled", "files.retention: required when files are enabled"}},
-		{"files without retention", DefaultConfig(), []string{`{"files":{"enabled":true,"region":"us-east-1"}}`},
+		{"files without retention", testBareConfig(), []string{`{"files":{"enabled":true,"region":"us-east-1"}}`},
 			[]string{"files.retention: required when files are enabled"}},
-		{"files with null retention", DefaultConfig(), []string{`{"files":{"enabled":true,"region":"us-east-1","retention":null}}`},
+		{"files with null retention", testBareConfig(), []string{`{"files":{"enabled":true,"region":"us-east-1","retention":null}}`},
 			[]string{"files.retention: required when files are enabled"}},
-		{"appContext alone", DefaultConfig(), []string{`{"appContext":{"enabled":true}}`},
+		{"appContext alone", testBareConfig(), []string{`{"appContext":{"enabled":true}}`},
 			[]string{"appContext.region: required when appContext is enabled"}},
-		{"dataSync alone", DefaultConfig(), []string{`{"dataSync":{"enabled":true}}`},
+		{"dataSync alone", testBareConfig(), []string{`{"dataSync":{"enabled":true}}`},
 			[]string{"dataSync.region: required when dataSync is enabled"}},
-		{"messagePersistence alone", DefaultConfig(), []string{`{"messagePersistence":{"enabled":true}}`},
+		{"messagePersistence alone", testBareConfig(), []string{`{"messagePersistence":{"enabled":true}}`},
 			[]string{"messagePersistence.retention: required when messagePersistence is enabled"}},
-		{"apns alone", DefaultConfig(), []string{`{"apns":{"enabled":true}}`},
+		{"apns alone", testBareConfig(), []string{`{"apns":{"enabled":true}}`},
 			[]string{"apns.teamId: required when apns is enabled", "apns.authKeyId: required when apns is enabled", "apns.filename: required when apns is enabled"}},
-		{"apns with a team id only", DefaultConfig(), []string{`{"apns":{"enabled":true,"teamId":"ABCDE12345"}}`},
+		{"apns with a team id only", testBareConfig(), []string{`{"apns":{"enabled":true,"teamId":"ABCDE12345"}}`},
 			[]string{"apns.authKeyId: required when apns is enabled", "apns.filename: required when apns is enabled"}},
-		{"a bad value is reported, not as missing", DefaultConfig(), []string{`{"files":{"enabled":true,"region":"mars","retention":7}}`},
+		{"a bad value is reported, not as missing", testBareConfig(), []string{`{"files":{"enabled":true,"region":"mars","retention":7}}`},
 			[]string{"files.region: must be one of us-east-1, us-west-1, eu-central-1, ap-south-1, ap-northeast-1"}},
-		{"needs given in earlier patches count", DefaultConfig(), []string{
+		{"needs given in earlier patches count", testBareConfig(), []string{
 			`{"files":{"region":"us-east-1"},"appContext":{"region":"aws-iad-1"}}`,
 			`{"files":{"retention":7},"dataSync":{"region":"aws-iad-1"},"messagePersistence":{"retention":7}}`,
 			`{"apns":{"teamId":"ABCDE12345","authKeyId":"ABCDE12345","filename":"k.p8"}}`,
@@ -474,8 +576,8 @@ func TestConfigApplyRegionsAreWriteOnce(t *testing.T) {
 				checkConfigMessages(t, err, []string{tt.path + ": cannot be changed once set"})
 			}
 			// Unset, null is harmless; once set by a patch, the region stays.
-			mustApplyConfigJSON(t, DefaultConfig(), fieldPatch(tt.path, "null"))
-			_, err := applyConfigJSON(DefaultConfig(), fieldPatch(tt.path, tt.same), fieldPatch(tt.path, tt.other))
+			mustApplyConfigJSON(t, testBareConfig(), fieldPatch(tt.path, "null"))
+			_, err := applyConfigJSON(testBareConfig(), fieldPatch(tt.path, tt.same), fieldPatch(tt.path, tt.other))
 			checkConfigMessages(t, err, []string{tt.path + ": cannot be changed once set"})
 		})
 	}
@@ -551,7 +653,7 @@ func TestConfigValidate(t *testing.T) {
 		"streamController.channelGroupLimit: must be between 1 and 2000",
 		"presence.interval: must be between 10 and 300",
 	})
-	bad := DefaultConfig()
+	bad := testBareConfig()
 	bad.Files = Files{Enabled: true, Retention: new(2), Region: new("mars")}
 	bad.StreamController.ChannelGroupLimit = 2001
 	bad.AppContext.Enabled = true
@@ -584,7 +686,7 @@ func TestParseStoredConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := DefaultConfig()
+	old := testBareConfig()
 	old.Presence.Interval = 30
 	old.Files = Files{Enabled: true, Retention: new(7), Region: new("us-east-1")}
 	tests := []struct {
@@ -592,9 +694,9 @@ func TestParseStoredConfig(t *testing.T) {
 		want       Config
 	}{
 		{"round trip", string(stored), testFullConfig()},
-		{"empty row takes defaults", `{}`, DefaultConfig()},
+		{"empty row takes defaults", `{}`, testBareConfig()},
 		{"missing fields take defaults", `{"presence":{"interval":30},"files":{"enabled":true,"region":"us-east-1","retention":7}}`, old},
-		{"unknown fields are ignored", `{"legacy":1,"presence":{"enableLegacyStuff":true}}`, DefaultConfig()},
+		{"unknown fields are ignored", `{"legacy":1,"presence":{"enableLegacyStuff":true}}`, testBareConfig()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -628,7 +730,7 @@ func FuzzConfigApply(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, base := range []Config{DefaultConfig(), testFullConfig()} {
+		for _, base := range []Config{testBareConfig(), testFullConfig()} {
 			before := configJSON(t, base)
 			p, err := ParseConfigPatch([]byte(body))
 			if err == nil {

@@ -106,7 +106,7 @@ func TestKeysets(t *testing.T) {
 	if len(d.SecretKeys) != 1 || !strings.HasPrefix(d.SecretKeys[0].SecretKey, "sec-c-") || d.SecretKeys[0].ExpiresAt != nil {
 		t.Errorf("CreateKeyset secret keys = %+v, want one main key", d.SecretKeys)
 	}
-	if d.Config.Presence.AnnounceMax != 20 || d.Config.MessagePersistence.Enabled {
+	if d.Config.Presence.AnnounceMax != 20 || !d.Config.MessagePersistence.Enabled || *d.Config.Files.Region != "us-east-1" {
 		t.Errorf("CreateKeyset config = %+v, want the defaults", d.Config)
 	}
 

@@ -121,8 +121,8 @@ func TestConcurrentConfigPatchesKeepEveryChange(t *testing.T) {
 		`{"presence":{"interval":99}}`,
 		`{"streamController":{"channelGroupLimit":1500}}`,
 		`{"accessManager":{"enabled":true}}`,
-		`{"messagePersistence":{"enabled":true,"retention":30}}`,
-		`{"appContext":{"region":"aws-fra-1"}}`,
+		`{"messagePersistence":{"enabled":false,"retention":30}}`,
+		`{"dataSync":{"region":"aws-fra-1"}}`,
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(patches))
@@ -147,8 +147,8 @@ func TestConcurrentConfigPatchesKeepEveryChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := fmt.Sprintf("%d %d %d %t %t %d %s", c.Presence.AnnounceMax, c.Presence.Interval, c.StreamController.ChannelGroupLimit,
-		c.AccessManager.Enabled, c.MessagePersistence.Enabled, *c.MessagePersistence.Retention, *c.AppContext.Region)
-	if want := "7 99 1500 true true 30 aws-fra-1"; got != want {
+		c.AccessManager.Enabled, c.MessagePersistence.Enabled, *c.MessagePersistence.Retention, *c.DataSync.Region)
+	if want := "7 99 1500 true false 30 aws-fra-1"; got != want {
 		b, _ := json.Marshal(c)
 		t.Errorf("merged config lost an update: %s\n%s", got, b)
 	}
@@ -161,7 +161,7 @@ func TestFailedOperationsChangeNothing(t *testing.T) {
 	ctx := context.Background()
 	k := newKeyset(t, svc, p)
 	before, _ := svc.GetConfig(ctx, p, k.ID)
-	bad, err := keyplane.ParseConfigPatch([]byte(`{"presence":{"announceMax":5},"files":{"enabled":true}}`))
+	bad, err := keyplane.ParseConfigPatch([]byte(`{"presence":{"announceMax":5},"files":{"enabled":true,"retention":null}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,10 @@ func TestFailedOperationsChangeNothing(t *testing.T) {
 		t.Fatalf("invalid patch: %v", err)
 	}
 	after, _ := svc.GetConfig(ctx, p, k.ID)
-	if b1, b2 := fmt.Sprint(before), fmt.Sprint(after); b1 != b2 {
+	// Compared as JSON: the defaults hold pointers (retentions, regions).
+	b1, _ := json.Marshal(before)
+	b2, _ := json.Marshal(after)
+	if string(b1) != string(b2) {
 		t.Errorf("a refused patch changed the config:\n%s\n%s", b1, b2)
 	}
 	// Creating a keyset in a missing app creates nothing.

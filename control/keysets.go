@@ -80,7 +80,7 @@ type NewKeyset struct {
 }
 
 // CreateKeyset makes a keyset with its main secret key and its
-// configuration (defaults with the given patch applied). It needs Keyset
+// configuration (keyplane.NewConfig: PubNub's defaults with the given patch applied). It needs Keyset
 // write and Secret key read on the app, because the answer carries the key.
 func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewKeyset) (k keyplane.Keyset, secret keyplane.SecretKey, cfg keyplane.Config, err error) {
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{AppID: n.AppID}, keyplane.OpCreateKeyset.Needs...); err != nil {
@@ -97,7 +97,7 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 		k.Type = *n.Type
 		msgs = append(msgs, keyplane.ValidateKeysetType("keyset.type", k.Type))
 	}
-	cfg, cerr := keyplane.DefaultConfig().Apply(n.Config)
+	cfg, cerr := keyplane.NewConfig(n.Config)
 	if cerr != nil {
 		msgs = append(msgs, keyplane.ErrorMessages(keyplane.PrefixMessages(cerr, "config."))...)
 	}

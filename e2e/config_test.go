@@ -48,7 +48,8 @@ func TestConfigPatchMerges(t *testing.T) {
 		{`{"presence":{}}`, nil},
 		// PubNub's documented example (reference §7.4).
 		{`{"accessManager":{"enabled":true,"tokenRevoke":true},"appContext":{"enabled":false,"disallowGetAllChannelMetadata":true}}`,
-			map[string]any{"accessManager.enabled": true, "accessManager.tokenRevoke": true, "appContext.disallowGetAllChannelMetadata": true}},
+			map[string]any{"accessManager.enabled": true, "accessManager.tokenRevoke": true, "appContext.enabled": false,
+				"appContext.disallowGetAllChannelMetadata": true}},
 		{`{"streamController":{"wildcardSubscribe":false,"channelGroupLimit":2000}}`,
 			map[string]any{"streamController.wildcardSubscribe": false, "streamController.channelGroupLimit": 2000}},
 		{`{"presence":{"announceMax":0,"interval":300,"debounce":300,"activeNoticeChannel":"` + strings.Repeat("c", 92) + `"}}`,
@@ -75,7 +76,7 @@ func TestConfigEnablingRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	a := e.createApp("a")
-	k := e.createKeyset(a.ID, "k").Keyset.ID
+	k := e.createBareKeyset(a.ID, "k")
 
 	e.refuseConfig(k, `{"files":{"enabled":true}}`,
 		"files.region: required when files are enabled", "files.retention: required when files are enabled")
@@ -88,7 +89,7 @@ func TestConfigEnablingRules(t *testing.T) {
 	e.refuseConfig(k, `{"apns":{"enabled":true,"teamId":"ABCD1234EF"}}`,
 		"apns.authKeyId: required when apns is enabled", "apns.filename: required when apns is enabled")
 
-	cfg := jsonObject(t, defaultConfig)
+	cfg := jsonObject(t, bareConfig)
 	for _, s := range []struct {
 		body    string
 		changes map[string]any
@@ -124,7 +125,13 @@ func TestConfigRegionsWriteOnce(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	a := e.createApp("a")
-	k := e.createKeyset(a.ID, "k").Keyset.ID
+	// A keyset created with PubNub's defaults has its regions already.
+	def := e.createKeyset(a.ID, "default").Keyset.ID
+	e.patchConfig(def, `{"files":{"region":"us-east-1"},"appContext":{"region":"aws-iad-1"}}`)
+	e.refuseConfig(def, `{"files":{"region":"eu-central-1"}}`, "files.region: cannot be changed once set")
+	e.refuseConfig(def, `{"appContext":{"region":null}}`, "appContext.region: cannot be changed once set")
+
+	k := e.createBareKeyset(a.ID, "k")
 	// null before anything is set is no change.
 	e.patchConfig(k, `{"files":{"region":null},"appContext":{"region":null},"dataSync":{"region":null}}`)
 	e.patchConfig(k, `{"files":{"region":"us-west-1"},"appContext":{"region":"aws-pdx-1"},"dataSync":{"region":"aws-hnd-1"}}`)
@@ -149,7 +156,9 @@ func TestConfigRefusals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	a := e.createApp("a")
-	k := e.createKeyset(a.ID, "k").Keyset.ID
+	// Bare: a region not yet chosen is checked against the allowed ones,
+	// where a set one is refused as changed.
+	k := e.createBareKeyset(a.ID, "k")
 	for _, tc := range []struct {
 		body string
 		msgs []string
@@ -203,8 +212,8 @@ func TestConfigRefusals(t *testing.T) {
 		e.refuseConfig(k, tc.body, tc.msgs...)
 	}
 	e.do("PATCH", "/v2/keysets/"+k+"/config", `{"presence":`).wantErrorContaining(400, "body: invalid JSON")
-	if diff := cmp.Diff(jsonObject(t, defaultConfig), e.config(k)); diff != "" {
-		t.Errorf("config after only refused PATCHes is not the default (-want +got):\n%s", diff)
+	if diff := cmp.Diff(jsonObject(t, bareConfig), e.config(k)); diff != "" {
+		t.Errorf("config after only refused PATCHes is not the one created (-want +got):\n%s", diff)
 	}
 }
 
@@ -238,13 +247,15 @@ func TestCreateKeysetWithConfig(t *testing.T) {
 		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"presence":{"bogus":1}}}`, []string{"config.presence.bogus: unknown field"}},
 		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"bogus":{}}}`, []string{"config.bogus: unknown field"}},
 		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"presence":{"interval":"x"}}}`, []string{"config.presence.interval: must be an integer"}},
-		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"files":{"enabled":true},"presence":{"interval":1}}}`, []string{
+		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"files":{"enabled":true,"region":null,"retention":null},"presence":{"interval":1}}}`, []string{
 			"config.presence.interval: must be between 10 and 300",
 			"config.files.region: required when files are enabled",
 			"config.files.retention: required when files are enabled",
 		}},
-		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"messagePersistence":{"enabled":true}}}`,
+		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"messagePersistence":{"retention":null}}}`,
 			[]string{"config.messagePersistence.retention: required when messagePersistence is enabled"}},
+		{`{"keyset":{"appId":"` + a.ID + `"},"config":{"appContext":{"region":"us-east-1"}}}`,
+			[]string{"config.appContext.region: must be one of aws-iad-1, aws-pdx-1, aws-fra-1, aws-bom-1, aws-hnd-1"}},
 		{`{"keyset":{"appId":"x"},"config":{"bogus":1}}`, []string{`keyset.appId: must be a numeric id such as "12", not "x"`, "config.bogus: unknown field"}},
 		{`{"keyset":{"appId":"` + a.ID + `","name":" "},"config":{"presence":{"interval":1}}}`, []string{
 			"keyset.name: required, and not only spaces", "config.presence.interval: must be between 10 and 300",
@@ -254,6 +265,49 @@ func TestCreateKeysetWithConfig(t *testing.T) {
 	}
 	if n := e.keysetTotal(); n != 1 {
 		t.Errorf("keysets after refused creations = %d, want 1", n)
+	}
+}
+
+// A keyset created with part of a config keeps PubNub's defaults where the
+// config is silent, may choose regions other than the default ones (nothing
+// is stored yet), and a feature turned off at creation has no region, so
+// that enabling it later may choose one.
+func TestCreateKeysetConfigDefaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	a := e.createApp("a")
+	create := func(config string) keysetCreated {
+		t.Helper()
+		var k keysetCreated
+		e.do("POST", "/v2/keysets", `{"keyset":{"appId":"`+a.ID+`"},"config":`+config+`}`).want(201).decode(&k)
+		if diff := cmp.Diff(k.Config, e.config(k.Keyset.ID)); diff != "" {
+			t.Errorf("GET config after creating with %s differs from the answer (-answer +GET):\n%s", config, diff)
+		}
+		return k
+	}
+	for _, tc := range []struct {
+		config  string
+		changes map[string]any
+	}{
+		{`{}`, nil},
+		{`{"presence":{"announceMax":50}}`, map[string]any{"presence.announceMax": 50}},
+		{`{"files":{"region":"eu-central-1","retention":30},"appContext":{"region":"aws-fra-1","referentialIntegrity":true}}`,
+			map[string]any{"files.region": "eu-central-1", "files.retention": 30, "appContext.region": "aws-fra-1", "appContext.referentialIntegrity": true}},
+		{`{"messagePersistence":{"enabled":false},"presence":{"enabled":false}}`,
+			map[string]any{"messagePersistence.enabled": false, "presence.enabled": false}},
+		{`{"files":{"enabled":false},"appContext":{"enabled":false}}`,
+			map[string]any{"files.enabled": false, "files.region": nil, "appContext.enabled": false, "appContext.region": nil}},
+		{`{"files":{"enabled":false,"region":"us-west-1"}}`, map[string]any{"files.enabled": false, "files.region": "us-west-1"}},
+	} {
+		k := create(tc.config)
+		if diff := cmp.Diff(withChanges(t, jsonObject(t, defaultConfig), tc.changes), k.Config); diff != "" {
+			t.Errorf("created with %s (-want +got):\n%s", tc.config, diff)
+		}
+	}
+	off := create(`{"files":{"enabled":false},"appContext":{"enabled":false}}`).Keyset.ID
+	got := e.patchConfig(off, `{"files":{"enabled":true,"region":"ap-south-1"},"appContext":{"enabled":true,"region":"aws-bom-1"}}`)
+	if got["files"].(map[string]any)["region"] != "ap-south-1" || got["appContext"].(map[string]any)["region"] != "aws-bom-1" {
+		t.Errorf("regions chosen after creation: %v", got)
 	}
 }
 

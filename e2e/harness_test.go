@@ -593,15 +593,40 @@ type secretKeyList struct {
 	SecretKeys []secretKeyJSON `json:"secretKeys"`
 }
 
-// defaultConfig is the configuration of a new keyset, from the README
-// ("Keyset configuration defaults").
+// defaultConfig is the configuration of a keyset created without one:
+// PubNub's, from the README ("Keyset configuration defaults").
 const defaultConfig = `{
+  "accessManager": {"enabled": false, "tokenRevoke": false},
+  "files": {"enabled": true, "retention": 7, "region": "us-east-1"},
+  "streamController": {"enabled": true, "wildcardSubscribe": true, "channelGroupLimit": 100},
+  "appContext": {"enabled": true, "userMetadataEvents": true, "channelMetadataEvents": true,
+    "membershipEvents": true, "disallowGetAllChannelMetadata": false,
+    "disallowGetAllUserMetadata": false, "referentialIntegrity": false, "region": "aws-iad-1"},
+  "dataSync": {"enabled": false, "region": null},
+  "apns": {"enabled": false, "teamId": null, "authKeyId": null, "filename": null},
+  "fcm": {"filename": null},
+  "messagePersistence": {"enabled": true, "includePresenceEvents": false,
+    "deleteFromHistory": false, "retention": 7},
+  "presence": {"enabled": true, "deltas": false, "generateLeaveOnDisconnect": false,
+    "streamFiltering": false, "activeNoticeChannel": null, "announceMax": 20,
+    "interval": 10, "debounce": 2}
+}`
+
+// bareConfigPatch turns off, at creation, every default feature that needs
+// a choice and clears the choices, so that a test can make each one for the
+// first time (regions are write-once). The keyset it makes has bareConfig.
+const bareConfigPatch = `{"files":{"enabled":false,"retention":null},"appContext":{"enabled":false},` +
+	`"messagePersistence":{"enabled":false,"retention":null}}`
+
+// bareConfig is the configuration of a keyset created with bareConfigPatch:
+// turned off at creation, Files and App Context are left without a region.
+const bareConfig = `{
   "accessManager": {"enabled": false, "tokenRevoke": false},
   "files": {"enabled": false, "retention": null, "region": null},
   "streamController": {"enabled": true, "wildcardSubscribe": true, "channelGroupLimit": 100},
   "appContext": {"enabled": false, "userMetadataEvents": true, "channelMetadataEvents": true,
     "membershipEvents": true, "disallowGetAllChannelMetadata": false,
-    "disallowGetAllUserMetadata": false, "referentialIntegrity": true, "region": null},
+    "disallowGetAllUserMetadata": false, "referentialIntegrity": false, "region": null},
   "dataSync": {"enabled": false, "region": null},
   "apns": {"enabled": false, "teamId": null, "authKeyId": null, "filename": null},
   "fcm": {"filename": null},
@@ -663,6 +688,17 @@ func (e *env) createKeyset(appID, name string) keysetCreated {
 	var k keysetCreated
 	e.do("POST", "/v2/keysets", map[string]any{"keyset": map[string]any{"appId": appID, "name": name}}).want(201).decode(&k)
 	return k
+}
+
+// createBareKeyset makes a keyset with bareConfig, checking that it has it.
+func (e *env) createBareKeyset(appID, name string) string {
+	e.t.Helper()
+	var k keysetCreated
+	e.do("POST", "/v2/keysets", `{"keyset":{"appId":"`+appID+`","name":"`+name+`"},"config":`+bareConfigPatch+`}`).want(201).decode(&k)
+	if diff := cmp.Diff(jsonObject(e.t, bareConfig), k.Config); diff != "" {
+		e.t.Fatalf("keyset created with %s (-want +got):\n%s", bareConfigPatch, diff)
+	}
+	return k.Keyset.ID
 }
 
 func (e *env) config(keysetID string) map[string]any {

@@ -373,10 +373,10 @@ func TestToolErrors(t *testing.T) {
 
 	// The server's validation, every message.
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
-		"config": map[string]any{"messagePersistence": map[string]any{"enabled": true}, "presence": map[string]any{"announceMax": 500}}}},
+		"config": map[string]any{"messagePersistence": map[string]any{"enabled": true, "retention": 14}, "presence": map[string]any{"announceMax": 500}}}},
 		"400 BadRequest", "messagePersistence.retention", "presence.announceMax")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "create", "data": map[string]any{"name": "k", "appId": app.ID, "type": "production",
-		"config": map[string]any{"files": map[string]any{"enabled": true}}}}, "400 BadRequest", "files.region", "files.retention")
+		"config": map[string]any{"files": map[string]any{"enabled": true, "region": "mars-1", "retention": 14}}}}, "400 BadRequest", "files.region", "files.retention")
 	fails(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": "999"}}, "404 NotFound", "999")
 	fails(t, cs, "manage_apps", map[string]any{"operation": "update", "data": map[string]any{"id": app.ID, "name": "   "}}, "400 BadRequest", "name")
 	fails(t, cs, "get_usage_metrics", map[string]any{"entityType": "app", "entityId": app.ID, "from": from, "to": to, "metrics": []string{"pubish"}},

@@ -245,12 +245,14 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 	if s := value(t, ctx, "#new-secret"); !strings.HasPrefix(s, "sec-c-") {
 		t.Errorf("secret shown %q", s)
 	}
+	// Message Persistence is on by default (PubNub's defaults): an empty
+	// retention is null, which it cannot be while enabled.
 	run(t, ctx, "keyset page with a bad interval and persistence without retention",
 		chromedp.Click(chromedp.CSS(`#created a.button`)),
 		chromedp.WaitVisible(chromedp.ID("save-config")),
 		chromedp.Clear(chromedp.ID("cfg-presence-interval")),
 		chromedp.SendKeys(chromedp.ID("cfg-presence-interval"), "5"),
-		chromedp.Click(chromedp.ID("cfg-messagePersistence-enabled")),
+		chromedp.Clear(chromedp.ID("cfg-messagePersistence-retention")),
 		chromedp.Click(chromedp.ID("save-config")),
 		chromedp.WaitVisible(chromedp.CSS("#cfg-presence-interval-err .errors")),
 	)
@@ -264,19 +266,19 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 	ks, _, _ := e.svc.ListKeysets(context.Background(), owner, keyplane.Page{Page: 1, Limit: 10})
 	ks = ks[len(ks)-1:] // the one made in the browser
 	cfg, _ := e.svc.GetConfig(context.Background(), owner, ks[0].ID)
-	if cfg.Presence.Interval != 10 || cfg.MessagePersistence.Enabled {
+	if cfg.Presence.Interval != 10 || cfg.MessagePersistence.Retention == nil || *cfg.MessagePersistence.Retention != 7 {
 		t.Errorf("an invalid config form changed the config: %+v", cfg)
 	}
 	// Fixed, it saves.
 	run(t, ctx, "fix and save",
 		chromedp.Clear(chromedp.ID("cfg-presence-interval")),
 		chromedp.SendKeys(chromedp.ID("cfg-presence-interval"), "30"),
-		chromedp.SendKeys(chromedp.ID("cfg-messagePersistence-retention"), "7"),
+		chromedp.SendKeys(chromedp.ID("cfg-messagePersistence-retention"), "30"),
 		chromedp.Click(chromedp.ID("save-config")),
 		chromedp.WaitVisible(chromedp.CSS(".notice.ok")),
 	)
 	cfg, _ = e.svc.GetConfig(context.Background(), owner, ks[0].ID)
-	if cfg.Presence.Interval != 30 || !cfg.MessagePersistence.Enabled || cfg.MessagePersistence.Retention == nil || *cfg.MessagePersistence.Retention != 7 {
+	if cfg.Presence.Interval != 30 || !cfg.MessagePersistence.Enabled || cfg.MessagePersistence.Retention == nil || *cfg.MessagePersistence.Retention != 30 {
 		t.Errorf("saved config: %+v", cfg)
 	}
 	screenshot(t, ctx, "keyset")

@@ -49,20 +49,20 @@ const (
 	secretKey = "sec-c-AbC12dEf34GhI56jKl78MnO90pQr12StU34vWx56yZ"
 )
 
-// defaultConfig is the configuration of a new keyset (README, "Keyset
-// configuration defaults").
+// defaultConfig is the configuration of a keyset created without one:
+// PubNub's (README, "Keyset configuration defaults").
 const defaultConfig = `{
   "accessManager": {"enabled": false, "tokenRevoke": false},
-  "files": {"enabled": false, "retention": null, "region": null},
+  "files": {"enabled": true, "retention": 7, "region": "us-east-1"},
   "streamController": {"enabled": true, "wildcardSubscribe": true, "channelGroupLimit": 100},
-  "appContext": {"enabled": false, "userMetadataEvents": true, "channelMetadataEvents": true,
+  "appContext": {"enabled": true, "userMetadataEvents": true, "channelMetadataEvents": true,
     "membershipEvents": true, "disallowGetAllChannelMetadata": false,
-    "disallowGetAllUserMetadata": false, "referentialIntegrity": true, "region": null},
+    "disallowGetAllUserMetadata": false, "referentialIntegrity": false, "region": "aws-iad-1"},
   "dataSync": {"enabled": false, "region": null},
   "apns": {"enabled": false, "teamId": null, "authKeyId": null, "filename": null},
   "fcm": {"filename": null},
-  "messagePersistence": {"enabled": false, "includePresenceEvents": false,
-    "deleteFromHistory": false, "retention": null},
+  "messagePersistence": {"enabled": true, "includePresenceEvents": false,
+    "deleteFromHistory": false, "retention": 7},
   "presence": {"enabled": true, "deltas": false, "generateLeaveOnDisconnect": false,
     "streamFiltering": false, "activeNoticeChannel": null, "announceMax": 20,
     "interval": 10, "debounce": 2}
@@ -102,6 +102,40 @@ func keysetCreated(config string) string {
 
 func errBody(status int, name string) string {
 	return fmt.Sprintf(`{"statusCode":%d,"error":%q,"message":["something: wrong"]}`, status, name)
+}
+
+// TestSpecConfigDefaults: the spec shows a new keyset's configuration as
+// the Config schema's example, and it is the server's (keyplane.DefaultConfig)
+// and PubNub's (defaultConfig), and valid by the schema itself.
+func TestSpecConfigDefaults(t *testing.T) {
+	v := mustLoad(t)
+	ref := v.doc.Components.Schemas["Config"]
+	if ref == nil || ref.Value == nil || len(ref.Value.Examples) != 1 {
+		t.Fatalf("components.schemas.Config has no single example")
+	}
+	example, err := json.Marshal(ref.Value.Examples[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := json.Marshal(keyplane.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	asMap := func(b []byte) (m map[string]any) {
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if diff := cmp.Diff(asMap([]byte(defaultConfig)), asMap(example)); diff != "" {
+		t.Errorf("Config example is not PubNub's defaults (-want +spec):\n%s", diff)
+	}
+	if diff := cmp.Diff(asMap(server), asMap(example)); diff != "" {
+		t.Errorf("Config example is not keyplane.DefaultConfig (-server +spec):\n%s", diff)
+	}
+	if err := ref.Value.VisitJSON(asMap(example)); err != nil {
+		t.Errorf("Config example fails its own schema: %v", err)
+	}
 }
 
 func TestLoadIsValid31(t *testing.T) {

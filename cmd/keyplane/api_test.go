@@ -392,7 +392,7 @@ func TestCLIConfig(t *testing.T) {
 	for _, f := range []string{outputJSON, outputYAML} {
 		cfg := decode(t, f, e.ok("config", "get", ks, "-o", f))
 		p := obj(t, cfg["presence"])
-		if p["announceMax"] != 20.0 || p["activeNoticeChannel"] != nil || obj(t, cfg["files"])["region"] != nil {
+		if p["announceMax"] != 20.0 || p["activeNoticeChannel"] != nil || obj(t, cfg["files"])["region"] != "us-east-1" || obj(t, cfg["dataSync"])["region"] != nil {
 			t.Errorf("config get -o %s = %v, want the defaults", f, cfg)
 		}
 	}
@@ -402,7 +402,7 @@ func TestCLIConfig(t *testing.T) {
 		t.Fatalf("config get table:\n%s", r.stdout)
 	}
 	if !strings.Contains(r.stdout, "presence.announceMax") || !regexp.MustCompile(`(?m)^accessManager\.enabled +false$`).MatchString(r.stdout) ||
-		!regexp.MustCompile(`(?m)^files\.region +null$`).MatchString(r.stdout) {
+		!regexp.MustCompile(`(?m)^files\.region +us-east-1$`).MatchString(r.stdout) || !regexp.MustCompile(`(?m)^dataSync\.region +null$`).MatchString(r.stdout) {
 		t.Errorf("config get table lacks section.field value rows:\n%s", r.stdout)
 	}
 

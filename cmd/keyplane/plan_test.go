@@ -130,7 +130,7 @@ func TestPlanApplyPopulatedAccount(t *testing.T) {
         type: production
         config:
           presence: {announceMax: 50, activeNoticeChannel: null}
-          messagePersistence: {enabled: false}
+          messagePersistence: {enabled: true}
       - name: prod
 `)
 	r := e.ok("plan", "-f", file)
@@ -240,7 +240,7 @@ func TestPlanApplyRefusals(t *testing.T) {
     keysets:
       - name: ok
       - name: broken
-        config: {messagePersistence: {enabled: true}}
+        config: {messagePersistence: {enabled: true, retention: null}}
 `)
 	r := e.kp(nil, "", "apply", "-f", half)
 	if r.code != exitUsage {
@@ -249,7 +249,7 @@ func TestPlanApplyRefusals(t *testing.T) {
 	mustContain(t, "apply of a refused keyset (stdout)", r.stdout, "done: create app \"Half\"", "done: create keyset \"ok\"", "secret key of keyset \"ok\"")
 	mustNotContain(t, "apply of a refused keyset (stdout)", r.stdout, "Applied")
 	mustContain(t, "apply of a refused keyset (stderr)", r.stderr, `apply stopped at "create keyset \"broken\" in app \"Half\"" after 2 of 3 changes`, "400 BadRequest", "messagePersistence.retention")
-	fixed := writeFile(t, "fixed.yaml", strings.Replace(readFile(t, half), "enabled: true}", "enabled: true, retention: 7}", 1))
+	fixed := writeFile(t, "fixed.yaml", strings.Replace(readFile(t, half), "retention: null}", "retention: 7}", 1))
 	r = e.ok("apply", "-f", fixed)
 	mustContain(t, "apply of the fixed file", r.stdout, "+ create keyset \"broken\"", "Applied 1 changes.")
 	mustNotContain(t, "apply of the fixed file", r.stdout, "create app", "create keyset \"ok\"")
