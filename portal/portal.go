@@ -390,10 +390,27 @@ func fieldErrors(err error, fields ...string) map[string][]string {
 	return out
 }
 
-// localNext is where to go after signing in: a path on this site only.
-func localNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
-		return "/apps"
+// localNext is where to go after signing in: a path on this site, or else
+// the home page. It judges next as a browser will read it, not as Go does:
+// browsers drop ASCII tab, LF and CR anywhere in a URL, strip leading
+// spaces and controls, and read a backslash as a slash, so "/\t/evil" and
+// "/\\evil" are "//evil" to them, another host. Rather than repair such a
+// value (and risk repairing it differently from some browser), anything
+// but printable ASCII without spaces or backslashes is refused; what is
+// left must parse as a bare path, with no scheme, host or user.
+func localNext(next string) string {
+	const home = "/apps"
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return home
+		}
 	}
-	return s
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return home
+	}
+	return next
 }
