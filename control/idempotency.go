@@ -208,3 +208,33 @@ func (st idempotentStore) Write(ctx context.Context, fn func(Tx) error) error {
 	}
 	return err
 }
+
+// TakeIdempotentBody returns the stored answer of p's idempotency key and,
+// in the same write transaction, keeps that answer without its body. The
+// portal keeps a secret it shows once (a new API key, a keyset's secret
+// key, a generated password) as the body of its form's answer: this hands
+// it to exactly one request, while a replay of the form still finds the
+// rest of the answer (where to go) and acts no second time. Writes are
+// serialized on both engines, so two concurrent calls cannot both see the
+// body. It is a NotFound when the key or its answer is not there.
+func (s *Service) TakeIdempotentBody(ctx context.Context, p keyplane.Principal, key string) (StoredResponse, error) {
+	var out StoredResponse
+	scope := idempotencyScope(p)
+	err := s.raw.Write(ctx, func(tx Tx) error {
+		rec, err := tx.IdempotencyRecord(scope, key, s.clock())
+		if err != nil {
+			return err
+		}
+		if rec.Response == nil {
+			return keyplane.Errorf(keyplane.CodeNotFound, "idempotency key: no answer stored")
+		}
+		out = *rec.Response
+		if len(out.Body) == 0 {
+			return nil
+		}
+		kept := out
+		kept.Body = nil
+		return tx.SetIdempotencyResponse(scope, key, kept)
+	})
+	return out, err
+}

@@ -70,3 +70,36 @@ func TestIdempotencyRecordedWithOperation(t *testing.T) {
 		t.Errorf("replay = %v, %v", stored, err)
 	}
 }
+
+// A body taken from a stored answer is handed out once; the rest of the
+// answer stays for replays.
+func TestTakeIdempotentBodyOnce(t *testing.T) {
+	svc, p, _ := setup(t)
+	ctx := context.Background()
+	if _, err := svc.TakeIdempotentBody(ctx, p, "form-1"); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+		t.Fatalf("no such key: %v, want 404", err)
+	}
+	claim, _, err := svc.BeginIdempotent(ctx, p, "form-1", []byte("fp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateApp(control.WithIdempotency(ctx, claim), p, "once"); err != nil {
+		t.Fatal(err)
+	}
+	want := control.StoredResponse{Status: 303, Header: map[string]string{"Location": "/apps/1"}, Body: []byte("secret")}
+	if err := svc.FinishIdempotent(ctx, claim, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := svc.TakeIdempotentBody(ctx, p, "form-1")
+	if err != nil || string(got.Body) != "secret" || got.Header["Location"] != "/apps/1" {
+		t.Fatalf("first take: %+v, %v", got, err)
+	}
+	got, err = svc.TakeIdempotentBody(ctx, p, "form-1")
+	if err != nil || len(got.Body) != 0 || got.Header["Location"] != "/apps/1" {
+		t.Fatalf("second take: %+v, %v; want the answer without its body", got, err)
+	}
+	_, stored, err := svc.BeginIdempotent(ctx, p, "form-1", []byte("fp"))
+	if err != nil || stored == nil || stored.Status != 303 || len(stored.Body) != 0 {
+		t.Fatalf("replay after the take: %+v, %v", stored, err)
+	}
+}

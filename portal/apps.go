@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -58,9 +59,11 @@ func (p *Portal) apps(w http.ResponseWriter, r *http.Request, s *session) error 
 
 func (p *Portal) createApp(w http.ResponseWriter, r *http.Request, s *session) error {
 	name := firstLine(r.PostFormValue("name"))
-	a, err := p.svc.CreateApp(r.Context(), s.P, name)
-	if err == nil {
-		http.Redirect(w, r, "/apps/"+strconv.FormatInt(a.ID, 10), http.StatusSeeOther)
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		a, err := p.svc.CreateApp(ctx, s.P, name)
+		return "/apps/" + strconv.FormatInt(a.ID, 10), nil, err
+	})
+	if done {
 		return nil
 	}
 	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
@@ -131,7 +134,11 @@ func (p *Portal) renameApp(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	name := firstLine(r.PostFormValue("name"))
-	if _, err := p.svc.RenameApp(r.Context(), s.P, id, name); err != nil {
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		_, err := p.svc.RenameApp(ctx, s.P, id, name)
+		return "/apps/" + strconv.FormatInt(id, 10) + "?done=renamed", nil, err
+	})
+	if !done {
 		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 			return err
 		}
@@ -140,9 +147,7 @@ func (p *Portal) renameApp(w http.ResponseWriter, r *http.Request, s *session) e
 			return perr
 		}
 		p.render(w, r, http.StatusBadRequest, "app", s, page.App.Name, page)
-		return nil
 	}
-	http.Redirect(w, r, "/apps/"+strconv.FormatInt(id, 10)+"?done=renamed", http.StatusSeeOther)
 	return nil
 }
 
@@ -171,11 +176,10 @@ func (p *Portal) deleteApp(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	if err := p.svc.DeleteApp(r.Context(), s.P, id); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/apps?done=app-deleted", http.StatusSeeOther)
-	return nil
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		return "/apps?done=app-deleted", nil, p.svc.DeleteApp(ctx, s.P, id)
+	})
+	return err
 }
 
 func (p *Portal) createKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -188,24 +192,53 @@ func (p *Portal) createKeyset(w http.ResponseWriter, r *http.Request, s *session
 	if strings.TrimSpace(name) != "" {
 		n.Name = &name
 	}
-	k, secret, _, err := p.svc.CreateKeyset(r.Context(), s.P, n)
-	page := appPage{}
-	status := http.StatusCreated
-	if err != nil {
-		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
-			return err
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		k, secret, _, err := p.svc.CreateKeyset(ctx, s.P, n)
+		if err != nil {
+			return "", nil, err
 		}
-		status = http.StatusBadRequest
-		page.Errors = fieldErrors(err, "keyset.name", "keyset.type")
-		page.Keyset.Name, page.Keyset.Type = name, string(typ)
-	} else {
-		page.Created = &createdKeyset{Keyset: k, Secret: secret}
+		return shownURL(r), &shownSecret{KeysetID: k.ID, Secret: secret.Secret}, nil
+	})
+	if done {
+		return nil
 	}
+	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+		return err
+	}
+	page := appPage{Errors: fieldErrors(err, "keyset.name", "keyset.type")}
+	page.Keyset.Name, page.Keyset.Type = name, string(typ)
 	page, err = p.appPage(r, s, id, page)
 	if err != nil {
 		return err
 	}
-	p.render(w, r, status, "app", s, page.App.Name, page)
+	p.render(w, r, http.StatusBadRequest, "app", s, page.App.Name, page)
+	return nil
+}
+
+// keysetShown shows, once, the secret key of the keyset a form made, on
+// its app's page.
+func (p *Portal) keysetShown(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	sec, err := p.takeShown(r, s)
+	if err != nil {
+		return err
+	}
+	if sec == nil || sec.KeysetID == 0 {
+		p.goneSecret(w, r, s, "secret key", "If it was not copied, rotate the keyset's secret key on its page.")
+		return nil
+	}
+	k, err := p.svc.GetKeyset(r.Context(), s.P, sec.KeysetID)
+	if err != nil {
+		return err
+	}
+	page, err := p.appPage(r, s, id, appPage{Created: &createdKeyset{Keyset: k, Secret: keyplane.SecretKey{Secret: sec.Secret}}})
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "app", s, page.App.Name, page)
 	return nil
 }
 
@@ -288,7 +321,11 @@ func (p *Portal) updateKeyset(w http.ResponseWriter, r *http.Request, s *session
 		return err
 	}
 	name, typ := firstLine(r.PostFormValue("name")), keyplane.KeysetType(r.PostFormValue("type"))
-	if _, err := p.svc.UpdateKeyset(r.Context(), s.P, id, &name, &typ); err != nil {
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		_, err := p.svc.UpdateKeyset(ctx, s.P, id, &name, &typ)
+		return "/keysets/" + strconv.FormatInt(id, 10) + "?done=saved", nil, err
+	})
+	if !done {
 		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 			return err
 		}
@@ -297,9 +334,7 @@ func (p *Portal) updateKeyset(w http.ResponseWriter, r *http.Request, s *session
 			return perr
 		}
 		p.render(w, r, http.StatusBadRequest, "keyset", s, page.Keyset.Name, page)
-		return nil
 	}
-	http.Redirect(w, r, "/keysets/"+strconv.FormatInt(id, 10)+"?done=saved", http.StatusSeeOther)
 	return nil
 }
 
@@ -317,20 +352,23 @@ func (p *Portal) updateConfig(w http.ResponseWriter, r *http.Request, s *session
 	}
 	patch, sent, err := configPatch(cur, r.PostForm)
 	if err == nil {
-		_, err = p.svc.UpdateConfig(r.Context(), s.P, id, patch)
-	}
-	if err != nil {
-		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
-			return err
+		var done bool
+		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+			_, err := p.svc.UpdateConfig(ctx, s.P, id, patch)
+			return "/keysets/" + strconv.FormatInt(id, 10) + "?done=saved#config", nil, err
+		})
+		if done {
+			return nil
 		}
-		page, perr := p.keysetPage(r, s, id, keysetPage{Errors: fieldErrors(err, configPaths()...), ConfigErr: true}, sent)
-		if perr != nil {
-			return perr
-		}
-		p.render(w, r, http.StatusBadRequest, "keyset", s, page.Keyset.Name, page)
-		return nil
 	}
-	http.Redirect(w, r, "/keysets/"+strconv.FormatInt(id, 10)+"?done=saved#config", http.StatusSeeOther)
+	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+		return err
+	}
+	page, perr := p.keysetPage(r, s, id, keysetPage{Errors: fieldErrors(err, configPaths()...), ConfigErr: true}, sent)
+	if perr != nil {
+		return perr
+	}
+	p.render(w, r, http.StatusBadRequest, "keyset", s, page.Keyset.Name, page)
 	return nil
 }
 
@@ -350,23 +388,47 @@ func (p *Portal) rotateSecret(w http.ResponseWriter, r *http.Request, s *session
 		t := p.now().Add(d)
 		at = &t
 	}
-	key, err := p.svc.RotateSecretKey(r.Context(), s.P, id, at)
-	page := keysetPage{}
-	status := http.StatusCreated
-	if err != nil {
-		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
-			return err
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		key, err := p.svc.RotateSecretKey(ctx, s.P, id, at)
+		if err != nil {
+			return "", nil, err
 		}
-		status = httpstatus.Of(keyplane.ErrorCode(err))
-		page.Errors = map[string][]string{"rotate": keyplane.ErrorMessages(err)}
-	} else {
-		page.NewSecret = key.Secret
+		return shownURL(r), &shownSecret{KeysetID: id, Secret: key.Secret}, nil
+	})
+	if done {
+		return nil
 	}
-	page, err = p.keysetPage(r, s, id, page, nil)
+	if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
+		return err
+	}
+	page, perr := p.keysetPage(r, s, id, keysetPage{Errors: map[string][]string{"rotate": keyplane.ErrorMessages(err)}}, nil)
+	if perr != nil {
+		return perr
+	}
+	p.render(w, r, httpstatus.Of(keyplane.ErrorCode(err)), "keyset", s, page.Keyset.Name, page)
+	return nil
+}
+
+// rotatedShown shows, once, the secret key a rotation made, on the
+// keyset's page.
+func (p *Portal) rotatedShown(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	p.render(w, r, status, "keyset", s, page.Keyset.Name, page)
+	sec, err := p.takeShown(r, s)
+	if err != nil {
+		return err
+	}
+	if sec == nil {
+		p.goneSecret(w, r, s, "secret key", "If it was not copied, rotate the secret key again.")
+		return nil
+	}
+	page, err := p.keysetPage(r, s, id, keysetPage{NewSecret: sec.Secret}, nil)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "keyset", s, page.Keyset.Name, page)
 	return nil
 }
 
@@ -395,13 +457,12 @@ func (p *Portal) deleteKeyset(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	k, err := p.svc.GetKeyset(r.Context(), s.P, id)
-	if err != nil {
-		return err
-	}
-	if err := p.svc.DeleteKeyset(r.Context(), s.P, id); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/apps/"+strconv.FormatInt(k.AppID, 10)+"?done=keyset-deleted", http.StatusSeeOther)
-	return nil
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		k, err := p.svc.GetKeyset(ctx, s.P, id)
+		if err != nil {
+			return "", nil, err
+		}
+		return "/apps/" + strconv.FormatInt(k.AppID, 10) + "?done=keyset-deleted", nil, p.svc.DeleteKeyset(ctx, s.P, id)
+	})
+	return err
 }

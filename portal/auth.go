@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -131,17 +132,18 @@ func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *sessi
 	if next != r.PostFormValue("confirm") {
 		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two new passwords differ")
 	} else {
-		c, _ := r.Cookie(CookieName) // signedIn found it
-		err = p.svc.ChangePassword(r.Context(), s.P, c.Value, p.clientIP(r), r.PostFormValue("current"), next)
-	}
-	if err != nil {
-		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
-			return err
+		var done bool
+		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+			return "/account?done=password-changed", nil, p.svc.ChangePassword(ctx, s.P, s.cookie, p.clientIP(r), r.PostFormValue("current"), next)
+		})
+		if done {
+			return nil
 		}
-		p.render(w, r, http.StatusBadRequest, "account", s, "My Account", accountPage{Errors: fieldErrors(err, "current", "password", "confirm")})
-		return nil
 	}
-	http.Redirect(w, r, "/account?done=password-changed", http.StatusSeeOther)
+	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+		return err
+	}
+	p.render(w, r, http.StatusBadRequest, "account", s, "My Account", accountPage{Errors: fieldErrors(err, "current", "password", "confirm")})
 	return nil
 }
 

@@ -2,9 +2,11 @@ package portal_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -136,15 +138,37 @@ func (e *env) do(c *http.Client, req *http.Request) answer {
 	return answer{res.StatusCode, res.Header, string(b)}
 }
 
+// get fetches path. A page holding forms first redirects to itself with
+// a form token added; get follows that one redirect, as a browser would,
+// so tests see the page.
 func (e *env) get(c *http.Client, path string) answer {
 	e.t.Helper()
 	req, _ := http.NewRequest("GET", e.base+path, nil)
-	return e.do(c, req)
+	a := e.do(c, req)
+	if loc := a.header.Get("Location"); a.status == http.StatusSeeOther && strings.Contains(loc, "form=") {
+		if u, err := url.Parse(loc); err == nil && u.Path == strings.SplitN(path, "?", 2)[0] {
+			req, _ := http.NewRequest("GET", e.base+loc, nil)
+			return e.do(c, req)
+		}
+	}
+	return a
 }
 
-// post sends a form as a same-origin page would (no cross-site markers).
+// formToken is a fresh form token, as a page's URL carries one.
+func formToken() string { return rand.Text() }
+
+// post sends a form as a same-origin page would (no cross-site markers),
+// with a fresh form token unless form carries one: each call is a form
+// sent from a page of its own, unless a test sends the same token again.
 func (e *env) post(c *http.Client, path string, form url.Values, headers ...string) answer {
 	e.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	if !form.Has("form") {
+		form = maps.Clone(form)
+		form.Set("form", formToken())
+	}
 	req, _ := http.NewRequest("POST", e.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -212,6 +236,12 @@ func startBrowser() {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("no-first-run", true),
+		// Back and Forward fetch the page again instead of restoring it
+		// from the back/forward cache: the harder case for forms that must
+		// act once (a restored page still holds its old form; a fetched
+		// one must get it from its URL), and the one chromedp follows
+		// (after a restore from that cache its DOM queries wait for ever).
+		chromedp.Flag("disable-features", "BackForwardCache"),
 		chromedp.WindowSize(1280, 900),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

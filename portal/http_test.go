@@ -167,8 +167,12 @@ func TestUsersPage(t *testing.T) {
 	c := e.client()
 	e.signIn(c, "owner@example.com")
 	r := e.post(c, "/account/users", url.Values{"email": {"new@example.com"}, "role": {"viewer"}})
-	if r.status != http.StatusCreated || !strings.Contains(r.body, "Copy this password now") {
-		t.Fatalf("add user: %d", r.status)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/account/users/shown?form=") {
+		t.Fatalf("add user: %d %s", r.status, r.header.Get("Location"))
+	}
+	shown := r.header.Get("Location")
+	if r = e.get(c, shown); r.status != http.StatusOK || !strings.Contains(r.body, "Copy this password now") {
+		t.Fatalf("the generated password's page: %d", r.status)
 	}
 	i := strings.Index(r.body, `id="new-password" value="`)
 	pw := r.body[i+len(`id="new-password" value="`):]
@@ -176,6 +180,9 @@ func TestUsersPage(t *testing.T) {
 	c2 := e.client()
 	if r := e.post(c2, "/login", url.Values{"email": {"new@example.com"}, "password": {pw}}); r.status != http.StatusSeeOther {
 		t.Fatalf("the generated password does not sign in: %d", r.status)
+	}
+	if r := e.get(c, shown); r.status != http.StatusGone || !strings.Contains(r.body, "can no longer be shown") || strings.Contains(r.body, pw) {
+		t.Errorf("the generated password's page again: %d", r.status)
 	}
 	// Invalid input is shown beside its field and adds no one.
 	r = e.post(c, "/account/users", url.Values{"email": {"not an address"}, "role": {"admin"}, "password": {"short"}})
@@ -208,7 +215,7 @@ func TestPortalChangesAreAuditedAsTheUser(t *testing.T) {
 	c := e.client()
 	e.signIn(c, "owner@example.com")
 	r := e.post(c, "/account/api-management/new", url.Values{"name": {"ci"}, "perm": {"account:app:read"}, "target": {""}, "expiration": {"30"}, "action": {"create"}})
-	if r.status != http.StatusCreated {
+	if r.status != http.StatusSeeOther {
 		t.Fatalf("create: %d", r.status)
 	}
 	if r := e.post(c, "/account/api-management/1/delete", nil); r.status != http.StatusSeeOther {
@@ -253,8 +260,11 @@ func TestAppsAndKeysetsPages(t *testing.T) {
 		t.Errorf("rename: %d", r.status)
 	}
 	r = e.post(c, "/apps/1/keysets", url.Values{"name": {"prod"}, "type": {"production"}})
-	if r.status != http.StatusCreated || !strings.Contains(r.body, `id="new-secret" value="sec-c-`) || !strings.Contains(r.body, `badge production`) {
-		t.Fatalf("create keyset: %d", r.status)
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/apps/1/keysets/shown?form=") {
+		t.Fatalf("create keyset: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r = e.get(c, r.header.Get("Location")); r.status != http.StatusOK || !strings.Contains(r.body, `id="new-secret" value="sec-c-`) || !strings.Contains(r.body, `badge production`) {
+		t.Fatalf("the new keyset's page: %d", r.status)
 	}
 	if r := e.post(c, "/apps/1/keysets", url.Values{"type": {"staging"}}); r.status != http.StatusBadRequest || !strings.Contains(r.body, "keyset.type: must be testing or production") {
 		t.Errorf("bad keyset type: %d", r.status)
@@ -267,8 +277,11 @@ func TestAppsAndKeysetsPages(t *testing.T) {
 	k := itoa(ks[0].ID)
 	before, _ := e.svc.ListSecretKeys(context.Background(), admin, ks[0].ID, false)
 	r = e.post(c, "/keysets/"+k+"/rotate", url.Values{"keep": {"24h"}})
-	if r.status != http.StatusCreated || !strings.Contains(r.body, `id="rotated-secret" value="sec-c-`) {
+	if r.status != http.StatusSeeOther {
 		t.Fatalf("rotate: %d", r.status)
+	}
+	if r = e.get(c, r.header.Get("Location")); r.status != http.StatusOK || !strings.Contains(r.body, `id="rotated-secret" value="sec-c-`) {
+		t.Fatalf("the rotated key's page: %d", r.status)
 	}
 	after, _ := e.svc.ListSecretKeys(context.Background(), admin, ks[0].ID, false)
 	if len(after) != 2 || after[1].Secret != before[0].Secret || after[1].ExpiresAt == nil {

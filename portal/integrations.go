@@ -302,9 +302,14 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 			if len(grants) == 0 {
 				page.Errors["rows"] = []string{"Add at least one permission row."}
 			} else {
-				in, key, err := p.svc.CreateIntegration(r.Context(), s.P.Actor(), s.P.AccountID, page.Name, grants, expires)
-				if err == nil {
-					p.render(w, r, http.StatusCreated, "key-created", s, "Service Integration created", keyCreatedPage{Integration: in, Key: key, New: true})
+				done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+					in, key, err := p.svc.CreateIntegration(ctx, s.P.Actor(), s.P.AccountID, page.Name, grants, expires)
+					if err != nil {
+						return "", nil, err
+					}
+					return shownURL(r), &shownSecret{IntegrationID: in.ID, NewIntegration: true, APIKeyPrefix: key.Prefix, APIKeyExpires: key.ExpiresAt, Secret: key.Key}, nil
+				})
+				if done {
 					return nil
 				}
 				if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid {
@@ -406,15 +411,16 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 		return err
 	}
 	expires, msg := parseExpiry(r.PostFormValue("expiration"), p.now())
-	var key control.NewKey
 	if msg == "" {
-		key, err = p.svc.CreateAPIKey(r.Context(), s.P.Actor(), s.P.AccountID, id, expires)
-		if err == nil {
-			in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, id)
+		var done bool
+		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+			key, err := p.svc.CreateAPIKey(ctx, s.P.Actor(), s.P.AccountID, id, expires)
 			if err != nil {
-				return err
+				return "", nil, err
 			}
-			p.render(w, r, http.StatusCreated, "key-created", s, "API key generated", keyCreatedPage{Integration: in.Integration, Key: key})
+			return shownURL(r), &shownSecret{IntegrationID: id, APIKeyPrefix: key.Prefix, APIKeyExpires: key.ExpiresAt, Secret: key.Key}, nil
+		})
+		if done {
 			return nil
 		}
 		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
@@ -480,11 +486,11 @@ func (p *Portal) revokeKey(w http.ResponseWriter, r *http.Request, s *session) e
 	if err != nil {
 		return err
 	}
-	if _, err := p.svc.RevokeIntegrationKey(r.Context(), s.P.Actor(), s.P.AccountID, id, keyID); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account/api-management/"+strconv.FormatInt(id, 10)+"?done=revoked", http.StatusSeeOther)
-	return nil
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		_, err := p.svc.RevokeIntegrationKey(ctx, s.P.Actor(), s.P.AccountID, id, keyID)
+		return "/account/api-management/" + strconv.FormatInt(id, 10) + "?done=revoked", nil, err
+	})
+	return err
 }
 
 func (p *Portal) deleteIntegrationForm(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -512,9 +518,31 @@ func (p *Portal) deleteIntegration(w http.ResponseWriter, r *http.Request, s *se
 	if err != nil {
 		return err
 	}
-	if err := p.svc.DeleteIntegration(r.Context(), s.P.Actor(), s.P.AccountID, id); err != nil {
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		return "/account/api-management?done=integration-deleted", nil, p.svc.DeleteIntegration(ctx, s.P.Actor(), s.P.AccountID, id)
+	})
+	return err
+}
+
+// keyShown shows, once, the API key a create or generate form made.
+func (p *Portal) keyShown(w http.ResponseWriter, r *http.Request, s *session) error {
+	sec, err := p.takeShown(r, s)
+	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/account/api-management?done=integration-deleted", http.StatusSeeOther)
+	if sec == nil || sec.IntegrationID == 0 {
+		p.goneSecret(w, r, s, "API key", "If it was not copied, revoke it on its integration's page and generate another.")
+		return nil
+	}
+	in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, sec.IntegrationID)
+	if err != nil {
+		return err
+	}
+	key := control.NewKey{Key: sec.Secret, APIKey: keyplane.APIKey{Prefix: sec.APIKeyPrefix, ExpiresAt: sec.APIKeyExpires}}
+	title := "API key generated"
+	if sec.NewIntegration {
+		title = "Service Integration created"
+	}
+	p.render(w, r, http.StatusOK, "key-created", s, title, keyCreatedPage{Integration: in.Integration, Key: key, New: sec.NewIntegration})
 	return nil
 }

@@ -105,8 +105,10 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /account/api-management", p.signedIn(p.integrations))
 	mux.Handle("GET /account/api-management/new", p.signedIn(p.newIntegrationForm))
 	mux.Handle("POST /account/api-management/new", p.signedIn(p.createIntegration))
+	mux.Handle("GET /account/api-management/new/shown", p.signedIn(p.keyShown))
 	mux.Handle("GET /account/api-management/{id}", p.signedIn(p.integration))
 	mux.Handle("POST /account/api-management/{id}/keys", p.signedIn(p.generateKey))
+	mux.Handle("GET /account/api-management/{id}/keys/shown", p.signedIn(p.keyShown))
 	mux.Handle("GET /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKeyForm))
 	mux.Handle("POST /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKey))
 	mux.Handle("GET /account/api-management/{id}/delete", p.signedIn(p.deleteIntegrationForm))
@@ -114,6 +116,7 @@ func (p *Portal) Handler() http.Handler {
 
 	mux.Handle("GET /account/users", p.signedIn(p.users))
 	mux.Handle("POST /account/users", p.signedIn(p.createUser))
+	mux.Handle("GET /account/users/shown", p.signedIn(p.passwordShown))
 	mux.Handle("POST /account/users/{id}/role", p.signedIn(p.changeRole))
 	mux.Handle("GET /account/users/{id}/remove", p.signedIn(p.removeUserForm))
 	mux.Handle("POST /account/users/{id}/remove", p.signedIn(p.removeUser))
@@ -127,10 +130,12 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /apps/{id}/delete", p.signedIn(p.deleteAppForm))
 	mux.Handle("POST /apps/{id}/delete", p.signedIn(p.deleteApp))
 	mux.Handle("POST /apps/{id}/keysets", p.signedIn(p.createKeyset))
+	mux.Handle("GET /apps/{id}/keysets/shown", p.signedIn(p.keysetShown))
 	mux.Handle("GET /keysets/{id}", p.signedIn(p.keyset))
 	mux.Handle("POST /keysets/{id}", p.signedIn(p.updateKeyset))
 	mux.Handle("POST /keysets/{id}/config", p.signedIn(p.updateConfig))
 	mux.Handle("POST /keysets/{id}/rotate", p.signedIn(p.rotateSecret))
+	mux.Handle("GET /keysets/{id}/rotate/shown", p.signedIn(p.rotatedShown))
 	mux.Handle("GET /keysets/{id}/delete", p.signedIn(p.deleteKeysetForm))
 	mux.Handle("POST /keysets/{id}/delete", p.signedIn(p.deleteKeyset))
 
@@ -205,6 +210,8 @@ type session struct {
 	CanManage bool
 	// CanWrite tells whether the user's role writes apps and keysets.
 	CanWrite bool
+	// cookie is the session's token, which form keys are bound to.
+	cookie string
 }
 
 type pageHandler func(w http.ResponseWriter, r *http.Request, s *session) error
@@ -246,7 +253,7 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{P: pr, Account: a, CanManage: keyplane.MayManage(pr.Actor()) == nil,
+	return &session{P: pr, Account: a, cookie: c.Value, CanManage: keyplane.MayManage(pr.Actor()) == nil,
 		CanWrite: keyplane.Authorize(pr.Grants, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
 }
 
@@ -271,8 +278,15 @@ type view struct {
 	S     *session
 	Nav   string // the section the page belongs to: apps, usage, api, account
 	Flash string
-	Data  any
+	// Form is the form token the page's forms send (see once.go).
+	Form string
+	Data any
 }
+
+// formPages are the pages holding a state-changing form of a signed-in
+// user, whose URL must carry a form token.
+var formPages = map[string]bool{"integration-new": true, "integration": true, "apps": true, "app": true,
+	"keyset": true, "users": true, "account": true, "confirm": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -281,6 +295,23 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page
 		panic("portal: no template " + page)
 	}
 	v := view{Title: title, S: s, Data: data, Flash: flashes[r.URL.Query().Get("done")]}
+	if s != nil && formPages[page] {
+		switch {
+		case r.Method != http.MethodGet:
+			// A form shown again with its errors keeps the token it was
+			// sent with: nothing was done with it yet.
+			v.Form = r.PostFormValue(formField)
+		case strings.HasSuffix(r.URL.Path, "/shown"):
+			// The token in this URL is spent: forms here start afresh.
+			v.Form = newFormToken()
+		default:
+			v.Form = r.URL.Query().Get(formField)
+			if !validFormToken(v.Form) && status == http.StatusOK {
+				http.Redirect(w, r, withFormToken(r), http.StatusSeeOther)
+				return
+			}
+		}
+	}
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/account/api-management"):
 		v.Nav = "api"
@@ -391,10 +422,27 @@ func fieldErrors(err error, fields ...string) map[string][]string {
 	return out
 }
 
-// localNext is where to go after signing in: a path on this site only.
-func localNext(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
-		return "/apps"
+// localNext is where to go after signing in: a path on this site, or else
+// the home page. It judges next as a browser will read it, not as Go does:
+// browsers drop ASCII tab, LF and CR anywhere in a URL, strip leading
+// spaces and controls, and read a backslash as a slash, so "/\t/evil" and
+// "/\\evil" are "//evil" to them, another host. Rather than repair such a
+// value (and risk repairing it differently from some browser), anything
+// but printable ASCII without spaces or backslashes is refused; what is
+// left must parse as a bare path, with no scheme, host or user.
+func localNext(next string) string {
+	const home = "/apps"
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return home
+		}
 	}
-	return s
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
+		return home
+	}
+	return next
 }

@@ -37,8 +37,32 @@ func TestClientAddressAndSchemeBehindAProxy(t *testing.T) {
 
 func TestLocalNext(t *testing.T) {
 	for in, want := range map[string]string{
-		"/account": "/account", "": "/apps", "//evil.example": "/apps", "/\\evil.example": "/apps",
-		"https://evil.example/": "/apps", "/apps?q=x": "/apps?q=x",
+		"/account": "/account", "": "/apps", "/apps?q=x": "/apps?q=x",
+		"/keysets/3#config": "/keysets/3#config",
+		"/%2F/evil.example": "/%2F/evil.example", // an escaped slash is a path segment: it stays here
+		// What browsers read as another host or scheme, once they have
+		// dropped tab, LF and CR and turned backslashes into slashes.
+		"//evil.example":        "/apps",
+		"///evil.example":       "/apps",
+		"/\\evil.example":       "/apps",
+		"\\/evil.example":       "/apps",
+		"\\\\evil.example":      "/apps",
+		"/\t/evil.example":      "/apps",
+		"/\t\\evil.example":     "/apps",
+		"/\n/evil.example":      "/apps",
+		"/\r\n/evil.example":    "/apps",
+		"\t//evil.example":      "/apps",
+		" /evil.example":        "/apps",
+		" //evil.example":       "/apps",
+		"/\x00/evil.example":    "/apps",
+		"/\x7f/evil.example":    "/apps",
+		"https://evil.example/": "/apps",
+		"http:evil.example":     "/apps",
+		"javascript:alert(1)":   "/apps",
+		"JavaScript:alert(1)":   "/apps",
+		"evil.example":          "/apps",
+		"/apps\\..\\..\\evil":   "/apps",
+		"/apps\u00a0//evil":     "/apps",
 	} {
 		if got := localNext(in); got != want {
 			t.Errorf("localNext(%q) = %q, want %q", in, got, want)

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -43,27 +44,43 @@ func (p *Portal) users(w http.ResponseWriter, r *http.Request, s *session) error
 
 func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *session) error {
 	email, role := firstLine(r.PostFormValue("email")), r.PostFormValue("role")
-	u, generated, err := p.svc.CreateUser(r.Context(), s.P.Actor(), s.P.AccountID, control.NewUser{
-		Email: email, Password: r.PostFormValue("password"), Role: keyplane.Role(role)})
-	status := http.StatusCreated
-	page := usersPage{}
-	if err != nil {
-		if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
-			return err
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		u, generated, err := p.svc.CreateUser(ctx, s.P.Actor(), s.P.AccountID, control.NewUser{
+			Email: email, Password: r.PostFormValue("password"), Role: keyplane.Role(role)})
+		if err != nil || generated == "" {
+			return "/account/users?done=user-added", nil, err
 		}
-		status = httpstatus.Of(keyplane.ErrorCode(err))
-		page = usersPage{Email: email, Role: role, Errors: fieldErrors(err, "email", "password", "role")}
-	} else if generated != "" {
-		page.Generated, page.Created = generated, u.Email
-	} else {
-		http.Redirect(w, r, "/account/users?done=user-added", http.StatusSeeOther)
+		return shownURL(r), &shownSecret{Email: u.Email, Secret: generated}, nil
+	})
+	if done {
 		return nil
 	}
-	page, err = p.usersPage(r, s, page)
+	if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
+		return err
+	}
+	page, perr := p.usersPage(r, s, usersPage{Email: email, Role: role, Errors: fieldErrors(err, "email", "password", "role")})
+	if perr != nil {
+		return perr
+	}
+	p.render(w, r, httpstatus.Of(keyplane.ErrorCode(err)), "users", s, "Users", page)
+	return nil
+}
+
+// passwordShown shows, once, the password generated for a new user.
+func (p *Portal) passwordShown(w http.ResponseWriter, r *http.Request, s *session) error {
+	sec, err := p.takeShown(r, s)
 	if err != nil {
 		return err
 	}
-	p.render(w, r, status, "users", s, "Users", page)
+	if sec == nil || sec.Email == "" {
+		p.goneSecret(w, r, s, "password", "If it was not copied, remove the user and add them again.")
+		return nil
+	}
+	page, err := p.usersPage(r, s, usersPage{Generated: sec.Secret, Created: sec.Email})
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "users", s, "Users", page)
 	return nil
 }
 
@@ -72,11 +89,11 @@ func (p *Portal) changeRole(w http.ResponseWriter, r *http.Request, s *session) 
 	if err != nil {
 		return err
 	}
-	if _, err := p.svc.ChangeUserRole(r.Context(), s.P.Actor(), s.P.AccountID, id, keyplane.Role(r.PostFormValue("role"))); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account/users?done=role-changed", http.StatusSeeOther)
-	return nil
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		_, err := p.svc.ChangeUserRole(ctx, s.P.Actor(), s.P.AccountID, id, keyplane.Role(r.PostFormValue("role")))
+		return "/account/users?done=role-changed", nil, err
+	})
+	return err
 }
 
 func (p *Portal) removeUserForm(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -108,9 +125,8 @@ func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) 
 	if err != nil {
 		return err
 	}
-	if err := p.svc.RemoveUser(r.Context(), s.P.Actor(), s.P.AccountID, id); err != nil {
-		return err
-	}
-	http.Redirect(w, r, "/account/users?done=user-removed", http.StatusSeeOther)
-	return nil
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		return "/account/users?done=user-removed", nil, p.svc.RemoveUser(ctx, s.P.Actor(), s.P.AccountID, id)
+	})
+	return err
 }
