@@ -137,10 +137,10 @@ func (s *Service) CheckAuthz(ctx context.Context, p keyplane.Principal, q AuthzQ
 		if t.KeysetID != 0 {
 			k, err := tx.Keyset(p.AccountID, t.KeysetID)
 			switch {
-			case err == nil:
+			case err == nil && mayLearnKeyset(p, op, k):
 				t = k.Target()
-			case keyplane.ErrorCode(err) == keyplane.CodeNotFound:
-				t.AppID = 0 // authorized as a bare keyset id, as the operation does
+			case err == nil || keyplane.ErrorCode(err) == keyplane.CodeNotFound:
+				t.AppID = 0 // authorized as a bare keyset id, as for a missing one
 			default:
 				return err
 			}
@@ -172,6 +172,15 @@ func (s *Service) CheckAuthz(ctx context.Context, p keyplane.Principal, q AuthzQ
 		}
 	}
 	return a, nil
+}
+
+// mayLearnKeyset tells whether the answer about k may name its app: when
+// p may read k, or when the operation would be allowed on it (then trying
+// it would tell as much). Otherwise the keyset is answered as a missing
+// one, so that the check tells a key nothing about keysets it cannot see.
+func mayLearnKeyset(p keyplane.Principal, op keyplane.Operation, k keyplane.Keyset) bool {
+	return keyplane.Authorize(p.Grants, k.Target(), keyplane.Permission{Resource: keyplane.ResourceKeyset, Access: keyplane.AccessRead}) == nil ||
+		keyplane.Authorize(p.Grants, k.Target(), op.Needs...) == nil
 }
 
 // resolveQuestion finds the operation and the target q names.

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -313,5 +315,42 @@ func TestAuthzCheckAgreesWithTheOperations(t *testing.T) {
 		{map[string]any{"action": "getKeyset", "extra": true}, []string{"extra: unknown field"}},
 	} {
 		e.do("POST", "/v2/authz/check", tc.body, as(noneKey)).wantError(400, tc.msgs...)
+	}
+}
+
+// The check tells a key nothing about keysets it cannot read: asked about
+// a keyset of its account, a missing one, or another account's, a key
+// without a keyset row gets the same answer, the keyset's app included
+// (null). A key that may read the keyset, or may do the operation on it,
+// learns its app, as trying would tell it.
+func TestAuthzCheckTellsNothingOfKeysetsItCannotRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	app := e.createApp("Alpha")
+	mine := e.createKeyset(app.ID, "alpha").Keyset.ID
+	_, otherKey := e.otherAccount()
+	var theirApp appJSON
+	e.do("POST", "/v2/apps", map[string]any{"name": "Theirs"}, as(otherKey)).want(201).decode(&theirApp)
+	var foreign keysetCreated
+	e.do("POST", "/v2/keysets", map[string]any{"keyset": map[string]any{"name": "theirs", "type": "testing", "appId": theirApp.ID}}, as(otherKey)).want(201).decode(&foreign)
+	reporter, _, _ := e.integration("reporter", "account:usage-report:write")
+	reader, _, _ := e.integration("reader", "app/"+app.ID+":keyset:read")
+
+	answer := func(key, id string) string {
+		a := e.authz(key, map[string]any{"method": "PATCH", "path": "/v2/keysets/" + id + "/config"})
+		appID := "null"
+		if a.Target.AppID != nil {
+			appID = *a.Target.AppID
+		}
+		return fmt.Sprintf("allowed=%v app=%s reasons=%v", a.Allowed, appID, a.Reasons)
+	}
+	missing := answer(reporter, "99999")
+	for _, id := range []string{mine, foreign.Keyset.ID} {
+		if got := strings.ReplaceAll(answer(reporter, id), id, "99999"); got != missing {
+			t.Errorf("keyset %s: %s; a missing keyset: %s", id, got, missing)
+		}
+	}
+	if got := answer(reader, mine); !strings.Contains(got, "app="+app.ID) {
+		t.Errorf("a key that may read the keyset: %s, want its app %s", got, app.ID)
 	}
 }
