@@ -91,6 +91,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer db.Close()
+	if files := db.ExposedFiles(); len(files) > 0 {
+		log.Warn("the database's files can be read by other users of this machine: they hold password hashes, the audit log and usage; chmod 600 them",
+			"files", files)
+	}
 	kek := cfg.KEKFile
 	if kek == "" {
 		kek = DefaultKEKFile(cfg.Database)

@@ -28,6 +28,12 @@ func openSQLite(path string) (*DB, error) {
 			return nil, fmt.Errorf("database %s: cannot open: directory %s does not exist", path, dir)
 		}
 	}
+	// The database holds password hashes, the audit log and usage: a new
+	// one is made readable by its owner only, and SQLite gives its WAL and
+	// shared-memory files the same mode.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	// Pragmas go in the DSN so every pooled connection gets them.
 	// synchronous(FULL): an acknowledged write survives power loss.
 	q := url.Values{}
@@ -70,4 +76,20 @@ func openSQLite(path string) (*DB, error) {
 		readSlots: make(chan struct{}, sqliteReaders), writeSlots: make(chan struct{}, 1),
 		readStmts: newStmtCache(r), writeStmts: newStmtCache(w),
 	}, nil
+}
+
+// ExposedFiles lists the files of a SQLite database that users other than
+// its owner may read or write (the database, its WAL and shared-memory
+// files), each with its mode; none on PostgreSQL. serve warns of them.
+func (db *DB) ExposedFiles() []string {
+	if db.engine.name != "sqlite" {
+		return nil
+	}
+	var out []string
+	for _, f := range []string{db.name, db.name + "-wal", db.name + "-shm"} {
+		if fi, err := os.Stat(f); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s (%v)", f, fi.Mode().Perm()))
+		}
+	}
+	return out
 }
