@@ -5,8 +5,10 @@
 package keyplane
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -73,7 +75,20 @@ func ValidateName(field, name string) string {
 	case !utf8.ValidString(name) || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return field + ": must not contain control characters"
 	}
+	if i := strings.IndexFunc(name, invisible); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Sprintf("%s: must not contain invisible or text-direction characters (U+%04X)", field, r)
+	}
 	return ""
+}
+
+// invisible tells the characters a name may not hold, since they let one
+// name pass for another in a list: format characters (Unicode category Cf:
+// zero-width spaces and joiners, the bidirectional overrides and
+// isolates, the byte-order mark) and the line and paragraph separators
+// (Zl, Zp).
+func invisible(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
 // ValidateKeysetType checks a keyset type.

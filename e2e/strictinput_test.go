@@ -143,3 +143,20 @@ func TestTwoAuthorizationHeaders(t *testing.T) {
 		r.Header["Authorization"] = []string{e.key, e.key}
 	}).wantError(400, "Authorization: give it once, not 2 times")
 }
+
+// A name of invisible characters, or one holding a bidirectional override,
+// is a 400 naming the field, for apps, keysets and renames alike, and
+// nothing is made.
+func TestInvisibleNamesRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	app := e.createApp("Alpha")
+	before := e.appTotal()
+	e.do("POST", "/v2/apps", map[string]any{"name": "\u200b"}).wantError(400, "name: must not contain invisible or text-direction characters (U+200B)")
+	e.do("PATCH", "/v2/apps/"+app.ID, map[string]any{"name": "prod\u202Etset"}).wantError(400, "name: must not contain invisible or text-direction characters (U+202E)")
+	e.do("POST", "/v2/keysets", map[string]any{"keyset": map[string]any{"name": "\u2066x", "type": "testing", "appId": app.ID}}).
+		wantError(400, "keyset.name: must not contain invisible or text-direction characters (U+2066)")
+	if e.appTotal() != before || e.keysetTotal() != 0 {
+		t.Errorf("refused names made something")
+	}
+}
