@@ -53,10 +53,10 @@ func buildKeyplane(t *testing.T, race bool) string {
 	if binaries.dirErr != nil {
 		t.Fatal(binaries.dirErr)
 	}
-	b := &binaries.builds[0]
-	name := "keyplane"
+	// Each in its own folder, named keyplane: tests put the folder on PATH.
+	b, sub := &binaries.builds[0], "plain"
 	if race {
-		b, name = &binaries.builds[1], "keyplane-race"
+		b, sub = &binaries.builds[1], "race"
 	}
 	b.once.Do(func() {
 		goTool, err := exec.LookPath("go")
@@ -64,7 +64,7 @@ func buildKeyplane(t *testing.T, race bool) string {
 			b.err = fmt.Errorf("building the binary needs the go command: %v", err)
 			return
 		}
-		path := filepath.Join(binaries.dir, name)
+		path := filepath.Join(binaries.dir, sub, "keyplane")
 		// The VCS stamp (keyplane version) wherever the tree is a checkout.
 		args := []string{"build", "-buildvcs=auto", "-o", path}
 		if race {
