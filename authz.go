@@ -124,9 +124,17 @@ func AccessOn(grants []Grant, r Resource, t Target) Access {
 	return ""
 }
 
-// Resources lists every resource of the permission model, in the order of
-// PubNub's page (then Keyplane's own).
-var Resources = []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog}
+// Resources lists the resources a key may read, in the order of PubNub's
+// page (then Keyplane's own): what /v2/me reports access to.
+var Resources = func() []Resource {
+	var out []Resource
+	for _, d := range resourceTable {
+		if d.forIntegrations && slices.ContainsFunc(allAccesses(d), func(a Access) bool { return a.allows(AccessRead) }) {
+			out = append(out, d.resource)
+		}
+	}
+	return out
+}()
 
 // OfferedAt reports whether some row of resource r exists at level l.
 func OfferedAt(l Level, r Resource) bool {

@@ -55,45 +55,10 @@ func (a Access) allows(n Access) bool {
 	return a == n || a == AccessReadWrite
 }
 
-var resourceLabels = map[Resource]string{
-	ResourceApp:         "App",
-	ResourceKeyset:      "Keyset",
-	ResourceSecretKey:   "Secret key",
-	ResourceUsage:       "Usage & Monitoring",
-	ResourceOEMCustomer: "OEM Customer",
-	ResourceUsageReport: "Usage reporting",
-	ResourceAuditLog:    "Audit log",
-}
-
 var accessLabels = map[Access]string{
 	AccessRead:      "Read",
 	AccessWrite:     "Write",
 	AccessReadWrite: "Read & write",
-}
-
-// offered is the "Available permissions" table of PubNub's Service
-// Integrations page: the only (level, resource, access) rows that exist.
-var offered = map[Level]map[Resource][]Access{
-	LevelAccount: {
-		ResourceApp:         {AccessRead, AccessReadWrite},
-		ResourceKeyset:      {AccessRead, AccessReadWrite},
-		ResourceSecretKey:   {AccessRead, AccessReadWrite},
-		ResourceUsage:       {AccessRead},
-		ResourceOEMCustomer: {AccessRead, AccessReadWrite},
-		ResourceUsageReport: {AccessWrite},
-		ResourceAuditLog:    {AccessRead},
-	},
-	LevelApp: {
-		ResourceApp:       {AccessRead, AccessReadWrite},
-		ResourceKeyset:    {AccessRead, AccessReadWrite},
-		ResourceSecretKey: {AccessRead, AccessReadWrite},
-		ResourceUsage:     {AccessRead},
-	},
-	LevelKeyset: {
-		ResourceKeyset:    {AccessRead, AccessReadWrite},
-		ResourceSecretKey: {AccessRead, AccessReadWrite},
-		ResourceUsage:     {AccessRead},
-	},
 }
 
 // Grant is one permission row of a Service Integration: a level (with the
@@ -177,7 +142,7 @@ func ParseGrant(s string) (Grant, error) {
 	}
 	g.Resource = Resource(parts[1])
 	if _, ok := resourceLabels[g.Resource]; !ok {
-		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of app, keyset, secret-key, usage, oem-customer, audit-log, usage-report", clip(s))
+		return Grant{}, Errorf(CodeInvalid, "grant %q: resource must be one of %s", clip(s), resourceNames)
 	}
 	a, ok := accessSpellings[parts[2]]
 	if !ok {
@@ -396,16 +361,18 @@ func (l Level) Label() string {
 	return "Account"
 }
 
-// Offered lists every row of PubNub's "Available permissions" table and
-// Keyplane's own two (Audit log, Usage reporting), level by level (Account,
-// App, Keyset), without the app or keyset a row below Account names: what a
-// form may offer, and nothing else.
+// Offered lists every row a Service Integration may hold: PubNub's
+// "Available permissions" table and Keyplane's own rows, level by level
+// (Account, App, Keyset), without the app or keyset a row below Account
+// names: what a form may offer, and nothing else.
 func Offered() []Grant {
 	var out []Grant
 	for _, l := range []Level{LevelAccount, LevelApp, LevelKeyset} {
-		for _, r := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog, ResourceUsageReport} {
-			for _, a := range offered[l][r] {
-				out = append(out, Grant{Level: l, Resource: r, Access: a})
+		for _, d := range resourceTable {
+			if d.forIntegrations {
+				for _, a := range d.offered[l] {
+					out = append(out, Grant{Level: l, Resource: d.resource, Access: a})
+				}
 			}
 		}
 	}

@@ -54,14 +54,16 @@ func ParseRole(s string) (Role, error) {
 // authorized exactly as an integration holding these rows would be.
 func RoleGrants(r Role) []Grant {
 	var out []Grant
-	// Usage reporting is for the data plane, not for people.
-	for _, res := range []Resource{ResourceApp, ResourceKeyset, ResourceSecretKey, ResourceUsage, ResourceOEMCustomer, ResourceAuditLog} {
-		accesses := offered[LevelAccount][res]
+	for _, d := range resourceTable {
+		if !d.forRoles {
+			continue
+		}
+		accesses := d.offered[LevelAccount]
 		a := AccessRead
 		if r == RoleOwner || r == RoleAdmin {
 			a = accesses[len(accesses)-1]
 		}
-		out = append(out, Grant{Level: LevelAccount, Resource: res, Access: a})
+		out = append(out, Grant{Level: LevelAccount, Resource: d.resource, Access: a})
 	}
 	return out
 }
