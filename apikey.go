@@ -152,6 +152,8 @@ func ValidateIntegration(name string, grants []Grant) error {
 	for _, g := range grants {
 		if err := g.Validate(); err != nil {
 			msgs = append(msgs, ErrorMessages(err)...)
+		} else if !forIntegrations(g.Resource) {
+			msgs = append(msgs, "grant "+g.String()+": "+g.Resource.Label()+" are managed by people in the Admin Portal; no Service Integration may hold this row")
 		}
 		if seen[g] {
 			msgs = append(msgs, "grant "+g.String()+": given twice")

@@ -36,6 +36,12 @@ const (
 	// ResourceAuditLog is Keyplane's own resource (PubNub shows its audit
 	// log in the portal only): reading the account's audit events.
 	ResourceAuditLog Resource = "audit-log"
+	// ResourceIntegration and ResourceUser are managing Service
+	// Integrations (and their API keys) and the account's people: Keyplane's
+	// own, held by people's roles and never by a key (PubNub has no API for
+	// either, and a key that could make keys would outlive any limit on it).
+	ResourceIntegration Resource = "integration"
+	ResourceUser        Resource = "user"
 )
 
 // Access is what a row allows on its resource.
@@ -192,6 +198,15 @@ type Permission struct {
 	Resource Resource
 	Access   Access
 }
+
+// The rows managing Service Integrations and people take: resources held
+// by people's roles and never by a key.
+var (
+	ReadIntegrations   = Permission{Resource: ResourceIntegration, Access: AccessRead}
+	ManageIntegrations = Permission{Resource: ResourceIntegration, Access: AccessReadWrite}
+	ReadUsers          = Permission{Resource: ResourceUser, Access: AccessRead}
+	ManageUsers        = Permission{Resource: ResourceUser, Access: AccessReadWrite}
+)
 
 // Target locates the object an operation acts on in the account's
 // hierarchy. The zero Target is the account itself; an app has AppID; a

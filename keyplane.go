@@ -127,7 +127,25 @@ type Principal struct {
 	UserEmail string
 	Role      Role
 	Grants    []Grant
+	// Operator is set for the operator: `keyplane admin` on the database.
+	Operator bool
 }
+
+// Operator is the operator's principal in an account: it holds every
+// Account-level row with the widest access offered, and is audited as
+// OperatorActor.
+func Operator(accountID int64) Principal {
+	return Principal{AccountID: accountID, Operator: true, Grants: operatorGrants}
+}
+
+var operatorGrants = func() []Grant {
+	var out []Grant
+	for _, d := range resourceTable {
+		as := d.offered[LevelAccount]
+		out = append(out, Grant{Level: LevelAccount, Resource: d.resource, Access: as[len(as)-1]})
+	}
+	return out
+}()
 
 // Actor is who a recorded change was made by.
 type Actor struct {
@@ -145,6 +163,9 @@ const ActorUser = "user"
 
 // Actor returns the audit actor of p.
 func (p Principal) Actor() Actor {
+	if p.Operator {
+		return OperatorActor
+	}
 	if p.UserID != 0 {
 		return Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}
 	}

@@ -32,6 +32,9 @@ var resourceTable = []resourceDef{
 	{ResourceAuditLog, "Audit log", map[Level][]Access{LevelAccount: readOnly}, true, true},
 	// Usage reporting is for the data plane, not for people.
 	{ResourceUsageReport, "Usage reporting", map[Level][]Access{LevelAccount: {AccessWrite}}, true, false},
+	// Managing identities is for people, in the Admin Portal.
+	{ResourceIntegration, "Service Integrations", map[Level][]Access{LevelAccount: readWrite}, false, true},
+	{ResourceUser, "Users", map[Level][]Access{LevelAccount: readWrite}, false, true},
 }
 
 // Derived from resourceTable.
@@ -66,4 +69,15 @@ func allAccesses(d resourceDef) []Access {
 		out = append(out, as...)
 	}
 	return out
+}
+
+// forIntegrations tells whether a Service Integration's key may hold rows
+// of r.
+func forIntegrations(r Resource) bool {
+	for _, d := range resourceTable {
+		if d.resource == r {
+			return d.forIntegrations
+		}
+	}
+	return false
 }

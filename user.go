@@ -68,20 +68,6 @@ func RoleGrants(r Role) []Grant {
 	return out
 }
 
-// MayManage decides whether actor may manage Service Integrations, their
-// API keys and portal users. Only an Owner or Account Admin may, and the
-// operator at the command line; a Service Integration never manages
-// identities, and neither does an Account Viewer.
-func MayManage(actor Actor) error {
-	switch {
-	case actor.Type == OperatorActor.Type:
-		return nil
-	case actor.Type == ActorUser && (actor.Role == RoleOwner || actor.Role == RoleAdmin):
-		return nil
-	}
-	return Errorf(CodeForbidden, "only an Owner or Account Admin manages Service Integrations and users")
-}
-
 // User is a person who signs in to the Admin Portal.
 type User struct {
 	ID        int64

@@ -1,6 +1,7 @@
 package keyplane
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -38,25 +39,44 @@ func TestRoleGrantsAreAccountRowsThatAuthorizeLikeAnIntegration(t *testing.T) {
 	}
 }
 
-func TestMayManage(t *testing.T) {
+// Managing Service Integrations and people is a pair of rows like any
+// other: Owners, Admins and the operator hold them with Read & write, a
+// Viewer with Read, and no key may hold them at all.
+func TestManagingIdentitiesIsRows(t *testing.T) {
+	manage := []Permission{{ResourceIntegration, AccessReadWrite}, {ResourceUser, AccessReadWrite}}
+	read := []Permission{{ResourceIntegration, AccessRead}, {ResourceUser, AccessRead}}
 	for _, tc := range []struct {
-		actor Actor
-		ok    bool
+		who          string
+		p            Principal
+		read, manage bool
 	}{
-		{OperatorActor, true},
-		{Actor{Type: ActorUser, ID: 1, Role: RoleOwner}, true},
-		{Actor{Type: ActorUser, ID: 1, Role: RoleAdmin}, true},
-		{Actor{Type: ActorUser, ID: 1, Role: RoleViewer}, false},
-		{Actor{Type: ActorUser, ID: 1}, false},
-		{Principal{IntegrationID: 1, Grants: RoleGrants(RoleOwner)}.Actor(), false},
-		{Actor{}, false},
+		{"operator", Operator(1), true, true},
+		{"owner", User{ID: 1, Role: RoleOwner}.Principal(), true, true},
+		{"admin", User{ID: 1, Role: RoleAdmin}.Principal(), true, true},
+		{"viewer", User{ID: 1, Role: RoleViewer}.Principal(), true, false},
+		{"an integration with every row a key may hold", Principal{IntegrationID: 1, Grants: Offered()}, false, false},
 	} {
-		err := MayManage(tc.actor)
-		if (err == nil) != tc.ok {
-			t.Errorf("%+v: %v", tc.actor, err)
+		if err := Authorize(tc.p.Grants, Target{}, read...); (err == nil) != tc.read {
+			t.Errorf("%s reads identities: %v, want %v", tc.who, err, tc.read)
+		}
+		err := Authorize(tc.p.Grants, Target{}, manage...)
+		if (err == nil) != tc.manage {
+			t.Errorf("%s manages identities: %v, want %v", tc.who, err, tc.manage)
 		}
 		if err != nil && ErrorCode(err) != CodeForbidden {
-			t.Errorf("%+v: code %s", tc.actor, ErrorCode(err))
+			t.Errorf("%s: code %s", tc.who, ErrorCode(err))
+		}
+	}
+	if Operator(1).Actor() != OperatorActor {
+		t.Errorf("the operator is audited as %+v", Operator(1).Actor())
+	}
+	for _, row := range []string{"account:integration:rw", "account:user:read"} {
+		g, err := ParseGrant(row)
+		if err != nil {
+			t.Fatalf("ParseGrant(%q): %v", row, err)
+		}
+		if err := ValidateIntegration("ci", []Grant{g}); err == nil || !strings.Contains(err.Error(), "no Service Integration may hold this row") {
+			t.Errorf("an integration holding %s: %v", row, err)
 		}
 	}
 }

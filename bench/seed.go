@@ -65,7 +65,7 @@ func seed(ctx context.Context, dsn, kek string, apps, perApp int, progress func(
 		grants = append(grants, g)
 	}
 	now := time.Now()
-	_, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, account, "bench", grants, now.Add(30*24*time.Hour))
+	_, key, err := svc.CreateIntegration(ctx, keyplane.Operator(account), "bench", grants, now.Add(30*24*time.Hour))
 	if err != nil {
 		return seeded{}, err
 	}

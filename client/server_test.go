@@ -109,7 +109,7 @@ func (s *testServer) key(grants ...string) string {
 		}
 		gs = append(gs, pg)
 	}
-	_, key, err := s.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, s.account,
+	_, key, err := s.svc.CreateIntegration(context.Background(), keyplane.Operator(s.account),
 		fmt.Sprintf("client test %v", grants), gs, s.clock.Now().Add(30*24*time.Hour))
 	if err != nil {
 		s.t.Fatalf("CreateIntegration(%v): %v", grants, err)

@@ -42,7 +42,7 @@ func BenchmarkAuthHotPath(b *testing.B) {
 			}
 			g, _ := keyplane.ParseGrant("account:keyset:read")
 			grants = append(grants, g)
-			_, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "bench", grants, time.Now().Add(24*time.Hour))
+			_, key, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "bench", grants, time.Now().Add(24*time.Hour))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,13 @@ import (
 	"github.com/keyplane/keyplane"
 )
 
+// Can tells whether p may do what needs at t: nil, or the 403 naming the
+// missing row that the operation itself would answer. Front ends ask it to
+// decide what to offer; every operation decides for itself again.
+func (s *Service) Can(p keyplane.Principal, t keyplane.Target, needs ...keyplane.Permission) error {
+	return keyplane.Authorize(p.Grants, t, needs...)
+}
+
 // Accounts lists every account.
 func (s *Service) Accounts(ctx context.Context) (as []keyplane.Account, err error) {
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -35,10 +42,11 @@ type NewKey struct {
 // CreateIntegration makes a Service Integration in an account, with its
 // permission rows and its first API key. Rows below Account level must name
 // an app or keyset of that account.
-func (s *Service) CreateIntegration(ctx context.Context, actor keyplane.Actor, accountID int64, name string, grants []keyplane.Grant, expires time.Time) (in keyplane.Integration, key NewKey, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) CreateIntegration(ctx context.Context, p keyplane.Principal, name string, grants []keyplane.Grant, expires time.Time) (in keyplane.Integration, key NewKey, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return in, key, err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	now := s.clock()
 	if err := keyplane.ValidateIntegration(name, grants); err != nil {
 		return in, key, err
@@ -105,10 +113,11 @@ func keyView(k keyplane.APIKey) any {
 // CreateAPIKey makes another key for an integration, refusing a fourth
 // active one. The count and the insert share one serialized transaction, so
 // racing creations cannot pass the limit together.
-func (s *Service) CreateAPIKey(ctx context.Context, actor keyplane.Actor, accountID, integrationID int64, expires time.Time) (key NewKey, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) CreateAPIKey(ctx context.Context, p keyplane.Principal, integrationID int64, expires time.Time) (key NewKey, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return key, err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	now := s.clock()
 	if err := keyplane.ValidateAPIKeyExpiry(expires, now); err != nil {
 		return key, err
@@ -155,11 +164,13 @@ func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration
 
 // RevokeAPIKey revokes a key named by its id or by the whole key (as whoever
 // found a leaked key has it). Revoking a revoked key changes nothing and is
-// not an error; already reports it.
-func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref string) (k keyplane.APIKey, already bool, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+// not an error; already reports it. A key of another account than p's is
+// not found, but for the operator, who may revoke any leaked key.
+func (s *Service) RevokeAPIKey(ctx context.Context, p keyplane.Principal, ref string) (k keyplane.APIKey, already bool, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return k, false, err
 	}
+	actor := p.Actor()
 	now := s.clock()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		var in keyplane.Integration
@@ -177,6 +188,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref st
 			}
 			k, in, err = tx.APIKey(id)
 		}
+		if err == nil && in.AccountID != p.AccountID && !p.Operator {
+			err = keyplane.Errorf(keyplane.CodeNotFound, "API key: not found") // as for a missing one
+		}
 		if err != nil {
 			return err
 		}
@@ -193,8 +207,12 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor keyplane.Actor, ref st
 	return k, already, err
 }
 
-// ListIntegrations lists an account's integrations with their keys.
-func (s *Service) ListIntegrations(ctx context.Context, accountID int64) (out []IntegrationKeys, err error) {
+// ListIntegrations lists the integrations of p's account with their keys.
+func (s *Service) ListIntegrations(ctx context.Context, p keyplane.Principal) (out []IntegrationKeys, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ReadIntegrations); err != nil {
+		return nil, err
+	}
+	accountID := p.AccountID
 	err = s.store.Read(ctx, func(tx Tx) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
@@ -215,10 +233,13 @@ func (s *Service) ListIntegrations(ctx context.Context, accountID int64) (out []
 	return out, err
 }
 
-// GetIntegration returns one integration of an account with all its keys.
-func (s *Service) GetIntegration(ctx context.Context, accountID, id int64) (out IntegrationKeys, err error) {
+// GetIntegration returns one integration of p's account with all its keys.
+func (s *Service) GetIntegration(ctx context.Context, p keyplane.Principal, id int64) (out IntegrationKeys, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ReadIntegrations); err != nil {
+		return out, err
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		if out.Integration, err = tx.Integration(accountID, id); err != nil {
+		if out.Integration, err = tx.Integration(p.AccountID, id); err != nil {
 			return err
 		}
 		out.Keys, err = tx.APIKeys(id)
@@ -230,10 +251,11 @@ func (s *Service) GetIntegration(ctx context.Context, accountID, id int64) (out 
 // RevokeIntegrationKey revokes key keyID of integration integrationID in
 // an account: the portal's way, which names the key by where it is listed,
 // so a key of another account or integration is simply not found.
-func (s *Service) RevokeIntegrationKey(ctx context.Context, actor keyplane.Actor, accountID, integrationID, keyID int64) (k keyplane.APIKey, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) RevokeIntegrationKey(ctx context.Context, p keyplane.Principal, integrationID, keyID int64) (k keyplane.APIKey, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return k, err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	now := s.clock()
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if _, err := tx.Integration(accountID, integrationID); err != nil {
@@ -241,7 +263,7 @@ func (s *Service) RevokeIntegrationKey(ctx context.Context, actor keyplane.Actor
 		}
 		k, _, err = tx.APIKey(keyID)
 		if err == nil && k.IntegrationID != integrationID {
-			err = keyplane.Errorf(keyplane.CodeNotFound, "API key %d: not found in integration %d", keyID, integrationID)
+			err = keyplane.Errorf(keyplane.CodeNotFound, "API key: not found") // as for a missing one
 		}
 		if err != nil || k.RevokedAt != nil {
 			return err
@@ -258,10 +280,11 @@ func (s *Service) RevokeIntegrationKey(ctx context.Context, actor keyplane.Actor
 // DeleteIntegration deletes an integration with its keys, which stop
 // working at once. Each key still active is recorded as revoked, then the
 // integration as deleted.
-func (s *Service) DeleteIntegration(ctx context.Context, actor keyplane.Actor, accountID, id int64) error {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) DeleteIntegration(ctx context.Context, p keyplane.Principal, id int64) error {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	now := s.clock()
 	return s.store.Write(ctx, func(tx Tx) error {
 		in, err := tx.Integration(accountID, id)

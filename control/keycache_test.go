@@ -24,7 +24,7 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	server, admin, _ := twoHandles(t)
 	g, _ := keyplane.ParseGrant("account:app:read")
 	newKey := func() string {
-		_, k, err := admin.CreateIntegration(ctx, keyplane.OperatorActor, 1, "ci", []keyplane.Grant{g}, wallclock.Now().Add(time.Hour))
+		_, k, err := admin.CreateIntegration(ctx, keyplane.Operator(1), "ci", []keyplane.Grant{g}, wallclock.Now().Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,7 +40,7 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 				t.Fatalf("%s: a fresh key: %v", by.name, err)
 			}
 		}
-		if _, _, err := by.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, key); err != nil {
+		if _, _, err := by.svc.RevokeAPIKey(ctx, keyplane.Operator(1), key); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := server.Authenticate(ctx, key); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {

@@ -29,15 +29,16 @@ const generatedPasswordLen = 24
 // the operator) may; an Owner is made only by the operator or the setup
 // link, since the Owner is the account's creator. generated is the
 // password when none was given: the only time it is shown.
-func (s *Service) CreateUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser) (u keyplane.User, generated string, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) CreateUser(ctx context.Context, p keyplane.Principal, n NewUser) (u keyplane.User, generated string, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageUsers); err != nil {
 		return u, "", err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	role, err := keyplane.ParseRole(string(n.Role))
 	if err != nil {
 		return u, "", err
 	}
-	if role == keyplane.RoleOwner && actor.Type != keyplane.OperatorActor.Type {
+	if role == keyplane.RoleOwner && !p.Operator {
 		return u, "", keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
 	}
 	n.Role = role
@@ -92,10 +93,13 @@ func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountI
 	return u, err
 }
 
-// ListUsers lists an account's users.
-func (s *Service) ListUsers(ctx context.Context, accountID int64) (us []keyplane.User, err error) {
+// ListUsers lists the users of p's account.
+func (s *Service) ListUsers(ctx context.Context, p keyplane.Principal) (us []keyplane.User, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ReadUsers); err != nil {
+		return nil, err
+	}
 	err = s.store.Read(ctx, func(tx Tx) error {
-		us, err = tx.Users(accountID)
+		us, err = tx.Users(p.AccountID)
 		return err
 	})
 	return us, err
@@ -103,10 +107,11 @@ func (s *Service) ListUsers(ctx context.Context, accountID int64) (us []keyplane
 
 // ChangeUserRole gives a user another role. The Owner's role is fixed, and
 // no one else becomes Owner.
-func (s *Service) ChangeUserRole(ctx context.Context, actor keyplane.Actor, accountID, id int64, r keyplane.Role) (u keyplane.User, err error) {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) ChangeUserRole(ctx context.Context, p keyplane.Principal, id int64, r keyplane.Role) (u keyplane.User, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageUsers); err != nil {
 		return u, err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	r, err = keyplane.ParseRole(string(r))
 	if err != nil {
 		return u, err
@@ -136,10 +141,11 @@ func (s *Service) ChangeUserRole(ctx context.Context, actor keyplane.Actor, acco
 
 // RemoveUser removes a user and signs them out everywhere. The Owner
 // cannot be removed.
-func (s *Service) RemoveUser(ctx context.Context, actor keyplane.Actor, accountID, id int64) error {
-	if err := keyplane.MayManage(actor); err != nil {
+func (s *Service) RemoveUser(ctx context.Context, p keyplane.Principal, id int64) error {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageUsers); err != nil {
 		return err
 	}
+	actor, accountID := p.Actor(), p.AccountID
 	return s.store.Write(ctx, func(tx Tx) error {
 		u, err := tx.User(accountID, id)
 		if err != nil {

@@ -72,7 +72,7 @@ func TestSetupLinkExpires(t *testing.T) {
 
 func newUser(t *testing.T, svc *control.Service, email string, r keyplane.Role) keyplane.User {
 	t.Helper()
-	u, _, err := svc.CreateUser(context.Background(), keyplane.OperatorActor, 1, control.NewUser{Email: email, Password: "correct horse battery", Role: r})
+	u, _, err := svc.CreateUser(context.Background(), keyplane.Operator(1), control.NewUser{Email: email, Password: "correct horse battery", Role: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,20 +165,20 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	g, _ := keyplane.ParseGrant("account:app:read")
 	exp := clk.Now().Add(24 * time.Hour)
 
-	_, _, err := svc.CreateIntegration(ctx, viewer.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	_, _, err := svc.CreateIntegration(ctx, viewer, "ci", []keyplane.Grant{g}, exp)
 	wantCode(t, err, keyplane.CodeForbidden)
-	_, _, err = svc.CreateIntegration(ctx, keyplane.Principal{IntegrationID: 9, IntegrationName: "x"}.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	_, _, err = svc.CreateIntegration(ctx, keyplane.Principal{IntegrationID: 9, IntegrationName: "x"}, "ci", []keyplane.Grant{g}, exp)
 	wantCode(t, err, keyplane.CodeForbidden)
-	in, key, err := svc.CreateIntegration(ctx, admin.Actor(), 1, "ci", []keyplane.Grant{g}, exp)
+	in, key, err := svc.CreateIntegration(ctx, admin, "ci", []keyplane.Grant{g}, exp)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.CreateAPIKey(ctx, viewer.Actor(), 1, in.ID, exp)
+	_, err = svc.CreateAPIKey(ctx, viewer, in.ID, exp)
 	wantCode(t, err, keyplane.CodeForbidden)
-	_, err = svc.RevokeIntegrationKey(ctx, viewer.Actor(), 1, in.ID, key.ID)
+	_, err = svc.RevokeIntegrationKey(ctx, viewer, in.ID, key.ID)
 	wantCode(t, err, keyplane.CodeForbidden)
-	wantCode(t, svc.DeleteIntegration(ctx, viewer.Actor(), 1, in.ID), keyplane.CodeForbidden)
-	_, _, err = svc.CreateUser(ctx, viewer.Actor(), 1, control.NewUser{Email: "x@example.com", Role: keyplane.RoleViewer})
+	wantCode(t, svc.DeleteIntegration(ctx, viewer, in.ID), keyplane.CodeForbidden)
+	_, _, err = svc.CreateUser(ctx, viewer, control.NewUser{Email: "x@example.com", Role: keyplane.RoleViewer})
 	wantCode(t, err, keyplane.CodeForbidden)
 	// A viewer's grants are read-only, through the same Authorize as the API.
 	_, err = svc.CreateApp(ctx, viewer, "nope")
@@ -188,28 +188,28 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	}
 
 	// Admins manage users, but nobody makes a second Owner or removes the first.
-	u, pw, err := svc.CreateUser(ctx, admin.Actor(), 1, control.NewUser{Email: "new@example.com", Role: keyplane.RoleViewer})
+	u, pw, err := svc.CreateUser(ctx, admin, control.NewUser{Email: "new@example.com", Role: keyplane.RoleViewer})
 	if err != nil || len(pw) < keyplane.MinPasswordLen {
 		t.Fatalf("CreateUser = %v, generated %q", err, pw)
 	}
 	if _, _, err := svc.SignIn(ctx, "new@example.com", pw, "10.0.0.1"); err != nil {
 		t.Fatalf("generated password does not sign in: %v", err)
 	}
-	_, _, err = svc.CreateUser(ctx, admin.Actor(), 1, control.NewUser{Email: "NEW@example.com", Role: keyplane.RoleViewer})
+	_, _, err = svc.CreateUser(ctx, admin, control.NewUser{Email: "NEW@example.com", Role: keyplane.RoleViewer})
 	wantCode(t, err, keyplane.CodeConflict)
-	_, _, err = svc.CreateUser(ctx, owner.Actor(), 1, control.NewUser{Email: "o2@example.com", Role: keyplane.RoleOwner})
+	_, _, err = svc.CreateUser(ctx, owner, control.NewUser{Email: "o2@example.com", Role: keyplane.RoleOwner})
 	wantCode(t, err, keyplane.CodeInvalid)
-	_, err = svc.ChangeUserRole(ctx, admin.Actor(), 1, owner.UserID, keyplane.RoleViewer)
+	_, err = svc.ChangeUserRole(ctx, admin, owner.UserID, keyplane.RoleViewer)
 	wantCode(t, err, keyplane.CodeInvalid)
-	wantCode(t, svc.RemoveUser(ctx, admin.Actor(), 1, owner.UserID), keyplane.CodeInvalid)
-	if _, err := svc.ChangeUserRole(ctx, owner.Actor(), 1, u.ID, keyplane.RoleAdmin); err != nil {
+	wantCode(t, svc.RemoveUser(ctx, admin, owner.UserID), keyplane.CodeInvalid)
+	if _, err := svc.ChangeUserRole(ctx, owner, u.ID, keyplane.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	token, _, err := svc.SignIn(ctx, "new@example.com", pw, "10.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.RemoveUser(ctx, owner.Actor(), 1, u.ID); err != nil {
+	if err := svc.RemoveUser(ctx, owner, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, _, err = svc.Session(ctx, token)
@@ -219,12 +219,12 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	if _, err := svc.Authenticate(ctx, key.Key); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.DeleteIntegration(ctx, owner.Actor(), 1, in.ID); err != nil {
+	if err := svc.DeleteIntegration(ctx, owner, in.ID); err != nil {
 		t.Fatal(err)
 	}
 	_, err = svc.Authenticate(ctx, key.Key)
 	wantCode(t, err, keyplane.CodeUnauthorized)
-	_, err = svc.GetIntegration(ctx, 1, in.ID)
+	_, err = svc.GetIntegration(ctx, keyplane.Operator(1), in.ID)
 	wantCode(t, err, keyplane.CodeNotFound)
 }
 
@@ -247,7 +247,7 @@ func TestSignInLimitHoldsUnderParallelGuesses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			svc, _, clk := setup(t)
 			ctx := context.Background()
-			if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+			if _, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
 				t.Fatal(err)
 			}
 			var mu sync.Mutex
@@ -287,7 +287,7 @@ func TestSignInLimitHoldsUnderParallelGuesses(t *testing.T) {
 func TestSuccessfulSignInsAreNotCounted(t *testing.T) {
 	svc, _, _ := setup(t)
 	ctx := context.Background()
-	if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+	if _, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range keyplane.MaxLoginFailuresIP + 2 {
@@ -302,7 +302,7 @@ func TestSuccessfulSignInsAreNotCounted(t *testing.T) {
 func TestChangePasswordIsThrottled(t *testing.T) {
 	svc, _, _ := setup(t)
 	ctx := context.Background()
-	if _, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
+	if _, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "admin@example.com", Password: "correct horse battery", Role: keyplane.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	token, u, err := svc.SignIn(ctx, "admin@example.com", "correct horse battery", "10.0.0.9")
@@ -321,24 +321,24 @@ func TestRolesAreParsed(t *testing.T) {
 	svc, _, _ := setup(t)
 	ctx := context.Background()
 	for i, in := range []keyplane.Role{"ADMIN", "Viewer ", " admin"} {
-		u, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Role: in})
+		u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: fmt.Sprintf("u%d@example.com", i), Role: in})
 		if err != nil {
 			t.Fatalf("role %q: %v", in, err)
 		}
 		if want, _ := keyplane.ParseRole(string(in)); u.Role != want {
 			t.Errorf("role %q stored as %q", in, u.Role)
 		}
-		got, err := svc.ChangeUserRole(ctx, keyplane.OperatorActor, 1, u.ID, "VIEWER")
+		got, err := svc.ChangeUserRole(ctx, keyplane.Operator(1), u.ID, "VIEWER")
 		if err != nil || got.Role != keyplane.RoleViewer {
 			t.Errorf("ChangeUserRole VIEWER: %v, %v", got.Role, err)
 		}
 	}
-	u, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "owner@example.com", Role: "OWNER "})
+	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "owner@example.com", Role: "OWNER "})
 	if err != nil || u.Role != keyplane.RoleOwner {
 		t.Errorf("OWNER: %v, %v", u.Role, err)
 	}
 	for _, bad := range []keyplane.Role{"boss", "", "owner\x00"} {
-		_, _, err := svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "bad@example.com", Role: bad})
+		_, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "bad@example.com", Role: bad})
 		wantCode(t, err, keyplane.CodeInvalid)
 	}
 }

@@ -38,7 +38,7 @@ func TestActiveAPIKeyLimitUnderConcurrency(t *testing.T) {
 	for i := range racers {
 		wg.Go(func() {
 			<-start
-			keys[i], errs[i] = svcs[i].CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(24*time.Hour))
+			keys[i], errs[i] = svcs[i].CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(24*time.Hour))
 		})
 	}
 	close(start)
@@ -61,33 +61,33 @@ func TestActiveAPIKeyLimitUnderConcurrency(t *testing.T) {
 		e.do("GET", "/v2/apps", nil, as(k.Key)).want(200)
 	}
 	// A fourth is refused…
-	_, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(time.Hour))
+	_, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(time.Hour))
 	if keyplane.ErrorCode(err) != keyplane.CodeConflict {
 		t.Errorf("fourth key: %v, want Conflict", err)
 	}
 	// …until one is revoked…
-	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, strconv.FormatInt(first.ID, 10)); err != nil {
+	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.Operator(1), strconv.FormatInt(first.ID, 10)); err != nil {
 		t.Fatal(err)
 	}
-	short, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(2*time.Minute))
+	short, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(2*time.Minute))
 	if err != nil {
 		t.Fatalf("key after a revocation: %v", err)
 	}
 	e.remember(short.Key)
-	if _, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(time.Hour)); keyplane.ErrorCode(err) != keyplane.CodeConflict {
+	if _, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(time.Hour)); keyplane.ErrorCode(err) != keyplane.CodeConflict {
 		t.Errorf("key beyond the limit after refilling: %v, want Conflict", err)
 	}
 	// …or expires.
 	e.clock.Advance(3 * time.Minute)
 	e.do("GET", "/v2/apps", nil, as(short.Key)).wantError(401, "Authorization: API key expired")
-	last, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(time.Hour))
+	last, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatalf("key after one expired: %v", err)
 	}
 	e.remember(last.Key)
 	e.do("GET", "/v2/apps", nil, as(last.Key)).want(200)
 
-	list, err := e.svc.ListIntegrations(ctx, e.account)
+	list, err := e.svc.ListIntegrations(ctx, keyplane.Operator(e.account))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAPIKeyLastUsed(t *testing.T) {
 	key, in, _ := e.integration("user", "account:app:read")
 	lastUsed := func() (keyAt, integrationAt *time.Time) {
 		t.Helper()
-		list, err := e.svc.ListIntegrations(ctx, e.account)
+		list, err := e.svc.ListIntegrations(ctx, keyplane.Operator(e.account))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestAPIKeyLastUsed(t *testing.T) {
 		t.Errorf("61 s later: last used %v %v, want %v", k, i, e.clock.Now())
 	}
 	// A refused key is not "used".
-	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, key); err != nil {
+	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.Operator(1), key); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := lastUsed()

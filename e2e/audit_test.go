@@ -74,13 +74,13 @@ func TestAuditTrail(t *testing.T) {
 	e.do("PATCH", "/v2/keysets/"+ks, map[string]any{"name": "production", "type": "production"}).want(200)
 	e.do("GET", "/v2/keysets/"+ks+"/secret-keys", nil).want(200)
 	e.do("DELETE", "/v2/keysets/"+ks+"/secret-keys/"+firstSecret[:11], nil).want(200)
-	key2, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, e.admin.ID, e.clock.Now().Add(time.Hour))
+	key2, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), e.admin.ID, e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.remember(key2.Key)
 	e.do("GET", "/v2/apps", nil, as(key2.Key)).want(200)
-	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, key2.Key); err != nil {
+	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.Operator(1), key2.Key); err != nil {
 		t.Fatal(err)
 	}
 	e.do("DELETE", "/v2/apps/"+app.ID, nil).want(409)

@@ -276,7 +276,7 @@ func TestAuditEventsPagination(t *testing.T) {
 		wantError(400, "cursor: made for other filters; send the same from, to, type, actor and target as the first page")
 	// Nor does a cursor carry over to another account.
 	otherID, _ := e.otherAccount()
-	_, k, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, otherID, "other auditor",
+	_, k, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(otherID), "other auditor",
 		grants(t, "account:audit-log:read"), e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)

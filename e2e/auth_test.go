@@ -63,14 +63,14 @@ func TestRevokedAndExpiredKeys(t *testing.T) {
 	ctx := context.Background()
 	key, in, nk := e.integration("revokee", "account:app:read")
 	e.do("GET", "/v2/apps", nil, as(key)).want(200)
-	second, err := e.svc.CreateAPIKey(ctx, keyplane.OperatorActor, e.account, in.ID, e.clock.Now().Add(time.Hour))
+	second, err := e.svc.CreateAPIKey(ctx, keyplane.Operator(e.account), in.ID, e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.remember(second.Key)
 
 	// By id.
-	if _, already, err := e.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, strconv.FormatInt(nk.ID, 10)); err != nil || already {
+	if _, already, err := e.svc.RevokeAPIKey(ctx, keyplane.Operator(1), strconv.FormatInt(nk.ID, 10)); err != nil || already {
 		t.Fatalf("RevokeAPIKey: already=%v err=%v", already, err)
 	}
 	e.do("GET", "/v2/apps", nil, as(key)).wantError(401, "Authorization: API key revoked")
@@ -86,7 +86,7 @@ func TestRevokedAndExpiredKeys(t *testing.T) {
 	// By the whole key, as whoever found a leaked key has it.
 	third, _, _ := e.integration("leaky", "account:keyset:read")
 	e.do("GET", "/v2/keysets", nil, as(third)).want(200)
-	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.OperatorActor, third); err != nil {
+	if _, _, err := e.svc.RevokeAPIKey(ctx, keyplane.Operator(1), third); err != nil {
 		t.Fatal(err)
 	}
 	e.do("GET", "/v2/keysets", nil, as(third)).wantError(401, "Authorization: API key revoked")

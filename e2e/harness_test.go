@@ -318,7 +318,7 @@ func (e *env) integration(name string, gs ...string) (string, keyplane.Integrati
 // integrationUntil is integration with a chosen expiry.
 func (e *env) integrationUntil(name string, expires time.Time, gs ...string) (string, keyplane.Integration, control.NewKey) {
 	e.t.Helper()
-	in, key, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, e.account, name, grants(e.t, gs...), expires)
+	in, key, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(e.account), name, grants(e.t, gs...), expires)
 	if err != nil {
 		e.t.Fatalf("CreateIntegration(%q, %v): %v", name, gs, err)
 	}

@@ -104,7 +104,7 @@ func TestIdempotencyPerCaller(t *testing.T) {
 		t.Errorf("another caller's request was answered as a replay: %s", b.Body)
 	}
 	// A second key of the same integration is the same caller.
-	second, err := e.svc.CreateAPIKey(t.Context(), keyplane.OperatorActor, e.account, e.admin.ID, e.clock.Now().Add(time.Hour))
+	second, err := e.svc.CreateAPIKey(t.Context(), keyplane.Operator(e.account), e.admin.ID, e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

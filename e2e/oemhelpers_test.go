@@ -33,7 +33,7 @@ func (e *env) otherAccount() (int64, string) {
 	if err := e.writableSQL().QueryRow(`INSERT INTO accounts (name, created_at) VALUES ('Other', 0) RETURNING id`).Scan(&id); err != nil {
 		e.t.Fatal(err)
 	}
-	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, id, "other CI",
+	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(id), "other CI",
 		grants(e.t, fullGrants...), e.clock.Now().Add(24*time.Hour))
 	if err != nil {
 		e.t.Fatal(err)
@@ -62,7 +62,7 @@ func (e *env) otherAccountOEM() (string, int64) {
 	if _, err := e.svc.SetPartner(context.Background(), keyplane.OperatorActor, id, true); err != nil {
 		e.t.Fatal(err)
 	}
-	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, id, "other partner portal",
+	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(id), "other partner portal",
 		grants(e.t, "account:oem-customer:rw"), e.clock.Now().Add(24*time.Hour))
 	if err != nil {
 		e.t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/keyplane/keyplane"
 )
 
 // Stopping the server lets a request in flight finish, then Run returns nil
@@ -46,7 +48,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// its handler is now waiting for the rest of the body.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		list, err := e.svc.ListIntegrations(context.Background(), e.account)
+		list, err := e.svc.ListIntegrations(context.Background(), keyplane.Operator(e.account))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func BenchmarkListKeysets(b *testing.B) {
 		}
 		grants = append(grants, g)
 	}
-	in, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "bench", grants, time.Now().Add(24*time.Hour))
+	in, key, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "bench", grants, time.Now().Add(24*time.Hour))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -113,7 +113,7 @@ func fuzzServer(f *testing.F) (http.Handler, string) {
 	if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, 1, true); err != nil {
 		f.Fatal(err)
 	}
-	in, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "fuzz", grants, wallclock.Now().Add(24*time.Hour))
+	in, key, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "fuzz", grants, wallclock.Now().Add(24*time.Hour))
 	if err != nil {
 		f.Fatal(err)
 	}

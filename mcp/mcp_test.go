@@ -87,7 +87,7 @@ func (s *testServer) key(name string, grants ...string) string {
 		}
 		gs = append(gs, pg)
 	}
-	_, k, err := s.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, s.account, name, gs, wallclock.Now().Add(30*24*time.Hour))
+	_, k, err := s.svc.CreateIntegration(context.Background(), keyplane.Operator(s.account), name, gs, wallclock.Now().Add(30*24*time.Hour))
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -156,7 +156,7 @@ func (p *Portal) deleteAppForm(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	if err := keyplane.Authorize(s.P.Grants, keyplane.Target{AppID: id}, keyplane.OpDeleteApp.Needs...); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{AppID: id}, keyplane.OpDeleteApp.Needs...); err != nil {
 		return err
 	}
 	a, err := p.svc.GetApp(r.Context(), s.P, id)
@@ -441,7 +441,7 @@ func (p *Portal) deleteKeysetForm(w http.ResponseWriter, r *http.Request, s *ses
 	if err != nil {
 		return err
 	}
-	if err := keyplane.Authorize(s.P.Grants, k.Target(), keyplane.OpDeleteKeyset.Needs...); err != nil {
+	if err := p.svc.Can(s.P, k.Target(), keyplane.OpDeleteKeyset.Needs...); err != nil {
 		return err
 	}
 	base := "/keysets/" + strconv.FormatInt(id, 10)

@@ -113,7 +113,7 @@ func TestSeedFlowInBrowser(t *testing.T) {
 	if msg := text(t, ctx, "#generate-error"); !strings.Contains(msg, "already has 3 active API keys") {
 		t.Errorf("refusal %q", msg)
 	}
-	ins, err := e.svc.ListIntegrations(context.Background(), 1)
+	ins, err := e.svc.ListIntegrations(context.Background(), keyplane.Operator(1))
 	if err != nil || len(ins) != 1 || len(ins[0].Keys) != 4 {
 		t.Fatalf("stored: %+v %v", ins, err)
 	}
@@ -134,7 +134,7 @@ func TestViewerCannotWrite(t *testing.T) {
 	e.user("viewer@example.com", keyplane.RoleViewer)
 	admin := e.user("admin@example.com", keyplane.RoleAdmin).Principal()
 	g, _ := keyplane.ParseGrant("account:app:read")
-	in, key, err := e.svc.CreateIntegration(context.Background(), admin.Actor(), 1, "Terraform", []keyplane.Grant{g}, e.clock.Now().AddDate(0, 1, 0))
+	in, key, err := e.svc.CreateIntegration(context.Background(), admin, "Terraform", []keyplane.Grant{g}, e.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +186,8 @@ func TestViewerCannotWrite(t *testing.T) {
 	if s := e.api(key.Key, "/v2/apps"); s != http.StatusOK {
 		t.Errorf("the integration's key after the forged revoke: %d", s)
 	}
-	ins, _ := e.svc.ListIntegrations(context.Background(), 1)
-	users, _ := e.svc.ListUsers(context.Background(), 1)
+	ins, _ := e.svc.ListIntegrations(context.Background(), keyplane.Operator(1))
+	users, _ := e.svc.ListUsers(context.Background(), keyplane.Operator(1))
 	apps, total, _ := e.svc.ListApps(context.Background(), admin, keyplane.Page{Page: 1, Limit: 10})
 	if len(ins) != 1 || len(ins[0].Keys) != 1 || len(users) != 2 || total != 1 || apps[0].Name != "Telemedicine" {
 		t.Errorf("forged POSTs changed something: %d integrations, %d users, apps %+v", len(ins), len(users), apps)
@@ -222,7 +222,7 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 		t.Errorf("row 2 was not kept: %q", v)
 	}
 	screenshot(t, ctx, "create-integration-errors")
-	if ins, _ := e.svc.ListIntegrations(context.Background(), 1); len(ins) != 0 {
+	if ins, _ := e.svc.ListIntegrations(context.Background(), keyplane.Operator(1)); len(ins) != 0 {
 		t.Errorf("an invalid form created %d integrations", len(ins))
 	}
 
@@ -343,7 +343,7 @@ func TestSetupLinkInBrowser(t *testing.T) {
 		chromedp.Submit(chromedp.ID("confirm")),
 		chromedp.WaitVisible(chromedp.ID("create-integration")),
 	)
-	users, _ := e.svc.ListUsers(context.Background(), 1)
+	users, _ := e.svc.ListUsers(context.Background(), keyplane.Operator(1))
 	if len(users) != 1 || users[0].Role != keyplane.RoleOwner || users[0].Email != "founder@example.com" {
 		t.Fatalf("users %+v", users)
 	}

@@ -97,7 +97,7 @@ func newEnv(t *testing.T) *env {
 // user makes a user directly, as `keyplane admin create-user` would.
 func (e *env) user(email string, r keyplane.Role) keyplane.User {
 	e.t.Helper()
-	u, _, err := e.svc.CreateUser(context.Background(), keyplane.OperatorActor, 1, control.NewUser{Email: email, Password: password, Role: r})
+	u, _, err := e.svc.CreateUser(context.Background(), keyplane.Operator(1), control.NewUser{Email: email, Password: password, Role: r})
 	if err != nil {
 		e.t.Fatal(err)
 	}

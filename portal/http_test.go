@@ -18,7 +18,7 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 // mustSession is the principal of a user, as the portal acts for them.
 func mustSession(t *testing.T, e *env, email string) keyplane.Principal {
 	t.Helper()
-	us, err := e.svc.ListUsers(context.Background(), 1)
+	us, err := e.svc.ListUsers(context.Background(), keyplane.Operator(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func summarize(gs []keyplane.Grant) string {
 }
 
 func (p *Portal) integrations(w http.ResponseWriter, r *http.Request, s *session) error {
-	ins, err := p.svc.ListIntegrations(r.Context(), s.P.AccountID)
+	ins, err := p.svc.ListIntegrations(r.Context(), s.P)
 	if err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (p *Portal) newIntegrationPage(r *http.Request, s *session, page newIntegra
 }
 
 func (p *Portal) newIntegrationForm(w http.ResponseWriter, r *http.Request, s *session) error {
-	if err := keyplane.MayManage(s.P.Actor()); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return err
 	}
 	page, err := p.newIntegrationPage(r, s, newIntegrationPage{})
@@ -287,7 +287,7 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 			}
 		}
 	default:
-		if err := keyplane.MayManage(s.P.Actor()); err != nil {
+		if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 			return err
 		}
 		grants, ok := parseRows(page.Rows)
@@ -303,7 +303,7 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 				page.Errors["rows"] = []string{"Add at least one permission row."}
 			} else {
 				done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-					in, key, err := p.svc.CreateIntegration(ctx, s.P.Actor(), s.P.AccountID, page.Name, grants, expires)
+					in, key, err := p.svc.CreateIntegration(ctx, s.P, page.Name, grants, expires)
 					if err != nil {
 						return "", nil, err
 					}
@@ -349,7 +349,7 @@ type integrationPage struct {
 }
 
 func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integrationPage, error) {
-	in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, id)
+	in, err := p.svc.GetIntegration(r.Context(), s.P, id)
 	if err != nil {
 		return integrationPage{}, err
 	}
@@ -407,14 +407,14 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 	if err != nil {
 		return err
 	}
-	if err := keyplane.MayManage(s.P.Actor()); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return err
 	}
 	expires, msg := parseExpiry(r.PostFormValue("expiration"), p.now())
 	if msg == "" {
 		var done bool
 		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-			key, err := p.svc.CreateAPIKey(ctx, s.P.Actor(), s.P.AccountID, id, expires)
+			key, err := p.svc.CreateAPIKey(ctx, s.P, id, expires)
 			if err != nil {
 				return "", nil, err
 			}
@@ -457,10 +457,10 @@ func (p *Portal) revokeKeyForm(w http.ResponseWriter, r *http.Request, s *sessio
 	if err != nil {
 		return err
 	}
-	if err := keyplane.MayManage(s.P.Actor()); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return err
 	}
-	in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, id)
+	in, err := p.svc.GetIntegration(r.Context(), s.P, id)
 	if err != nil {
 		return err
 	}
@@ -487,7 +487,7 @@ func (p *Portal) revokeKey(w http.ResponseWriter, r *http.Request, s *session) e
 		return err
 	}
 	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		_, err := p.svc.RevokeIntegrationKey(ctx, s.P.Actor(), s.P.AccountID, id, keyID)
+		_, err := p.svc.RevokeIntegrationKey(ctx, s.P, id, keyID)
 		return "/account/api-management/" + strconv.FormatInt(id, 10) + "?done=revoked", nil, err
 	})
 	return err
@@ -498,10 +498,10 @@ func (p *Portal) deleteIntegrationForm(w http.ResponseWriter, r *http.Request, s
 	if err != nil {
 		return err
 	}
-	if err := keyplane.MayManage(s.P.Actor()); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return err
 	}
-	in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, id)
+	in, err := p.svc.GetIntegration(r.Context(), s.P, id)
 	if err != nil {
 		return err
 	}
@@ -519,7 +519,7 @@ func (p *Portal) deleteIntegration(w http.ResponseWriter, r *http.Request, s *se
 		return err
 	}
 	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		return "/account/api-management?done=integration-deleted", nil, p.svc.DeleteIntegration(ctx, s.P.Actor(), s.P.AccountID, id)
+		return "/account/api-management?done=integration-deleted", nil, p.svc.DeleteIntegration(ctx, s.P, id)
 	})
 	return err
 }
@@ -534,7 +534,7 @@ func (p *Portal) keyShown(w http.ResponseWriter, r *http.Request, s *session) er
 		p.goneSecret(w, r, s, "API key", "If it was not copied, revoke it on its integration's page and generate another.")
 		return nil
 	}
-	in, err := p.svc.GetIntegration(r.Context(), s.P.AccountID, sec.IntegrationID)
+	in, err := p.svc.GetIntegration(r.Context(), s.P, sec.IntegrationID)
 	if err != nil {
 		return err
 	}

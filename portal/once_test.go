@@ -43,7 +43,7 @@ func createForms(t *testing.T, e *env) []createForm {
 		t.Fatal(err)
 	}
 	g, _ := keyplane.ParseGrant("account:app:read")
-	in, _, err := e.svc.CreateIntegration(ctx, owner.Actor(), 1, "Terraform", []keyplane.Grant{g}, e.clock.Now().AddDate(0, 1, 0))
+	in, _, err := e.svc.CreateIntegration(ctx, owner, "Terraform", []keyplane.Grant{g}, e.clock.Now().AddDate(0, 1, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func createForms(t *testing.T, e *env) []createForm {
 			},
 			submit: "#create", done: "#api-key", secret: "#api-key",
 			count: func() int {
-				ins, _ := e.svc.ListIntegrations(ctx, 1)
+				ins, _ := e.svc.ListIntegrations(ctx, keyplane.Operator(1))
 				return len(ins)
 			}},
 		{name: "API key", page: "/account/api-management/" + itoa(in.ID),
@@ -64,7 +64,7 @@ func createForms(t *testing.T, e *env) []createForm {
 			},
 			submit: "#generate", done: "#api-key", secret: "#api-key",
 			count: func() int {
-				i, _ := e.svc.GetIntegration(ctx, 1, in.ID)
+				i, _ := e.svc.GetIntegration(ctx, keyplane.Operator(1), in.ID)
 				return len(i.Keys)
 			}},
 		{name: "app", page: "/apps",
@@ -91,7 +91,7 @@ func createForms(t *testing.T, e *env) []createForm {
 			},
 			submit: `form[action="/account/users"] button[type=submit]`, done: "#new-password", secret: "#new-password",
 			count: func() int {
-				us, _ := e.svc.ListUsers(ctx, 1)
+				us, _ := e.svc.ListUsers(ctx, keyplane.Operator(1))
 				return len(us)
 			}},
 		{name: "secret key rotation", page: "/keysets/" + itoa(ks.ID), fill: none,
@@ -199,7 +199,7 @@ func TestFormSentTwiceActsOnce(t *testing.T) {
 	c := e.client()
 	e.signIn(c, "owner@example.com")
 	count := func() int {
-		ins, _ := e.svc.ListIntegrations(context.Background(), 1)
+		ins, _ := e.svc.ListIntegrations(context.Background(), keyplane.Operator(1))
 		return len(ins)
 	}
 	form := url.Values{"name": {"ci"}, "perm": {"account:app:read"}, "target": {""}, "expiration": {"30"}, "action": {"create"}, "form": {formToken()}}

@@ -253,8 +253,8 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{P: pr, Account: a, cookie: c.Value, CanManage: keyplane.MayManage(pr.Actor()) == nil,
-		CanWrite: keyplane.Authorize(pr.Grants, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
+	return &session{P: pr, Account: a, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
+		CanWrite: p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
 }
 
 // secure tells whether the browser reached us over TLS.

@@ -22,7 +22,7 @@ type usersPage struct {
 }
 
 func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPage, error) {
-	us, err := p.svc.ListUsers(r.Context(), s.P.AccountID)
+	us, err := p.svc.ListUsers(r.Context(), s.P)
 	if err != nil {
 		return page, err
 	}
@@ -45,7 +45,7 @@ func (p *Portal) users(w http.ResponseWriter, r *http.Request, s *session) error
 func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *session) error {
 	email, role := firstLine(r.PostFormValue("email")), r.PostFormValue("role")
 	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		u, generated, err := p.svc.CreateUser(ctx, s.P.Actor(), s.P.AccountID, control.NewUser{
+		u, generated, err := p.svc.CreateUser(ctx, s.P, control.NewUser{
 			Email: email, Password: r.PostFormValue("password"), Role: keyplane.Role(role)})
 		if err != nil || generated == "" {
 			return "/account/users?done=user-added", nil, err
@@ -90,7 +90,7 @@ func (p *Portal) changeRole(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		_, err := p.svc.ChangeUserRole(ctx, s.P.Actor(), s.P.AccountID, id, keyplane.Role(r.PostFormValue("role")))
+		_, err := p.svc.ChangeUserRole(ctx, s.P, id, keyplane.Role(r.PostFormValue("role")))
 		return "/account/users?done=role-changed", nil, err
 	})
 	return err
@@ -101,10 +101,10 @@ func (p *Portal) removeUserForm(w http.ResponseWriter, r *http.Request, s *sessi
 	if err != nil {
 		return err
 	}
-	if err := keyplane.MayManage(s.P.Actor()); err != nil {
+	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageUsers); err != nil {
 		return err
 	}
-	us, err := p.svc.ListUsers(r.Context(), s.P.AccountID)
+	us, err := p.svc.ListUsers(r.Context(), s.P)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		return "/account/users?done=user-removed", nil, p.svc.RemoveUser(ctx, s.P.Actor(), s.P.AccountID, id)
+		return "/account/users?done=user-removed", nil, p.svc.RemoveUser(ctx, s.P, id)
 	})
 	return err
 }

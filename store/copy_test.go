@@ -84,12 +84,12 @@ func populate(t *testing.T, db *DB) populated {
 		}
 	}
 	var out populated
-	in, k1, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "CI/CD Pipeline",
+	in, k1, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "CI/CD Pipeline",
 		mustGrants(t, "account:app:rw", "account:keyset:rw", "account:secret-key:rw"), t0.Add(90*24*time.Hour))
 	must(err)
-	k2, err := svc.CreateAPIKey(ctx, keyplane.OperatorActor, 1, in.ID, t0.Add(30*24*time.Hour))
+	k2, err := svc.CreateAPIKey(ctx, keyplane.Operator(1), in.ID, t0.Add(30*24*time.Hour))
 	must(err)
-	_, _, err = svc.RevokeAPIKey(ctx, keyplane.OperatorActor, k2.Key)
+	_, _, err = svc.RevokeAPIKey(ctx, keyplane.Operator(1), k2.Key)
 	must(err)
 	out.key, out.revokedKey = k1.Key, k2.Key
 	p, err := svc.Authenticate(ctx, k1.Key) // records its last use
@@ -145,13 +145,13 @@ func populate(t *testing.T, db *DB) populated {
 	}
 	_, err = svc.ImportUsage(ctx, reports, func(i int) string { return fmt.Sprintf("line %d: ", i+1) })
 	must(err)
-	_, _, err = svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "reader",
+	_, _, err = svc.CreateIntegration(ctx, keyplane.Operator(1), "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
 	// A partner account with OEM customers, one holding both keysets.
 	_, err = svc.SetPartner(ctx, keyplane.OperatorActor, 1, true)
 	must(err)
-	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "partner portal",
+	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "partner portal",
 		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))
 	must(err)
 	op, err := svc.Authenticate(ctx, oemKey.Key)
@@ -163,9 +163,9 @@ func populate(t *testing.T, db *DB) populated {
 	// Portal users, a session, a failed sign-in and a setup token.
 	_, _, err = svc.NewSetupToken(ctx)
 	must(err)
-	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "owner@example.com", Password: "correct horse battery", Role: keyplane.RoleOwner})
+	_, _, err = svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "owner@example.com", Password: "correct horse battery", Role: keyplane.RoleOwner})
 	must(err)
-	_, _, err = svc.CreateUser(ctx, keyplane.OperatorActor, 1, control.NewUser{Email: "viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleViewer})
+	_, _, err = svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleViewer})
 	must(err)
 	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")
 	if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
@@ -401,7 +401,7 @@ func TestCopy(t *testing.T) {
 			if ks.ID != pop.deletedKeyset+1 {
 				t.Errorf("new keyset on the target has id %d, want %d", ks.ID, pop.deletedKeyset+1)
 			}
-			_, key, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "after", mustGrants(t, "account:app:read"), t0.Add(48*time.Hour))
+			_, key, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "after", mustGrants(t, "account:app:read"), t0.Add(48*time.Hour))
 			if err != nil {
 				t.Fatal(err)
 			}

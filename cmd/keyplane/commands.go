@@ -322,7 +322,7 @@ DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
 				return err
 			}
 			defer done()
-			in, key, err := svc.CreateIntegration(cmd.Context(), keyplane.OperatorActor, account, name, gs, expires)
+			in, key, err := svc.CreateIntegration(cmd.Context(), keyplane.Operator(account), name, gs, expires)
 			if err != nil {
 				return err
 			}
@@ -358,7 +358,7 @@ func (a *admin) createKey() *cobra.Command {
 				return err
 			}
 			defer done()
-			key, err := svc.CreateAPIKey(cmd.Context(), keyplane.OperatorActor, account, integration, expires)
+			key, err := svc.CreateAPIKey(cmd.Context(), keyplane.Operator(account), integration, expires)
 			if err != nil {
 				return err
 			}
@@ -381,12 +381,12 @@ func (a *admin) revokeKey() *cobra.Command {
 		Short: "Revoke an API key at once; KEY is the key's id or the whole key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, done, err := a.openService(cmd.Context())
+			svc, account, done, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			k, already, err := svc.RevokeAPIKey(cmd.Context(), keyplane.OperatorActor, strings.TrimSpace(args[0]))
+			k, already, err := svc.RevokeAPIKey(cmd.Context(), keyplane.Operator(account), strings.TrimSpace(args[0]))
 			if err != nil {
 				return err
 			}
@@ -411,7 +411,7 @@ func (a *admin) listIntegrations() *cobra.Command {
 				return err
 			}
 			defer done()
-			ins, err := svc.ListIntegrations(cmd.Context(), account)
+			ins, err := svc.ListIntegrations(cmd.Context(), keyplane.Operator(account))
 			if err != nil {
 				return err
 			}
@@ -480,7 +480,7 @@ stdout, once, and nothing else is; details go to stderr.`,
 				return err
 			}
 			defer done()
-			u, generated, err := svc.CreateUser(cmd.Context(), keyplane.OperatorActor, account, control.NewUser{Email: email, Password: password, Role: r})
+			u, generated, err := svc.CreateUser(cmd.Context(), keyplane.Operator(account), control.NewUser{Email: email, Password: password, Role: r})
 			if err != nil {
 				return err
 			}

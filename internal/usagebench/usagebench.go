@@ -261,7 +261,7 @@ func Keys(ctx context.Context, path string, now time.Time) (reporter, reader str
 		return "", "", err
 	}
 	mk := func(name, row string) (string, error) {
-		_, k, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, accounts[0].ID, name+" "+now.Format("150405.000"), mustGrants(row), now.Add(24*time.Hour))
+		_, k, err := svc.CreateIntegration(ctx, keyplane.Operator(accounts[0].ID), name+" "+now.Format("150405.000"), mustGrants(row), now.Add(24*time.Hour))
 		return k.Key, err
 	}
 	if reporter, err = mk("bench reporter", "account:usage-report:write"); err != nil {
