@@ -121,6 +121,7 @@ func ValidatePassword(field, pw string) string {
 type Session struct {
 	TokenHash []byte
 	UserID    int64
+	AccountID int64 // the account the person acts in, one of their memberships
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

@@ -66,7 +66,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 		if err := tx.DeleteExpiredSessions(now); err != nil {
 			return err
 		}
-		return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+		return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err
@@ -97,6 +97,54 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 		return p, expires, refused
 	}
 	return u.Principal(), sess.ExpiresAt, nil
+}
+
+// Membership is one of a person's accounts, for the account switcher.
+type Membership struct {
+	Account keyplane.Account
+	Role    keyplane.Role
+}
+
+// Memberships lists the accounts the signed-in person p is a member of,
+// with their role in each. Only a person has memberships.
+func (s *Service) Memberships(ctx context.Context, p keyplane.Principal) (out []Membership, err error) {
+	if p.UserID == 0 {
+		return nil, keyplane.Errorf(keyplane.CodeForbidden, "only a person belongs to accounts")
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		ms, err := tx.Memberships(p.UserID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			a, err := tx.Account(m.AccountID)
+			if err != nil {
+				return err
+			}
+			out = append(out, Membership{Account: a, Role: m.Role})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SwitchAccount moves the session behind token to another account of its
+// person. An account they are not a member of answers as a missing one.
+func (s *Service) SwitchAccount(ctx context.Context, token string, accountID int64) (keyplane.Principal, error) {
+	p, _, err := s.Session(ctx, token)
+	if err != nil {
+		return p, err
+	}
+	var u keyplane.User
+	err = s.store.Write(ctx, func(tx Tx) (err error) {
+		if u, err = tx.User(accountID, p.UserID); keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+			return keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", accountID)
+		} else if err != nil {
+			return err
+		}
+		return tx.SetSessionAccount(hashToken(token), accountID)
+	})
+	return u.Principal(), err
 }
 
 // SignOut ends a session. Ending one that does not exist is not an error.

@@ -77,7 +77,14 @@ type Tx interface {
 	// CountUsers counts the users of every account: none means the
 	// install still needs its Owner.
 	CountUsers() (int, error)
+	// InsertUser inserts a new person, a member of u.AccountID with u.Role.
 	InsertUser(u *keyplane.User) error
+	// InsertMembership makes the person u.ID a member of u.AccountID.
+	InsertMembership(u keyplane.User) error
+	// Memberships lists a person's accounts, as a User in each.
+	Memberships(userID int64) ([]keyplane.User, error)
+	// SetSessionAccount moves a session to another of its person's accounts.
+	SetSessionAccount(hash []byte, accountID int64) error
 	User(accountID, id int64) (keyplane.User, error)
 	UserByEmail(email string) (keyplane.User, error)
 	Users(accountID int64) ([]keyplane.User, error)
@@ -86,7 +93,8 @@ type Tx interface {
 	// DeleteUserSessions ends every session of a user but the one whose
 	// token hash is keep (nil: every one).
 	DeleteUserSessions(userID int64, keep []byte) error
-	// DeleteUser deletes a user and their sessions.
+	// DeleteUser ends a person's membership of an account and its
+	// sessions; the person goes with their last membership.
 	DeleteUser(accountID, id int64) error
 
 	InsertSession(s keyplane.Session) error

@@ -76,12 +76,24 @@ func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountI
 		if err := accountExists(tx, accountID); err != nil {
 			return err
 		}
-		if _, err := tx.UserByEmail(email); err == nil {
-			return keyplane.Errorf(keyplane.CodeConflict, "email: %s already has a user", email)
-		} else if keyplane.ErrorCode(err) != keyplane.CodeNotFound {
-			return err
+		// A person already known (in this account or another) gets a
+		// membership and keeps their password: the answer is the same
+		// whether or not they existed elsewhere, so adding someone tells
+		// nothing of other accounts' people.
+		person, err := tx.UserByEmail(email)
+		switch {
+		case keyplane.ErrorCode(err) == keyplane.CodeNotFound:
+			err = tx.InsertUser(&u)
+		case err == nil:
+			if _, merr := tx.User(accountID, person.ID); merr == nil {
+				return keyplane.Errorf(keyplane.CodeConflict, "email: %s is already a member of this account", email)
+			} else if keyplane.ErrorCode(merr) != keyplane.CodeNotFound {
+				return merr
+			}
+			u.ID, u.PasswordHash = person.ID, person.PasswordHash
+			err = tx.InsertMembership(u)
 		}
-		if err := tx.InsertUser(&u); err != nil {
+		if err != nil {
 			return err
 		}
 		a := actor

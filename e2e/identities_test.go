@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,5 +113,80 @@ func TestIdentitiesOfAnotherAccountAreMissing(t *testing.T) {
 	}
 	if _, err := e.svc.ListUsers(ctx, keyplane.Principal{AccountID: e.account, IntegrationID: 1, Grants: keyplane.Offered()}); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 		t.Errorf("a key listing people: %v, want 403", err)
+	}
+}
+
+// A person is one e-mail and one password with a membership per account.
+// Adding an address that is a person of another account adds a membership
+// and answers exactly as adding a new one (nothing tells the adder that the
+// person existed elsewhere); the person keeps their password, signs in
+// once, and switches between their accounts; an account they are not a
+// member of answers as a missing one; leaving one account keeps the other.
+func TestPeopleInSeveralAccounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	other, _ := e.otherAccount()
+	if _, _, err := e.svc.CreateUser(ctx, keyplane.Operator(e.account), control.NewUser{Email: "viewer@a.test", Password: "correct horse battery", Role: keyplane.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	theirAdmin, _, err := e.svc.CreateUser(ctx, keyplane.Operator(other), control.NewUser{Email: "admin@b.test", Role: keyplane.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := theirAdmin.Principal()
+	// The same request for a person of account A and for a new address:
+	// the same answer, field for field but the ids and addresses.
+	shape := func(email string) string {
+		u, generated, err := e.svc.CreateUser(ctx, b, control.NewUser{Email: email, Role: keyplane.RoleViewer})
+		return fmt.Sprintf("err=%v account=%d role=%s generated=%d id>0=%v", err, u.AccountID, u.Role, len(generated), u.ID > 0)
+	}
+	if known, unknown := shape("viewer@a.test"), shape("new@b.test"); known != unknown {
+		t.Errorf("adding a person of another account: %s; a new address: %s", known, unknown)
+	}
+	if _, _, err := e.svc.CreateUser(ctx, b, control.NewUser{Email: "viewer@a.test", Role: keyplane.RoleViewer}); keyplane.ErrorCode(err) != keyplane.CodeConflict {
+		t.Errorf("adding a member twice: %v, want 409", err)
+	}
+
+	// One password, the first one: the password given in account B is not
+	// the person's.
+	if _, _, err := e.svc.SignIn(ctx, "viewer@a.test", "correct horse battery", "192.0.2.1"); err != nil {
+		t.Fatalf("sign-in with the person's password: %v", err)
+	}
+	token, _, err := e.svc.SignIn(ctx, "viewer@a.test", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := e.svc.Session(ctx, token)
+	if err != nil || p.AccountID != e.account || p.Role != keyplane.RoleViewer {
+		t.Fatalf("session: %+v, %v; want account %d", p, err, e.account)
+	}
+	ms, err := e.svc.Memberships(ctx, p)
+	if err != nil || len(ms) != 2 || ms[0].Account.ID != e.account || ms[1].Account.ID != other {
+		t.Fatalf("memberships: %+v, %v", ms, err)
+	}
+	if p, err = e.svc.SwitchAccount(ctx, token, other); err != nil || p.AccountID != other {
+		t.Fatalf("switch to %d: %+v, %v", other, p, err)
+	}
+	if p, _, err = e.svc.Session(ctx, token); err != nil || p.AccountID != other {
+		t.Errorf("the session after switching: %+v, %v", p, err)
+	}
+	// Not a member, and no such account: the same answer.
+	third, _ := e.otherAccount()
+	_, errMember := e.svc.SwitchAccount(ctx, token, third)
+	_, errMissing := e.svc.SwitchAccount(ctx, token, 999999)
+	if keyplane.ErrorCode(errMember) != keyplane.CodeNotFound ||
+		strings.ReplaceAll(errMember.Error(), strconv.FormatInt(third, 10), "N") != strings.ReplaceAll(errMissing.Error(), "999999", "N") {
+		t.Errorf("switch to an account one is not a member of: %v; to a missing one: %v", errMember, errMissing)
+	}
+	// Removed from B: the session there ends, the person stays in A.
+	if err := e.svc.RemoveUser(ctx, b, p.UserID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.Session(ctx, token); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		t.Errorf("a session in an account the person left: %v, want signed out", err)
+	}
+	if _, _, err := e.svc.SignIn(ctx, "viewer@a.test", "correct horse battery", "192.0.2.1"); err != nil {
+		t.Errorf("sign-in after leaving B: %v", err)
 	}
 }

@@ -3,26 +3,17 @@ package e2e
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/internal/testdb"
 )
 
 // writableSQL opens the env's database for statements the API cannot make
 // (a second account, tampering with stored rows).
 func (e *env) writableSQL() *sql.DB {
 	e.t.Helper()
-	driver, source := "sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(10000)"
-	if strings.HasPrefix(e.dbPath, "postgres") {
-		driver, source = "pgx", e.dbPath
-	}
-	db, err := sql.Open(driver, source)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { db.Close() })
-	return db
+	return testdb.OpenWritableSQL(e.t, e.dbPath)
 }
 
 // otherAccount makes a second account with an integration holding every

@@ -3,6 +3,7 @@ package portal
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/keyplane/keyplane"
@@ -153,4 +154,19 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// switchAccount moves the session to another of the person's accounts
+// (the switcher in the header) and shows its apps. Switching is the same
+// whatever is sent twice, so it needs no form token.
+func (p *Portal) switchAccount(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := strconv.ParseInt(r.PostFormValue("account"), 10, 64)
+	if err != nil || id < 1 {
+		return keyplane.Errorf(keyplane.CodeInvalid, "account: choose one of your accounts")
+	}
+	if _, err := p.svc.SwitchAccount(r.Context(), s.cookie, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/apps", http.StatusSeeOther)
+	return nil
 }

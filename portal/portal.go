@@ -102,6 +102,7 @@ func (p *Portal) Handler() http.Handler {
 
 	mux.Handle("GET /account", p.signedIn(p.account))
 	mux.Handle("POST /account/password", p.signedIn(p.changePassword))
+	mux.Handle("POST /account/switch", p.signedIn(p.switchAccount))
 	mux.Handle("GET /account/api-management", p.signedIn(p.integrations))
 	mux.Handle("GET /account/api-management/new", p.signedIn(p.newIntegrationForm))
 	mux.Handle("POST /account/api-management/new", p.signedIn(p.createIntegration))
@@ -210,6 +211,8 @@ type session struct {
 	CanManage bool
 	// CanWrite tells whether the user's role writes apps and keysets.
 	CanWrite bool
+	// Accounts are the person's memberships, for the account switcher.
+	Accounts []control.Membership
 	// cookie is the session's token, which form keys are bound to.
 	cookie string
 }
@@ -253,7 +256,11 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{P: pr, Account: a, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
+	accounts, err := p.svc.Memberships(r.Context(), pr)
+	if err != nil {
+		return nil, err
+	}
+	return &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
 		CanWrite: p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
 }
 

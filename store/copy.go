@@ -112,8 +112,10 @@ var copyTables = []copyTable{
 		{"id", colInt}, {"account_id", colInt}, {"email", colText}, {"password_hash", colText}, {"role", colText}, {"created_at", colInt}}},
 	// Sessions, sign-in failures and setup tokens are copied too: people
 	// stay signed in across a move, and throttling keeps its memory.
+	{name: "memberships", orderBy: "account_id, user_id", cols: []copyCol{
+		{"account_id", colInt}, {"user_id", colInt}, {"role", colText}, {"created_at", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
-		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{

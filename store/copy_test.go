@@ -186,7 +186,7 @@ func populate(t *testing.T, db *DB) populated {
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
 	{"integrations", "id"}, {"api_keys", "id"},
-	{"users", "id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at"}, {"setup_tokens", "hash"},
+	{"users", "id"}, {"memberships", "account_id, user_id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at, attempt"}, {"setup_tokens", "hash"},
 	{"audit_events", "id"},
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},

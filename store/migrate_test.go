@@ -204,3 +204,55 @@ func TestNewestSchemaIsWhatOpenMakes(t *testing.T) {
 		t.Errorf("a new database is at schema %d (%v); NewestSchema says %d", v, err, NewestSchema())
 	}
 }
+
+// Migration 0013 makes each user a person with a membership of their
+// account, and keeps every session signed in, in that account.
+func TestMigration0013KeepsPeopleAndSessions(t *testing.T) {
+	for _, eng := range migrationEngines {
+		t.Run(eng.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			dsn := eng.dsn(t)
+			raw := schemaBefore(t, eng.name, eng.driver, dsn, 13)
+			for _, q := range []string{
+				`INSERT INTO accounts (name, created_at) VALUES ('Default account', 0), ('Second', 0)`,
+				`INSERT INTO users (account_id, email, password_hash, role, created_at) VALUES (1, 'owner@a.test', 'h1', 'owner', 5), (2, 'viewer@b.test', 'h2', 'viewer', 6)`,
+			} {
+				if _, err := raw.ExecContext(ctx, q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, token := range []string{"s1", "s2"} {
+				if _, err := raw.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, 0, 9000000000000)`, []byte(token), i+1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			raw.Close()
+
+			db := openDB(t, dsn)
+			for _, c := range []struct {
+				token   string
+				account int64
+				email   string
+				role    keyplane.Role
+			}{{"s1", 1, "owner@a.test", keyplane.RoleOwner}, {"s2", 2, "viewer@b.test", keyplane.RoleViewer}} {
+				if err := db.Read(ctx, func(tx control.Tx) error {
+					s, u, err := tx.SessionByHash([]byte(c.token))
+					if err != nil {
+						return err
+					}
+					if s.AccountID != c.account || u.AccountID != c.account || u.Email != c.email || u.Role != c.role {
+						t.Errorf("session %s after migrating: %+v, %+v", c.token, s, u)
+					}
+					us, err := tx.Users(c.account)
+					if err != nil || len(us) != 1 || us[0].Email != c.email || !us[0].CreatedAt.Equal(time.UnixMilli(map[string]int64{"s1": 5, "s2": 6}[c.token]).UTC()) {
+						t.Errorf("account %d's people: %+v, %v", c.account, us, err)
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -17,14 +17,19 @@ func (t *txn) DeleteIntegration(accountID, id int64) error {
 	return err
 }
 
-// CountUsers implements control.Tx.
+// CountUsers implements control.Tx: people, whatever their accounts.
 func (t *txn) CountUsers() (int, error) {
 	var n int
 	err := t.queryRow(`SELECT count(*) FROM users`).Scan(&n)
 	return n, err
 }
 
-const userCols = `u.id, u.account_id, u.email, u.password_hash, u.role, u.created_at`
+// userCols are a person as a member of an account: users u joined with
+// memberships m.
+const userCols = `u.id, m.account_id, u.email, u.password_hash, m.role, m.created_at`
+
+// memberOf joins a person to their memberships.
+const memberOf = ` FROM users u JOIN memberships m ON m.user_id = u.id `
 
 type userRow struct {
 	u       keyplane.User
@@ -40,15 +45,26 @@ func (r *userRow) value() keyplane.User {
 	return r.u
 }
 
-// InsertUser implements control.Tx.
+// InsertUser implements control.Tx: a new person, member of u.AccountID.
 func (t *txn) InsertUser(u *keyplane.User) error {
-	return t.queryRow(`INSERT INTO users (account_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+	err := t.queryRow(`INSERT INTO users (account_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 		u.AccountID, u.Email, u.PasswordHash, u.Role, ms(u.CreatedAt)).Scan(&u.ID)
+	if err != nil {
+		return err
+	}
+	return t.InsertMembership(*u)
+}
+
+// InsertMembership implements control.Tx.
+func (t *txn) InsertMembership(u keyplane.User) error {
+	_, err := t.exec(`INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`,
+		u.AccountID, u.ID, u.Role, ms(u.CreatedAt))
+	return err
 }
 
 func (t *txn) userWhere(what string, key any, cond string, args ...any) (keyplane.User, error) {
 	var r userRow
-	err := t.queryRow(`SELECT `+userCols+` FROM users u WHERE `+cond, args...).Scan(r.dest()...)
+	err := t.queryRow(`SELECT `+userCols+memberOf+`WHERE `+cond, args...).Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return keyplane.User{}, notFound(what, key)
 	}
@@ -57,17 +73,27 @@ func (t *txn) userWhere(what string, key any, cond string, args ...any) (keyplan
 
 // User implements control.Tx.
 func (t *txn) User(accountID, id int64) (keyplane.User, error) {
-	return t.userWhere("user", id, `u.account_id = $1 AND u.id = $2`, accountID, id)
+	return t.userWhere("user", id, `m.account_id = $1 AND u.id = $2`, accountID, id)
 }
 
-// UserByEmail implements control.Tx.
+// UserByEmail implements control.Tx: the person, as a member of their
+// first account.
 func (t *txn) UserByEmail(email string) (keyplane.User, error) {
-	return t.userWhere("user", email, `u.email = $1`, email)
+	return t.userWhere("user", email, `u.email = $1 ORDER BY m.account_id LIMIT 1`, email)
+}
+
+// Memberships implements control.Tx.
+func (t *txn) Memberships(userID int64) ([]keyplane.User, error) {
+	return t.users(`SELECT `+userCols+memberOf+`WHERE u.id = $1 ORDER BY m.account_id`, userID)
 }
 
 // Users implements control.Tx.
 func (t *txn) Users(accountID int64) ([]keyplane.User, error) {
-	rows, err := t.query(`SELECT `+userCols+` FROM users u WHERE u.account_id = $1 ORDER BY u.id`, accountID)
+	return t.users(`SELECT `+userCols+memberOf+`WHERE m.account_id = $1 ORDER BY u.id`, accountID)
+}
+
+func (t *txn) users(q string, args ...any) ([]keyplane.User, error) {
+	rows, err := t.query(q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -85,23 +111,33 @@ func (t *txn) Users(accountID int64) ([]keyplane.User, error) {
 
 // UpdateUserRole implements control.Tx.
 func (t *txn) UpdateUserRole(accountID, id int64, r keyplane.Role) error {
-	_, err := t.exec(`UPDATE users SET role = $1 WHERE account_id = $2 AND id = $3`, r, accountID, id)
+	_, err := t.exec(`UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3`, r, accountID, id)
 	return err
 }
 
-// DeleteUser implements control.Tx.
+// DeleteUser implements control.Tx: the membership and its sessions, and
+// the person with the last of their memberships.
 func (t *txn) DeleteUser(accountID, id int64) error {
-	if _, err := t.exec(`DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE account_id = $1 AND id = $2)`, accountID, id); err != nil {
+	if _, err := t.exec(`DELETE FROM sessions WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
 		return err
 	}
-	_, err := t.exec(`DELETE FROM users WHERE account_id = $1 AND id = $2`, accountID, id)
+	if _, err := t.exec(`DELETE FROM memberships WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)`, id)
 	return err
 }
 
 // InsertSession implements control.Tx.
 func (t *txn) InsertSession(s keyplane.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
-		s.TokenHash, s.UserID, ms(s.CreatedAt), ms(s.ExpiresAt))
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt))
+	return err
+}
+
+// SetSessionAccount implements control.Tx.
+func (t *txn) SetSessionAccount(hash []byte, accountID int64) error {
+	_, err := t.exec(`UPDATE sessions SET account_id = $1 WHERE token_hash = $2`, accountID, hash)
 	return err
 }
 
@@ -110,9 +146,11 @@ func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error
 	var s keyplane.Session
 	var c, e int64
 	var r userRow
-	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.created_at, s.expires_at, `+userCols+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, hash).
-		Scan(append([]any{&s.TokenHash, &s.UserID, &c, &e}, r.dest()...)...)
+	// A session whose membership is gone is no session.
+	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, `+userCols+`
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN memberships m ON m.user_id = s.user_id AND m.account_id = s.account_id
+		WHERE s.token_hash = $1`, hash).
+		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e}, r.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
 	}
@@ -181,7 +219,7 @@ func (t *txn) DeleteSetupTokens() error {
 
 // UpdateUserPassword implements control.Tx.
 func (t *txn) UpdateUserPassword(accountID, id int64, hash string) error {
-	_, err := t.exec(`UPDATE users SET password_hash = $1 WHERE account_id = $2 AND id = $3`, hash, accountID, id)
+	_, err := t.exec(`UPDATE users SET password_hash = $1 WHERE id = $2 AND EXISTS (SELECT 1 FROM memberships WHERE account_id = $3 AND user_id = $2)`, hash, id, accountID)
 	return err
 }
 

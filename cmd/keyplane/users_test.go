@@ -56,7 +56,7 @@ func TestCreateUser(t *testing.T) {
 	}{
 		{[]string{"--email", "x@example.com", "--role", "superuser"}, "role: must be owner, admin or viewer"},
 		{[]string{"--email", "not-an-address", "--role", "admin"}, "email: not an e-mail address"},
-		{[]string{"--email", "viewer@example.com", "--role", "admin"}, "already has a user"},
+		{[]string{"--email", "viewer@example.com", "--role", "admin"}, "already a member of this account"},
 		{[]string{"--email", "x@example.com", "--role", "admin", "--password-stdin"}, "standard input holds no password"},
 	} {
 		_, _, err := runAdmin(t, db, "create-user", tc.args...)

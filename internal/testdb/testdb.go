@@ -38,7 +38,19 @@ func DSN(t testing.TB) string {
 // that look at stored rows directly; it is closed when t ends.
 func OpenSQL(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
-	driver, source := "sqlite", "file:"+dsn+"?mode=ro"
+	return open(t, dsn, "mode=ro")
+}
+
+// OpenWritableSQL is OpenSQL for tests that write rows no operation
+// writes, such as a second account.
+func OpenWritableSQL(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	return open(t, dsn, "_pragma=busy_timeout(10000)")
+}
+
+func open(t testing.TB, dsn, sqliteParams string) *sql.DB {
+	t.Helper()
+	driver, source := "sqlite", "file:"+dsn+"?"+sqliteParams
 	if strings.HasPrefix(dsn, "postgres") {
 		driver, source = "pgx", dsn
 	}
