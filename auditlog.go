@@ -2,6 +2,7 @@ package keyplane
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -39,7 +40,8 @@ type AuditQuery struct {
 	// "integration", "api-key", "customer", "account".
 	TargetType string
 	TargetID   int64
-	// After is the id of the last event already seen (from a cursor).
+	// After is the id of the last event already seen (from a cursor): an
+	// id in the account's own sequence.
 	After int64
 	Limit int
 }
@@ -117,12 +119,19 @@ func (q AuditQuery) fingerprint() []byte {
 	return sum[:8]
 }
 
+// auditCursorFormat is the first byte of a cursor. Format 2: ids count
+// each account's events. A format-1 cursor held an install-wide id and
+// would now name another position, so it is refused rather than read.
+const auditCursorFormat = 2
+
 // AuditCursor is the opaque cursor that continues q after event id. It
-// names a position by event id, and ids only grow, so events recorded
-// between two pages neither shift nor repeat what a later page holds.
+// names a position by the account's own event id, and ids only grow, so
+// events recorded between two pages neither shift nor repeat what a later
+// page holds; it carries nothing the page did not show (no install-wide
+// number).
 func (q AuditQuery) AuditCursor(after int64) string {
 	var buf [17]byte
-	buf[0] = 1 // format version
+	buf[0] = auditCursorFormat
 	binary.BigEndian.PutUint64(buf[1:9], uint64(after))
 	copy(buf[9:], q.fingerprint())
 	return base64.RawURLEncoding.EncodeToString(buf[:])
@@ -132,7 +141,7 @@ func (q AuditQuery) AuditCursor(after int64) string {
 // same filters.
 func (q *AuditQuery) ReadAuditCursor(c string) error {
 	b, err := base64.RawURLEncoding.Strict().DecodeString(c)
-	if err != nil || len(b) != 17 || b[0] != 1 {
+	if err != nil || len(b) != 17 || b[0] != auditCursorFormat {
 		return Errorf(CodeInvalid, "cursor: not a cursor this server made; pass nextCursor as it was answered")
 	}
 	if !bytes.Equal(b[9:], q.fingerprint()) {
@@ -146,15 +155,19 @@ func (q *AuditQuery) ReadAuditCursor(c string) error {
 	return nil
 }
 
-// ChainBreak is the first link of the audit chain that does not hold.
+// ChainBreak is the first link of an account's audit chain that does not
+// hold.
 type ChainBreak struct {
-	EventID int64
-	Reason  string
+	AccountID int64
+	EventID   int64 // the event's id in its account
+	Reason    string
 }
 
-// ChainVerifier walks the audit chain event by event, in id order, and
-// remembers the first break. The chain is global across accounts: every
-// event seals the one before it, whatever its account.
+// ChainVerifier walks one account's audit chain event by event, in id
+// order, and remembers the first break. Each account's events form a chain
+// of their own, numbered from 1, so an account verifies, and is exported,
+// without anything of another's (ids shared across accounts told one
+// account how busy the others were).
 type ChainVerifier struct {
 	n     int64
 	prev  []byte
@@ -171,7 +184,7 @@ func (v *ChainVerifier) Add(e AuditEvent, actorType string, actorID int64) {
 		return
 	}
 	brk := func(format string, args ...any) {
-		v.Break = &ChainBreak{EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
+		v.Break = &ChainBreak{AccountID: e.AccountID, EventID: e.ID, Reason: fmt.Sprintf(format, args...)}
 	}
 	switch {
 	case v.prev == nil && e.ID != 1:
@@ -201,6 +214,44 @@ func (v *ChainVerifier) Count() int64 { return v.n }
 // Head is the hash of the last event walked: write it down, and a later
 // verification that ends on the same hash proves nothing before it changed.
 func (v *ChainVerifier) Head() []byte { return v.prev }
+
+// AccountChain is what walking one account's audit chain found.
+type AccountChain struct {
+	AccountID int64
+	Events    int64
+	Head      []byte // hash of the account's last event
+	Break     *ChainBreak
+}
+
+// AuditChains walks the chains of every account at once: events of
+// different accounts may come interleaved, each account's in id order.
+type AuditChains struct {
+	chains map[int64]*ChainVerifier
+}
+
+// Add checks e against the events of its account before it (see
+// ChainVerifier.Add).
+func (c *AuditChains) Add(e AuditEvent, actorType string, actorID int64) {
+	if c.chains == nil {
+		c.chains = map[int64]*ChainVerifier{}
+	}
+	v := c.chains[e.AccountID]
+	if v == nil {
+		v = &ChainVerifier{}
+		c.chains[e.AccountID] = v
+	}
+	v.Add(e, actorType, actorID)
+}
+
+// Accounts reports every account walked, by account id.
+func (c *AuditChains) Accounts() []AccountChain {
+	out := make([]AccountChain, 0, len(c.chains))
+	for id, v := range c.chains {
+		out = append(out, AccountChain{AccountID: id, Events: v.Count(), Head: v.Head(), Break: v.Break})
+	}
+	slices.SortFunc(out, func(a, b AccountChain) int { return cmp.Compare(a.AccountID, b.AccountID) })
+	return out
+}
 
 func short(b []byte) []byte {
 	if len(b) > 8 {

@@ -121,12 +121,14 @@ func TestCheckQuery(t *testing.T) {
 	}
 }
 
-// chain makes n sealed events, alternating accounts as the global chain does.
-func chain(n int) []AuditEvent {
+// chain makes n sealed events of one account: its own chain.
+func chain(n int) []AuditEvent { return accountChain(1, n) }
+
+func accountChain(account int64, n int) []AuditEvent {
 	var out []AuditEvent
 	prev := []byte{}
 	for i := 1; i <= n; i++ {
-		e := AuditEvent{ID: int64(i), AccountID: int64(1 + i%2), At: time.UnixMilli(int64(1000 * i)).UTC(), Type: "AppCreated",
+		e := AuditEvent{ID: int64(i), AccountID: account, At: time.UnixMilli(int64(1000 * i)).UTC(), Type: "AppCreated",
 			Actor: Actor{Type: "integration", ID: 7, Name: "ci", KeyID: 9}, TargetType: "app", TargetID: int64(i),
 			After: []byte(`{"id":1}`), PrevHash: prev}
 		e.Hash = e.ChainHash()
@@ -134,6 +136,45 @@ func chain(n int) []AuditEvent {
 		out = append(out, e)
 	}
 	return out
+}
+
+// Two accounts' chains walked interleaved each verify on their own: a
+// change in one is reported for that account, and the other still holds.
+func TestAuditChains(t *testing.T) {
+	a, b := accountChain(1, 4), accountChain(2, 3)
+	interleave := func() []AuditEvent {
+		return []AuditEvent{a[0], b[0], b[1], a[1], a[2], b[2], a[3]}
+	}
+	var c AuditChains
+	for _, e := range interleave() {
+		c.Add(e, e.Actor.Type, e.Actor.ID)
+	}
+	got := c.Accounts()
+	if len(got) != 2 || got[0].AccountID != 1 || got[0].Events != 4 || got[0].Break != nil || string(got[0].Head) != string(a[3].Hash) ||
+		got[1].AccountID != 2 || got[1].Events != 3 || got[1].Break != nil || string(got[1].Head) != string(b[2].Hash) {
+		t.Fatalf("intact chains: %+v", got)
+	}
+	// The same event sealed into the other account's chain does not fit.
+	moved := b[1]
+	moved.AccountID = 1
+	if string(moved.ChainHash()) == string(b[1].Hash) {
+		t.Error("the account is not sealed into the hash")
+	}
+	b[1].After = []byte(`{"id":2}`)
+	c = AuditChains{}
+	for _, e := range interleave() {
+		c.Add(e, e.Actor.Type, e.Actor.ID)
+	}
+	got = c.Accounts()
+	if got[0].Break != nil || got[0].Events != 4 {
+		t.Errorf("account 1 after account 2 was changed: %+v", got[0])
+	}
+	if br := got[1].Break; br == nil || br.AccountID != 2 || br.EventID != 2 || !strings.Contains(br.Reason, "recorded fields") {
+		t.Errorf("account 2 changed at event 2: %+v", got[1])
+	}
+	if (&AuditChains{}).Accounts() == nil {
+		t.Error("no chains: want an empty list, not nil")
+	}
 }
 
 func TestChainVerifier(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 // AuditEvent is one recorded change of the account: who made it, to what,
 // and the object before and after it, secrets removed.
 type AuditEvent struct {
-	ID        string      `json:"id"`
+	ID        string      `json:"id"` // the event's number in its account, from 1
 	AccountID string      `json:"accountId"`
 	At        time.Time   `json:"at"`
 	Type      string      `json:"type"` // PubNub's event name where it has one, such as "KeysetConfigChanged"
@@ -26,9 +26,9 @@ type AuditEvent struct {
 	Before json.RawMessage `json:"before"`
 	After  json.RawMessage `json:"after"`
 
-	// PrevHash and Hash chain the install's events (SHA-256, hex): see
-	// `keyplane admin verify-audit`. PrevHash may be an event of another
-	// account's, and is empty for the very first event.
+	// PrevHash and Hash chain the account's events (SHA-256, hex): see
+	// `keyplane admin verify-audit`. PrevHash is the hash of the account's
+	// event before, empty for its first.
 	PrevHash string `json:"prevHash"`
 	Hash     string `json:"hash"`
 }

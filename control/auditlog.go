@@ -45,28 +45,37 @@ func (s *Service) ListAuditEvents(ctx context.Context, p keyplane.Principal, q k
 	return page, nil
 }
 
-// AuditVerification is what walking the audit chain found.
+// AuditVerification is what walking the audit chains found: each
+// account's chain is its own and verifies alone.
 type AuditVerification struct {
-	Events int64
-	Head   []byte // hash of the last event; nil when there are none
-	Break  *keyplane.ChainBreak
+	Events   int64                   // in every account
+	Accounts []keyplane.AccountChain // by account id
+	Break    *keyplane.ChainBreak    // the first broken link of the first account that has one
 }
 
-// VerifyAudit walks the whole audit chain (every account: the chain is
-// global) on one snapshot and reports the first broken link.
+// VerifyAudit walks every account's audit chain on one snapshot and
+// reports each: its events, its head, its first broken link.
 func (s *Service) VerifyAudit(ctx context.Context) (v AuditVerification, err error) {
-	var cv keyplane.ChainVerifier
+	var chains keyplane.AuditChains
 	err = s.store.Read(ctx, func(tx Tx) error {
-		return tx.EachAuditEvent(0, func(e keyplane.AuditEvent, actorType string, actorID int64) error {
-			cv.Add(e, actorType, actorID)
+		return tx.EachAuditChain(func(e keyplane.AuditEvent, actorType string, actorID int64) error {
+			chains.Add(e, actorType, actorID)
 			return nil
 		})
 	})
-	return AuditVerification{Events: cv.Count(), Head: cv.Head(), Break: cv.Break}, err
+	v.Accounts = chains.Accounts()
+	for _, a := range v.Accounts {
+		v.Events += a.Events
+		if v.Break == nil {
+			v.Break = a.Break
+		}
+	}
+	return v, err
 }
 
-// ExportAudit calls fn for every audit event in id order, of one account or
-// of all when accountID is 0, on one snapshot.
+// ExportAudit calls fn for every audit event of one account in id order,
+// or of all when accountID is 0 oldest first (accounts interleaved, each in
+// its own id order), on one snapshot.
 func (s *Service) ExportAudit(ctx context.Context, accountID int64, fn func(keyplane.AuditEvent) error) error {
 	return s.store.Read(ctx, func(tx Tx) error {
 		return tx.EachAuditEvent(accountID, func(e keyplane.AuditEvent, _ string, _ int64) error { return fn(e) })

@@ -123,9 +123,13 @@ type Tx interface {
 	// AuditEvents answers up to q.Limit events of q.AccountID after q.After,
 	// oldest first.
 	AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error)
-	// EachAuditEvent calls fn for every event in id order (of one account,
-	// or all when accountID is 0), with the actor columns stored beside it.
+	// EachAuditEvent calls fn for every event of one account in id order,
+	// or of all when accountID is 0 in the order they were recorded, with
+	// the actor columns stored beside it.
 	EachAuditEvent(accountID int64, fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error
+	// EachAuditChain calls fn for every event account by account, each
+	// account's in id order: the order its chain verifies in.
+	EachAuditChain(fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error
 
 	// Partner accounts and their OEM customers (oem.go).
 	Account(id int64) (keyplane.Account, error)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -301,7 +302,7 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 		t.Fatalf("untouched chain: %+v, %v; want 6 events intact", v, err)
 	}
 	renamed := e.audit(auditor, url.Values{"type": {"AppRenamed"}}).Events[0]
-	if _, err := e.writableSQL().Exec(`UPDATE audit_events SET after = '{"id":1,"name":"Innocent"}' WHERE id = $1`, renamed.ID); err != nil {
+	if _, err := e.writableSQL().Exec(`UPDATE audit_events SET after = '{"id":1,"name":"Innocent"}' WHERE account_id = $1 AND seq = $2`, e.account, renamed.ID); err != nil {
 		t.Fatal(err)
 	}
 	v, err = e.svc.VerifyAudit(ctx)
@@ -314,5 +315,56 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 	served := e.audit(auditor, url.Values{"type": {"AppRenamed"}}).Events[0]
 	if served.After.(map[string]any)["name"] != "Innocent" || served.Hash != renamed.Hash {
 		t.Errorf("served %+v; want the stored (tampered) row with its original hash", served)
+	}
+}
+
+// Two accounts whose changes interleave each see ids 1, 2, 3, … of their
+// own, and chains that start empty: nothing in an event, its hashes or a
+// cursor tells one account how many events the other recorded. Each
+// account's chain verifies on its own.
+func TestAuditIDsAreEachAccounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	auditor, _, _ := e.integration("auditor", "account:audit-log:read")
+	otherID, otherKey := e.otherAccount()
+	_, k, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, otherID, "other auditor",
+		grants(t, "account:audit-log:read"), e.clock.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.remember(k.Key)
+	for i := range 6 {
+		e.createApp(fmt.Sprintf("mine %d", i))
+		if i%2 == 0 {
+			e.do("POST", "/v2/apps", map[string]any{"name": fmt.Sprintf("theirs %d", i)}, as(otherKey)).want(201)
+		}
+	}
+	for _, c := range []struct {
+		key     string
+		account int64
+	}{{auditor, e.account}, {k.Key, otherID}} {
+		events := e.auditAll(c.key, nil, 2)
+		for i, ev := range events {
+			if ev.ID != strconv.Itoa(i+1) || ev.AccountID != strconv.FormatInt(c.account, 10) {
+				t.Errorf("account %d, event #%d: id %s of account %s", c.account, i+1, ev.ID, ev.AccountID)
+			}
+			prev := ""
+			if i > 0 {
+				prev = events[i-1].Hash
+			}
+			if ev.PrevHash != prev {
+				t.Errorf("account %d, event %s: prevHash %.12s, want %.12s (its own account's event before)", c.account, ev.ID, ev.PrevHash, prev)
+			}
+		}
+		// A cursor names the account's own position: after event 2 of it.
+		first := e.audit(c.key, url.Values{"limit": {"2"}})
+		rest := e.audit(c.key, url.Values{"limit": {"1"}, "cursor": {*first.NextCursor}})
+		if len(rest.Events) != 1 || rest.Events[0].ID != "3" {
+			t.Errorf("account %d: the page after the cursor of page 1 starts at %v, want event 3", c.account, rest.Events)
+		}
+	}
+	v, err := e.svc.VerifyAudit(context.Background())
+	if err != nil || v.Break != nil || len(v.Accounts) != 2 {
+		t.Fatalf("verify: %+v, %v", v, err)
 	}
 }

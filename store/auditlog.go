@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,9 @@ func (t *txn) SetPartner(accountID int64, partner bool) error {
 	return err
 }
 
-const auditCols = `id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id`
+// auditCols read an event with its account's own id (seq) as its id: the
+// install-wide row id is never shown.
+const auditCols = `seq, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id`
 
 // auditRow is one stored event with the actor columns kept beside it.
 type auditRow struct {
@@ -49,13 +52,21 @@ type auditRow struct {
 	actorID   int64
 }
 
-func scanAudit(rows *sql.Rows) (auditRow, error) {
+func scanAudit(rows *sql.Rows) (auditRow, error) { return scanAuditRow(rows, nil) }
+
+// scanAuditRow scans auditCols, after the install-wide row id into row
+// when row is not nil.
+func scanAuditRow(rows *sql.Rows, row *int64) (auditRow, error) {
 	var r auditRow
 	var at int64
 	var actor string
 	var before, after sql.NullString
-	if err := rows.Scan(&r.e.ID, &r.e.AccountID, &at, &r.e.Type, &actor, &r.e.TargetType, &r.e.TargetID,
-		&before, &after, &r.e.PrevHash, &r.e.Hash, &r.actorType, &r.actorID); err != nil {
+	dest := []any{&r.e.ID, &r.e.AccountID, &at, &r.e.Type, &actor, &r.e.TargetType, &r.e.TargetID,
+		&before, &after, &r.e.PrevHash, &r.e.Hash, &r.actorType, &r.actorID}
+	if row != nil {
+		dest = append([]any{row}, dest...)
+	}
+	if err := rows.Scan(dest...); err != nil {
 		return r, err
 	}
 	r.e.At = fromMS(at)
@@ -77,7 +88,7 @@ func scanAudit(rows *sql.Rows) (auditRow, error) {
 // AuditEvents implements control.Tx: up to q.Limit events of q's account
 // after q.After, oldest first.
 func (t *txn) AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error) {
-	conds := []string{"account_id = $1", "id > $2"}
+	conds := []string{"account_id = $1", "seq > $2"}
 	args := []any{q.AccountID, q.After}
 	add := func(cond string, v any) {
 		args = append(args, v)
@@ -110,7 +121,7 @@ func (t *txn) AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error) 
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM audit_events WHERE %s ORDER BY id LIMIT $%d`,
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM audit_events WHERE %s ORDER BY seq LIMIT $%d`,
 		auditCols, strings.Join(conds, " AND "), len(args)), args...)
 	if err != nil {
 		return nil, err
@@ -127,13 +138,24 @@ func (t *txn) AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error) 
 	return out, rows.Err()
 }
 
-// EachAuditEvent implements control.Tx: every event in id order (of one
-// account, or of all when accountID is 0), with its stored actor columns.
+// EachAuditEvent implements control.Tx: every event of one account in its
+// chain's order, or of all when accountID is 0 in the order they were
+// recorded, with its stored actor columns.
 func (t *txn) EachAuditEvent(accountID int64, fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error {
 	q, args := `SELECT `+auditCols+` FROM audit_events ORDER BY id`, []any{}
 	if accountID != 0 {
-		q, args = `SELECT `+auditCols+` FROM audit_events WHERE account_id = $1 ORDER BY id`, []any{accountID}
+		q, args = `SELECT `+auditCols+` FROM audit_events WHERE account_id = $1 ORDER BY seq`, []any{accountID}
 	}
+	return t.eachAudit(q, args, fn)
+}
+
+// EachAuditChain implements control.Tx: every event, account by account,
+// each account's in its chain's order.
+func (t *txn) EachAuditChain(fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error {
+	return t.eachAudit(`SELECT `+auditCols+` FROM audit_events ORDER BY account_id, seq`, nil, fn)
+}
+
+func (t *txn) eachAudit(q string, args []any, fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error {
 	rows, err := t.query(q, args...)
 	if err != nil {
 		return err
@@ -149,4 +171,70 @@ func (t *txn) EachAuditEvent(accountID int64, fn func(e keyplane.AuditEvent, act
 		}
 	}
 	return rows.Err()
+}
+
+// relinkAuditChains is migration 0011's step: it turns the install-wide
+// audit chain into one chain per account. The old chain is checked first,
+// with the rule it was sealed by (ids of the install, one chain through
+// every account): re-sealing the events of a chain already broken would
+// hide what broke it, so such a database is not upgraded and the error
+// names the event. Then each account's events, in the order they were
+// recorded, are sealed again under their new ids (seq, filled in by the
+// migration's SQL), each onto the account's event before it, with the rule
+// AppendAudit uses.
+//
+// Hashing is done here rather than in the SQL: SQLite has no SHA-256, and
+// the hash covers the actor as Go encodes it, not as the row stores it.
+func relinkAuditChains(ctx context.Context, tx *sql.Tx) error {
+	type relinked struct {
+		row            int64
+		prevHash, hash []byte
+	}
+	var (
+		old     keyplane.ChainVerifier
+		ends    = map[int64][]byte{}
+		updates []relinked
+	)
+	rows, err := tx.QueryContext(ctx, `SELECT id, `+auditCols+` FROM audit_events ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row int64
+		r, err := scanAuditRow(rows, &row)
+		if err != nil {
+			return err
+		}
+		seq := r.e.ID
+		r.e.ID = row // the old rule sealed the install-wide id
+		old.Add(r.e, r.actorType, r.actorID)
+		if b := old.Break; b != nil {
+			return fmt.Errorf("the audit chain is broken at event %d (%s): upgrading seals each account's events anew, "+
+				"which would hide it; run keyplane admin verify-audit with the release that wrote it, and restore the audit log from a backup", b.EventID, b.Reason)
+		}
+		r.e.ID = seq
+		r.e.PrevHash = ends[r.e.AccountID]
+		if r.e.PrevHash == nil {
+			r.e.PrevHash = []byte{}
+		}
+		r.e.Hash = r.e.ChainHash()
+		ends[r.e.AccountID] = r.e.Hash
+		updates = append(updates, relinked{row: row, prevHash: r.e.PrevHash, hash: r.e.Hash})
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close() // PostgreSQL runs one statement at a time on a connection
+	stmt, err := tx.PrepareContext(ctx, `UPDATE audit_events SET prev_hash = $1, hash = $2 WHERE id = $3`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, u := range updates {
+		if _, err := stmt.ExecContext(ctx, u.prevHash, u.hash, u.row); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -31,8 +31,9 @@ type CopyReport struct {
 	// Tables holds one entry per table, in the order they were copied.
 	Tables []TableCount
 	// SourceAuditHead and TargetAuditHead are the hashes of the newest
-	// audit event on each side (empty without events): the end of the
-	// chain, which seals every event before it.
+	// audit event on each side (empty without events): the end of its
+	// account's chain, which seals every event of that account before it.
+	// (Every row of every table is compared besides.)
 	SourceAuditHead, TargetAuditHead []byte
 }
 
@@ -120,8 +121,11 @@ var copyTables = []copyTable{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
+	// The install-wide id and each account's own id (seq) both move: the
+	// first keeps an export of every account in the order of recording,
+	// the second is what each account's chain seals.
 	{name: "audit_events", orderBy: "id", cols: []copyCol{
-		{"id", colInt}, {"account_id", colInt}, {"at", colInt}, {"type", colText}, {"actor", colText},
+		{"id", colInt}, {"seq", colInt}, {"account_id", colInt}, {"at", colInt}, {"type", colText}, {"actor", colText},
 		{"target_type", colText}, {"target_id", colInt}, {"before", colTextNull}, {"after", colTextNull},
 		{"prev_hash", colBlob}, {"hash", colBlob}, {"actor_type", colText}, {"actor_id", colInt}}},
 	{name: "kek", orderBy: "id", cols: []copyCol{{"id", colInt}, {"fingerprint", colText}}},
@@ -515,7 +519,8 @@ func dataHeld(counts []int64) string {
 	return strings.Join(held, ", ")
 }
 
-// auditHead is the hash of the newest audit event, or empty.
+// auditHead is the hash of the newest audit event (of whichever account),
+// or empty.
 func auditHead(ctx context.Context, tx *sql.Tx) ([]byte, error) {
 	var h []byte
 	err := tx.QueryRowContext(ctx, `SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&h)

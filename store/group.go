@@ -32,14 +32,43 @@ type writeReq struct {
 	done chan writeResult
 }
 
-// auditTail is the newest audit event as a batch left it, so that only the
-// batch's first event reads it from the database: the batch holds the
-// write lock, nobody else appends meanwhile. A write rolled back to its
-// savepoint forgets it (the write may have appended).
+// auditTail is the audit log's end as a batch left it: the newest row's
+// install-wide id and the end of each account's chain it has touched, so
+// that only the first event of each account in a batch reads them from the
+// database: the batch holds the write lock, nobody else appends meanwhile.
+// A write rolled back to its savepoint forgets it all (the write may have
+// appended).
 type auditTail struct {
-	id   int64
+	row    int64 // the newest row's id; valid while chains is not nil
+	chains map[int64]chainEnd
+}
+
+// chainEnd is the newest event of one account's chain.
+type chainEnd struct {
+	seq  int64
 	hash []byte
-	ok   bool
+}
+
+// chainEnd answers the newest row id and the end of account's chain, if
+// the batch knows them. A nil tail (outside a batch) knows nothing.
+func (t *auditTail) chainEnd(account int64) (row int64, end chainEnd, ok bool) {
+	if t == nil || t.chains == nil {
+		return 0, chainEnd{}, false
+	}
+	end, ok = t.chains[account]
+	return t.row, end, ok
+}
+
+// appended records an event just written as row, the new end of its
+// account's chain.
+func (t *auditTail) appended(row, account int64, end chainEnd) {
+	if t == nil {
+		return
+	}
+	if t.chains == nil {
+		t.chains = map[int64]chainEnd{}
+	}
+	t.row, t.chains[account] = row, end
 }
 
 type writeResult struct {

@@ -148,6 +148,14 @@ func NewestSchema() int {
 	return newest
 }
 
+// migrationSteps are the parts of migrations that SQL cannot do on both
+// engines, run in Go right after the file of the same number, in the same
+// transaction: a migration is applied whole, with its record in
+// schema_migrations, or not at all, so a step runs exactly once.
+var migrationSteps = map[int]func(context.Context, *sql.Tx) error{
+	11: relinkAuditChains,
+}
+
 // migrate applies the embedded migrations not yet applied and creates the
 // first account if there is none, all in one write transaction: replicas
 // starting together take turns, and the second finds nothing left to do.
@@ -185,6 +193,11 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if step := migrationSteps[version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return fmt.Errorf("migration %s: %w", name, err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, now.UnixMilli()); err != nil {
 				return fmt.Errorf("migration %s: %w", name, err)
@@ -961,35 +974,41 @@ func (t *txn) TouchAPIKey(keyID, integrationID int64, at time.Time) error {
 	return err
 }
 
-// AppendAudit implements control.Tx. The chain is global, so the previous
-// event is simply the newest one; the single writer keeps it race-free,
-// and within a write batch it is known without reading (auditTail).
+// AppendAudit implements control.Tx. The event joins its account's chain:
+// it takes the next id of the account and seals the hash of the account's
+// newest event. The row also gets the next install-wide id, its key, which
+// is never shown. The single writer keeps both race-free, and within a
+// write batch they are known without reading (auditTail).
 func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
-	var prev []byte
-	var last int64
-	if t.tail != nil && t.tail.ok {
-		last, prev = t.tail.id, t.tail.hash
-	} else {
-		err := t.queryRow(`SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&last, &prev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	row, end, known := t.tail.chainEnd(e.AccountID)
+	if !known {
+		// One round trip for both: the install's newest row and the
+		// account's newest event (none: NULLs).
+		var seq sql.NullInt64
+		var hash []byte
+		err := t.queryRow(`SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_events),
+			(SELECT seq FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1),
+			(SELECT hash FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1)`, e.AccountID).Scan(&row, &seq, &hash)
+		if err != nil {
 			return err
 		}
+		end = chainEnd{seq: seq.Int64, hash: hash}
 	}
-	if prev == nil {
-		prev = []byte{}
+	if end.hash == nil {
+		end.hash = []byte{}
 	}
 	actor, err := json.Marshal(e.Actor)
 	if err != nil {
 		return err
 	}
-	e.ID, e.PrevHash = last+1, prev
+	e.ID, e.PrevHash = end.seq+1, end.hash
 	e.Hash = e.ChainHash()
-	_, err = t.exec(`INSERT INTO audit_events (id, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
+	_, err = t.exec(`INSERT INTO audit_events (id, seq, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		row+1, e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
 		e.Actor.Type, e.Actor.ID)
-	if err == nil && t.tail != nil {
-		*t.tail = auditTail{id: e.ID, hash: e.Hash, ok: true}
+	if err == nil {
+		t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash})
 	}
 	return err
 }

@@ -107,11 +107,13 @@ var errAuditBroken = errors.New("audit chain broken")
 func (a *admin) verifyAudit() *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify-audit",
-		Short: "Walk the audit chain (all accounts) and report the first broken link; exits 1 if there is one",
-		Long: `Walk the audit chain of every account, event by event, checking that each event's
-hash seals its recorded fields and the hash of the event before it. Prints the number
-of events and the hash of the last one (note it down: a later run ending on the same
-hash proves nothing before it changed), or the first broken link, and then exits 1.`,
+		Short: "Walk each account's audit chain and report it, with the first broken link; exits 1 if there is one",
+		Long: `Walk the audit chain of every account, each on its own, event by event, checking
+that each event's hash seals its recorded fields and the hash of the account's event
+before it. Prints one line an account: the number of its events and the hash of
+its last one (note it down: a later run ending on the same hash proves nothing
+before it changed), or its first broken link. Exits 1 if any account's chain is
+broken; the other accounts are still walked and reported.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			svc, done, err := a.openService(cmd.Context())
@@ -123,15 +125,20 @@ hash proves nothing before it changed), or the first broken link, and then exits
 			if err != nil {
 				return err
 			}
-			if v.Break != nil {
-				fmt.Fprintf(a.stdout, "audit chain BROKEN at event %d: %s\n", v.Break.EventID, v.Break.Reason)
-				return fmt.Errorf("%w at event %d (%d events walked)", errAuditBroken, v.Break.EventID, v.Events)
-			}
 			if v.Events == 0 {
 				fmt.Fprintln(a.stdout, "audit chain empty: no events yet")
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "audit chain intact: %d events, head %x\n", v.Events, v.Head)
+			for _, c := range v.Accounts {
+				if c.Break != nil {
+					fmt.Fprintf(a.stdout, "account %d: audit chain BROKEN at event %d: %s\n", c.AccountID, c.Break.EventID, c.Break.Reason)
+					continue
+				}
+				fmt.Fprintf(a.stdout, "account %d: audit chain intact: %d events, head %x\n", c.AccountID, c.Events, c.Head)
+			}
+			if b := v.Break; b != nil {
+				return fmt.Errorf("%w in account %d at event %d (%d events walked in all)", errAuditBroken, b.AccountID, b.EventID, v.Events)
+			}
 			return nil
 		},
 	}
@@ -142,10 +149,11 @@ func (a *admin) exportAudit() *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "export-audit [--out FILE] [--all]",
-		Short: "Write the audit events of an account (or of all, the whole chain, with --all) as NDJSON",
+		Short: "Write the audit events of an account (or of all, with --all) as NDJSON",
 		Long: `Write audit events as NDJSON, one event a line, oldest first, with the fields of
-GET /v2/audit-events (hash and prevHash included). --all exports every account's
-events: the whole chain, which can be verified from the file alone.`,
+GET /v2/audit-events (hash and prevHash included). Ids count each account's events
+from 1. --all exports every account's events, interleaved as they were recorded:
+each account's chain can be verified from the file alone.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			svc, account, done, err := a.open(cmd.Context())
@@ -187,6 +195,6 @@ events: the whole chain, which can be verified from the file alone.`,
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "file to create (it must not exist); default stdout")
-	cmd.Flags().BoolVar(&all, "all", false, "every account's events, the whole chain")
+	cmd.Flags().BoolVar(&all, "all", false, "every account's events, each account's whole chain")
 	return cmd
 }

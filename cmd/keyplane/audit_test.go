@@ -34,7 +34,35 @@ var engines = []struct {
 	}},
 }
 
-var intactRE = regexp.MustCompile(`^audit chain intact: (\d+) events, head ([0-9a-f]{64})\n$`)
+// intactRE is verify-audit's line for an account whose chain holds.
+var intactRE = regexp.MustCompile(`(?m)^account (\d+): audit chain intact: (\d+) events, head ([0-9a-f]{64})$`)
+
+// intactAccounts reads verify-audit's intact lines: account id → events.
+func intactAccounts(out string) map[string]string {
+	got := map[string]string{}
+	for _, m := range intactRE.FindAllStringSubmatch(out, -1) {
+		got[m[1]] = m[2]
+	}
+	return got
+}
+
+// otherAccount makes account 2 in db (no command makes accounts yet) and
+// records 3 events in it: one now, ServiceIntegrationCreated and
+// ApiKeyCreated when the returned func is called, so that its events
+// interleave with account 1's.
+func otherAccount(t *testing.T, db *sql.DB, dsn string) func() {
+	t.Helper()
+	if _, err := db.Exec(`INSERT INTO accounts (name, created_at) VALUES ('Other', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	mustAdmin(t, dsn, "set-partner", "2")
+	return func() { createIntegrationIn(t, dsn, "2", "other", "30d", "account:app:read") }
+}
+
+func createIntegrationIn(t *testing.T, db, account, name, expiresIn string, grants ...string) {
+	t.Helper()
+	mustAdmin(t, db, "create-integration", append([]string{"--account", account, "--name", name, "--expires-in", expiresIn}, grantArgs(grants)...)...)
+}
 
 // auditEvents fills db with events through the admin commands and returns
 // how many there are.
@@ -62,16 +90,20 @@ func TestVerifyAudit(t *testing.T) {
 			t.Parallel()
 			for _, tc := range []struct {
 				name, sql string
+				account   int
 				event     int
 				reason    string
 			}{
-				{"changed type", `UPDATE audit_events SET type = 'AppDeleted' WHERE id = 3`, 3, "does not match its recorded fields"},
-				{"changed payload", `UPDATE audit_events SET after = '{"id":2}' WHERE id = 2`, 2, "does not match its recorded fields"},
-				{"changed time", `UPDATE audit_events SET at = at + 1 WHERE id = 5`, 5, "does not match its recorded fields"},
-				{"rehashed row", `UPDATE audit_events SET hash = prev_hash WHERE id = 4`, 4, "does not match its recorded fields"},
-				{"deleted row", `DELETE FROM audit_events WHERE id = 6`, 7, "events in between are missing"},
-				{"deleted first row", `DELETE FROM audit_events WHERE id = 1`, 2, "earlier events are missing"},
-				{"actor column", `UPDATE audit_events SET actor_type = 'integration' WHERE id = 4`, 4, "actor columns"},
+				{"changed type", `UPDATE audit_events SET type = 'AppDeleted' WHERE account_id = 1 AND seq = 3`, 1, 3, "does not match its recorded fields"},
+				{"changed payload", `UPDATE audit_events SET after = '{"id":2}' WHERE account_id = 1 AND seq = 2`, 1, 2, "does not match its recorded fields"},
+				{"changed time", `UPDATE audit_events SET at = at + 1 WHERE account_id = 1 AND seq = 5`, 1, 5, "does not match its recorded fields"},
+				{"rehashed row", `UPDATE audit_events SET hash = prev_hash WHERE account_id = 1 AND seq = 4`, 1, 4, "does not match its recorded fields"},
+				{"deleted row", `DELETE FROM audit_events WHERE account_id = 1 AND seq = 6`, 1, 7, "events in between are missing"},
+				{"deleted first row", `DELETE FROM audit_events WHERE account_id = 1 AND seq = 1`, 1, 2, "earlier events are missing"},
+				{"actor column", `UPDATE audit_events SET actor_type = 'integration' WHERE account_id = 1 AND seq = 4`, 1, 4, "actor columns"},
+				{"renumbered", `UPDATE audit_events SET seq = 9 WHERE account_id = 1 AND seq = 8`, 1, 9, "events in between are missing"},
+				{"other account's payload", `UPDATE audit_events SET after = '{"id":2}' WHERE account_id = 2 AND seq = 2`, 2, 2, "does not match its recorded fields"},
+				{"moved to the other account", `UPDATE audit_events SET account_id = 2, seq = 4 WHERE account_id = 1 AND seq = 8`, 2, 4, "previous-hash"},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					t.Parallel()
@@ -79,25 +111,32 @@ func TestVerifyAudit(t *testing.T) {
 					if out, _ := mustAdmin(t, db, "verify-audit"); out != "audit chain empty: no events yet\n" {
 						t.Errorf("verify-audit on a new database printed %q", out)
 					}
+					raw := eng.open(t, db)
+					more := otherAccount(t, raw, db)
 					n := auditEvents(t, db)
+					more()
 					out, _ := mustAdmin(t, db, "verify-audit")
-					m := intactRE.FindStringSubmatch(out)
-					if m == nil || m[1] != strconv.Itoa(n) {
-						t.Fatalf("verify-audit on an untouched chain printed %q, want %d events intact", out, n)
+					if got := intactAccounts(out); len(got) != 2 || got["1"] != strconv.Itoa(n) || got["2"] != "3" {
+						t.Fatalf("verify-audit on untouched chains printed %q, want account 1 with %d events and account 2 with 3, intact", out, n)
 					}
-					if _, err := eng.open(t, db).Exec(tc.sql); err != nil {
+					if _, err := raw.Exec(tc.sql); err != nil {
 						t.Fatal(err)
 					}
 					out, _, err := runAdmin(t, db, "verify-audit")
 					if err == nil {
 						t.Fatalf("verify-audit succeeded on a tampered chain; printed %q", out)
 					}
-					want := "audit chain BROKEN at event " + strconv.Itoa(tc.event) + ": "
-					if !strings.HasPrefix(out, want) || !strings.Contains(out, tc.reason) {
+					acc := strconv.Itoa(tc.account)
+					want := "account " + acc + ": audit chain BROKEN at event " + strconv.Itoa(tc.event) + ": "
+					if !strings.Contains(out, "\n"+want) && !strings.HasPrefix(out, want) || !strings.Contains(out, tc.reason) {
 						t.Errorf("verify-audit printed %q, want %q… saying %q", out, want, tc.reason)
 					}
-					if !strings.Contains(err.Error(), "audit chain broken at event "+strconv.Itoa(tc.event)) {
-						t.Errorf("error %q does not name event %d", err, tc.event)
+					// The other account is still walked, and holds.
+					if got := intactAccounts(out); len(got) != 1 || got[acc] != "" {
+						t.Errorf("verify-audit printed %q, want the other account intact", out)
+					}
+					if !strings.Contains(err.Error(), "audit chain broken in account "+acc+" at event "+strconv.Itoa(tc.event)) {
+						t.Errorf("error %q does not name account %s and event %d", err, acc, tc.event)
 					}
 				})
 			}
@@ -166,6 +205,35 @@ func TestExportAudit(t *testing.T) {
 			}
 			if _, _, err := runAdmin(t, db, "export-audit", "--out", file); err == nil {
 				t.Error("export-audit overwrote an existing file")
+			}
+
+			// With a second account, --all writes both, interleaved as they
+			// were recorded; each account's ids count from 1 and its
+			// prevHash links only its own events. The first account's export
+			// is unchanged by the second's events.
+			more := otherAccount(t, eng.open(t, db), db)
+			more()
+			if again, _ := mustAdmin(t, db, "export-audit"); again != out {
+				t.Errorf("account 1's export changed with account 2's events:\n%s\nwas\n%s", again, out)
+			}
+			all, _ := mustAdmin(t, db, "export-audit", "--all")
+			next, prevOf := map[string]int{}, map[string]string{}
+			var accounts []string
+			sc = bufio.NewScanner(strings.NewReader(all))
+			for sc.Scan() {
+				var e exportedEvent
+				if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+					t.Fatal(err)
+				}
+				next[e.AccountID]++
+				if e.ID != strconv.Itoa(next[e.AccountID]) || e.PrevHash != prevOf[e.AccountID] {
+					t.Errorf("account %s event %s prevHash %.12s, want id %d prevHash %.12s", e.AccountID, e.ID, e.PrevHash, next[e.AccountID], prevOf[e.AccountID])
+				}
+				prevOf[e.AccountID] = e.Hash
+				accounts = append(accounts, e.AccountID)
+			}
+			if next["1"] != n || next["2"] != 3 || accounts[n] != "2" || accounts[len(accounts)-1] != "2" {
+				t.Errorf("--all exported accounts %v, want account 1's %d events then account 2's 3", accounts, n)
 			}
 		})
 	}
