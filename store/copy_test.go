@@ -151,6 +151,11 @@ func populate(t *testing.T, db *DB) populated {
 	// A partner account with OEM customers, one holding both keysets.
 	_, err = svc.SetPartner(ctx, keyplane.OperatorActor, 1, true)
 	must(err)
+	// A second account, disabled: every column of accounts holds a value.
+	second, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Second")
+	must(err)
+	_, _, err = svc.SetAccountDisabled(ctx, keyplane.OperatorActor, second.ID, true)
+	must(err)
 	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.OperatorActor, 1, "partner portal",
 		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))
 	must(err)
