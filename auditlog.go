@@ -61,6 +61,7 @@ var EventTypes = []string{
 	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,
 	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
 	EventAccountPartnerChanged,
+	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
 }
 
 // The kinds of actor and target an audit event records, for the actor and

@@ -21,6 +21,32 @@ type Account struct {
 	// Partner is set by an operator: only partner accounts may manage OEM
 	// customers.
 	Partner bool
+	// DisabledAt is when an operator disabled the account, nil while it is
+	// enabled. A disabled account keeps everything it holds; only its
+	// credentials (API keys, portal sign-ins and sessions) are refused.
+	DisabledAt *time.Time
+}
+
+// Disabled tells whether an operator has disabled the account.
+func (a Account) Disabled() bool { return a.DisabledAt != nil }
+
+// State is the account's state as the admin commands show it: enabled or
+// disabled.
+func (a Account) State() string {
+	if a.Disabled() {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+// DefaultAccountName names the account a new install starts with.
+const DefaultAccountName = "Default account"
+
+// AccountDisabledError is the refusal of every credential of a disabled
+// account. It names the account and the reason, so whoever holds a key
+// knows it is neither wrong nor short of a permission row.
+func AccountDisabledError(id int64) *Error {
+	return Errorf(CodeForbidden, "account %d is disabled: its API keys and sign-ins are refused until an operator enables it again", id)
 }
 
 // App groups keysets.
@@ -213,4 +239,10 @@ const (
 	EventUserAccessRevoked         = "UserAccountAccessRevoked"
 	EventUserPasswordChanged       = "UserPasswordChanged"
 	EventUserRoleAdded             = "UserRoleAdded"
+	// The account's own lifecycle (Keyplane's names): created, renamed,
+	// disabled and enabled by the operator; renamed also by its Owner.
+	EventAccountCreated  = "AccountCreated"
+	EventAccountRenamed  = "AccountRenamed"
+	EventAccountDisabled = "AccountDisabled"
+	EventAccountEnabled  = "AccountEnabled"
 )

@@ -110,7 +110,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	if err := keyplane.CheckAPIKey(key); err != nil {
 		return keyplane.Principal{}, err
 	}
-	k, in, err := s.apiKey(ctx, key)
+	k, in, acc, err := s.apiKey(ctx, key)
 	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: unknown API key")
 	}
@@ -124,6 +124,12 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	case !now.Before(k.ExpiresAt):
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key expired")
 	}
+	// The account is read with the key, in the same statement and under
+	// the same cache version, so a disable is seen as soon as a revocation
+	// would be.
+	if err := usable(acc); err != nil {
+		return keyplane.Principal{}, err
+	}
 	s.touch(ctx, k, now)
 	return keyplane.Principal{
 		AccountID:       in.AccountID,
@@ -134,19 +140,20 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	}, nil
 }
 
-// apiKey reads the key with its integration, or takes them from the key
-// cache when the database has not changed since they were read there.
-func (s *Service) apiKey(ctx context.Context, key string) (keyplane.APIKey, keyplane.Integration, error) {
+// apiKey reads the key with its integration and account, or takes them
+// from the key cache when the database has not changed since they were
+// read there.
+func (s *Service) apiKey(ctx context.Context, key string) (keyplane.APIKey, keyplane.Integration, keyplane.Account, error) {
 	h := keyplane.HashAPIKey(key)
 	e, err := readThrough(ctx, s, &s.keys, h, func() (keyRead, error) { return s.readAPIKey(ctx, h) })
-	return e.key, e.in, err
+	return e.key, e.in, e.acc, err
 }
 
 // readAPIKey reads the key whose hash is h. A function of its own: what
 // its closure captures moves to the heap, which a cache hit need not pay.
 func (s *Service) readAPIKey(ctx context.Context, h [32]byte) (e keyRead, err error) {
 	err = s.readOne(ctx, func(tx Tx) (err error) {
-		e.key, e.in, err = tx.APIKeyByHash(h[:])
+		e.key, e.in, e.acc, err = tx.Credential(h[:])
 		return err
 	})
 	return e, err

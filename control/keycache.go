@@ -141,10 +141,12 @@ func readThrough[K comparable, V any](ctx context.Context, s *Service, c *readCa
 	return e, err
 }
 
-// keyRead is an API key with its integration, as authentication reads it.
+// keyRead is an API key with its integration and account, as
+// authentication reads it.
 type keyRead struct {
 	key keyplane.APIKey
 	in  keyplane.Integration
+	acc keyplane.Account
 }
 
 // maxCachedPages bounds the pages of keysets kept: a page is up to

@@ -22,7 +22,7 @@ const sessionTokenLen = 43
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
 	now := s.clock()
-	var found bool
+	var found, disabled bool
 	var a attempt
 	err = s.store.Write(ctx, func(tx Tx) (err error) {
 		if a, err = s.reserveAttempt(tx, signInSubjects(email, ip)); err != nil {
@@ -66,17 +66,42 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 		if err := tx.DeleteExpiredSessions(now); err != nil {
 			return err
 		}
-		return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+		// Checked only now, once the password is known to be right: the
+		// refusal must tell no one else that the address has a user. It is
+		// decided in the transaction that would open the session, so a
+		// disable committed first always wins. The session opens in the
+		// person's first account that is not disabled.
+		ms, err := tx.Memberships(u.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			acc, err := tx.Account(m.AccountID)
+			if err != nil {
+				return err
+			}
+			if usable(acc) == nil {
+				u = m
+				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+			}
+		}
+		disabled = true
+		return nil
 	})
 	if err != nil {
 		return "", keyplane.User{}, err
+	}
+	if disabled {
+		return "", keyplane.User{}, keyplane.AccountDisabledError(u.AccountID)
 	}
 	return token, u, nil
 }
 
 // Session finds the signed-in user behind a session token, as a principal
-// whose grants come from the user's role as it is now: a role changed or a
-// user removed takes effect on the very next request.
+// whose grants come from the user's role as it is now: a role changed, a
+// user removed or their account disabled takes effect on the very next
+// request. A disabled account's sessions are refused, not ended, so they
+// work again once it is enabled.
 func (s *Service) Session(ctx context.Context, token string) (p keyplane.Principal, expires time.Time, err error) {
 	refused := keyplane.Errorf(keyplane.CodeUnauthorized, "session: signed out or expired; sign in again")
 	if len(token) != sessionTokenLen {
@@ -84,8 +109,12 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 	}
 	var sess keyplane.Session
 	var u keyplane.User
+	var acc keyplane.Account
 	err = s.store.Read(ctx, func(tx Tx) (err error) {
-		sess, u, err = tx.SessionByHash(hashToken(token))
+		if sess, u, err = tx.SessionByHash(hashToken(token)); err != nil {
+			return err
+		}
+		acc, err = tx.Account(u.AccountID)
 		return err
 	})
 	switch {
@@ -95,6 +124,9 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 		return p, expires, err
 	case !s.clock().Before(sess.ExpiresAt):
 		return p, expires, refused
+	}
+	if err := usable(acc); err != nil {
+		return p, expires, err
 	}
 	return u.Principal(), sess.ExpiresAt, nil
 }

@@ -23,6 +23,12 @@ type Store interface {
 // account never reads another's rows.
 type Tx interface {
 	Accounts() ([]keyplane.Account, error)
+	// InsertAccount adds an account, setting its ID.
+	InsertAccount(a *keyplane.Account) error
+	// RenameAccount and SetAccountDisabled change one account (at nil:
+	// enabled); NotFound when there is none.
+	RenameAccount(id int64, name string) error
+	SetAccountDisabled(id int64, at *time.Time) error
 
 	App(accountID, id int64) (keyplane.App, error)
 	ListApps(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.App, int, error)
@@ -54,6 +60,9 @@ type Tx interface {
 	// expired keys included: deciding is the caller's job.
 	APIKey(id int64) (keyplane.APIKey, keyplane.Integration, error)
 	APIKeyByHash(hash []byte) (keyplane.APIKey, keyplane.Integration, error)
+	// Credential is APIKeyByHash with the integration's account, in one
+	// statement: what authentication decides on.
+	Credential(hash []byte) (keyplane.APIKey, keyplane.Integration, keyplane.Account, error)
 	RevokeAPIKey(id int64, at time.Time) error
 	TouchAPIKey(keyID, integrationID int64, at time.Time) error
 

@@ -48,7 +48,7 @@ func (s *Service) CreateUser(ctx context.Context, p keyplane.Principal, n NewUse
 		}
 		n.Password = generated
 	}
-	u, err = s.insertUser(ctx, actor, accountID, n, nil)
+	u, err = s.insertUser(ctx, actor, accountID, n, nil, nil)
 	if err != nil {
 		generated = ""
 	}
@@ -56,8 +56,9 @@ func (s *Service) CreateUser(ctx context.Context, p keyplane.Principal, n NewUse
 }
 
 // insertUser validates and inserts a user in one write transaction; check,
-// when set, runs first inside it. n.Role is a role ParseRole returned.
-func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser, check func(Tx) error) (u keyplane.User, err error) {
+// when set, runs first inside it, and then, when set, after the user is
+// in. n.Role is a role ParseRole returned.
+func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser, check func(Tx) error, then func(Tx, keyplane.User) error) (u keyplane.User, err error) {
 	email := keyplane.NormalizeEmail(n.Email)
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateEmail("email", email), keyplane.ValidatePassword("password", n.Password))...); err != nil {
 		return u, err
@@ -100,7 +101,13 @@ func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountI
 		if a.Type == "" { // the setup link: the Owner creates themself
 			a = u.Principal().Actor()
 		}
-		return s.record(tx, a, accountID, keyplane.EventUserAccessGranted, "user", u.ID, nil, userView(u))
+		if err := s.record(tx, a, accountID, keyplane.EventUserAccessGranted, "user", u.ID, nil, userView(u)); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, u)
+		}
+		return nil
 	})
 	return u, err
 }
@@ -219,29 +226,65 @@ func (s *Service) checkSetup(tx Tx, token string) error {
 	return err
 }
 
+// SetupAccount is the account a setup link sets up (the first), once the
+// link is known to work: the setup page shows its name.
+func (s *Service) SetupAccount(ctx context.Context, token string) (a keyplane.Account, err error) {
+	err = s.store.Read(ctx, func(tx Tx) error {
+		if err := s.checkSetup(tx, token); err != nil {
+			return err
+		}
+		a, err = firstAccount(tx)
+		return err
+	})
+	return a, err
+}
+
+func firstAccount(tx Tx) (keyplane.Account, error) {
+	as, err := tx.Accounts()
+	if err != nil {
+		return keyplane.Account{}, err
+	}
+	if len(as) == 0 {
+		return keyplane.Account{}, keyplane.Errorf(keyplane.CodeNotFound, "no account exists yet")
+	}
+	return as[0], nil
+}
+
 // SetupOwner creates the Owner through the one-time setup link, in the
-// first account, and uses up every setup link. The link is checked before
-// the password is hashed, so a bad or used one costs the server nothing.
-func (s *Service) SetupOwner(ctx context.Context, token, email, password string) (keyplane.User, error) {
+// first account, and uses up every setup link. accountName, unless empty,
+// names the account anew, recorded as the new Owner's change (as if they
+// had renamed it at once). The link and the name are checked before the
+// password is hashed, so a bad or used link costs the server nothing.
+func (s *Service) SetupOwner(ctx context.Context, token, email, password, accountName string) (keyplane.User, error) {
 	var accountID int64
 	err := s.store.Read(ctx, func(tx Tx) error {
 		if err := s.checkSetup(tx, token); err != nil {
 			return err
 		}
-		as, err := tx.Accounts()
-		if err == nil && len(as) > 0 {
-			accountID = as[0].ID
-		}
+		a, err := firstAccount(tx)
+		accountID = a.ID
 		return err
 	})
 	if err != nil {
 		return keyplane.User{}, err
+	}
+	if accountName != "" {
+		if err := keyplane.Invalid(nonEmpty(keyplane.ValidateName("account", accountName))...); err != nil {
+			return keyplane.User{}, err
+		}
 	}
 	return s.insertUser(ctx, keyplane.Actor{}, accountID, NewUser{Email: email, Password: password, Role: keyplane.RoleOwner}, func(tx Tx) error {
 		if err := s.checkSetup(tx, token); err != nil { // used meanwhile?
 			return err
 		}
 		return tx.DeleteSetupTokens()
+	}, func(tx Tx, u keyplane.User) error {
+		if accountName == "" {
+			return nil
+		}
+		var a keyplane.Account
+		_, err := s.renameAccount(tx, u.Principal().Actor(), accountID, accountName, &a)
+		return err
 	})
 }
 

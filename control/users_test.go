@@ -27,9 +27,9 @@ func TestSetupLinkCreatesTheOwnerOnce(t *testing.T) {
 		t.Fatalf("NewSetupToken = %q, %v, %v", token, ok, err)
 	}
 	wantCode(t, svc.CheckSetupToken(ctx, "wrong"), keyplane.CodeNotFound)
-	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "short")
+	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "short", "")
 	wantCode(t, err, keyplane.CodeInvalid)
-	u, err := svc.SetupOwner(ctx, token, " Owner@Example.com ", "correct horse battery")
+	u, err := svc.SetupOwner(ctx, token, " Owner@Example.com ", "correct horse battery", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestSetupLinkCreatesTheOwnerOnce(t *testing.T) {
 		t.Fatalf("hash = %q", u.PasswordHash)
 	}
 	// Used up: the same link, and any new one, are refused once a user exists.
-	_, err = svc.SetupOwner(ctx, token, "second@example.com", "correct horse battery")
+	_, err = svc.SetupOwner(ctx, token, "second@example.com", "correct horse battery", "")
 	wantCode(t, err, keyplane.CodeNotFound)
 	// The used link says what to do now: sign in, not make an Owner.
 	msg := strings.Join(keyplane.ErrorMessages(svc.CheckSetupToken(ctx, token)), "; ")
@@ -61,7 +61,7 @@ func TestSetupLinkExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Advance(keyplane.SetupTokenTTL)
-	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "correct horse battery")
+	_, err = svc.SetupOwner(ctx, token, "owner@example.com", "correct horse battery", "")
 	wantCode(t, err, keyplane.CodeNotFound)
 	// No Owner yet: the message gives a command that works as written.
 	msg := strings.Join(keyplane.ErrorMessages(err), "; ")

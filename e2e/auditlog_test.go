@@ -327,7 +327,7 @@ func TestAuditIDsAreEachAccounts(t *testing.T) {
 	e := newEnv(t)
 	auditor, _, _ := e.integration("auditor", "account:audit-log:read")
 	otherID, otherKey := e.otherAccount()
-	_, k, err := e.svc.CreateIntegration(context.Background(), keyplane.OperatorActor, otherID, "other auditor",
+	_, k, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(otherID), "other auditor",
 		grants(t, "account:audit-log:read"), e.clock.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)

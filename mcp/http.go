@@ -17,7 +17,7 @@ import (
 
 // Authenticator says whose an API key is, or refuses it with a
 // keyplane.Error (CodeUnauthorized for a missing, unknown, revoked or
-// expired key).
+// expired key, CodeForbidden for a key of a disabled account).
 type Authenticator func(ctx context.Context, key string) (keyplane.Principal, error)
 
 // MaxBodyBytes caps an MCP request body, as the API caps its own.
@@ -63,7 +63,9 @@ func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logg
 			switch code {
 			case keyplane.CodeUnauthorized:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="keyplane"`)
-			case keyplane.CodeUnavailable:
+			case keyplane.CodeUnavailable, keyplane.CodeForbidden:
+				// Forbidden: a key of a disabled account, refused with the
+				// reason, as /v2 refuses it.
 			default:
 				log.Error("mcp: authenticating", "err", err)
 				code, msgs = keyplane.CodeInternal, []string{"internal error"}

@@ -18,19 +18,9 @@ type auditPage struct {
 	FilterActive bool
 }
 
-// auditEventTypes are the event types the type filter offers.
-var auditEventTypes = []string{
-	keyplane.EventAppCreated, keyplane.EventAppRenamed, keyplane.EventAppDeleted,
-	keyplane.EventKeysetCreated, keyplane.EventKeysetRenamed, keyplane.EventKeysetTypeChanged,
-	keyplane.EventKeysetDeleted, keyplane.EventKeysetConfigChanged,
-	keyplane.EventSecretKeyRotated, keyplane.EventSecretKeyExpiryChanged, keyplane.EventSecretKeyDeleted,
-	keyplane.EventServiceIntegrationCreated, keyplane.EventServiceIntegrationDeleted,
-	keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked,
-	keyplane.EventUserAccessGranted, keyplane.EventUserAccessRevoked,
-	keyplane.EventUserRoleAdded, keyplane.EventUserPasswordChanged,
-	keyplane.EventOemCustomerCreated, keyplane.EventOemCustomerUpdated, keyplane.EventOemCustomerKeysetsAssigned,
-	keyplane.EventAccountPartnerChanged,
-}
+// auditEventTypes are the event types the type filter offers: every one
+// the API's filter accepts.
+var auditEventTypes = keyplane.EventTypes
 
 // auditLog lists the account's audit events, newest last as the API lists
 // them, filtered by type and actor, through the same operation (and the

@@ -40,7 +40,9 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
 	if err != nil {
 		code := keyplane.ErrorCode(err)
-		if code != keyplane.CodeUnauthorized && code != keyplane.CodeTooManyRequests && code != keyplane.CodeUnavailable {
+		// Forbidden: the password was right, but the account is disabled;
+		// the page says so, and that nothing is lost.
+		if code != keyplane.CodeUnauthorized && code != keyplane.CodeForbidden && code != keyplane.CodeTooManyRequests && code != keyplane.CodeUnavailable {
 			p.fail(w, r, nil, err)
 			return
 		}
@@ -69,35 +71,42 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 type setupPage struct {
-	Token  string
-	Email  string
-	Errors map[string][]string
+	Token string
+	Email string
+	// Account is the name typed for the account; Current its name now,
+	// kept when Account is left empty.
+	Account, Current string
+	Errors           map[string][]string
 }
 
 func (p *Portal) setupForm(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
-	if err := p.svc.CheckSetupToken(r.Context(), token); err != nil {
+	a, err := p.svc.SetupAccount(r.Context(), token)
+	if err != nil {
 		p.fail(w, r, nil, err)
 		return
 	}
-	p.render(w, r, http.StatusOK, "setup", nil, "Create the Owner", setupPage{Token: token})
+	p.render(w, r, http.StatusOK, "setup", nil, "Create the Owner", setupPage{Token: token, Current: a.Name})
 }
 
 func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 	token, email := r.PostFormValue("token"), r.PostFormValue("email")
 	password := r.PostFormValue("password")
-	page := setupPage{Token: token, Email: email}
+	page := setupPage{Token: token, Email: email, Account: firstLine(r.PostFormValue("account")), Current: keyplane.DefaultAccountName}
+	if a, err := p.svc.SetupAccount(r.Context(), token); err == nil {
+		page.Current = a.Name
+	}
 	if password != r.PostFormValue("confirm") {
 		page.Errors = map[string][]string{"confirm": {"confirm: the two passwords differ"}}
 		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
 		return
 	}
-	if _, err := p.svc.SetupOwner(r.Context(), token, email, password); err != nil {
+	if _, err := p.svc.SetupOwner(r.Context(), token, email, password, strings.TrimSpace(r.PostFormValue("account"))); err != nil {
 		if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 			p.fail(w, r, nil, err)
 			return
 		}
-		page.Errors = fieldErrors(err, "email", "password")
+		page.Errors = fieldErrors(err, "email", "password", "account")
 		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
 		return
 	}
@@ -115,15 +124,55 @@ func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/api-management", http.StatusSeeOther)
 }
 
-// accountPage is My Account's data: errors of the password form.
+// accountPage is My Account's data: errors of its forms, and whether the
+// user may rename the account (control decides; the page only offers).
 type accountPage struct {
-	Errors map[string][]string
+	Errors    map[string][]string
+	CanRename bool
+	// Name is the account name the rename form shows.
+	Name string
+}
+
+// accountData is My Account's data for s, with errs beside the fields.
+func (p *Portal) accountData(r *http.Request, s *session, errs map[string][]string) (accountPage, error) {
+	err := p.svc.MayRenameAccount(r.Context(), s.P.Actor(), s.P.AccountID)
+	if err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+		return accountPage{}, err
+	}
+	return accountPage{Errors: errs, CanRename: err == nil, Name: s.Account.Name}, nil
 }
 
 // account is My Account: who you are, your password, and the
 // Organization Settings.
 func (p *Portal) account(w http.ResponseWriter, r *http.Request, s *session) error {
-	p.render(w, r, http.StatusOK, "account", s, "My Account", accountPage{})
+	page, err := p.accountData(r, s, nil)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "account", s, "My Account", page)
+	return nil
+}
+
+// renameAccount is the Owner's rename of their account, through the same
+// operation as keyplane admin rename-account, which refuses anyone else.
+func (p *Portal) renameAccount(w http.ResponseWriter, r *http.Request, s *session) error {
+	name := r.PostFormValue("name")
+	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		_, _, err := p.svc.RenameAccount(ctx, s.P.Actor(), s.P.AccountID, name)
+		return "/account?done=account-renamed", nil, err
+	})
+	if done {
+		return nil
+	}
+	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
+		return err
+	}
+	page, perr := p.accountData(r, s, fieldErrors(err, "name"))
+	if perr != nil {
+		return perr
+	}
+	page.Name = firstLine(name)
+	p.render(w, r, http.StatusBadRequest, "account", s, "My Account", page)
 	return nil
 }
 
@@ -144,7 +193,11 @@ func (p *Portal) changePassword(w http.ResponseWriter, r *http.Request, s *sessi
 	if keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 		return err
 	}
-	p.render(w, r, http.StatusBadRequest, "account", s, "My Account", accountPage{Errors: fieldErrors(err, "current", "password", "confirm")})
+	page, err := p.accountData(r, s, fieldErrors(err, "current", "password", "confirm"))
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusBadRequest, "account", s, "My Account", page)
 	return nil
 }
 

@@ -103,6 +103,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /account", p.signedIn(p.account))
 	mux.Handle("POST /account/password", p.signedIn(p.changePassword))
 	mux.Handle("POST /account/switch", p.signedIn(p.switchAccount))
+	mux.Handle("POST /account/name", p.signedIn(p.renameAccount))
 	mux.Handle("GET /account/api-management", p.signedIn(p.integrations))
 	mux.Handle("GET /account/api-management/new", p.signedIn(p.newIntegrationForm))
 	mux.Handle("POST /account/api-management/new", p.signedIn(p.createIntegration))
@@ -353,6 +354,7 @@ var flashes = map[string]string{
 	"role-changed":        "The role was changed.",
 	"signed-out":          "You are signed out.",
 	"password-changed":    "Your password was changed. Your other sessions were signed out.",
+	"account-renamed":     "The account was renamed.",
 }
 
 // errorPage is the data of the error template.

@@ -8,18 +8,62 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyplane/keyplane"
 )
 
-const accountCols = `id, name, created_at, partner`
+const accountCols = `id, name, created_at, partner, disabled_at`
+
+// accountRow is an account as stored, scanned with accountCols.
+type accountRow struct {
+	a          keyplane.Account
+	c, partner int64
+	disabled   sql.NullInt64
+}
+
+func (r *accountRow) dest() []any { return []any{&r.a.ID, &r.a.Name, &r.c, &r.partner, &r.disabled} }
+
+func (r *accountRow) value() keyplane.Account {
+	a := r.a
+	a.CreatedAt, a.Partner, a.DisabledAt = fromMS(r.c), r.partner != 0, fromOptMS(r.disabled)
+	return a
+}
 
 func scanAccount(s interface{ Scan(...any) error }) (keyplane.Account, error) {
-	var a keyplane.Account
-	var c, partner int64
-	err := s.Scan(&a.ID, &a.Name, &c, &partner)
-	a.CreatedAt, a.Partner = fromMS(c), partner != 0
-	return a, err
+	var r accountRow
+	err := s.Scan(r.dest()...)
+	return r.value(), err
+}
+
+// InsertAccount implements control.Tx.
+func (t *txn) InsertAccount(a *keyplane.Account) error {
+	return t.queryRow(`INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id`, a.Name, ms(a.CreatedAt)).Scan(&a.ID)
+}
+
+// RenameAccount implements control.Tx.
+func (t *txn) RenameAccount(id int64, name string) error {
+	return t.updateAccount(`UPDATE accounts SET name = $1 WHERE id = $2`, name, id)
+}
+
+// SetAccountDisabled implements control.Tx.
+func (t *txn) SetAccountDisabled(id int64, at *time.Time) error {
+	return t.updateAccount(`UPDATE accounts SET disabled_at = $1 WHERE id = $2`, optMS(at), id)
+}
+
+// updateAccount runs an UPDATE of one account, NotFound when there is none.
+func (t *txn) updateAccount(q string, v any, id int64) error {
+	res, err := t.exec(q, v, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = notFound("account", id)
+		}
+		return err
+	}
+	return nil
 }
 
 // Account implements control.Tx.

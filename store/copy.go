@@ -95,7 +95,8 @@ var derivedTables = []string{"keyset_counts", "keyset_buckets"}
 // silently without it.
 var copyTables = []copyTable{
 	{name: "accounts", orderBy: "id", identity: true, cols: []copyCol{
-		{"id", colInt}, {"name", colText}, {"created_at", colInt}, {"partner", colInt}}},
+		{"id", colInt}, {"name", colText}, {"created_at", colInt}, {"partner", colInt},
+		{"disabled_at", colIntNull}}},
 	{name: "apps", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{

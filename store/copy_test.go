@@ -151,6 +151,11 @@ func populate(t *testing.T, db *DB) populated {
 	// A partner account with OEM customers, one holding both keysets.
 	_, err = svc.SetPartner(ctx, keyplane.OperatorActor, 1, true)
 	must(err)
+	// A second account, disabled: every column of accounts holds a value.
+	second, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Second")
+	must(err)
+	_, _, err = svc.SetAccountDisabled(ctx, keyplane.OperatorActor, second.ID, true)
+	must(err)
 	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "partner portal",
 		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))
 	must(err)
@@ -330,8 +335,8 @@ func TestCopy(t *testing.T) {
 			checkReport(t, rep, src)
 			sameData(t, src, dst)
 			if src.Engine() == "sqlite" && dst.Engine() == "sqlite" {
-				if a, b := sqliteBlobTypes(t, src), sqliteBlobTypes(t, dst); a != b || a != "blob/blob blob 1" {
-					t.Errorf("BLOB storage: source %q, target %q, want \"blob/blob blob 1\"", a, b)
+				if a, b := sqliteBlobTypes(t, src), sqliteBlobTypes(t, dst); a != b || a != "blob/blob blob 2" { // a chain start in each of the two accounts
+					t.Errorf("BLOB storage: source %q, target %q, want \"blob/blob blob 2\"", a, b)
 				}
 			}
 			// The id sequences stand where the source's do: at the deleted
@@ -436,24 +441,24 @@ func checkReport(t *testing.T, rep CopyReport, src *DB) {
 // returns the hash of each event in order.
 func auditChain(t *testing.T, db *DB) [][]byte {
 	t.Helper()
-	rows, err := db.read.Query(`SELECT id, prev_hash, hash FROM audit_events ORDER BY id`)
+	rows, err := db.read.Query(`SELECT id, account_id, prev_hash, hash FROM audit_events ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	var hashes [][]byte
-	prev := []byte{}
+	prev := map[int64][]byte{} // each account's chain is its own
 	for rows.Next() {
-		var id int64
+		var id, account int64
 		var p, h []byte
-		if err := rows.Scan(&id, &p, &h); err != nil {
+		if err := rows.Scan(&id, &account, &p, &h); err != nil {
 			t.Fatal(err)
 		}
-		if id != int64(len(hashes)+1) || string(p) != string(prev) {
-			t.Errorf("event %d (#%d): prev %x, want %x", id, len(hashes)+1, p, prev)
+		if id != int64(len(hashes)+1) || string(p) != string(prev[account]) {
+			t.Errorf("event %d (#%d) of account %d: prev %x, want %x", id, len(hashes)+1, account, p, prev[account])
 		}
 		hashes = append(hashes, h)
-		prev = h
+		prev[account] = h
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

@@ -207,7 +207,7 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts`).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, "Default account", now.UnixMilli())
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, keyplane.DefaultAccountName, now.UnixMilli())
 		return err
 	})
 }
@@ -942,6 +942,25 @@ func (t *txn) APIKey(id int64) (keyplane.APIKey, keyplane.Integration, error) {
 // APIKeyByHash implements control.Tx.
 func (t *txn) APIKeyByHash(hash []byte) (keyplane.APIKey, keyplane.Integration, error) {
 	return t.apiKeyWhere(`k.hash = $1`, hash)
+}
+
+// Credential implements control.Tx: one statement, since authentication
+// runs it on every request whose key is not cached.
+func (t *txn) Credential(hash []byte) (keyplane.APIKey, keyplane.Integration, keyplane.Account, error) {
+	var kr apiKeyRow
+	var ir integrationRow
+	var ar accountRow
+	dest := append(append(kr.dest(), ir.dest()...), ar.dest()...)
+	err := t.queryRow(`SELECT `+apiKeyCols+`, `+integrationCols+`, a.id, a.name, a.created_at, a.partner, a.disabled_at
+		FROM api_keys k JOIN integrations i ON i.id = k.integration_id JOIN accounts a ON a.id = i.account_id WHERE k.hash = $1`, hash).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return keyplane.APIKey{}, keyplane.Integration{}, keyplane.Account{}, keyplane.Errorf(keyplane.CodeNotFound, "API key: not found")
+	}
+	if err != nil {
+		return keyplane.APIKey{}, keyplane.Integration{}, keyplane.Account{}, err
+	}
+	i, err := ir.value()
+	return kr.value(), i, ar.value(), err
 }
 
 func (t *txn) apiKeyWhere(cond string, arg any) (keyplane.APIKey, keyplane.Integration, error) {

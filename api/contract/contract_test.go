@@ -574,3 +574,21 @@ func TestRequestSchemas(t *testing.T) {
 		}
 	}
 }
+
+// The spec's event types are exactly those the API records and its type
+// filter accepts (keyplane.EventTypes), in the same order.
+func TestSpecEventTypes(t *testing.T) {
+	v := mustLoad(t)
+	ref := v.doc.Components.Schemas["AuditEvent"]
+	if ref == nil || ref.Value == nil || ref.Value.Properties["type"] == nil {
+		t.Fatal("components.schemas.AuditEvent has no type")
+	}
+	var spec []string
+	for _, e := range ref.Value.Properties["type"].Value.Enum {
+		s, _ := e.(string)
+		spec = append(spec, s)
+	}
+	if diff := cmp.Diff(keyplane.EventTypes, spec); diff != "" {
+		t.Errorf("AuditEvent.type enum differs from keyplane.EventTypes (-server +spec):\n%s", diff)
+	}
+}

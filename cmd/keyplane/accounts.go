@@ -28,10 +28,12 @@ func (a *admin) openService(ctx context.Context) (*control.Service, func(), erro
 	return control.New(db, control.Options{}), func() { db.Close() }, nil
 }
 
-func accountArg(s string) (int64, error) {
+// accountArg reads the ACCOUNT argument of cmd: anything but an id is a
+// usage error (exit 2).
+func accountArg(cmd *cobra.Command, s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id < 1 {
-		return 0, fmt.Errorf("ACCOUNT %q: want an account id (see keyplane admin list-accounts)", s)
+		return 0, usagef(cmd, "ACCOUNT %q: want an account id (see keyplane admin list-accounts)", s)
 	}
 	return id, nil
 }
@@ -39,7 +41,7 @@ func accountArg(s string) (int64, error) {
 func (a *admin) listAccounts() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list-accounts",
-		Short: "List accounts, one a line: id, then partner or -, creation time, name",
+		Short: "List accounts, one a line: id, then partner or -, creation time, enabled or disabled, name",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			svc, done, err := a.openService(cmd.Context())
@@ -56,8 +58,110 @@ func (a *admin) listAccounts() *cobra.Command {
 				if acc.Partner {
 					partner = "partner"
 				}
-				fmt.Fprintf(a.stdout, "%d\t%s\t%s\t%s\n", acc.ID, partner, keyplane.FormatTime(acc.CreatedAt), acc.Name)
+				// The name last: it is the one field that may hold spaces.
+				fmt.Fprintf(a.stdout, "%d\t%s\t%s\t%s\t%s\n", acc.ID, partner, keyplane.FormatTime(acc.CreatedAt), acc.State(), acc.Name)
 			}
+			return nil
+		},
+	}
+}
+
+func (a *admin) createAccount() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "create-account --name NAME",
+		Short: "Create an account; prints only its id",
+		Long: `Create an account named NAME. Its id is printed on stdout, alone, so that
+ID=$(keyplane admin create-account --name Acme) works; then give it people and
+integrations with --account ID (create-user, create-integration).`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			svc, done, err := a.openService(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			acc, err := svc.CreateAccount(cmd.Context(), keyplane.OperatorActor, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.stdout, acc.ID)
+			fmt.Fprintf(a.stderr, "created account %d (%s)\n", acc.ID, acc.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the account's name, e.g. \"Acme Inc\"")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (a *admin) renameAccount() *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "rename-account ACCOUNT --name NAME",
+		Short: "Give an account another name",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := accountArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			svc, done, err := a.openService(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			acc, changed, err := svc.RenameAccount(cmd.Context(), keyplane.OperatorActor, id, name)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				fmt.Fprintf(a.stdout, "account %d was already named %s\n", acc.ID, acc.Name)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "account %d is now named %s\n", acc.ID, acc.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "the account's new name")
+	cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+// disableAccount is disable-account (off) or enable-account (on).
+func (a *admin) disableAccount(disable bool) *cobra.Command {
+	use, short := "enable-account ACCOUNT", "Enable a disabled account: its keys, sign-ins and sessions work again"
+	if disable {
+		use, short = "disable-account ACCOUNT", "Disable an account: its keys get 403 and its people cannot sign in; nothing is deleted"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long: short + `.
+
+Disabling takes effect on the next request, on every server on the database,
+as revoking a key does. Nothing the account holds is deleted, and enabling it
+restores every key, user and session that had not expired meanwhile.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := accountArg(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			svc, done, err := a.openService(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			acc, changed, err := svc.SetAccountDisabled(cmd.Context(), keyplane.OperatorActor, id, disable)
+			if err != nil {
+				return err
+			}
+			if !changed {
+				fmt.Fprintf(a.stdout, "account %d was already %s\n", acc.ID, acc.State())
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "account %d is now %s\n", acc.ID, acc.State())
 			return nil
 		},
 	}
@@ -74,7 +178,7 @@ func (a *admin) setPartner(on bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := accountArg(args[0])
+			id, err := accountArg(cmd, args[0])
 			if err != nil {
 				return err
 			}

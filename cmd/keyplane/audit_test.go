@@ -244,7 +244,7 @@ func TestExportAudit(t *testing.T) {
 func TestPartnerCommands(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	lineRE := regexp.MustCompile(`^1\t(partner|-)\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\tDefault account\n$`)
+	lineRE := regexp.MustCompile(`^1\t(partner|-)\t\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\tenabled\tDefault account\n$`)
 	state := func() string {
 		out, _ := mustAdmin(t, db, "list-accounts")
 		m := lineRE.FindStringSubmatch(out)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
 )
 
@@ -19,7 +20,7 @@ const (
 	exitOK       = 0 // done
 	exitError    = 1 // the server failed or refused for another reason (409, 5xx), or the connection did
 	exitUsage    = 2 // the command as written cannot work: bad flags or arguments, or a 400 from the server
-	exitNotFound = 3 // 404: the app, keyset or secret key is not there
+	exitNotFound = 3 // 404: the app, keyset or secret key is not there; for admin commands, the account, integration or key
 	exitAuth     = 4 // 401 or 403: the API key is missing, wrong, expired or lacks a permission row; `authz check` answering denied
 )
 
@@ -69,6 +70,16 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &se):
 		return se.code
+	}
+	// The admin commands run the operations themselves: their refusals
+	// are the domain's errors, given the codes the API's would get.
+	switch keyplane.ErrorCode(err) {
+	case keyplane.CodeInvalid:
+		return exitUsage
+	case keyplane.CodeNotFound:
+		return exitNotFound
+	case keyplane.CodeForbidden:
+		return exitAuth
 	}
 	switch client.StatusCode(err) {
 	case http.StatusBadRequest:

@@ -224,6 +224,37 @@ func TestReplicasRefuseARevokedKeyAtOnce(t *testing.T) {
 	}
 }
 
+// An account disabled by the operator while both replicas hold its key
+// (read and kept by each): the very next request to either is refused
+// with a 403 naming the reason, and once it is enabled the next request
+// to either is served again. Both changes are commits, which every
+// replica's key cache sees, as with a revocation.
+func TestReplicasRefuseADisabledAccountAtOnce(t *testing.T) {
+	t.Parallel()
+	dsn, ps := replicas(t, 2, "--rate-limit", "0", "--max-concurrent-per-key", "0")
+	mustAdmin(t, dsn, "create-account", "--name", "Acme")
+	out, _ := mustAdmin(t, dsn, "create-integration", "--account", "2", "--name", "CI", "--expires-in", "30d", "--grant", "account:app:read")
+	key := strings.TrimSpace(out)
+	other := createIntegration(t, dsn, "CI", "30d", "account:app:read")
+	for range 3 {
+		for _, p := range ps {
+			mustCall(t, p.URL, "GET", "/v2/apps", key, "", http.StatusOK)
+		}
+	}
+	mustAdmin(t, dsn, "disable-account", "2")
+	for i, p := range ps {
+		b := mustCall(t, p.URL, "GET", "/v2/apps", key, "", http.StatusForbidden)
+		if !strings.Contains(string(b), "account 2 is disabled") {
+			t.Errorf("replica %d refused the key with %s, want the reason", i, b)
+		}
+		mustCall(t, p.URL, "GET", "/v2/apps", other, "", http.StatusOK)
+	}
+	mustAdmin(t, dsn, "enable-account", "2")
+	for _, p := range ps {
+		mustCall(t, p.URL, "GET", "/v2/apps", key, "", http.StatusOK)
+	}
+}
+
 // Configuration patches racing on two replicas, each to its own field: the
 // merged configuration keeps every one of them.
 func TestReplicasMergeConcurrentConfigPatches(t *testing.T) {
