@@ -102,30 +102,38 @@ func (a *admin) renameAccount() *cobra.Command {
 		Short: "Give an account another name",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := accountArg(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			svc, done, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			acc, changed, err := svc.RenameAccount(cmd.Context(), keyplane.OperatorActor, id, name)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				fmt.Fprintf(a.stdout, "account %d was already named %s\n", acc.ID, acc.Name)
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "account %d is now named %s\n", acc.ID, acc.Name)
-			return nil
+			return a.changeAccount(cmd, args[0], func(svc *control.Service, id int64) (keyplane.Account, bool, error) {
+				return svc.RenameAccount(cmd.Context(), keyplane.OperatorActor, id, name)
+			}, func(acc keyplane.Account) string { return "named " + acc.Name })
 		},
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the account's new name")
 	cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// changeAccount runs change on the account named by arg and says what
+// the account now is ("account 2 is now disabled"), or that it already was.
+func (a *admin) changeAccount(cmd *cobra.Command, arg string, change func(*control.Service, int64) (keyplane.Account, bool, error), is func(keyplane.Account) string) error {
+	id, err := accountArg(cmd, arg)
+	if err != nil {
+		return err
+	}
+	svc, done, err := a.openService(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer done()
+	acc, changed, err := change(svc, id)
+	if err != nil {
+		return err
+	}
+	format := "account %d is now %s\n"
+	if !changed {
+		format = "account %d was already %s\n"
+	}
+	_, err = fmt.Fprintf(a.stdout, format, acc.ID, is(acc))
+	return err
 }
 
 // disableAccount is disable-account (off) or enable-account (on).
@@ -144,25 +152,9 @@ as revoking a key does. Nothing the account holds is deleted, and enabling it
 restores every key, user and session that had not expired meanwhile.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := accountArg(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			svc, done, err := a.openService(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer done()
-			acc, changed, err := svc.SetAccountDisabled(cmd.Context(), keyplane.OperatorActor, id, disable)
-			if err != nil {
-				return err
-			}
-			if !changed {
-				fmt.Fprintf(a.stdout, "account %d was already %s\n", acc.ID, acc.State())
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "account %d is now %s\n", acc.ID, acc.State())
-			return nil
+			return a.changeAccount(cmd, args[0], func(svc *control.Service, id int64) (keyplane.Account, bool, error) {
+				return svc.SetAccountDisabled(cmd.Context(), keyplane.OperatorActor, id, disable)
+			}, keyplane.Account.State)
 		},
 	}
 }
