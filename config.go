@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -364,7 +365,65 @@ var (
 	filesRegions   = []string{"us-east-1", "us-west-1", "eu-central-1", "ap-south-1", "ap-northeast-1"}
 	contextRegions = []string{"aws-iad-1", "aws-pdx-1", "aws-fra-1", "aws-bom-1", "aws-hnd-1"}
 	appleIDRE      = regexp.MustCompile(`^[A-Za-z0-9]{10}$`)
+
+	channelGroupLimits = [2]int{1, 2000}
+	announceMaxes      = [2]int{0, 100}
+	presenceIntervals  = [2]int{10, 300} // seconds
+	presenceDebounces  = [2]int{0, 300}  // seconds
 )
+
+// configNotes says what the fields with a rule accept, from the same
+// values the rules check: DescribeConfig shows them.
+var configNotes = map[string]string{
+	"files.retention":                    "days: " + joinInts(retentionDays) + " (0 = unlimited); required when enabling",
+	"files.region":                       strings.Join(filesRegions, ", ") + "; required when enabling; cannot change once set",
+	"messagePersistence.retention":       "days: " + joinInts(retentionDays) + " (0 = unlimited); required when enabling",
+	"appContext.region":                  strings.Join(contextRegions, ", ") + "; required when enabling; cannot change once set",
+	"dataSync.region":                    strings.Join(contextRegions, ", ") + "; required when enabling; cannot change once set",
+	"streamController.channelGroupLimit": fmt.Sprintf("%d-%d", channelGroupLimits[0], channelGroupLimits[1]),
+	"presence.announceMax":               fmt.Sprintf("%d-%d", announceMaxes[0], announceMaxes[1]),
+	"presence.interval":                  fmt.Sprintf("seconds, %d-%d", presenceIntervals[0], presenceIntervals[1]),
+	"presence.debounce":                  fmt.Sprintf("seconds, %d-%d", presenceDebounces[0], presenceDebounces[1]),
+	"apns.teamId":                        "10 letters or digits; required when enabling",
+	"apns.authKeyId":                     "10 letters or digits; required when enabling",
+}
+
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// DescribeConfig lists every section of a Config with its fields, and what
+// the fields with a rule accept, e.g. "presence {enabled, …, interval
+// (seconds, 10-300)}": a description for tools that send configurations
+// (the MCP server's), derived from the type so that it names every section.
+func DescribeConfig() string {
+	var sections []string
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		sec := ct.Field(i)
+		name := jsonName(sec)
+		var fields []string
+		for j := range sec.Type.NumField() {
+			f := jsonName(sec.Type.Field(j))
+			if note, ok := configNotes[name+"."+f]; ok {
+				f += " (" + note + ")"
+			}
+			fields = append(fields, f)
+		}
+		sections = append(sections, name+" {"+strings.Join(fields, ", ")+"}")
+	}
+	return strings.Join(sections, ", ")
+}
+
+// jsonName is the name a struct field has in JSON.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
 
 func (c Config) problems() []string {
 	var msgs []string
@@ -375,7 +434,7 @@ func (c Config) problems() []string {
 	}
 	check("files.retention", ifSet(c.Files.Retention, ruleOneOf(retentionDays)))
 	check("files.region", ifSet(c.Files.Region, ruleOneOf(filesRegions)))
-	check("streamController.channelGroupLimit", ruleBetween(1, 2000)(c.StreamController.ChannelGroupLimit))
+	check("streamController.channelGroupLimit", ruleBetween(channelGroupLimits[0], channelGroupLimits[1])(c.StreamController.ChannelGroupLimit))
 	check("appContext.region", ifSet(c.AppContext.Region, ruleOneOf(contextRegions)))
 	check("dataSync.region", ifSet(c.DataSync.Region, ruleOneOf(contextRegions)))
 	check("apns.teamId", ifSet(c.APNs.TeamID, ruleAppleID))
@@ -384,9 +443,9 @@ func (c Config) problems() []string {
 	check("fcm.filename", ifSet(c.FCM.Filename, ruleFileName))
 	check("messagePersistence.retention", ifSet(c.MessagePersistence.Retention, ruleOneOf(retentionDays)))
 	check("presence.activeNoticeChannel", ifSet(c.Presence.ActiveNoticeChannel, ruleChannelName))
-	check("presence.announceMax", ruleBetween(0, 100)(c.Presence.AnnounceMax))
-	check("presence.interval", ruleBetween(10, 300)(c.Presence.Interval))
-	check("presence.debounce", ruleBetween(0, 300)(c.Presence.Debounce))
+	check("presence.announceMax", ruleBetween(announceMaxes[0], announceMaxes[1])(c.Presence.AnnounceMax))
+	check("presence.interval", ruleBetween(presenceIntervals[0], presenceIntervals[1])(c.Presence.Interval))
+	check("presence.debounce", ruleBetween(presenceDebounces[0], presenceDebounces[1])(c.Presence.Debounce))
 
 	// A feature cannot run without the choices only the caller can make.
 	need := func(enabled bool, feature, path string, given bool) {

@@ -758,3 +758,30 @@ func FuzzConfigApply(f *testing.F) {
 		}
 	})
 }
+
+// DescribeConfig names every section of Config, and every note it gives
+// belongs to a field that exists.
+func TestDescribeConfig(t *testing.T) {
+	d := DescribeConfig()
+	ct := reflect.TypeFor[Config]()
+	fields := map[string]bool{}
+	for i := range ct.NumField() {
+		sec := ct.Field(i)
+		if !strings.Contains(d, jsonName(sec)+" {") {
+			t.Errorf("section %s missing from %q", jsonName(sec), d)
+		}
+		for j := range sec.Type.NumField() {
+			fields[jsonName(sec)+"."+jsonName(sec.Type.Field(j))] = true
+		}
+	}
+	for path := range configNotes {
+		if !fields[path] {
+			t.Errorf("a note for %s, which Config does not have", path)
+		}
+	}
+	for _, want := range []string{"presence {enabled", "interval (seconds, 10-300)", "files {enabled, retention (days: 0, 1, 7, 30, 90, 180, 365 (0 = unlimited); required when enabling)", "dataSync {", "apns {", "fcm {filename}"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("DescribeConfig() lacks %q:\n%s", want, d)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
 The secret key of a new keyset is not returned here (it would land in the conversation): use manage_secret_keys 'rotate'
 when the user wants one shown.`,
 		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
-		InputSchema: schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}}),
+		InputSchema: configSchema(schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}})),
 	}, t.manageKeysets)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "get_usage_metrics",
@@ -143,6 +143,14 @@ func schemaFor[T any](enums map[string][]any) *jsonschema.Schema {
 		}
 		p.Enum = values
 	}
+	return s
+}
+
+// configSchema describes data.config of s with every section of a keyset's
+// configuration and what its fields accept, derived from keyplane.Config.
+func configSchema(s *jsonschema.Schema) *jsonschema.Schema {
+	c := s.Properties["data"].Properties["config"]
+	c.Description = "keyset feature configuration, any part of it: " + keyplane.DescribeConfig()
 	return s
 }
 
@@ -272,7 +280,7 @@ type KeysetsData struct {
 	AppID  string         `json:"appId,omitempty" jsonschema:"app ID: for 'list', only this app's keysets; for 'create', the app to create the keyset in (without it a new app is created: ask the user first)"`
 	Name   string         `json:"name,omitempty" jsonschema:"keyset name (create; update renames)"`
 	Type   string         `json:"type,omitempty" jsonschema:"'testing' or 'production' (create; update changes it)"`
-	Config map[string]any `json:"config,omitempty" jsonschema:"keyset feature configuration, any part of it: messagePersistence {enabled, retention (1, 7, 30, 90, 180, 365 or 0 = unlimited; required when enabling), includePresenceEvents, deleteFromHistory}, appContext {enabled, region (required when enabling; cannot change once set), userMetadataEvents, channelMetadataEvents, membershipEvents, disallowGetAllChannelMetadata, disallowGetAllUserMetadata, referentialIntegrity}, files {enabled, region and retention (required when enabling)}, presence {enabled, announceMax 0-100, interval 10-300, debounce 0-300, deltas, generateLeaveOnDisconnect, streamFiltering, activeNoticeChannel}, accessManager {enabled, tokenRevoke}, streamController {enabled, wildcardSubscribe, channelGroupLimit}"`
+	Config map[string]any `json:"config,omitempty" jsonschema:"keyset feature configuration, any part of it"` // described in full by configSchema
 }
 
 // Keyset is a keyset as the tools show it (never with its secret key).

@@ -251,6 +251,15 @@ func TestToolList(t *testing.T) {
 		if tl.Name == "manage_keysets" && !strings.Contains(string(b), `"enum":["get","list","create","update"]`) {
 			t.Errorf("manage_keysets schema does not list the operations: %s", b)
 		}
+		// data.config names every section of a configuration (it named 6 of
+		// 9 when it was written by hand).
+		if tl.Name == "manage_keysets" {
+			for _, section := range []string{"accessManager", "files", "streamController", "appContext", "dataSync", "apns", "fcm", "messagePersistence", "presence"} {
+				if !strings.Contains(string(b), section+" {") {
+					t.Errorf("manage_keysets' data.config does not describe %s", section)
+				}
+			}
+		}
 		if w, ok := want[tl.Name]; ok {
 			var got []string
 			for p := range sch.Properties {
