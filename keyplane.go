@@ -164,6 +164,10 @@ func Operator(accountID int64) Principal {
 	return Principal{AccountID: accountID, Operator: true, Grants: operatorGrants}
 }
 
+// InstallOperator is the operator acting on the install rather than in one
+// account: creating accounts.
+var InstallOperator = Operator(0)
+
 var operatorGrants = func() []Grant {
 	var out []Grant
 	for _, d := range resourceTable {

@@ -296,7 +296,7 @@ func TestCustomers(t *testing.T) {
 	if _, err := oem.ListCustomers(ctx, ""); client.StatusCode(err) != http.StatusForbidden || !strings.Contains(err.Error(), "partner") {
 		t.Fatalf("ListCustomers before enrolment: %v, want 403 saying partner", err)
 	}
-	if _, err := s.svc.SetPartner(ctx, keyplane.OperatorActor, s.account, true); err != nil {
+	if _, err := s.svc.SetPartner(ctx, keyplane.Operator(s.account), s.account, true); err != nil {
 		t.Fatal(err)
 	}
 	app, err := admin.CreateApp(ctx, "a")

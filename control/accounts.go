@@ -23,40 +23,32 @@ func usable(a keyplane.Account) error {
 	return nil
 }
 
-// operatorOnly lets only the operator (keyplane admin) through: accounts
-// are made, disabled and enabled by whoever runs the install, never by a
-// principal inside an account.
-func operatorOnly(actor keyplane.Actor, what string) error {
-	if actor.Type == keyplane.OperatorActor.Type {
+// operatorOnly lets only the operator (keyplane admin, the operator API)
+// through: accounts are made, disabled and enabled by whoever runs the
+// install, never by a principal inside an account.
+func operatorOnly(p keyplane.Principal, what string) error {
+	if p.Operator {
 		return nil
 	}
 	return keyplane.Errorf(keyplane.CodeForbidden, "only the operator (keyplane admin) %s accounts", what)
 }
 
-// mayRenameAccount decides whether actor may rename account accountID: the
-// operator, or the account's Owner. The Owner is looked up in the account
-// itself, as it is now, so a user of another account, or one whose role
-// changed, is refused whatever the actor claims.
-func mayRenameAccount(tx Tx, actor keyplane.Actor, accountID int64) error {
-	switch actor.Type {
-	case keyplane.OperatorActor.Type:
+// mayRenameAccount decides whether p may rename account accountID: the
+// operator, or a person who is that account's Owner. A person's principal
+// is made from their membership as it is at this request, so a role
+// changed or a membership ended counts at once.
+func mayRenameAccount(p keyplane.Principal, accountID int64) error {
+	if p.Operator || (p.UserID != 0 && p.AccountID == accountID && p.Role == keyplane.RoleOwner) {
 		return nil
-	case keyplane.ActorUser:
-		u, err := tx.User(accountID, actor.ID)
-		if err == nil && u.Role == keyplane.RoleOwner {
-			return nil
-		}
-		if err != nil && keyplane.ErrorCode(err) != keyplane.CodeNotFound {
-			return err
-		}
 	}
 	return keyplane.Errorf(keyplane.CodeForbidden, "only the account's Owner renames the account")
 }
 
 // CreateAccount makes an account named name. Only the operator may; the
 // event is the new account's first.
-func (s *Service) CreateAccount(ctx context.Context, actor keyplane.Actor, name string) (a keyplane.Account, err error) {
-	if err := operatorOnly(actor, "creates"); err != nil {
+func (s *Service) CreateAccount(ctx context.Context, p keyplane.Principal, name string) (a keyplane.Account, err error) {
+	actor := p.Actor()
+	if err := operatorOnly(p, "creates"); err != nil {
 		return a, err
 	}
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateName("name", name))...); err != nil {
@@ -74,18 +66,18 @@ func (s *Service) CreateAccount(ctx context.Context, actor keyplane.Actor, name 
 
 // RenameAccount names an account anew: the operator may rename any, an
 // Owner their own. changed is false when it already had the name.
-func (s *Service) RenameAccount(ctx context.Context, actor keyplane.Actor, accountID int64, name string) (a keyplane.Account, changed bool, err error) {
+func (s *Service) RenameAccount(ctx context.Context, p keyplane.Principal, accountID int64, name string) (a keyplane.Account, changed bool, err error) {
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateName("name", name))...); err != nil {
 		return a, false, err
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		// Authorized before the account is looked up, so a refusal tells
 		// nothing about whether it exists.
-		if err := mayRenameAccount(tx, actor, accountID); err != nil {
+		if err := mayRenameAccount(p, accountID); err != nil {
 			return err
 		}
 		var err error
-		changed, err = s.renameAccount(tx, actor, accountID, name, &a)
+		changed, err = s.renameAccount(tx, p.Actor(), accountID, name, &a)
 		return err
 	})
 	return a, changed, err
@@ -106,11 +98,11 @@ func (s *Service) renameAccount(tx Tx, actor keyplane.Actor, id int64, name stri
 	return true, s.record(tx, actor, id, keyplane.EventAccountRenamed, "account", id, before, accountView(*a))
 }
 
-// MayRenameAccount tells whether actor may rename account accountID, by
-// the rule RenameAccount applies: the portal asks it to decide whether to
+// MayRenameAccount tells whether p may rename account accountID, by the
+// rule RenameAccount applies: the portal asks it to decide whether to
 // offer the form, and decides nothing itself.
-func (s *Service) MayRenameAccount(ctx context.Context, actor keyplane.Actor, accountID int64) error {
-	return s.store.Read(ctx, func(tx Tx) error { return mayRenameAccount(tx, actor, accountID) })
+func (s *Service) MayRenameAccount(p keyplane.Principal, accountID int64) error {
+	return mayRenameAccount(p, accountID)
 }
 
 // SetAccountDisabled disables an account (disabled true) or enables it
@@ -119,12 +111,13 @@ func (s *Service) MayRenameAccount(ctx context.Context, actor keyplane.Actor, ac
 // on every replica (the change is a commit, which every read cache sees),
 // and enabling brings them all back. changed is false when the account
 // was already in that state.
-func (s *Service) SetAccountDisabled(ctx context.Context, actor keyplane.Actor, accountID int64, disabled bool) (a keyplane.Account, changed bool, err error) {
+func (s *Service) SetAccountDisabled(ctx context.Context, p keyplane.Principal, accountID int64, disabled bool) (a keyplane.Account, changed bool, err error) {
 	what, typ := "disables", keyplane.EventAccountDisabled
 	if !disabled {
 		what, typ = "enables", keyplane.EventAccountEnabled
 	}
-	if err := operatorOnly(actor, what); err != nil {
+	actor := p.Actor()
+	if err := operatorOnly(p, what); err != nil {
 		return a, false, err
 	}
 	now := s.clock()

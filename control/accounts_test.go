@@ -43,7 +43,7 @@ func mustUser(t *testing.T, svc *control.Service, account int64, email string, r
 func TestAccountOperations(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	op := keyplane.OperatorActor
+	op := keyplane.InstallOperator
 
 	a, err := svc.CreateAccount(ctx, op, "Acme")
 	if err != nil || a.ID != 2 || a.Name != "Acme" || a.Disabled() || !a.CreatedAt.Equal(clk.Now()) {
@@ -58,16 +58,20 @@ func TestAccountOperations(t *testing.T) {
 	admin1 := mustUser(t, svc, 1, "admin1@example.com", keyplane.RoleAdmin)
 	viewer1 := mustUser(t, svc, 1, "viewer1@example.com", keyplane.RoleViewer)
 	owner2 := mustUser(t, svc, 2, "owner2@example.com", keyplane.RoleOwner)
-	integration := keyplane.Principal{AccountID: 1, IntegrationID: 1, IntegrationName: "CI", KeyID: 1}.Actor()
+	integration := keyplane.Principal{AccountID: 1, IntegrationID: 1, IntegrationName: "CI", KeyID: 1}
 
-	// Nobody but the operator makes, disables or enables an account.
-	for _, actor := range []keyplane.Actor{owner1.Principal().Actor(), admin1.Principal().Actor(), integration} {
+	// Nobody but the operator makes, disables or enables an account, or
+	// enrols it as an OEM partner.
+	for _, actor := range []keyplane.Principal{owner1.Principal(), admin1.Principal(), integration} {
 		if _, err := svc.CreateAccount(ctx, actor, "Mine"); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
-			t.Errorf("CreateAccount by %s %s: %v, want Forbidden", actor.Type, actor.Role, err)
+			t.Errorf("CreateAccount by %s %s: %v, want Forbidden", actor.Actor().Type, actor.Role, err)
+		}
+		if _, err := svc.SetPartner(ctx, actor, 1, true); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+			t.Errorf("SetPartner by %s %s: %v, want Forbidden", actor.Actor().Type, actor.Role, err)
 		}
 		for _, off := range []bool{true, false} {
 			if _, _, err := svc.SetAccountDisabled(ctx, actor, 1, off); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
-				t.Errorf("SetAccountDisabled(%v) by %s %s: %v, want Forbidden", off, actor.Type, actor.Role, err)
+				t.Errorf("SetAccountDisabled(%v) by %s %s: %v, want Forbidden", off, actor.Actor().Type, actor.Role, err)
 			}
 		}
 	}
@@ -85,25 +89,25 @@ func TestAccountOperations(t *testing.T) {
 	if _, _, err := svc.RenameAccount(ctx, op, 2, ""); keyplane.ErrorCode(err) != keyplane.CodeInvalid {
 		t.Errorf("RenameAccount to \"\": %v, want Invalid", err)
 	}
-	if _, changed, err := svc.RenameAccount(ctx, owner1.Principal().Actor(), 1, "Initech"); err != nil || !changed {
+	if _, changed, err := svc.RenameAccount(ctx, owner1.Principal(), 1, "Initech"); err != nil || !changed {
 		t.Errorf("Owner renames their account: %v %v", changed, err)
 	}
 	for _, tc := range []struct {
 		who     keyplane.User
 		account int64
 	}{{admin1, 1}, {viewer1, 1}, {owner1, 2}, {owner2, 1}, {owner1, 99}} {
-		actor := tc.who.Principal().Actor()
+		actor := tc.who.Principal()
 		if _, _, err := svc.RenameAccount(ctx, actor, tc.account, "Taken over"); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 			t.Errorf("%s renames account %d: %v, want Forbidden", tc.who.Email, tc.account, err)
 		}
-		if err := svc.MayRenameAccount(ctx, actor, tc.account); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+		if err := svc.MayRenameAccount(actor, tc.account); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 			t.Errorf("MayRenameAccount(%s, %d): %v, want Forbidden", tc.who.Email, tc.account, err)
 		}
 	}
 	if _, _, err := svc.RenameAccount(ctx, integration, 1, "Bot's"); keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 		t.Errorf("an integration renames its account: %v, want Forbidden", err)
 	}
-	if err := svc.MayRenameAccount(ctx, owner1.Principal().Actor(), 1); err != nil {
+	if err := svc.MayRenameAccount(owner1.Principal(), 1); err != nil {
 		t.Errorf("MayRenameAccount(Owner, own account): %v", err)
 	}
 
@@ -145,7 +149,7 @@ func TestAccountOperations(t *testing.T) {
 func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	op := keyplane.OperatorActor
+	op := keyplane.InstallOperator
 	if _, err := svc.CreateAccount(ctx, op, "Acme"); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 func oemPrincipal(t *testing.T, svc *control.Service, p keyplane.Principal) keyplane.Principal {
 	t.Helper()
-	if _, err := svc.SetPartner(context.Background(), keyplane.OperatorActor, p.AccountID, true); err != nil {
+	if _, err := svc.SetPartner(context.Background(), keyplane.Operator(p.AccountID), p.AccountID, true); err != nil {
 		t.Fatal(err)
 	}
 	g, _ := keyplane.ParseGrant("account:oem-customer:rw")

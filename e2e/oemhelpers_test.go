@@ -37,7 +37,7 @@ func (e *env) otherAccount() (int64, string) {
 // as `keyplane admin set-partner` does.
 func (e *env) setPartner(on bool) {
 	e.t.Helper()
-	if _, err := e.svc.SetPartner(context.Background(), keyplane.OperatorActor, e.account, on); err != nil {
+	if _, err := e.svc.SetPartner(context.Background(), keyplane.Operator(e.account), e.account, on); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -50,7 +50,7 @@ func (e *env) otherAccountOEM() (string, int64) {
 	if err := e.writableSQL().QueryRow(`INSERT INTO accounts (name, created_at) VALUES ('Other partner', 0) RETURNING id`).Scan(&id); err != nil {
 		e.t.Fatal(err)
 	}
-	if _, err := e.svc.SetPartner(context.Background(), keyplane.OperatorActor, id, true); err != nil {
+	if _, err := e.svc.SetPartner(context.Background(), keyplane.Operator(id), id, true); err != nil {
 		e.t.Fatal(err)
 	}
 	_, key, err := e.svc.CreateIntegration(context.Background(), keyplane.Operator(id), "other partner portal",

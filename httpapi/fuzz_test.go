@@ -110,7 +110,7 @@ func fuzzServer(f *testing.F) (http.Handler, string) {
 		}
 		grants = append(grants, g)
 	}
-	if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, 1, true); err != nil {
+	if _, err := svc.SetPartner(ctx, keyplane.Operator(1), 1, true); err != nil {
 		f.Fatal(err)
 	}
 	in, key, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "fuzz", grants, wallclock.Now().Add(24*time.Hour))

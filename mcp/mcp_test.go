@@ -530,7 +530,7 @@ func TestCustomers(t *testing.T) {
 	if who := call(t, cs, "whoami", map[string]any{}); who["partner"] != false {
 		t.Errorf("whoami before enrolment = %v", who)
 	}
-	if _, err := s.svc.SetPartner(context.Background(), keyplane.OperatorActor, s.account, true); err != nil {
+	if _, err := s.svc.SetPartner(context.Background(), keyplane.Operator(s.account), s.account, true); err != nil {
 		t.Fatal(err)
 	}
 	if who := call(t, cs, "whoami", map[string]any{}); who["partner"] != true {

@@ -81,7 +81,7 @@ func TestOwnerRenamesTheAccount(t *testing.T) {
 		t.Fatalf("account named %q, want Initech", got)
 	}
 	// Sent again (a reload): answered as the first, not run again.
-	e.svc.RenameAccount(context.Background(), keyplane.OperatorActor, 1, "Renamed meanwhile")
+	e.svc.RenameAccount(context.Background(), keyplane.Operator(1), 1, "Renamed meanwhile")
 	if r = e.post(owner, "/account/name", form); r.status != http.StatusSeeOther || accountName(t, e) != "Renamed meanwhile" {
 		t.Errorf("the same form again: %d, account %q; want the first answer and no second rename", r.status, accountName(t, e))
 	}
@@ -126,7 +126,7 @@ func TestDisabledAccountInPortal(t *testing.T) {
 	c := e.client()
 	e.signIn(c, "owner@example.com")
 	ctx := context.Background()
-	if _, _, err := e.svc.SetAccountDisabled(ctx, keyplane.OperatorActor, 1, true); err != nil {
+	if _, _, err := e.svc.SetAccountDisabled(ctx, keyplane.Operator(1), 1, true); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.get(c, "/apps"); r.status != http.StatusForbidden || !strings.Contains(r.body, "account 1 is disabled") {
@@ -136,7 +136,7 @@ func TestDisabledAccountInPortal(t *testing.T) {
 	if r.status != http.StatusForbidden || !strings.Contains(r.body, "account 1 is disabled") || r.header.Get("Set-Cookie") != "" {
 		t.Errorf("signing in to a disabled account: %d %q, want 403 naming the reason and no session", r.status, r.header.Get("Set-Cookie"))
 	}
-	if _, _, err := e.svc.SetAccountDisabled(ctx, keyplane.OperatorActor, 1, false); err != nil {
+	if _, _, err := e.svc.SetAccountDisabled(ctx, keyplane.Operator(1), 1, false); err != nil {
 		t.Fatal(err)
 	}
 	if r := e.get(c, "/apps"); r.status != http.StatusOK {

@@ -135,7 +135,7 @@ type accountPage struct {
 
 // accountData is My Account's data for s, with errs beside the fields.
 func (p *Portal) accountData(r *http.Request, s *session, errs map[string][]string) (accountPage, error) {
-	err := p.svc.MayRenameAccount(r.Context(), s.P.Actor(), s.P.AccountID)
+	err := p.svc.MayRenameAccount(s.P, s.P.AccountID)
 	if err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 		return accountPage{}, err
 	}
@@ -158,7 +158,7 @@ func (p *Portal) account(w http.ResponseWriter, r *http.Request, s *session) err
 func (p *Portal) renameAccount(w http.ResponseWriter, r *http.Request, s *session) error {
 	name := r.PostFormValue("name")
 	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		_, _, err := p.svc.RenameAccount(ctx, s.P.Actor(), s.P.AccountID, name)
+		_, _, err := p.svc.RenameAccount(ctx, s.P, s.P.AccountID, name)
 		return "/account?done=account-renamed", nil, err
 	})
 	if done {

@@ -215,7 +215,7 @@ func TestMigration0011GivesEachAccountItsChain(t *testing.T) {
 				acc int64
 				on  bool
 			}{{2, true}, {1, true}, {2, false}} {
-				if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, c.acc, c.on); err != nil {
+				if _, err := svc.SetPartner(ctx, keyplane.Operator(c.acc), c.acc, c.on); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -149,12 +149,12 @@ func populate(t *testing.T, db *DB) populated {
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
 	// A partner account with OEM customers, one holding both keysets.
-	_, err = svc.SetPartner(ctx, keyplane.OperatorActor, 1, true)
+	_, err = svc.SetPartner(ctx, keyplane.Operator(1), 1, true)
 	must(err)
 	// A second account, disabled: every column of accounts holds a value.
-	second, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Second")
+	second, err := svc.CreateAccount(ctx, keyplane.InstallOperator, "Second")
 	must(err)
-	_, _, err = svc.SetAccountDisabled(ctx, keyplane.OperatorActor, second.ID, true)
+	_, _, err = svc.SetAccountDisabled(ctx, keyplane.Operator(second.ID), second.ID, true)
 	must(err)
 	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "partner portal",
 		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))

@@ -119,7 +119,7 @@ func TestMigration0002KeepsTheAuditChain(t *testing.T) {
 				t.Errorf("after migrating: %+v, %v; want 3 events intact", v, err)
 			}
 			// New events continue the chain.
-			if _, err := svc.SetPartner(ctx, keyplane.OperatorActor, 1, true); err != nil {
+			if _, err := svc.SetPartner(ctx, keyplane.Operator(1), 1, true); err != nil {
 				t.Fatal(err)
 			}
 			if v, err := svc.VerifyAudit(ctx); err != nil || v.Break != nil || v.Events != 4 {

@@ -81,7 +81,7 @@ integrations with --account ID (create-user, create-integration).`,
 				return err
 			}
 			defer done()
-			acc, err := svc.CreateAccount(cmd.Context(), keyplane.OperatorActor, name)
+			acc, err := svc.CreateAccount(cmd.Context(), keyplane.InstallOperator, name)
 			if err != nil {
 				return err
 			}
@@ -103,7 +103,7 @@ func (a *admin) renameAccount() *cobra.Command {
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.changeAccount(cmd, args[0], func(svc *control.Service, id int64) (keyplane.Account, bool, error) {
-				return svc.RenameAccount(cmd.Context(), keyplane.OperatorActor, id, name)
+				return svc.RenameAccount(cmd.Context(), keyplane.Operator(id), id, name)
 			}, func(acc keyplane.Account) string { return "named " + acc.Name })
 		},
 	}
@@ -153,7 +153,7 @@ restores every key, user and session that had not expired meanwhile.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.changeAccount(cmd, args[0], func(svc *control.Service, id int64) (keyplane.Account, bool, error) {
-				return svc.SetAccountDisabled(cmd.Context(), keyplane.OperatorActor, id, disable)
+				return svc.SetAccountDisabled(cmd.Context(), keyplane.Operator(id), id, disable)
 			}, keyplane.Account.State)
 		},
 	}
@@ -179,7 +179,7 @@ func (a *admin) setPartner(on bool) *cobra.Command {
 				return err
 			}
 			defer done()
-			changed, err := svc.SetPartner(cmd.Context(), keyplane.OperatorActor, id, on)
+			changed, err := svc.SetPartner(cmd.Context(), keyplane.Operator(id), id, on)
 			if err != nil {
 				return err
 			}
