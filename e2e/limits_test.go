@@ -33,7 +33,7 @@ func TestRateLimitPerKey(t *testing.T) {
 	// A refused request changes nothing.
 	e.do("POST", "/v2/apps", map[string]any{"name": "refused"}).want(429)
 	e.do("GET", "/v2/apps", nil, as(other)).want(200)
-	time.Sleep(600 * time.Millisecond) // one token back at 2 a second
+	e.clock.Advance(600 * time.Millisecond) // one token back at 2 a second
 	var l appList
 	e.do("GET", "/v2/apps", nil).want(200).decode(&l)
 	if l.Total != 0 {

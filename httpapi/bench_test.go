@@ -53,7 +53,7 @@ func BenchmarkListKeysets(b *testing.B) {
 			}
 		}
 	}
-	h := httpapi.New(svc, slog.New(slog.DiscardHandler), db.Ping, httpapi.Limits{}).Handler()
+	h := httpapi.New(svc, slog.New(slog.DiscardHandler), db.Ping, httpapi.Limits{}, nil).Handler()
 	req := httptest.NewRequest("GET", "/v2/keysets?page=1&limit=100", nil)
 	req.Header.Set("Authorization", key.Key)
 	req.Header.Set("PubNub-Version", "2026-09-03")

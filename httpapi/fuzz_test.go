@@ -125,7 +125,7 @@ func fuzzServer(f *testing.F) (http.Handler, string) {
 	if _, _, _, err := svc.CreateKeyset(ctx, p, control.NewKeyset{AppID: app.ID}); err != nil {
 		f.Fatal(err)
 	}
-	api := httpapi.New(svc, slog.New(slog.DiscardHandler), db.Ping, httpapi.Limits{})
+	api := httpapi.New(svc, slog.New(slog.DiscardHandler), db.Ping, httpapi.Limits{}, nil)
 	return api.Handler(), key.Key
 }
 

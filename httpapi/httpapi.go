@@ -38,8 +38,14 @@ type API struct {
 
 // New returns the API over svc. ready reports whether the server can serve
 // (its database answers); it backs /readyz. limits bound each API key.
-func New(svc *control.Service, log *slog.Logger, ready func(context.Context) error, limits Limits) *API {
-	return &API{svc: svc, log: log, ready: ready, limiter: newLimiter(limits, time.Now)}
+//
+// now is the clock the rate limits refill by (nil: the wall clock), the
+// same the server gives control, so tests move it instead of sleeping.
+func New(svc *control.Service, log *slog.Logger, ready func(context.Context) error, limits Limits, now func() time.Time) *API {
+	if now == nil {
+		now = time.Now
+	}
+	return &API{svc: svc, log: log, ready: ready, limiter: newLimiter(limits, now)}
 }
 
 // handler is a /v2 handler: it runs after version and authentication

@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
 	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL})
-	api := httpapi.New(svc, log, db.Ping, cfg.Limits).Handler()
+	api := httpapi.New(svc, log, db.Ping, cfg.Limits, now).Handler()
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
 	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, ""),
