@@ -4,86 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/keyplane/keyplane"
 )
-
-const accountCols = `id, name, created_at, partner, disabled_at`
-
-// accountRow is an account as stored, scanned with accountCols.
-type accountRow struct {
-	a          keyplane.Account
-	c, partner int64
-	disabled   sql.NullInt64
-}
-
-func (r *accountRow) dest() []any { return []any{&r.a.ID, &r.a.Name, &r.c, &r.partner, &r.disabled} }
-
-func (r *accountRow) value() keyplane.Account {
-	a := r.a
-	a.CreatedAt, a.Partner, a.DisabledAt = fromMS(r.c), r.partner != 0, fromOptMS(r.disabled)
-	return a
-}
-
-func scanAccount(s interface{ Scan(...any) error }) (keyplane.Account, error) {
-	var r accountRow
-	err := s.Scan(r.dest()...)
-	return r.value(), err
-}
-
-// InsertAccount implements control.Tx.
-func (t *txn) InsertAccount(a *keyplane.Account) error {
-	return t.queryRow(`INSERT INTO accounts (name, created_at) VALUES ($1, $2) RETURNING id`, a.Name, ms(a.CreatedAt)).Scan(&a.ID)
-}
-
-// RenameAccount implements control.Tx.
-func (t *txn) RenameAccount(id int64, name string) error {
-	return t.updateAccount(`UPDATE accounts SET name = $1 WHERE id = $2`, name, id)
-}
-
-// SetAccountDisabled implements control.Tx.
-func (t *txn) SetAccountDisabled(id int64, at *time.Time) error {
-	return t.updateAccount(`UPDATE accounts SET disabled_at = $1 WHERE id = $2`, optMS(at), id)
-}
-
-// updateAccount runs an UPDATE of one account, NotFound when there is none.
-func (t *txn) updateAccount(q string, v any, id int64) error {
-	res, err := t.exec(q, v, id)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = notFound("account", id)
-		}
-		return err
-	}
-	return nil
-}
-
-// Account implements control.Tx.
-func (t *txn) Account(id int64) (keyplane.Account, error) {
-	a, err := scanAccount(t.queryRow(`SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, notFound("account", id)
-	}
-	return a, err
-}
-
-// SetPartner implements control.Tx.
-func (t *txn) SetPartner(accountID int64, partner bool) error {
-	v := 0
-	if partner {
-		v = 1
-	}
-	_, err := t.exec(`UPDATE accounts SET partner = $1 WHERE id = $2`, v, accountID)
-	return err
-}
 
 // auditCols read an event with its account's own id (seq) as its id: the
 // install-wide row id is never shown.
@@ -281,4 +207,47 @@ func relinkAuditChains(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// AppendAudit implements control.Tx. The event joins its account's chain:
+// it takes the next id of the account and seals the hash of the account's
+// newest event. The row also gets the next install-wide id, its key, which
+// is never shown. The single writer keeps both race-free, and within a
+// write batch they are known without reading (auditTail).
+func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
+	row, end, known := t.tail.chainEnd(e.AccountID)
+	if !known {
+		// One round trip for both: the install's newest row and the
+		// account's newest event (none: NULLs).
+		var seq sql.NullInt64
+		var hash []byte
+		err := t.queryRow(`SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_events),
+			(SELECT seq FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1),
+			(SELECT hash FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1)`, e.AccountID).Scan(&row, &seq, &hash)
+		if err != nil {
+			return err
+		}
+		end = chainEnd{seq: seq.Int64, hash: hash}
+	}
+	if end.hash == nil {
+		end.hash = []byte{}
+	}
+	actor, err := json.Marshal(e.Actor)
+	if err != nil {
+		return err
+	}
+	e.ID, e.PrevHash = end.seq+1, end.hash
+	e.Hash = e.ChainHash()
+	_, err = t.exec(`INSERT INTO audit_events (id, seq, account_id, at, type, actor, target_type, target_id, before, after, prev_hash, hash, actor_type, actor_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		row+1, e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
+		e.Actor.Type, e.Actor.ID)
+	if err == nil {
+		t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash})
+	}
+	return err
+}
+
+func nullJSON(b []byte) sql.NullString {
+	return sql.NullString{String: string(b), Valid: b != nil}
 }
