@@ -18,10 +18,25 @@ type Store interface {
 	Write(ctx context.Context, fn func(Tx) error) error
 }
 
-// Tx is the data access one transaction offers. Lookups of a missing row
-// return a keyplane NotFound error; account ids scope every lookup so one
-// account never reads another's rows.
+// Tx is the data access one transaction offers: every role below. Lookups
+// of a missing row return a keyplane NotFound error; account ids scope
+// every lookup so one account never reads another's rows.
 type Tx interface {
+	AccountTx
+	AppTx
+	KeysetTx
+	SecretKeyTx
+	IntegrationTx
+	UsageTx
+	PeopleTx
+	SignInTx
+	AuditTx
+	OEMTx
+	IdempotencyTx
+}
+
+// AccountTx reads and changes accounts.
+type AccountTx interface {
 	Accounts() ([]keyplane.Account, error)
 	// InsertAccount adds an account, setting its ID.
 	InsertAccount(a *keyplane.Account) error
@@ -29,14 +44,22 @@ type Tx interface {
 	// enabled); NotFound when there is none.
 	RenameAccount(id int64, name string) error
 	SetAccountDisabled(id int64, at *time.Time) error
+	Account(id int64) (keyplane.Account, error)
+	SetPartner(accountID int64, partner bool) error
+}
 
+// AppTx reads and changes apps.
+type AppTx interface {
 	App(accountID, id int64) (keyplane.App, error)
 	ListApps(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.App, int, error)
 	InsertApp(a *keyplane.App) error
 	UpdateApp(a keyplane.App) error
 	DeleteApp(accountID, id int64) error
 	CountKeysets(appID int64) (int, error)
+}
 
+// KeysetTx reads and changes keysets and their configuration.
+type KeysetTx interface {
 	Keyset(accountID, id int64) (keyplane.Keyset, error)
 	ListKeysets(accountID int64, v keyplane.Visibility, p keyplane.Page) ([]keyplane.Keyset, int, error)
 	// InsertKeyset fails with NotFound if k's app is not in k's account.
@@ -45,12 +68,18 @@ type Tx interface {
 	DeleteKeyset(id int64) error
 	Config(keysetID int64) (keyplane.Config, error)
 	UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error
+}
 
+// SecretKeyTx reads and changes keysets' secret keys.
+type SecretKeyTx interface {
 	SecretKeys(keysetID int64) ([]keyplane.SecretKey, error)
 	InsertSecretKey(s keyplane.SecretKey) error
 	SetSecretKeyExpiry(keysetID int64, prefix string, at *time.Time) error
 	DeleteSecretKey(keysetID int64, prefix string) error
+}
 
+// IntegrationTx reads and changes Service Integrations and their API keys.
+type IntegrationTx interface {
 	InsertIntegration(i *keyplane.Integration) error
 	Integration(accountID, id int64) (keyplane.Integration, error)
 	Integrations(accountID int64) ([]keyplane.Integration, error)
@@ -65,7 +94,11 @@ type Tx interface {
 	Credential(hash []byte) (keyplane.APIKey, keyplane.Integration, keyplane.Account, error)
 	RevokeAPIKey(id int64, at time.Time) error
 	TouchAPIKey(keyID, integrationID int64, at time.Time) error
+	DeleteIntegration(accountID, id int64) error
+}
 
+// UsageTx stores and reads usage.
+type UsageTx interface {
 	// KeysetsByRef finds the keysets, of any account, with these ids or
 	// subscribe keys; those not found are left out.
 	KeysetsByRef(ids []int64, subscribeKeys []string) ([]keyplane.Keyset, error)
@@ -81,8 +114,10 @@ type Tx interface {
 	// DeleteUsageBefore deletes every daily value before day, rollups
 	// included, and says how many rows went.
 	DeleteUsageBefore(day keyplane.Day) (int64, error)
-	DeleteIntegration(accountID, id int64) error
+}
 
+// PeopleTx reads and changes people, their memberships and sessions.
+type PeopleTx interface {
 	// CountUsers counts the users of every account: none means the
 	// install still needs its Owner.
 	CountUsers() (int, error)
@@ -111,7 +146,10 @@ type Tx interface {
 	SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error)
 	DeleteSession(hash []byte) error
 	DeleteExpiredSessions(now time.Time) error
+}
 
+// SignInTx keeps sign-in attempts and setup links.
+type SignInTx interface {
 	// RecordLoginFailure counts an attempt against subject; attempt is its
 	// random id, for ForgetLoginAttempt.
 	RecordLoginFailure(subject string, at time.Time, attempt int64) error
@@ -126,7 +164,10 @@ type Tx interface {
 	// SetupTokenExpiry returns when the setup token with this hash expires.
 	SetupTokenExpiry(hash []byte) (time.Time, error)
 	DeleteSetupTokens() error
+}
 
+// AuditTx appends to and reads the audit chains.
+type AuditTx interface {
 	// AppendAudit records e, sealing it onto the chain (it sets ID, PrevHash and Hash).
 	AppendAudit(e *keyplane.AuditEvent) error
 	// AuditEvents answers up to q.Limit events of q.AccountID after q.After,
@@ -139,10 +180,10 @@ type Tx interface {
 	// EachAuditChain calls fn for every event account by account, each
 	// account's in id order: the order its chain verifies in.
 	EachAuditChain(fn func(e keyplane.AuditEvent, actorType string, actorID int64) error) error
+}
 
-	// Partner accounts and their OEM customers (oem.go).
-	Account(id int64) (keyplane.Account, error)
-	SetPartner(accountID int64, partner bool) error
+// OEMTx reads and changes a partner account's OEM customers.
+type OEMTx interface {
 	InsertCustomer(c *keyplane.Customer) error
 	UpdateCustomer(c keyplane.Customer) error
 	// Customer finds a customer with its keysets.
@@ -153,7 +194,10 @@ type Tx interface {
 	KeysetOwners(ids []int64) (map[int64]int64, error)
 	AssignKeyset(customerID, keysetID int64, at time.Time) error
 	CustomerOfKeyset(accountID, keysetID int64) (keyplane.Customer, error)
+}
 
+// IdempotencyTx keeps the records of idempotency keys.
+type IdempotencyTx interface {
 	// IdempotencyRecord finds the unexpired record of an idempotency key
 	// (expired ones are as good as gone).
 	IdempotencyRecord(scope, key string, now time.Time) (IdempotencyRecord, error)
