@@ -1,16 +1,21 @@
 package keyplane
 
 import (
+	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
-// Role is what a portal user may do in their account. Roles are not a
+// Role is what a person may do in one of their accounts. Roles are not a
 // second rule set: each maps onto the permission rows a Service
-// Integration would hold (RoleGrants), checked by the same Authorize.
+// Integration would hold (RoleGrants), checked by the same Authorize. The
+// account-wide roles stand for Account-level rows; the scoped roles (App
+// Admin / Viewer, Key Admin / Viewer, as PubNub's portal has them) for
+// App- or Keyset-level rows on the apps or keysets chosen for them.
 type Role string
 
 // The portal roles of PubNub's Admin Portal that Keyplane offers.
@@ -21,10 +26,18 @@ const (
 	RoleAdmin Role = "admin"
 	// RoleViewer sees everything in the account and changes nothing.
 	RoleViewer Role = "viewer"
+	// RoleAppAdmin manages chosen apps, their keysets and secret keys.
+	RoleAppAdmin Role = "app-admin"
+	// RoleAppViewer sees chosen apps, their keysets and secret keys.
+	RoleAppViewer Role = "app-viewer"
+	// RoleKeyAdmin manages chosen keysets and their secret keys.
+	RoleKeyAdmin Role = "key-admin"
+	// RoleKeyViewer sees chosen keysets and their secret keys.
+	RoleKeyViewer Role = "key-viewer"
 )
 
-// Roles lists the roles, most powerful first.
-var Roles = []Role{RoleOwner, RoleAdmin, RoleViewer}
+// Roles lists the roles, account-wide ones first, each group most powerful first.
+var Roles = []Role{RoleOwner, RoleAdmin, RoleViewer, RoleAppAdmin, RoleAppViewer, RoleKeyAdmin, RoleKeyViewer}
 
 // Label is the role's name as the portal shows it.
 func (r Role) Label() string {
@@ -35,40 +48,112 @@ func (r Role) Label() string {
 		return "Account Admin"
 	case RoleViewer:
 		return "Account Viewer"
+	case RoleAppAdmin:
+		return "App Admin"
+	case RoleAppViewer:
+		return "App Viewer"
+	case RoleKeyAdmin:
+		return "Key Admin"
+	case RoleKeyViewer:
+		return "Key Viewer"
 	}
 	return string(r)
 }
 
-// ParseRole reads owner, admin or viewer.
-func ParseRole(s string) (Role, error) {
-	switch r := Role(strings.ToLower(strings.TrimSpace(s))); r {
-	case RoleOwner, RoleAdmin, RoleViewer:
-		return r, nil
+// Level is the level of the rows r stands for: Account for the
+// account-wide roles, App or Keyset for the scoped ones, whose scope names
+// apps or keysets.
+func (r Role) Level() Level {
+	switch r {
+	case RoleAppAdmin, RoleAppViewer:
+		return LevelApp
+	case RoleKeyAdmin, RoleKeyViewer:
+		return LevelKeyset
 	}
-	return "", Errorf(CodeInvalid, "role: must be owner, admin or viewer")
+	return LevelAccount
 }
 
-// RoleGrants are the permission rows a role stands for: every Account-level
-// row PubNub offers, and Keyplane's Audit log, with the widest access
-// offered for an Owner or Account Admin, and Read for an Account Viewer. A user's request is then
-// authorized exactly as an integration holding these rows would be.
-func RoleGrants(r Role) []Grant {
+// Scoped reports whether r applies to chosen apps or keysets rather than
+// the whole account.
+func (r Role) Scoped() bool { return r.Level() != LevelAccount }
+
+// writes reports whether r holds the widest access offered rather than Read.
+func (r Role) writes() bool {
+	return r == RoleOwner || r == RoleAdmin || r == RoleAppAdmin || r == RoleKeyAdmin
+}
+
+// ParseRole reads one of the role names of Roles.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if slices.Contains(Roles, r) {
+		return r, nil
+	}
+	return "", Errorf(CodeInvalid, "role: must be owner, admin, viewer, app-admin, app-viewer, key-admin or key-viewer")
+}
+
+// ValidateScope checks the apps and keysets given with role r: a role on
+// apps needs at least one app and takes no keysets, a role on keysets the
+// reverse, and an account-wide role takes neither. It returns one message
+// per problem, naming the field (apps, keysets). Whether the ids exist in
+// the account is for the operation to check, in its transaction.
+func ValidateScope(r Role, apps, keysets []int64) []string {
+	var msgs []string
+	need := func(field, what string, ids []int64, wanted bool) {
+		switch {
+		case wanted && len(ids) == 0:
+			msgs = append(msgs, fmt.Sprintf("%s: %s applies to chosen %s; choose at least one", field, r.Label(), what))
+		case !wanted && len(ids) > 0:
+			msgs = append(msgs, fmt.Sprintf("%s: %s takes no %s", field, r.Label(), what))
+		}
+		for _, id := range ids {
+			if id < 1 {
+				msgs = append(msgs, fmt.Sprintf("%s: %d is not an id", field, id))
+				break
+			}
+		}
+	}
+	need("apps", "apps", apps, r.Level() == LevelApp)
+	need("keysets", "keysets", keysets, r.Level() == LevelKeyset)
+	return msgs
+}
+
+// RoleGrants are the permission rows role r stands for. An account-wide
+// role: every Account-level row offered to roles (PubNub's, Keyplane's
+// Audit log, and managing integrations and people), with the widest access
+// offered for an Owner or Account Admin, and Read for an Account Viewer. A
+// scoped role: on each app (App Admin / Viewer) or keyset (Key Admin /
+// Viewer) of scope, every row offered at that level to roles (App, Keyset,
+// Secret key and Usage on an app; Keyset, Secret key and Usage on a
+// keyset), widest or Read likewise; never the Account-level ones (Audit
+// log, OEM customers, integrations, people), which would reach beyond the
+// chosen apps. A person's request is then authorized exactly as an
+// integration holding these rows would be. Scope is ignored for an
+// account-wide role.
+func RoleGrants(r Role, scope ...int64) []Grant {
+	l := r.Level()
+	if l == LevelAccount {
+		scope = []int64{0}
+	}
 	var out []Grant
-	for _, d := range resourceTable {
-		if !d.forRoles {
-			continue
+	for _, id := range scope {
+		for _, d := range resourceTable {
+			accesses, ok := d.offered[l]
+			if !d.forRoles || !ok {
+				continue
+			}
+			a := AccessRead
+			if r.writes() {
+				a = accesses[len(accesses)-1]
+			}
+			out = append(out, Grant{Level: l, TargetID: id, Resource: d.resource, Access: a})
 		}
-		accesses := d.offered[LevelAccount]
-		a := AccessRead
-		if r == RoleOwner || r == RoleAdmin {
-			a = accesses[len(accesses)-1]
-		}
-		out = append(out, Grant{Level: LevelAccount, Resource: d.resource, Access: a})
 	}
 	return out
 }
 
-// User is a person who signs in to the Admin Portal.
+// User is a person who signs in to the Admin Portal, as a member of one
+// account: the role they hold there and, for a scoped role, its apps or
+// keysets.
 type User struct {
 	ID        int64
 	AccountID int64
@@ -76,12 +161,27 @@ type User struct {
 	// PasswordHash is the argon2id hash in PHC string form; never the password.
 	PasswordHash string
 	Role         Role
-	CreatedAt    time.Time
+	// Apps and Keysets are the scope of an App or Key role, in
+	// increasing order; empty for an account-wide role.
+	Apps, Keysets []int64
+	CreatedAt     time.Time
+}
+
+// Scope is the ids the user's role applies to: their apps for an App
+// role, their keysets for a Key role, none for an account-wide role.
+func (u User) Scope() []int64 {
+	switch u.Role.Level() {
+	case LevelApp:
+		return u.Apps
+	case LevelKeyset:
+		return u.Keysets
+	}
+	return nil
 }
 
 // Principal is the user as a caller of operations.
 func (u User) Principal() Principal {
-	return Principal{AccountID: u.AccountID, UserID: u.ID, UserEmail: u.Email, Role: u.Role, Grants: RoleGrants(u.Role)}
+	return Principal{AccountID: u.AccountID, UserID: u.ID, UserEmail: u.Email, Role: u.Role, Grants: RoleGrants(u.Role, u.Scope()...)}
 }
 
 // NormalizeEmail is the form e-mail addresses are stored and compared in.

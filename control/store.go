@@ -132,7 +132,7 @@ type PeopleTx interface {
 	User(accountID, id int64) (keyplane.User, error)
 	UserByEmail(email string) (keyplane.User, error)
 	Users(accountID int64) ([]keyplane.User, error)
-	UpdateUserRole(accountID, id int64, r keyplane.Role) error
+	UpdateUserRole(u keyplane.User) error
 	UpdateUserPassword(accountID, id int64, hash string) error
 	// DeleteUserSessions ends every session of a user but the one whose
 	// token hash is keep (nil: every one).

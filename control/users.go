@@ -3,22 +3,87 @@ package control
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keyplane/keyplane"
 )
 
-// userView is what an audit event records of a user: never the hash.
+// userView is what an audit event records of a user: never the hash. A
+// scoped role's apps or keysets are part of what was granted.
 func userView(u keyplane.User) any {
-	return map[string]any{"id": u.ID, "email": u.Email, "role": u.Role}
+	v := map[string]any{"id": u.ID, "email": u.Email, "role": u.Role}
+	if len(u.Apps) > 0 {
+		v["apps"] = u.Apps
+	}
+	if len(u.Keysets) > 0 {
+		v["keysets"] = u.Keysets
+	}
+	return v
 }
 
 // NewUser is what creating a user takes. An empty Password asks for a
-// generated one, returned once by CreateUser.
+// generated one, returned once by CreateUser. Apps and Keysets are the
+// scope of an App or Key role (keyplane.ValidateScope): apps or keysets of
+// the account.
 type NewUser struct {
-	Email    string
-	Password string
-	Role     keyplane.Role
+	Email         string
+	Password      string
+	Role          keyplane.Role
+	Apps, Keysets []int64
+}
+
+// Scope is a role with the apps or keysets it applies to: what
+// ChangeUserRole gives.
+type Scope struct {
+	Role          keyplane.Role
+	Apps, Keysets []int64
+}
+
+// checkScope checks a role and its apps or keysets as far as can be done
+// without the database, and returns them sorted without repeats. The ids
+// are checked against the account by scopeExists, in the transaction
+// that writes them.
+func checkScope(r keyplane.Role, apps, keysets []int64) (keyplane.Role, []int64, []int64, error) {
+	r, err := keyplane.ParseRole(string(r))
+	if err != nil {
+		return r, nil, nil, err
+	}
+	if err := keyplane.Invalid(keyplane.ValidateScope(r, apps, keysets)...); err != nil {
+		return r, nil, nil, err
+	}
+	norm := func(ids []int64) []int64 {
+		if len(ids) == 0 {
+			return nil
+		}
+		ids = slices.Clone(ids)
+		slices.Sort(ids)
+		return slices.Compact(ids)
+	}
+	return r, norm(apps), norm(keysets), nil
+}
+
+// scopeExists checks that every app and keyset of a scope is the
+// account's. An id of another account answers exactly as a missing one,
+// so a scope tells nothing about other accounts.
+func scopeExists(tx Tx, accountID int64, apps, keysets []int64) error {
+	var msgs []string
+	for _, id := range apps {
+		if _, err := tx.App(accountID, id); keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+			msgs = append(msgs, fmt.Sprintf("apps: app %d: not found", id))
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, id := range keysets {
+		if _, err := tx.Keyset(accountID, id); keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+			msgs = append(msgs, fmt.Sprintf("keysets: keyset %d: not found", id))
+		} else if err != nil {
+			return err
+		}
+	}
+	return keyplane.Invalid(msgs...)
 }
 
 // generatedPasswordLen is the length of generated passwords: 24 base62
@@ -34,14 +99,14 @@ func (s *Service) CreateUser(ctx context.Context, p keyplane.Principal, n NewUse
 		return u, "", err
 	}
 	actor, accountID := p.Actor(), p.AccountID
-	role, err := keyplane.ParseRole(string(n.Role))
+	role, apps, keysets, err := checkScope(n.Role, n.Apps, n.Keysets)
 	if err != nil {
 		return u, "", err
 	}
 	if role == keyplane.RoleOwner && !p.Operator {
-		return u, "", keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
+		return u, "", keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose another role")
 	}
-	n.Role = role
+	n.Role, n.Apps, n.Keysets = role, apps, keysets
 	if n.Password == "" {
 		if generated, err = keyplane.NewToken(s.rand, generatedPasswordLen); err != nil {
 			return u, "", err
@@ -57,7 +122,7 @@ func (s *Service) CreateUser(ctx context.Context, p keyplane.Principal, n NewUse
 
 // insertUser validates and inserts a user in one write transaction; check,
 // when set, runs first inside it, and then, when set, after the user is
-// in. n.Role is a role ParseRole returned.
+// in. n.Role, n.Apps and n.Keysets are what checkScope returned.
 func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountID int64, n NewUser, check func(Tx) error, then func(Tx, keyplane.User) error) (u keyplane.User, err error) {
 	email := keyplane.NormalizeEmail(n.Email)
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateEmail("email", email), keyplane.ValidatePassword("password", n.Password))...); err != nil {
@@ -67,7 +132,7 @@ func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountI
 	if err != nil {
 		return u, err
 	}
-	u = keyplane.User{AccountID: accountID, Email: email, PasswordHash: hash, Role: n.Role, CreatedAt: s.clock()}
+	u = keyplane.User{AccountID: accountID, Email: email, PasswordHash: hash, Role: n.Role, Apps: n.Apps, Keysets: n.Keysets, CreatedAt: s.clock()}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if check != nil {
 			if err := check(tx); err != nil {
@@ -75,6 +140,9 @@ func (s *Service) insertUser(ctx context.Context, actor keyplane.Actor, accountI
 			}
 		}
 		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		if err := scopeExists(tx, accountID, u.Apps, u.Keysets); err != nil {
 			return err
 		}
 		// A person already known (in this account or another) gets a
@@ -124,19 +192,19 @@ func (s *Service) ListUsers(ctx context.Context, p keyplane.Principal) (us []key
 	return us, err
 }
 
-// ChangeUserRole gives a user another role. The Owner's role is fixed, and
-// no one else becomes Owner.
-func (s *Service) ChangeUserRole(ctx context.Context, p keyplane.Principal, id int64, r keyplane.Role) (u keyplane.User, err error) {
+// ChangeUserRole gives a user another role, or the same role on other apps
+// or keysets. The Owner's role is fixed, and no one else becomes Owner.
+func (s *Service) ChangeUserRole(ctx context.Context, p keyplane.Principal, id int64, sc Scope) (u keyplane.User, err error) {
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageUsers); err != nil {
 		return u, err
 	}
 	actor, accountID := p.Actor(), p.AccountID
-	r, err = keyplane.ParseRole(string(r))
+	r, apps, keysets, err := checkScope(sc.Role, sc.Apps, sc.Keysets)
 	if err != nil {
 		return u, err
 	}
 	if r == keyplane.RoleOwner {
-		return u, keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose admin or viewer")
+		return u, keyplane.Errorf(keyplane.CodeInvalid, "role: an account has one Owner; choose another role")
 	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if u, err = tx.User(accountID, id); err != nil {
@@ -145,12 +213,15 @@ func (s *Service) ChangeUserRole(ctx context.Context, p keyplane.Principal, id i
 		if u.Role == keyplane.RoleOwner {
 			return keyplane.Errorf(keyplane.CodeInvalid, "role: the Owner's role cannot change")
 		}
-		if u.Role == r {
+		if u.Role == r && slices.Equal(u.Apps, apps) && slices.Equal(u.Keysets, keysets) {
 			return nil
 		}
+		if err := scopeExists(tx, accountID, apps, keysets); err != nil {
+			return err
+		}
 		before := userView(u)
-		u.Role = r
-		if err := tx.UpdateUserRole(accountID, id, r); err != nil {
+		u.Role, u.Apps, u.Keysets = r, apps, keysets
+		if err := tx.UpdateUserRole(u); err != nil {
 			return err
 		}
 		return s.record(tx, actor, accountID, keyplane.EventUserRoleAdded, "user", id, before, userView(u))

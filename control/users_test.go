@@ -199,10 +199,10 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	wantCode(t, err, keyplane.CodeConflict)
 	_, _, err = svc.CreateUser(ctx, owner, control.NewUser{Email: "o2@example.com", Role: keyplane.RoleOwner})
 	wantCode(t, err, keyplane.CodeInvalid)
-	_, err = svc.ChangeUserRole(ctx, admin, owner.UserID, keyplane.RoleViewer)
+	_, err = svc.ChangeUserRole(ctx, admin, owner.UserID, control.Scope{Role: keyplane.RoleViewer})
 	wantCode(t, err, keyplane.CodeInvalid)
 	wantCode(t, svc.RemoveUser(ctx, admin, owner.UserID), keyplane.CodeInvalid)
-	if _, err := svc.ChangeUserRole(ctx, owner, u.ID, keyplane.RoleAdmin); err != nil {
+	if _, err := svc.ChangeUserRole(ctx, owner, u.ID, control.Scope{Role: keyplane.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 	token, _, err := svc.SignIn(ctx, "new@example.com", pw, "10.0.0.1")
@@ -328,7 +328,7 @@ func TestRolesAreParsed(t *testing.T) {
 		if want, _ := keyplane.ParseRole(string(in)); u.Role != want {
 			t.Errorf("role %q stored as %q", in, u.Role)
 		}
-		got, err := svc.ChangeUserRole(ctx, keyplane.Operator(1), u.ID, "VIEWER")
+		got, err := svc.ChangeUserRole(ctx, keyplane.Operator(1), u.ID, control.Scope{Role: "VIEWER"})
 		if err != nil || got.Role != keyplane.RoleViewer {
 			t.Errorf("ChangeUserRole VIEWER: %v, %v", got.Role, err)
 		}

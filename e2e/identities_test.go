@@ -64,7 +64,7 @@ func TestIdentitiesOfAnotherAccountAreMissing(t *testing.T) {
 		}},
 		{"DeleteIntegration", theirIn, true, func(p keyplane.Principal, id int64) error { return e.svc.DeleteIntegration(ctx, p, id) }},
 		{"ChangeUserRole", theirUserID, true, func(p keyplane.Principal, id int64) error {
-			_, err := e.svc.ChangeUserRole(ctx, p, id, keyplane.RoleViewer)
+			_, err := e.svc.ChangeUserRole(ctx, p, id, control.Scope{Role: keyplane.RoleViewer})
 			return err
 		}},
 		{"RemoveUser", theirUserID, true, func(p keyplane.Principal, id int64) error {

@@ -78,12 +78,15 @@ func (p *Portal) createApp(w http.ResponseWriter, r *http.Request, s *session) e
 }
 
 type appPage struct {
-	App     keyplane.App
-	Keysets []keyplane.Keyset
-	Rename  string
-	Keyset  struct{ Name, Type string }
-	Errors  map[string][]string
-	Created *createdKeyset
+	// CanWrite tells whether the user may change this app (an App Admin
+	// of it may, without writing any other).
+	CanWrite bool
+	App      keyplane.App
+	Keysets  []keyplane.Keyset
+	Rename   string
+	Keyset   struct{ Name, Type string }
+	Errors   map[string][]string
+	Created  *createdKeyset
 }
 
 type createdKeyset struct {
@@ -97,6 +100,7 @@ func (p *Portal) appPage(r *http.Request, s *session, id int64, page appPage) (a
 		return page, err
 	}
 	page.App = a
+	page.CanWrite = p.svc.Can(s.P, keyplane.Target{AppID: id}, keyplane.OpUpdateApp.Needs...) == nil
 	if page.Rename == "" {
 		page.Rename = a.Name
 	}
@@ -256,6 +260,8 @@ type cfgSection struct {
 }
 
 type keysetPage struct {
+	// CanWrite tells whether the user may change this keyset.
+	CanWrite   bool
 	Keyset     keyplane.Keyset
 	App        keyplane.App
 	Secrets    []keyplane.SecretKey
@@ -277,6 +283,7 @@ func (p *Portal) keysetPage(r *http.Request, s *session, id int64, page keysetPa
 		return page, err
 	}
 	page.Keyset = k
+	page.CanWrite = p.svc.Can(s.P, k.Target(), keyplane.OpUpdateKeyset.Needs...) == nil
 	if a, err := p.svc.GetApp(r.Context(), s.P, k.AppID); err == nil {
 		page.App = a
 	}

@@ -10,6 +10,19 @@ import (
 	"github.com/keyplane/keyplane"
 )
 
+// sideNav is the data of the "side" template.
+type sideNav struct {
+	S       *session
+	Current string
+}
+
+// scopePick is the data of the "scope" template.
+type scopePick struct {
+	Page          usersPage
+	Prefix        string
+	Apps, Keysets []int64
+}
+
 var funcs = template.FuncMap{
 	// when renders a time as people read it, in UTC.
 	"when": func(t time.Time) string { return t.UTC().Format("Jan 2, 2006 15:04 UTC") },
@@ -33,6 +46,21 @@ var funcs = template.FuncMap{
 	// domID makes a config path ("presence.interval") an id CSS selects plainly.
 	"domID":     func(path string) string { return "cfg-" + strings.ReplaceAll(path, ".", "-") },
 	"roleLabel": func(r keyplane.Role) string { return r.Label() },
+	// side is the data of the side navigation: which links the session
+	// may follow, and the current one.
+	"side": func(s *session, current string) sideNav { return sideNav{s, current} },
+	// scopeOf is the data of the "scope" template: the apps and keysets
+	// of page to pick from, those picked, and a prefix for the ids of
+	// one user's row (0: the add form).
+	"scopeOf": func(page usersPage, user int64, apps, keysets []int64) scopePick {
+		prefix := "new"
+		if user != 0 {
+			prefix = strconv.FormatInt(user, 10)
+		}
+		return scopePick{Page: page, Prefix: prefix, Apps: apps, Keysets: keysets}
+	},
+	// hasID reports whether ids holds id.
+	"hasID": func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
 	"initial": func(s string) string {
 		for _, r := range s {
 			return strings.ToUpper(string(r))

@@ -210,8 +210,13 @@ type session struct {
 	// CanManage tells whether the user may manage integrations and users;
 	// pages use it to hide what would be refused anyway.
 	CanManage bool
-	// CanWrite tells whether the user's role writes apps and keysets.
+	// CanWrite tells whether the user's role makes apps (an Account-level
+	// App row); pages about one app or keyset ask about that one.
 	CanWrite bool
+	// CanSeeIntegrations, CanSeeUsers, CanAudit and CanAccountUsage tell
+	// which account-wide pages the user may read, so links to the others
+	// are hidden: a scoped role holds none of their rows.
+	CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage bool
 	// Accounts are the person's memberships, for the account switcher.
 	Accounts []control.Membership
 	// cookie is the session's token, which form keys are bound to.
@@ -262,7 +267,11 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 		return nil, err
 	}
 	return &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
-		CanWrite: p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil}, nil
+		CanWrite:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil,
+		CanSeeIntegrations: p.svc.Can(pr, keyplane.Target{}, keyplane.ReadIntegrations) == nil,
+		CanSeeUsers:        p.svc.Can(pr, keyplane.Target{}, keyplane.ReadUsers) == nil,
+		CanAudit:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpListAuditEvents.Needs...) == nil,
+		CanAccountUsage:    p.svc.Can(pr, keyplane.Target{}, keyplane.OpGetUsage.Needs...) == nil}, nil
 }
 
 // secure tells whether the browser reached us over TLS.

@@ -36,6 +36,39 @@ type usagePage struct {
 	Choices              []string
 	Charts               []usageChart
 	Errors               []string
+	// Of are the account, apps and keysets whose usage the user may read,
+	// to pick from.
+	Of []usageOf
+}
+
+// usageOf is one choice of the Usage page's picker.
+type usageOf struct {
+	Entity, ID, Name string
+}
+
+// usageChoices are what the user may see the usage of: the account when
+// an Account row allows it, then each app and keyset the lists show them
+// that a row lets them read usage of, as control answers (Can).
+func (p *Portal) usageChoices(r *http.Request, s *session) []usageOf {
+	var out []usageOf
+	if s.CanAccountUsage {
+		out = append(out, usageOf{string(keyplane.UsageAccount), strconv.FormatInt(s.P.AccountID, 10), s.Account.Name})
+	}
+	need := keyplane.OpGetUsage.Needs
+	// A list the user may not read (a Key role reads no apps) offers nothing.
+	apps, _ := p.allApps(r.Context(), s.P)
+	for _, a := range apps {
+		if p.svc.Can(s.P, keyplane.Target{AppID: a.ID}, need...) == nil {
+			out = append(out, usageOf{string(keyplane.UsageApp), strconv.FormatInt(a.ID, 10), a.Name})
+		}
+	}
+	ks, _ := p.allKeysets(r.Context(), s.P)
+	for _, k := range ks {
+		if p.svc.Can(s.P, k.Target(), need...) == nil {
+			out = append(out, usageOf{string(keyplane.UsageKeyset), strconv.FormatInt(k.ID, 10), k.Name})
+		}
+	}
+	return out
 }
 
 type usageChart struct {
@@ -65,8 +98,14 @@ func (p *Portal) usage(w http.ResponseWriter, r *http.Request, s *session) error
 		Entity: q.Get("entity"), ID: q.Get("id"), From: q.Get("from"), To: q.Get("to"),
 		Metrics: q["metrics"], Choices: usageMetricChoices,
 	}
+	page.Of = p.usageChoices(r, s)
 	if page.Entity == "" {
+		// The first thing the user may see the usage of: the account for
+		// an account-wide role, their first app or keyset for a scoped one.
 		page.Entity, page.ID = string(keyplane.UsageAccount), strconv.FormatInt(s.P.AccountID, 10)
+		if len(page.Of) > 0 {
+			page.Entity, page.ID = page.Of[0].Entity, page.Of[0].ID
+		}
 	}
 	if page.From == "" {
 		page.From = today.AddDate(0, 0, -29).Format(time.DateOnly)
@@ -78,6 +117,11 @@ func (p *Portal) usage(w http.ResponseWriter, r *http.Request, s *session) error
 		page.Metrics = defaultUsageMetrics
 	}
 	page.Name = usageName(page.Entity, page.ID, s)
+	for _, o := range page.Of {
+		if o.Entity == page.Entity && o.ID == page.ID && o.Entity != string(keyplane.UsageAccount) {
+			page.Name = o.Name
+		}
+	}
 	m, err := p.svc.UsageMetrics(r.Context(), s.P, control.UsageParams{
 		EntityType: page.Entity, EntityID: page.ID, From: page.From, To: page.To,
 		Metrics: strings.Join(page.Metrics, ","),

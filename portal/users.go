@@ -11,11 +11,18 @@ import (
 )
 
 type usersPage struct {
-	Users     []keyplane.User
-	Me        int64
-	Email     string
-	Role      string
-	Roles     []keyplane.Role // the roles one may give: not Owner
+	Users []keyplane.User
+	Me    int64
+	Email string
+	Role  string
+	// PickedApps and PickedKeysets are the scope sent with a refused
+	// form, shown again.
+	PickedApps, PickedKeysets []int64
+	Roles                     []keyplane.Role // the roles one may give: not Owner
+	// Apps and Keysets are what a scoped role may be given: the account's,
+	// as the lists show them to the person giving it.
+	Apps      []keyplane.App
+	Keysets   []keyplane.Keyset
 	Errors    map[string][]string
 	Generated string // a generated password, shown once
 	Created   string // whose
@@ -26,7 +33,22 @@ func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPa
 	if err != nil {
 		return page, err
 	}
-	page.Users, page.Me, page.Roles = us, s.P.UserID, []keyplane.Role{keyplane.RoleAdmin, keyplane.RoleViewer}
+	page.Users, page.Me = us, s.P.UserID
+	for _, r := range keyplane.Roles {
+		if r != keyplane.RoleOwner {
+			page.Roles = append(page.Roles, r)
+		}
+	}
+	// Only someone who may change people picks apps and keysets; the
+	// lists answer with what their rows let them read.
+	if s.CanManage {
+		if page.Apps, err = p.allApps(r.Context(), s.P); err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+			return page, err
+		}
+		if page.Keysets, err = p.allKeysets(r.Context(), s.P); err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
+			return page, err
+		}
+	}
 	if page.Role == "" {
 		page.Role = string(keyplane.RoleViewer)
 	}
@@ -44,9 +66,13 @@ func (p *Portal) users(w http.ResponseWriter, r *http.Request, s *session) error
 
 func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *session) error {
 	email, role := firstLine(r.PostFormValue("email")), r.PostFormValue("role")
+	apps, keysets, ferr := formScope(r)
 	done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+		if ferr != nil {
+			return "", nil, ferr
+		}
 		u, generated, err := p.svc.CreateUser(ctx, s.P, control.NewUser{
-			Email: email, Password: r.PostFormValue("password"), Role: keyplane.Role(role)})
+			Email: email, Password: r.PostFormValue("password"), Role: keyplane.Role(role), Apps: apps, Keysets: keysets})
 		if err != nil || generated == "" {
 			return "/account/users?done=user-added", nil, err
 		}
@@ -58,7 +84,8 @@ func (p *Portal) createUser(w http.ResponseWriter, r *http.Request, s *session) 
 	if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid && c != keyplane.CodeConflict {
 		return err
 	}
-	page, perr := p.usersPage(r, s, usersPage{Email: email, Role: role, Errors: fieldErrors(err, "email", "password", "role")})
+	page, perr := p.usersPage(r, s, usersPage{Email: email, Role: role, PickedApps: apps, PickedKeysets: keysets,
+		Errors: fieldErrors(err, "email", "password", "role", "apps", "keysets")})
 	if perr != nil {
 		return perr
 	}
@@ -90,7 +117,11 @@ func (p *Portal) changeRole(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-		_, err := p.svc.ChangeUserRole(ctx, s.P, id, keyplane.Role(r.PostFormValue("role")))
+		apps, keysets, err := formScope(r)
+		if err != nil {
+			return "", nil, err
+		}
+		_, err = p.svc.ChangeUserRole(ctx, s.P, id, control.Scope{Role: keyplane.Role(r.PostFormValue("role")), Apps: apps, Keysets: keysets})
 		return "/account/users?done=role-changed", nil, err
 	})
 	return err
@@ -129,4 +160,28 @@ func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) 
 		return "/account/users?done=user-removed", nil, p.svc.RemoveUser(ctx, s.P, id)
 	})
 	return err
+}
+
+// formScope reads the apps and keysets a scoped role is given: the values
+// of the form's app and keyset fields (checkboxes), each an id.
+func formScope(r *http.Request) (apps, keysets []int64, err error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, nil, keyplane.Errorf(keyplane.CodeInvalid, "form: %v", err)
+	}
+	read := func(field, name string) ([]int64, error) {
+		var out []int64
+		for _, v := range r.PostForm[field] {
+			id, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || id < 1 {
+				return nil, keyplane.Errorf(keyplane.CodeInvalid, "%s: %q is not an id", name, v)
+			}
+			out = append(out, id)
+		}
+		return out, nil
+	}
+	if apps, err = read("app", "apps"); err != nil {
+		return nil, nil, err
+	}
+	keysets, err = read("keyset", "keysets")
+	return apps, keysets, err
 }

@@ -116,6 +116,8 @@ var copyTables = []copyTable{
 	// stay signed in across a move, and throttling keeps its memory.
 	{name: "memberships", orderBy: "account_id, user_id", cols: []copyCol{
 		{"account_id", colInt}, {"user_id", colInt}, {"role", colText}, {"created_at", colInt}}},
+	{name: "membership_scopes", orderBy: "account_id, user_id, level, target_id", cols: []copyCol{
+		{"account_id", colInt}, {"user_id", colInt}, {"level", colText}, {"target_id", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{

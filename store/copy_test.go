@@ -172,6 +172,9 @@ func populate(t *testing.T, db *DB) populated {
 	must(err)
 	_, _, err = svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleViewer})
 	must(err)
+	// A scoped person: membership_scopes holds a row.
+	_, _, err = svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "app-viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleAppViewer, Apps: []int64{apps[0].ID}})
+	must(err)
 	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")
 	if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 		t.Fatalf("wrong password: %v", err)
@@ -191,7 +194,7 @@ func populate(t *testing.T, db *DB) populated {
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
 	{"integrations", "id"}, {"api_keys", "id"},
-	{"users", "id"}, {"memberships", "account_id, user_id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at, attempt"}, {"setup_tokens", "hash"},
+	{"users", "id"}, {"memberships", "account_id, user_id"}, {"membership_scopes", "account_id, user_id, level, target_id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at, attempt"}, {"setup_tokens", "hash"},
 	{"audit_events", "id"},
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},

@@ -47,19 +47,91 @@ func (r *userRow) value() keyplane.User {
 
 // InsertUser implements control.Tx: a new person, member of u.AccountID.
 func (t *txn) InsertUser(u *keyplane.User) error {
+	// users.role is a legacy column (see 0013) that nothing reads, whose
+	// CHECK admits only the three account-wide roles: it gets the role when
+	// account-wide, else viewer, the least an account-wide role can do, so
+	// a reader of the old column would never take a scoped person for more.
+	legacy := u.Role
+	if legacy.Scoped() {
+		legacy = keyplane.RoleViewer
+	}
 	err := t.queryRow(`INSERT INTO users (account_id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		u.AccountID, u.Email, u.PasswordHash, u.Role, ms(u.CreatedAt)).Scan(&u.ID)
+		u.AccountID, u.Email, u.PasswordHash, legacy, ms(u.CreatedAt)).Scan(&u.ID)
 	if err != nil {
 		return err
 	}
 	return t.InsertMembership(*u)
 }
 
-// InsertMembership implements control.Tx.
+// InsertMembership implements control.Tx: the membership and its scope.
 func (t *txn) InsertMembership(u keyplane.User) error {
 	_, err := t.exec(`INSERT INTO memberships (account_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`,
 		u.AccountID, u.ID, u.Role, ms(u.CreatedAt))
-	return err
+	if err != nil {
+		return err
+	}
+	return t.insertScope(u)
+}
+
+// insertScope writes the apps and keysets of u's membership.
+func (t *txn) insertScope(u keyplane.User) error {
+	for l, ids := range map[keyplane.Level][]int64{keyplane.LevelApp: u.Apps, keyplane.LevelKeyset: u.Keysets} {
+		for _, id := range ids {
+			if _, err := t.exec(`INSERT INTO membership_scopes (account_id, user_id, level, target_id) VALUES ($1, $2, $3, $4)`,
+				u.AccountID, u.ID, l, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// withScopes fills in the scopes of us, all found by cond on
+// membership_scopes (one query for a whole list).
+func (t *txn) withScopes(us []keyplane.User, cond string, args ...any) ([]keyplane.User, error) {
+	if len(us) == 0 {
+		return us, nil
+	}
+	type member struct{ account, user int64 }
+	at := map[member]int{}
+	for i, u := range us {
+		at[member{u.AccountID, u.ID}] = i
+	}
+	rows, err := t.query(`SELECT account_id, user_id, level, target_id FROM membership_scopes WHERE `+cond+` ORDER BY account_id, user_id, target_id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m member
+		var l keyplane.Level
+		var id int64
+		if err := rows.Scan(&m.account, &m.user, &l, &id); err != nil {
+			return nil, err
+		}
+		i, ok := at[m]
+		if !ok {
+			continue
+		}
+		if l == keyplane.LevelApp {
+			us[i].Apps = append(us[i].Apps, id)
+		} else {
+			us[i].Keysets = append(us[i].Keysets, id)
+		}
+	}
+	return us, rows.Err()
+}
+
+// withScope fills in the scope of one membership.
+func (t *txn) withScope(u keyplane.User, err error) (keyplane.User, error) {
+	if err != nil {
+		return u, err
+	}
+	us, err := t.withScopes([]keyplane.User{u}, `account_id = $1 AND user_id = $2`, u.AccountID, u.ID)
+	if err != nil {
+		return u, err
+	}
+	return us[0], nil
 }
 
 func (t *txn) userWhere(what string, key any, cond string, args ...any) (keyplane.User, error) {
@@ -68,7 +140,7 @@ func (t *txn) userWhere(what string, key any, cond string, args ...any) (keyplan
 	if errors.Is(err, sql.ErrNoRows) {
 		return keyplane.User{}, notFound(what, key)
 	}
-	return r.value(), err
+	return t.withScope(r.value(), err)
 }
 
 // User implements control.Tx.
@@ -84,12 +156,20 @@ func (t *txn) UserByEmail(email string) (keyplane.User, error) {
 
 // Memberships implements control.Tx.
 func (t *txn) Memberships(userID int64) ([]keyplane.User, error) {
-	return t.users(`SELECT `+userCols+memberOf+`WHERE u.id = $1 ORDER BY m.account_id`, userID)
+	us, err := t.users(`SELECT `+userCols+memberOf+`WHERE u.id = $1 ORDER BY m.account_id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	return t.withScopes(us, `user_id = $1`, userID)
 }
 
 // Users implements control.Tx.
 func (t *txn) Users(accountID int64) ([]keyplane.User, error) {
-	return t.users(`SELECT `+userCols+memberOf+`WHERE m.account_id = $1 ORDER BY u.id`, accountID)
+	us, err := t.users(`SELECT `+userCols+memberOf+`WHERE m.account_id = $1 ORDER BY u.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return t.withScopes(us, `account_id = $1`, accountID)
 }
 
 func (t *txn) users(q string, args ...any) ([]keyplane.User, error) {
@@ -109,16 +189,27 @@ func (t *txn) users(q string, args ...any) ([]keyplane.User, error) {
 	return out, rows.Err()
 }
 
-// UpdateUserRole implements control.Tx.
-func (t *txn) UpdateUserRole(accountID, id int64, r keyplane.Role) error {
-	_, err := t.exec(`UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3`, r, accountID, id)
-	return err
+// UpdateUserRole implements control.Tx: the membership's role, and its
+// scope replaced by u's.
+func (t *txn) UpdateUserRole(u keyplane.User) error {
+	if _, err := t.exec(`UPDATE memberships SET role = $1 WHERE account_id = $2 AND user_id = $3`, u.Role, u.AccountID, u.ID); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM membership_scopes WHERE account_id = $1 AND user_id = $2`, u.AccountID, u.ID); err != nil {
+		return err
+	}
+	return t.insertScope(u)
 }
 
 // DeleteUser implements control.Tx: the membership and its sessions, and
 // the person with the last of their memberships.
 func (t *txn) DeleteUser(accountID, id int64) error {
 	if _, err := t.exec(`DELETE FROM sessions WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
+		return err
+	}
+	// Deleted here rather than left to the foreign key's cascade, so that
+	// nothing depends on the engine enforcing it.
+	if _, err := t.exec(`DELETE FROM membership_scopes WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
 		return err
 	}
 	if _, err := t.exec(`DELETE FROM memberships WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
@@ -155,7 +246,8 @@ func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error
 		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
 	}
 	s.CreatedAt, s.ExpiresAt = fromMS(c), fromMS(e)
-	return s, r.value(), err
+	u, err := t.withScope(r.value(), err)
+	return s, u, err
 }
 
 // DeleteSession implements control.Tx.

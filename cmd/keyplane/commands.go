@@ -446,15 +446,27 @@ func (a *admin) listIntegrations() *cobra.Command {
 func (a *admin) createUser() *cobra.Command {
 	var email, role string
 	var fromStdin bool
+	var apps, keysets []int64
 	cmd := &cobra.Command{
-		Use:   "create-user --email EMAIL --role owner|admin|viewer [--password-stdin]",
+		Use:   "create-user --email EMAIL --role ROLE [--app ID]... [--keyset ID]... [--password-stdin]",
 		Short: "Create an Admin Portal user; prints a generated password once unless one comes on stdin",
 		Long: `Create a user of the Admin Portal in the account.
 
-ROLE is owner (the account's creator: an Account Admin who cannot be
-removed; one per account), admin (Account Admin: manages everything,
-Service Integrations and users included) or viewer (Account Viewer: sees
-everything, changes nothing).
+ROLE is one of PubNub's portal roles, each standing for the permission
+rows an integration would hold (README, "Roles"):
+  owner       the account's creator: an Account Admin who cannot be
+              removed; one per account
+  admin       Account Admin: manages everything, Service Integrations and
+              users included
+  viewer      Account Viewer: sees everything, changes nothing
+  app-admin   App Admin: manages the apps given with --app, their keysets
+              and secret keys
+  app-viewer  App Viewer: sees the apps given with --app and their keysets
+  key-admin   Key Admin: manages the keysets given with --keyset
+  key-viewer  Key Viewer: sees the keysets given with --keyset
+--app and --keyset repeat (or take a comma-separated list); an App role
+needs at least one --app of the account, a Key role at least one
+--keyset, and an account-wide role takes neither.
 
 With --password-stdin the password is the first line of standard input (at
 least 12 characters). Without it a password is generated and printed on
@@ -464,6 +476,11 @@ stdout, once, and nothing else is; details go to stderr.`,
 			r, err := keyplane.ParseRole(role)
 			if err != nil {
 				return err
+			}
+			// Checked before the database is opened: a scope that cannot
+			// fit the role is a mistake in the command line.
+			if msgs := keyplane.ValidateScope(r, apps, keysets); msgs != nil {
+				return usagef(cmd, "%s", strings.Join(msgs, "; "))
 			}
 			var password string
 			if fromStdin {
@@ -480,21 +497,27 @@ stdout, once, and nothing else is; details go to stderr.`,
 				return err
 			}
 			defer done()
-			u, generated, err := svc.CreateUser(cmd.Context(), keyplane.Operator(account), control.NewUser{Email: email, Password: password, Role: r})
+			u, generated, err := svc.CreateUser(cmd.Context(), keyplane.Operator(account), control.NewUser{Email: email, Password: password, Role: r, Apps: apps, Keysets: keysets})
 			if err != nil {
 				return err
 			}
+			what := u.Role.Label()
+			if sc := u.Scope(); sc != nil {
+				what += fmt.Sprintf(" of %s %s", u.Role.Level().Label(), joinIDs(sc))
+			}
 			if generated != "" {
 				fmt.Fprintln(a.stdout, generated)
-				fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d; the password above will not be shown again\n", u.ID, u.Email, u.Role.Label(), account)
+				fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d; the password above will not be shown again\n", u.ID, u.Email, what, account)
 				return nil
 			}
-			fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d\n", u.ID, u.Email, u.Role.Label(), account)
+			fmt.Fprintf(a.stderr, "created user %d (%s, %s) in account %d\n", u.ID, u.Email, what, account)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&email, "email", "", "the user's e-mail address, used to sign in")
-	cmd.Flags().StringVar(&role, "role", "", "owner, admin or viewer")
+	cmd.Flags().StringVar(&role, "role", "", "owner, admin, viewer, app-admin, app-viewer, key-admin or key-viewer")
+	cmd.Flags().Int64SliceVar(&apps, "app", nil, "an app the app-admin or app-viewer role applies to (repeat for more)")
+	cmd.Flags().Int64SliceVar(&keysets, "keyset", nil, "a keyset the key-admin or key-viewer role applies to (repeat for more)")
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from the first line of stdin instead of generating one")
 	cmd.MarkFlagRequired("email")
 	cmd.MarkFlagRequired("role")
@@ -516,4 +539,13 @@ func parseExpiresIn(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--expires-in %q: at least one minute (1m), at most one year (1y)", s)
 	}
 	return t, nil
+}
+
+// joinIDs writes ids as "3, 5".
+func joinIDs(ids []int64) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(s, ", ")
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,7 +56,7 @@ func TestCreateUser(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--email", "x@example.com", "--role", "superuser"}, "role: must be owner, admin or viewer"},
+		{[]string{"--email", "x@example.com", "--role", "superuser"}, "role: must be owner, admin, viewer, app-admin, app-viewer, key-admin or key-viewer"},
 		{[]string{"--email", "not-an-address", "--role", "admin"}, "email: not an e-mail address"},
 		{[]string{"--email", "viewer@example.com", "--role", "admin"}, "already a member of this account"},
 		{[]string{"--email", "x@example.com", "--role", "admin", "--password-stdin"}, "standard input holds no password"},
@@ -104,5 +106,88 @@ func TestServePrintsSetupLink(t *testing.T) {
 	stop()
 	if out.String() != "" {
 		t.Errorf("with an Owner, serve printed %q", out.String())
+	}
+}
+
+// create-user gives a scoped role its apps or keysets: the person then
+// signs in holding exactly that role's rows on them. A scoped role without
+// its apps or keysets, a scope on an account-wide role, and an app of
+// another account (answered as a missing one) are refused with exit 2.
+func TestCreateScopedUser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	ctx := context.Background()
+	s, err := store.Open(ctx, db, wallclock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := control.New(s, control.Options{})
+	op := keyplane.Operator(1)
+	var apps []keyplane.App
+	var keysets []keyplane.Keyset
+	for _, name := range []string{"one", "two"} {
+		a, err := svc.CreateApp(ctx, op, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _, _, err := svc.CreateKeyset(ctx, op, control.NewKeyset{AppID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		apps, keysets = append(apps, a), append(keysets, k)
+	}
+	other, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := svc.CreateApp(ctx, keyplane.Operator(other.ID), "theirs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	id := func(n int64) string { return strconv.FormatInt(n, 10) }
+
+	_, errOut := mustAdmin(t, db, "create-user", "--account", "1", "--email", "av@example.com", "--role", "app-viewer", "--app", id(apps[1].ID), "--password-stdin=false")
+	if !strings.Contains(errOut, "App Viewer of App "+id(apps[1].ID)) {
+		t.Errorf("stderr %q should name the role and its app", errOut)
+	}
+	mustAdmin(t, db, "create-user", "--email", "ka@example.com", "--role", "key-admin", "--keyset", id(keysets[0].ID), "--keyset", id(keysets[1].ID))
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--email", "x@example.com", "--role", "app-admin"}, "apps: App Admin applies to chosen apps; choose at least one"},
+		{[]string{"--email", "x@example.com", "--role", "key-viewer", "--app", id(apps[0].ID)}, "apps: Key Viewer takes no apps"},
+		{[]string{"--email", "x@example.com", "--role", "admin", "--app", id(apps[0].ID)}, "apps: Account Admin takes no apps"},
+		{[]string{"--email", "x@example.com", "--role", "viewer", "--keyset", id(keysets[0].ID)}, "keysets: Account Viewer takes no keysets"},
+		{[]string{"--email", "x@example.com", "--role", "app-viewer", "--app", id(foreign.ID)}, "apps: app " + id(foreign.ID) + ": not found"},
+		{[]string{"--email", "x@example.com", "--role", "app-viewer", "--app", "999"}, "apps: app 999: not found"},
+		{[]string{"--email", "x@example.com", "--role", "app-viewer", "--app", "three"}, "invalid argument"},
+	} {
+		out, _, err := runAdmin(t, db, "create-user", tc.args...)
+		if code := exitCode(err); code != exitUsage || err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
+			t.Errorf("%q: exit %d, err %v, stdout %q; want exit 2 and %q", tc.args, code, err, out, tc.want)
+		}
+	}
+
+	s, err = store.Open(ctx, db, wallclock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	us, err := control.New(s, control.Options{}).ListUsers(ctx, keyplane.Operator(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, u := range us {
+		got[u.Email] = fmt.Sprint(u.Role, u.Apps, u.Keysets)
+	}
+	want := map[string]string{
+		"av@example.com": fmt.Sprint(keyplane.RoleAppViewer, []int64{apps[1].ID}, []int64(nil)),
+		"ka@example.com": fmt.Sprint(keyplane.RoleKeyAdmin, []int64(nil), []int64{keysets[0].ID, keysets[1].ID}),
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("users %v, want %v", got, want)
 	}
 }

@@ -9,7 +9,7 @@
 CREATE TABLE memberships (
     account_id  BIGINT NOT NULL REFERENCES accounts (id),
     user_id     BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    role        TEXT    NOT NULL CHECK (role IN ('owner', 'admin', 'viewer')),
+    role        TEXT    NOT NULL CHECK (role IN ('owner', 'admin', 'viewer', 'app-admin', 'app-viewer', 'key-admin', 'key-viewer')),
     created_at  BIGINT NOT NULL,
     PRIMARY KEY (account_id, user_id)
 );
