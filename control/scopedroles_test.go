@@ -39,7 +39,7 @@ func newScopedWorld(t *testing.T) scopedWorld {
 		}
 		w.apps, w.keysets = append(w.apps, a), append(w.keysets, k)
 	}
-	acc, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Other")
+	acc, err := svc.CreateAccount(ctx, keyplane.InstallOperator, "Other")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestCreateScopedUser(t *testing.T) {
 		}
 		apps, keysets = append(apps, a), append(keysets, k)
 	}
-	other, err := svc.CreateAccount(ctx, keyplane.OperatorActor, "Other")
+	other, err := svc.CreateAccount(ctx, keyplane.InstallOperator, "Other")
 	if err != nil {
 		t.Fatal(err)
 	}
