@@ -22,6 +22,7 @@ type Store interface {
 // return a keyplane NotFound error; account ids scope every lookup so one
 // account never reads another's rows.
 type Tx interface {
+	OperatorKeys
 	Accounts() ([]keyplane.Account, error)
 	// InsertAccount adds an account, setting its ID.
 	InsertAccount(a *keyplane.Account) error
@@ -162,4 +163,18 @@ type Tx interface {
 	InsertIdempotencyRecord(r IdempotencyRecord) error
 	// SetIdempotencyResponse stores the answer of a recorded key.
 	SetIdempotencyResponse(scope, key string, resp StoredResponse) error
+}
+
+// OperatorKeys is the data access of operator keys (the operator API's):
+// the install's, so no account id scopes them.
+type OperatorKeys interface {
+	// InsertOperatorKey adds a key, setting its ID.
+	InsertOperatorKey(k *keyplane.OperatorKey) error
+	// ListOperatorKeys lists every key, revoked and expired ones included, oldest first.
+	ListOperatorKeys() ([]keyplane.OperatorKey, error)
+	// OperatorKey and OperatorKeyByHash find one key; NotFound when none.
+	OperatorKey(id int64) (keyplane.OperatorKey, error)
+	OperatorKeyByHash(hash []byte) (keyplane.OperatorKey, error)
+	RevokeOperatorKey(id int64, at time.Time) error
+	TouchOperatorKey(id int64, at time.Time) error
 }
