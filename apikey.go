@@ -35,6 +35,35 @@ type APIKey struct {
 // Active reports whether k authenticates at now.
 func (k APIKey) Active(now time.Time) bool { return k.RevokedAt == nil && now.Before(k.ExpiresAt) }
 
+// OperatorKey is a key of the operator API (/operator/v1): the install's,
+// not an account's. Only its hash is stored; the key is shown once.
+type OperatorKey struct {
+	ID         int64
+	Name       string
+	Prefix     string // the first characters, to tell keys apart in lists
+	Hash       []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// Active reports whether k authenticates at now.
+func (k OperatorKey) Active(now time.Time) bool {
+	return k.RevokedAt == nil && now.Before(k.ExpiresAt)
+}
+
+// State is "active", "revoked" or "expired" at now, for lists.
+func (k OperatorKey) State(now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(k.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
 // API key limits and format.
 const (
 	MaxActiveAPIKeys = 3

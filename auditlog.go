@@ -62,13 +62,14 @@ var EventTypes = []string{
 	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
+	EventOperatorKeyCreated, EventOperatorKeyRevoked,
 }
 
 // The kinds of actor and target an audit event records, for the actor and
 // target filters. The operator (keyplane admin) has no id.
 var (
 	AuditActorTypes  = []string{"integration", "operator", ActorUser}
-	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", ActorUser}
+	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", "operator-key", ActorUser}
 )
 
 // ParseAuditRef reads an actor or target filter (field is "actor" or
