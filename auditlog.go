@@ -69,7 +69,7 @@ var EventTypes = []string{
 // target filters. The operator (keyplane admin) has no id.
 var (
 	AuditActorTypes  = []string{"integration", "operator", ActorUser}
-	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", "operator-key", ActorUser}
+	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", ActorUser}
 )
 
 // ParseAuditRef reads an actor or target filter (field is "actor" or
