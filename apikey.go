@@ -35,16 +35,103 @@ type APIKey struct {
 // Active reports whether k authenticates at now.
 func (k APIKey) Active(now time.Time) bool { return k.RevokedAt == nil && now.Before(k.ExpiresAt) }
 
+// OperatorKey is a key of the operator API (/operator/v1): the install's,
+// not an account's. Only its hash is stored; the key is shown once.
+type OperatorKey struct {
+	ID         int64
+	Name       string
+	Prefix     string // the first characters, to tell keys apart in lists
+	Hash       []byte
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// Active reports whether k authenticates at now.
+func (k OperatorKey) Active(now time.Time) bool {
+	return k.RevokedAt == nil && now.Before(k.ExpiresAt)
+}
+
+// State is "active", "revoked" or "expired" at now, for lists.
+func (k OperatorKey) State(now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(k.ExpiresAt):
+		return "expired"
+	}
+	return "active"
+}
+
 // API key limits and format.
 const (
 	MaxActiveAPIKeys = 3
 	MinAPIKeyTTL     = time.Minute
 	APIKeyPrefix     = "si_"
-	apiKeyBodyLen    = 43 // 43 base62 characters carry 256 bits
-	apiKeySumLen     = 6  // base62 of a CRC-32
-	apiKeyLen        = len(APIKeyPrefix) + apiKeyBodyLen + apiKeySumLen
-	apiKeyShownLen   = len(APIKeyPrefix) + 8
+	// OperatorKeyPrefix starts an operator key: visibly not an si_ key, so
+	// neither a person nor a secret scanner mistakes one for the other.
+	OperatorKeyPrefix = "kpop_"
+	apiKeyBodyLen     = 43 // 43 base62 characters carry 256 bits
+	apiKeySumLen      = 6  // base62 of a CRC-32
+	apiKeyLen         = len(APIKeyPrefix) + apiKeyBodyLen + apiKeySumLen
+	apiKeyShownChars  = 8 // of the body, after the prefix
 )
+
+// KeyFormat is one kind of Keyplane key: a prefix, 43 random base62
+// characters and a 6-character checksum of what precedes it. The kinds
+// differ only in prefix and in the name their errors give, so one code
+// makes, checks and shortens them all.
+type KeyFormat struct {
+	Prefix string
+	name   string // what errors call a key of this format
+}
+
+// The key formats: Service Integrations' API keys (for /v2) and operator
+// keys (for /operator).
+var (
+	APIKeyFormat      = KeyFormat{Prefix: APIKeyPrefix, name: "API key"}
+	OperatorKeyFormat = KeyFormat{Prefix: OperatorKeyPrefix, name: "operator key"}
+)
+
+// Len is the length of every key of format f.
+func (f KeyFormat) Len() int { return len(f.Prefix) + apiKeyBodyLen + apiKeySumLen }
+
+// New makes a key of format f from r's randomness.
+func (f KeyFormat) New(r io.Reader) (string, error) {
+	body, err := randomBase62(r, apiKeyBodyLen)
+	if err != nil {
+		return "", err
+	}
+	k := f.Prefix + body
+	sum := apiKeyChecksum(k)
+	return k + string(sum[:]), nil
+}
+
+// Check tells whether key has the shape and checksum of format f. It says
+// nothing of whether the key exists.
+func (f KeyFormat) Check(key string) error {
+	if !strings.HasPrefix(key, f.Prefix) || len(key) != f.Len() {
+		return Errorf(CodeUnauthorized, "Authorization: not a Keyplane %s (%s…)", f.name, f.Prefix)
+	}
+	for i := len(f.Prefix); i < len(key); i++ {
+		if !isBase62[key[i]] {
+			return Errorf(CodeUnauthorized, "Authorization: not a Keyplane %s (%s…)", f.name, f.Prefix)
+		}
+	}
+	if sum := apiKeyChecksum(key[:len(key)-apiKeySumLen]); string(sum[:]) != key[len(key)-apiKeySumLen:] {
+		return Errorf(CodeUnauthorized, "Authorization: %s checksum does not match (mistyped or truncated key)", f.name)
+	}
+	return nil
+}
+
+// ShownPrefix is the part of a key of format f that lists may show.
+func (f KeyFormat) ShownPrefix(key string) string {
+	if n := len(f.Prefix) + apiKeyShownChars; len(key) >= n {
+		return key[:n]
+	}
+	return key
+}
 
 // MaxAPIKeyExpiry is the latest expiry a key made at now may have: one year.
 func MaxAPIKeyExpiry(now time.Time) time.Time { return now.AddDate(1, 0, 0) }
@@ -71,15 +158,7 @@ func ValidateAPIKeyExpiry(expires, now time.Time) error {
 // NewAPIKey makes a key: si_, 43 random base62 characters, and a 6-character
 // checksum of what precedes it, so scanners and CheckAPIKey can tell a real
 // key from a typo without a database.
-func NewAPIKey(r io.Reader) (string, error) {
-	body, err := randomBase62(r, apiKeyBodyLen)
-	if err != nil {
-		return "", err
-	}
-	k := APIKeyPrefix + body
-	sum := apiKeyChecksum(k)
-	return k + string(sum[:]), nil
-}
+func NewAPIKey(r io.Reader) (string, error) { return APIKeyFormat.New(r) }
 
 // apiKeyChecksum is the base62 CRC-32 (IEEE) of s. It reads the string in
 // place: the check runs on every request, and crc32's own entry points
@@ -110,34 +189,16 @@ var isBase62 = func() (t [256]bool) {
 
 // CheckAPIKey tells whether key has the shape and checksum of a Keyplane
 // API key. It says nothing of whether the key exists.
-func CheckAPIKey(key string) error {
-	if !strings.HasPrefix(key, APIKeyPrefix) || len(key) != apiKeyLen {
-		return Errorf(CodeUnauthorized, "Authorization: not a Keyplane API key (si_…)")
-	}
-	for i := len(APIKeyPrefix); i < len(key); i++ {
-		if !isBase62[key[i]] {
-			return Errorf(CodeUnauthorized, "Authorization: not a Keyplane API key (si_…)")
-		}
-	}
-	if sum := apiKeyChecksum(key[:len(key)-apiKeySumLen]); string(sum[:]) != key[len(key)-apiKeySumLen:] {
-		return Errorf(CodeUnauthorized, "Authorization: API key checksum does not match (mistyped or truncated key)")
-	}
-	return nil
-}
+func CheckAPIKey(key string) error { return APIKeyFormat.Check(key) }
 
-// HashAPIKey is what is stored of a key. Keys carry 256 random bits, so a
+// HashAPIKey is what is stored of a key, of either format. Keys carry 256 random bits, so a
 // fast hash is enough: no dictionary can reach them.
 func HashAPIKey(key string) [sha256.Size]byte {
 	return sha256.Sum256([]byte(key))
 }
 
 // APIKeyShownPrefix is the part of a key lists may show.
-func APIKeyShownPrefix(key string) string {
-	if len(key) < apiKeyShownLen {
-		return key
-	}
-	return key[:apiKeyShownLen]
-}
+func APIKeyShownPrefix(key string) string { return APIKeyFormat.ShownPrefix(key) }
 
 // ValidateIntegration checks a new integration's name and rows.
 func ValidateIntegration(name string, grants []Grant) error {

@@ -179,3 +179,43 @@ func TestAPIKeyChecksumIsCRC32IEEE(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorKeyFormat: operator keys are made and checked by the same
+// code as API keys, and the two formats never pass for each other.
+func TestOperatorKeyFormat(t *testing.T) {
+	shape := regexp.MustCompile(`^kpop_[0-9A-Za-z]{49}$`)
+	for range 50 {
+		k, err := OperatorKeyFormat.New(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !shape.MatchString(k) {
+			t.Fatalf("operator key %q does not have the documented shape", k)
+		}
+		if err := OperatorKeyFormat.Check(k); err != nil {
+			t.Fatalf("Check(new operator key) = %v", err)
+		}
+		if err := CheckAPIKey(k); ErrorCode(err) != CodeUnauthorized {
+			t.Fatalf("CheckAPIKey(operator key) = %v, want Unauthorized", err)
+		}
+		// The same body under the other prefix fails the checksum: the
+		// prefix is part of what it seals.
+		swapped := APIKeyPrefix + strings.TrimPrefix(k, OperatorKeyPrefix)
+		if err := CheckAPIKey(swapped); err == nil || !strings.Contains(err.Error(), "checksum") {
+			t.Fatalf("CheckAPIKey(operator body as si_) = %v, want a checksum error", err)
+		}
+		b := []byte(k)
+		b[10] = "0123456789"[(strings.IndexByte(base62, b[10])+1)%10]
+		if string(b) != k && OperatorKeyFormat.Check(string(b)) == nil {
+			t.Fatalf("changed operator key %q passed the check", b)
+		}
+	}
+	si, _ := NewAPIKey(nil)
+	err := OperatorKeyFormat.Check(si)
+	if ErrorCode(err) != CodeUnauthorized || !strings.Contains(err.Error(), "operator key (kpop_…)") {
+		t.Errorf("Check(si_ key) = %v, want Unauthorized naming kpop_", err)
+	}
+	if got := OperatorKeyFormat.ShownPrefix("kpop_ABCDEFGHxyz"); got != "kpop_ABCDEFGH" {
+		t.Errorf("shown prefix %q", got)
+	}
+}

@@ -62,6 +62,7 @@ var EventTypes = []string{
 	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
+	EventOperatorKeyCreated, EventOperatorKeyRevoked,
 }
 
 // The kinds of actor and target an audit event records, for the actor and

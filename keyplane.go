@@ -153,8 +153,12 @@ type Principal struct {
 	UserEmail string
 	Role      Role
 	Grants    []Grant
-	// Operator is set for the operator: `keyplane admin` on the database.
+	// Operator is set for the operator: `keyplane admin` on the database,
+	// or an operator key on the operator API.
 	Operator bool
+	// Via, when set on the operator's principal, is the actor its changes
+	// are recorded as: the operator key used on the operator API.
+	Via Actor
 }
 
 // Operator is the operator's principal in an account: it holds every
@@ -182,7 +186,8 @@ type Actor struct {
 	Type string `json:"type"` // "integration", "user" or "operator"
 	ID   int64  `json:"id,omitempty"`
 	Name string `json:"name"`
-	// KeyID is the API key an integration used.
+	// KeyID is the API key an integration used, or the operator key the
+	// operator used on the operator API.
 	KeyID int64 `json:"keyId,omitempty"`
 	// Role is a user's role when the change was made.
 	Role Role `json:"role,omitempty"`
@@ -194,6 +199,9 @@ const ActorUser = "user"
 // Actor returns the audit actor of p.
 func (p Principal) Actor() Actor {
 	if p.Operator {
+		if p.Via.Type != "" {
+			return p.Via
+		}
 		return OperatorActor
 	}
 	if p.UserID != 0 {
@@ -205,6 +213,13 @@ func (p Principal) Actor() Actor {
 // OperatorActor is the actor of changes made with `keyplane admin` on the
 // database directly.
 var OperatorActor = Actor{Type: "operator", Name: "keyplane admin"}
+
+// OperatorKeyActor is the actor of changes made through the operator API
+// with operator key id, named name: still the operator (every operator
+// rule applies), told apart from keyplane admin by the key.
+func OperatorKeyActor(id int64, name string) Actor {
+	return Actor{Type: OperatorActor.Type, Name: "operator key " + name, KeyID: id}
+}
 
 // AuditEvent records one change. Before and After are JSON documents with
 // every secret removed; events chain by hash so tampering shows.
@@ -249,4 +264,9 @@ const (
 	EventAccountRenamed  = "AccountRenamed"
 	EventAccountDisabled = "AccountDisabled"
 	EventAccountEnabled  = "AccountEnabled"
+	// Operator keys (Keyplane's names), made and revoked by the operator.
+	// They belong to no account: their events form the install's own
+	// chain, under account id 0, which no account's API reads.
+	EventOperatorKeyCreated = "OperatorKeyCreated"
+	EventOperatorKeyRevoked = "OperatorKeyRevoked"
 )

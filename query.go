@@ -41,7 +41,7 @@ var plainName = regexp.MustCompile(`^[A-Za-z0-9_.\[\]-]{1,40}$`)
 // a secret key or an API key sent in the wrong place.
 func queryName(name string) string {
 	switch {
-	case strings.Contains(name, "sec-c-") || strings.HasPrefix(name, APIKeyPrefix):
+	case strings.Contains(name, "sec-c-") || strings.HasPrefix(name, APIKeyPrefix) || strings.HasPrefix(name, OperatorKeyPrefix):
 		return "a parameter that looks like a key"
 	case plainName.MatchString(name):
 		return name

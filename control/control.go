@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,6 +44,9 @@ type Service struct {
 	keys    readCache[[32]byte, keyRead] // by the key's hash
 	keysets readCache[keysetKey, keyplane.Keyset]
 	pages   readCache[pageKey, keysetPage] // of whole accounts' keyset lists
+	// opKeys holds operator keys by hash, under the same version rule as
+	// keys: a revocation is seen by the next request.
+	opKeys readCache[[32]byte, keyplane.OperatorKey]
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -108,6 +112,10 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: required; send the API key of a Service Integration")
 	}
 	if err := keyplane.CheckAPIKey(key); err != nil {
+		if strings.HasPrefix(key, keyplane.OperatorKeyPrefix) {
+			return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized,
+				"Authorization: an operator key (%s…) works only on /operator; /v2 takes a Service Integration's API key (%s…)", keyplane.OperatorKeyPrefix, keyplane.APIKeyPrefix)
+		}
 		return keyplane.Principal{}, err
 	}
 	k, in, acc, err := s.apiKey(ctx, key)

@@ -27,6 +27,7 @@ type Tx interface {
 	KeysetTx
 	SecretKeyTx
 	IntegrationTx
+	OperatorKeys
 	UsageTx
 	PeopleTx
 	SignInTx
@@ -206,4 +207,18 @@ type IdempotencyTx interface {
 	InsertIdempotencyRecord(r IdempotencyRecord) error
 	// SetIdempotencyResponse stores the answer of a recorded key.
 	SetIdempotencyResponse(scope, key string, resp StoredResponse) error
+}
+
+// OperatorKeys is the data access of operator keys (the operator API's):
+// the install's, so no account id scopes them.
+type OperatorKeys interface {
+	// InsertOperatorKey adds a key, setting its ID.
+	InsertOperatorKey(k *keyplane.OperatorKey) error
+	// ListOperatorKeys lists every key, revoked and expired ones included, oldest first.
+	ListOperatorKeys() ([]keyplane.OperatorKey, error)
+	// OperatorKey and OperatorKeyByHash find one key; NotFound when none.
+	OperatorKey(id int64) (keyplane.OperatorKey, error)
+	OperatorKeyByHash(hash []byte) (keyplane.OperatorKey, error)
+	RevokeOperatorKey(id int64, at time.Time) error
+	TouchOperatorKey(id int64, at time.Time) error
 }

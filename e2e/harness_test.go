@@ -121,6 +121,7 @@ func isOperation(method, path string) bool {
 var (
 	secretKeyRE = regexp.MustCompile(`sec-c-[A-Za-z0-9]{12,}`)
 	apiKeyRE    = regexp.MustCompile(`si_[A-Za-z0-9]{49}`)
+	opKeyRE     = regexp.MustCompile(`kpop_[A-Za-z0-9]{49}`)
 )
 
 var loadContract = sync.OnceValues(contract.Load)
@@ -415,6 +416,9 @@ func (e *env) do(method, path string, body any, opts ...option) *resp {
 	// Every API key a request carries is a secret of the run, however the
 	// test came by it.
 	for _, s := range apiKeyRE.FindAllString(req.Header.Get("Authorization"), -1) {
+		e.remember(s)
+	}
+	for _, s := range opKeyRE.FindAllString(req.Header.Get("Authorization"), -1) {
 		e.remember(s)
 	}
 	return r

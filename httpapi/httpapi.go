@@ -52,7 +52,7 @@ func New(svc *control.Service, log *slog.Logger, ready func(context.Context) err
 // checks and returns an error for the one writer to render.
 type handler func(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error
 
-// Handler returns the routes: /v2, health, and the contract.
+// Handler returns the routes: /v2, the operator API, health, and the contract.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	methods := map[string][]string{}
@@ -89,6 +89,10 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpListCustomerApps, a.listCustomerApps)
 	route(keyplane.OpListCustomerKeysets, a.listCustomerKeysets)
 	route(keyplane.OpGetKeysetCustomer, a.getKeysetCustomer)
+	a.operatorRoutes(func(op keyplane.Operation, h http.Handler) {
+		mux.Handle(op.Method+" "+op.Path, h)
+		methods[op.Path] = append(methods[op.Path], op.Method)
+	})
 
 	for _, p := range []string{"/healthz", "/readyz", "/openapi.yaml"} {
 		methods[p] = []string{"GET"}
@@ -190,7 +194,7 @@ func redactPath(p string) string {
 	if len(p) > max {
 		p = p[:max] + "…"
 	}
-	if !strings.Contains(p, "sec-c-") && !strings.Contains(p, keyplane.APIKeyPrefix) {
+	if !strings.Contains(p, "sec-c-") && !strings.Contains(p, keyplane.APIKeyPrefix) && !strings.Contains(p, keyplane.OperatorKeyPrefix) {
 		return p
 	}
 	segs := strings.Split(p, "/")
@@ -200,6 +204,8 @@ func redactPath(p string) string {
 			segs[i] = s[:keyplane.SecretKeyPrefixLen] + "…"
 		case strings.HasPrefix(s, keyplane.APIKeyPrefix):
 			segs[i] = keyplane.APIKeyPrefix + "…"
+		case strings.HasPrefix(s, keyplane.OperatorKeyPrefix):
+			segs[i] = keyplane.OperatorKeyPrefix + "…"
 		}
 	}
 	return strings.Join(segs, "/")
@@ -375,6 +381,8 @@ func page(r *http.Request) (keyplane.Page, error) {
 type statusWriter struct {
 	httpstatus.Recorder
 	principal *keyplane.Principal
+	// operatorKeyID is the operator key of an operator API request.
+	operatorKeyID int64
 }
 
 // logged logs one line per request and turns a panic into a 500. The line
@@ -396,6 +404,9 @@ func (a *API) logged(next http.Handler) http.Handler {
 			attrs := []any{"method", r.Method, "path", redactPath(r.URL.Path), "status", sw.Status, "ms", time.Since(start).Milliseconds()}
 			if p := sw.principal; p != nil {
 				attrs = append(attrs, "integrationId", p.IntegrationID, "keyId", p.KeyID)
+			}
+			if sw.operatorKeyID != 0 {
+				attrs = append(attrs, "operatorKeyId", sw.operatorKeyID)
 			}
 			a.log.Info("request", attrs...)
 		}()

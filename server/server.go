@@ -219,7 +219,9 @@ func secureHeaders(next http.Handler, tls bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
-		if strings.HasPrefix(r.URL.Path, "/v2/") || r.URL.Path == "/mcp" {
+		// The operator API answers a first Owner's password once: no copy
+		// may stay in a cache either.
+		if strings.HasPrefix(r.URL.Path, "/v2/") || strings.HasPrefix(r.URL.Path, httpapi.OperatorPrefix) || r.URL.Path == "/mcp" {
 			h.Set("Cache-Control", "no-store")
 		}
 		if tls {
@@ -239,11 +241,11 @@ func DefaultKEKFile(database string) string {
 	return database + ".kek"
 }
 
-// routes puts the API, MCP and the portal on one mux: /v2 and the service
-// routes are the API's, /mcp is MCP's, everything else is the portal's.
+// routes puts the API, MCP and the portal on one mux: /v2, the operator
+// API and the service routes are the API's, /mcp is MCP's, everything else is the portal's.
 func routes(api, mcp, portal http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	for _, p := range []string{"/v2", "/v2/", "/healthz", "/readyz", "/openapi.yaml"} {
+	for _, p := range []string{"/v2", "/v2/", httpapi.OperatorPrefix, "/healthz", "/readyz", "/openapi.yaml"} {
 		mux.Handle(p, api)
 	}
 	mux.Handle("/mcp", mcp)

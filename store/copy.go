@@ -110,6 +110,10 @@ var copyTables = []copyTable{
 	{name: "api_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"integration_id", colInt}, {"prefix", colText}, {"hash", colBlob}, {"created_at", colInt},
 		{"expires_at", colInt}, {"revoked_at", colIntNull}, {"last_used_at", colIntNull}}},
+	// Operator keys move too: automation keeps working after a move.
+	{name: "operator_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"name", colText}, {"prefix", colText}, {"hash", colBlob}, {"created_at", colInt},
+		{"expires_at", colInt}, {"revoked_at", colIntNull}, {"last_used_at", colIntNull}}},
 	{name: "users", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"email", colText}, {"password_hash", colText}, {"role", colText}, {"created_at", colInt}}},
 	// Sessions, sign-in failures and setup tokens are copied too: people

@@ -148,6 +148,13 @@ func populate(t *testing.T, db *DB) populated {
 	_, _, err = svc.CreateIntegration(ctx, keyplane.Operator(1), "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
+	// An operator key, used and then revoked: every column holds a value.
+	opKey, err := svc.CreateOperatorKey(ctx, keyplane.InstallOperator, "provisioning", t0.Add(30*24*time.Hour))
+	must(err)
+	_, err = svc.AuthenticateOperator(ctx, opKey.Key)
+	must(err)
+	_, _, err = svc.RevokeOperatorKey(ctx, keyplane.InstallOperator, opKey.Key)
+	must(err)
 	// A partner account with OEM customers, one holding both keysets.
 	_, err = svc.SetPartner(ctx, keyplane.Operator(1), 1, true)
 	must(err)
@@ -193,7 +200,7 @@ func populate(t *testing.T, db *DB) populated {
 // way on both engines.
 var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
-	{"integrations", "id"}, {"api_keys", "id"},
+	{"integrations", "id"}, {"api_keys", "id"}, {"operator_keys", "id"},
 	{"users", "id"}, {"memberships", "account_id, user_id"}, {"membership_scopes", "account_id, user_id, level, target_id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at, attempt"}, {"setup_tokens", "hash"},
 	{"audit_events", "id"},
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
@@ -275,6 +282,7 @@ func sqliteBlobTypes(t *testing.T, db *DB) string {
 	err := db.read.QueryRow(`SELECT
 		(SELECT group_concat(DISTINCT typeof(prev_hash) || '/' || typeof(hash)) FROM audit_events) || ' ' ||
 		(SELECT group_concat(DISTINCT typeof(hash)) FROM api_keys) || ' ' ||
+		(SELECT group_concat(DISTINCT typeof(hash)) FROM operator_keys) || ' ' ||
 		(SELECT count(*) FROM audit_events WHERE length(prev_hash) = 0)`).Scan(&s)
 	if err != nil {
 		t.Fatal(err)
@@ -338,8 +346,8 @@ func TestCopy(t *testing.T) {
 			checkReport(t, rep, src)
 			sameData(t, src, dst)
 			if src.Engine() == "sqlite" && dst.Engine() == "sqlite" {
-				if a, b := sqliteBlobTypes(t, src), sqliteBlobTypes(t, dst); a != b || a != "blob/blob blob 2" { // a chain start in each of the two accounts
-					t.Errorf("BLOB storage: source %q, target %q, want \"blob/blob blob 2\"", a, b)
+				if a, b := sqliteBlobTypes(t, src), sqliteBlobTypes(t, dst); a != b || a != "blob/blob blob blob 3" { // a chain start in each of the two accounts and the install's (operator keys)
+					t.Errorf("BLOB storage: source %q, target %q, want \"blob/blob blob blob 3\"", a, b)
 				}
 			}
 			// The id sequences stand where the source's do: at the deleted

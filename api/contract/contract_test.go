@@ -228,13 +228,37 @@ func TestOperations(t *testing.T) {
 func TestSpecConventions(t *testing.T) {
 	v := mustLoad(t)
 	withConflict := []string{"deleteApp", "rotateSecretKey", "createOemCustomer", "assignOemCustomerKeysets"}
-	ops := 0
+	ops, operatorOps := 0, 0
 	for _, template := range v.doc.Paths.InMatchingOrder() {
 		item := v.doc.Paths.Value(template)
 		for method, op := range item.Operations() {
 			where := method + " " + template
 			if op.OperationID == "" {
 				t.Errorf("%s: no operationId", where)
+			}
+			// The operator API takes operator keys and nothing else, and
+			// answers its errors in the Error body like /v2.
+			if strings.HasPrefix(template, "/operator/") {
+				operatorOps++
+				if op.Security == nil || len(*op.Security) != 1 || len((*op.Security)[0]) != 1 || (*op.Security)[0]["operatorKey"] == nil {
+					t.Errorf("%s: an operator route must take the operatorKey security alone", where)
+				}
+				if _, ok := op.Extensions[PermissionExtension]; ok {
+					t.Errorf("%s: the operator holds no permission rows", where)
+				}
+				for code, resp := range op.Responses.Map() {
+					if code[0] == '2' {
+						continue
+					}
+					s := resp.Value.Content.Get("application/json").Schema.Value
+					if len(s.AllOf) != 2 || s.AllOf[0].Ref != "#/components/schemas/Error" {
+						t.Errorf("%s %s: the body is not the Error schema", where, code)
+					}
+				}
+				if op.Responses.Value("401") == nil {
+					t.Errorf("%s: no 401", where)
+				}
+				continue
 			}
 			if !strings.HasPrefix(template, "/v2/") {
 				if op.Security == nil || len(*op.Security) != 0 {
@@ -307,6 +331,12 @@ func TestSpecConventions(t *testing.T) {
 	}
 	if ops != len(keyplane.Operations) {
 		t.Errorf("%d /v2 operations, want %d", ops, len(keyplane.Operations))
+	}
+	if operatorOps != 7 {
+		t.Errorf("%d operator API operations, want 7 (list, create, get, rename, disable, enable, owner)", operatorOps)
+	}
+	if s := v.doc.Components.SecuritySchemes["operatorKey"]; s == nil || s.Value.Type != "http" || s.Value.Scheme != "bearer" {
+		t.Errorf("security scheme operatorKey is not a bearer token")
 	}
 	if s := v.doc.Components.SecuritySchemes["apiKey"]; s == nil || s.Value.Type != "apiKey" || s.Value.In != "header" || s.Value.Name != "Authorization" {
 		t.Errorf("security scheme apiKey is not an API key in the Authorization header")

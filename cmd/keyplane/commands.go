@@ -257,7 +257,8 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
 	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(), a.createUser(),
-		a.listAccounts(), a.createAccount(), a.renameAccount(), a.disableAccount(true), a.disableAccount(false), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit())
+		a.listAccounts(), a.createAccount(), a.renameAccount(), a.disableAccount(true), a.disableAccount(false), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit(),
+		a.createOperatorKey(), a.listOperatorKeys(), a.revokeOperatorKey())
 	return cmd
 }
 
