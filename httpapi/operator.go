@@ -103,33 +103,38 @@ func (a *API) opListAccounts(w http.ResponseWriter, r *http.Request, p keyplane.
 	return nil
 }
 
-// accountNameBody is the body of creating and renaming an account.
-type accountNameBody struct {
-	Name *string `json:"name"`
-}
-
-func (b accountNameBody) name() (string, error) {
+// accountName decodes the body of creating and renaming an account:
+// {"name": …}, the name required.
+func accountName(w http.ResponseWriter, r *http.Request) (string, error) {
+	var b struct {
+		Name *string `json:"name"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		return "", err
+	}
 	if b.Name == nil {
 		return "", keyplane.Invalid("name: required")
 	}
 	return *b.Name, nil
 }
 
-func (a *API) opCreateAccount(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
-	var b accountNameBody
-	if err := decode(w, r, &b); err != nil {
+// answerAccount writes acc with status, the answer of every route that
+// acts on one account, or returns err.
+func answerAccount(w http.ResponseWriter, status int, acc keyplane.Account, err error) error {
+	if err != nil {
 		return err
 	}
-	name, err := b.name()
+	writeJSON(w, status, operatorAccount(acc))
+	return nil
+}
+
+func (a *API) opCreateAccount(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
+	name, err := accountName(w, r)
 	if err != nil {
 		return err
 	}
 	acc, err := a.svc.CreateAccount(r.Context(), p, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, operatorAccount(acc))
-	return nil
+	return answerAccount(w, http.StatusCreated, acc, err)
 }
 
 func (a *API) opGetAccount(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -138,11 +143,7 @@ func (a *API) opGetAccount(w http.ResponseWriter, r *http.Request, p keyplane.Pr
 		return err
 	}
 	acc, err := a.svc.GetAccount(r.Context(), p, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, operatorAccount(acc))
-	return nil
+	return answerAccount(w, http.StatusOK, acc, err)
 }
 
 func (a *API) opRenameAccount(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {
@@ -150,20 +151,12 @@ func (a *API) opRenameAccount(w http.ResponseWriter, r *http.Request, p keyplane
 	if err != nil {
 		return err
 	}
-	var b accountNameBody
-	if err := decode(w, r, &b); err != nil {
-		return err
-	}
-	name, err := b.name()
+	name, err := accountName(w, r)
 	if err != nil {
 		return err
 	}
 	acc, _, err := a.svc.RenameAccount(r.Context(), p, id, name)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, operatorAccount(acc))
-	return nil
+	return answerAccount(w, http.StatusOK, acc, err)
 }
 
 // opSetDisabled disables (true) or enables an account. It takes no body:
@@ -182,11 +175,7 @@ func (a *API) opSetDisabled(disable bool) operatorHandler {
 			return keyplane.Invalid("body: this route takes none")
 		}
 		acc, _, err := a.svc.SetAccountDisabled(r.Context(), p, id, disable)
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, operatorAccount(acc))
-		return nil
+		return answerAccount(w, http.StatusOK, acc, err)
 	}
 }
 
