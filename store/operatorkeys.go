@@ -12,18 +12,17 @@ const operatorKeyCols = `id, name, prefix, hash, created_at, expires_at, revoked
 
 // operatorKeyRow holds the scanned columns of operatorKeyCols.
 type operatorKeyRow struct {
-	k                keyplane.OperatorKey
-	created, expires int64
-	revoked, used    sql.NullInt64
+	k     keyplane.OperatorKey
+	times keyTimes
 }
 
 func (r *operatorKeyRow) dest() []any {
-	return []any{&r.k.ID, &r.k.Name, &r.k.Prefix, &r.k.Hash, &r.created, &r.expires, &r.revoked, &r.used}
+	// One literal: a key read on authentication allocates once.
+	return []any{&r.k.ID, &r.k.Name, &r.k.Prefix, &r.k.Hash, &r.times.created, &r.times.expires, &r.times.revoked, &r.times.used}
 }
 
 func (r *operatorKeyRow) value() keyplane.OperatorKey {
-	r.k.CreatedAt, r.k.ExpiresAt = fromMS(r.created), fromMS(r.expires)
-	r.k.RevokedAt, r.k.LastUsedAt = fromOptMS(r.revoked), fromOptMS(r.used)
+	r.times.fill(&r.k.CreatedAt, &r.k.ExpiresAt, &r.k.RevokedAt, &r.k.LastUsedAt)
 	return r.k
 }
 
