@@ -24,13 +24,19 @@ func usable(a keyplane.Account) error {
 }
 
 // operatorOnly lets only the operator (keyplane admin, the operator API)
-// through: accounts are made, disabled and enabled by whoever runs the
-// install, never by a principal inside an account.
-func operatorOnly(p keyplane.Principal, what string) error {
-	if p.Operator {
-		return nil
+// act on account accountID (0: on the install, as creating an account
+// does): accounts are made, disabled and enabled by whoever runs the
+// install, never by a principal inside an account. The operator acting in
+// one account (keyplane.Operator(id)) is held to it: another account
+// answers as a missing one.
+func operatorOnly(p keyplane.Principal, accountID int64, what string) error {
+	switch {
+	case !p.Operator:
+		return keyplane.Errorf(keyplane.CodeForbidden, "only the operator (keyplane admin) %s accounts", what)
+	case p.AccountID != 0 && accountID != 0 && p.AccountID != accountID:
+		return keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", accountID) // as the store answers a missing one
 	}
-	return keyplane.Errorf(keyplane.CodeForbidden, "only the operator (keyplane admin) %s accounts", what)
+	return nil
 }
 
 // mayRenameAccount decides whether p may rename account accountID: the
@@ -38,7 +44,10 @@ func operatorOnly(p keyplane.Principal, what string) error {
 // is made from their membership as it is at this request, so a role
 // changed or a membership ended counts at once.
 func mayRenameAccount(p keyplane.Principal, accountID int64) error {
-	if p.Operator || (p.UserID != 0 && p.AccountID == accountID && p.Role == keyplane.RoleOwner) {
+	if p.Operator {
+		return operatorOnly(p, accountID, "renames")
+	}
+	if p.UserID != 0 && p.AccountID == accountID && p.Role == keyplane.RoleOwner {
 		return nil
 	}
 	return keyplane.Errorf(keyplane.CodeForbidden, "only the account's Owner renames the account")
@@ -48,7 +57,7 @@ func mayRenameAccount(p keyplane.Principal, accountID int64) error {
 // event is the new account's first.
 func (s *Service) CreateAccount(ctx context.Context, p keyplane.Principal, name string) (a keyplane.Account, err error) {
 	actor := p.Actor()
-	if err := operatorOnly(p, "creates"); err != nil {
+	if err := operatorOnly(p, 0, "creates"); err != nil {
 		return a, err
 	}
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidateName("name", name))...); err != nil {
@@ -117,7 +126,7 @@ func (s *Service) SetAccountDisabled(ctx context.Context, p keyplane.Principal, 
 		what, typ = "enables", keyplane.EventAccountEnabled
 	}
 	actor := p.Actor()
-	if err := operatorOnly(p, what); err != nil {
+	if err := operatorOnly(p, accountID, what); err != nil {
 		return a, false, err
 	}
 	now := s.clock()

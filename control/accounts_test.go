@@ -214,3 +214,44 @@ func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 		t.Errorf("sign-in after enabling: %v", err)
 	}
 }
+
+// The operator acting in one account (keyplane admin --account, which
+// makes keyplane.Operator(id)) is held to it as the account's people are:
+// another account answers exactly as a missing one, to every account
+// operation that names one, and nothing of it changes.
+func TestOperatorInOneAccountIsHeldToIt(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	other, err := svc.CreateAccount(ctx, keyplane.InstallOperator, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := keyplane.Operator(1)
+	ops := map[string]func(id int64) error{
+		"RenameAccount": func(id int64) error { _, _, err := svc.RenameAccount(ctx, op, id, "Taken over"); return err },
+		"SetAccountDisabled": func(id int64) error {
+			_, _, err := svc.SetAccountDisabled(ctx, op, id, true)
+			return err
+		},
+		"SetPartner": func(id int64) error { _, err := svc.SetPartner(ctx, op, id, true); return err },
+		"GetAccount": func(id int64) error { _, err := svc.GetAccount(ctx, op, id); return err },
+		"CreateFirstOwner": func(id int64) error {
+			_, _, err := svc.CreateFirstOwner(ctx, op, id, "mallory@example.com")
+			return err
+		},
+	}
+	answer := func(err error, id int64) string {
+		return string(keyplane.ErrorCode(err)) + " " + strings.ReplaceAll(strings.Join(keyplane.ErrorMessages(err), "; "), itoa(id), "N")
+	}
+	for name, run := range ops {
+		if foreign, absent := answer(run(other.ID), other.ID), answer(run(999), 999); foreign != absent || !strings.HasPrefix(foreign, "NotFound") {
+			t.Errorf("%s by the operator of account 1: another account answers %q, a missing one %q", name, foreign, absent)
+		}
+	}
+	if got, err := svc.GetAccount(ctx, keyplane.InstallOperator, other.ID); err != nil || got.Name != "Other" || got.Disabled() || got.Partner {
+		t.Errorf("the other account changed: %+v, %v", got, err)
+	}
+	if _, _, err := svc.RenameAccount(ctx, op, 1, "Own"); err != nil {
+		t.Errorf("the operator renaming its own account: %v", err)
+	}
+}

@@ -165,7 +165,9 @@ func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration
 // RevokeAPIKey revokes a key named by its id or by the whole key (as whoever
 // found a leaked key has it). Revoking a revoked key changes nothing and is
 // not an error; already reports it. A key of another account than p's is
-// not found, but for the operator, who may revoke any leaked key.
+// not found, but for the install's operator (keyplane.InstallOperator, the
+// admin command), who may revoke any leaked key without knowing whose it
+// is; the operator acting in one account is held to it.
 func (s *Service) RevokeAPIKey(ctx context.Context, p keyplane.Principal, ref string) (k keyplane.APIKey, already bool, err error) {
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return k, false, err
@@ -188,7 +190,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p keyplane.Principal, ref st
 			}
 			k, in, err = tx.APIKey(id)
 		}
-		if err == nil && in.AccountID != p.AccountID && !p.Operator {
+		if err == nil && in.AccountID != p.AccountID && !(p.Operator && p.AccountID == 0) {
 			err = keyplane.Errorf(keyplane.CodeNotFound, "API key: not found") // as for a missing one
 		}
 		if err != nil {

@@ -33,7 +33,7 @@ func oemAuthorize(tx Tx, p keyplane.Principal, op keyplane.Operation) error {
 // SetPartner enrols an account in the OEM partner programme or ends it, as
 // an operator. changed is false when the account already was as asked.
 func (s *Service) SetPartner(ctx context.Context, p keyplane.Principal, accountID int64, partner bool) (changed bool, err error) {
-	if err := operatorOnly(p, "enrols or withdraws partner"); err != nil {
+	if err := operatorOnly(p, accountID, "enrols or withdraws partner"); err != nil {
 		return false, err
 	}
 	actor := p.Actor()

@@ -31,7 +31,7 @@ func operatorKeyView(k keyplane.OperatorKey) any {
 // the operator may: an operator key is the operator's power over every
 // account, so nothing inside an account, and no operator key, makes one.
 func (s *Service) CreateOperatorKey(ctx context.Context, p keyplane.Principal, name string, expires time.Time) (k NewOperatorKey, err error) {
-	if err := operatorOnly(p, "makes operator keys for"); err != nil {
+	if err := operatorOnly(p, 0, "makes operator keys for"); err != nil {
 		return k, err
 	}
 	actor := p.Actor()
@@ -69,7 +69,7 @@ func (s *Service) CreateOperatorKey(ctx context.Context, p keyplane.Principal, n
 // OperatorKeys lists every operator key, revoked and expired ones
 // included, oldest first. Only the operator may.
 func (s *Service) OperatorKeys(ctx context.Context, p keyplane.Principal) (ks []keyplane.OperatorKey, err error) {
-	if err := operatorOnly(p, "lists operator keys for"); err != nil {
+	if err := operatorOnly(p, 0, "lists operator keys for"); err != nil {
 		return nil, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -84,7 +84,7 @@ func (s *Service) OperatorKeys(ctx context.Context, p keyplane.Principal) (ks []
 // with it is refused, on every replica (a commit, which the key cache
 // checks). Revoking a revoked key changes nothing; already reports it.
 func (s *Service) RevokeOperatorKey(ctx context.Context, p keyplane.Principal, ref string) (k keyplane.OperatorKey, already bool, err error) {
-	if err := operatorOnly(p, "revokes operator keys for"); err != nil {
+	if err := operatorOnly(p, 0, "revokes operator keys for"); err != nil {
 		return k, false, err
 	}
 	actor := p.Actor()
@@ -172,7 +172,7 @@ func (s *Service) AuthenticateOperator(ctx context.Context, key string) (keyplan
 
 // ListAccounts lists every account with its state; only the operator may.
 func (s *Service) ListAccounts(ctx context.Context, p keyplane.Principal) ([]keyplane.Account, error) {
-	if err := operatorOnly(p, "lists"); err != nil {
+	if err := operatorOnly(p, 0, "lists"); err != nil {
 		return nil, err
 	}
 	return s.Accounts(ctx)
@@ -180,7 +180,7 @@ func (s *Service) ListAccounts(ctx context.Context, p keyplane.Principal) ([]key
 
 // GetAccount reads one account; only the operator may.
 func (s *Service) GetAccount(ctx context.Context, p keyplane.Principal, id int64) (a keyplane.Account, err error) {
-	if err := operatorOnly(p, "reads"); err != nil {
+	if err := operatorOnly(p, id, "reads"); err != nil {
 		return a, err
 	}
 	err = s.store.Read(ctx, func(tx Tx) error {
@@ -196,7 +196,7 @@ func (s *Service) GetAccount(ctx context.Context, p keyplane.Principal, id int64
 // an account that already has an Owner is a conflict, so automation
 // retrying the call cannot hand an account to a second person.
 func (s *Service) CreateFirstOwner(ctx context.Context, p keyplane.Principal, accountID int64, email string) (u keyplane.User, generated string, err error) {
-	if err := operatorOnly(p, "gives first Owners to"); err != nil {
+	if err := operatorOnly(p, accountID, "gives first Owners to"); err != nil {
 		return u, "", err
 	}
 	op := keyplane.Operator(accountID)

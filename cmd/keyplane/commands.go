@@ -382,12 +382,14 @@ func (a *admin) revokeKey() *cobra.Command {
 		Short: "Revoke an API key at once; KEY is the key's id or the whole key",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, account, done, err := a.open(cmd.Context())
+			svc, _, done, err := a.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			k, already, err := svc.RevokeAPIKey(cmd.Context(), keyplane.Operator(account), strings.TrimSpace(args[0]))
+			// As the install's operator: whoever holds a leaked key may not
+			// know whose it is, and it must stop wherever it belongs.
+			k, already, err := svc.RevokeAPIKey(cmd.Context(), keyplane.InstallOperator, strings.TrimSpace(args[0]))
 			if err != nil {
 				return err
 			}
