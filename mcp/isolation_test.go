@@ -126,7 +126,9 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 		}),
 		op("manage_customers", "list", func(ids map[string]string) map[string]any { return map[string]any{"appId": ids["app"]} }),
 		op("manage_customers", "get", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["customer"]} }),
-		op("manage_customers", "update", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["customer"], "name": "taken"} }),
+		op("manage_customers", "update", func(ids map[string]string) map[string]any {
+			return map[string]any{"id": ids["customer"], "name": "taken"}
+		}),
 		op("manage_customers", "assign_keysets", func(ids map[string]string) map[string]any {
 			return map[string]any{"id": ids["customer"], "keysetIds": []string{ids["keyset"]}}
 		}),
