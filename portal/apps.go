@@ -24,10 +24,36 @@ type appsPage struct {
 	Query  string
 	Name   string
 	Errors map[string][]string
+	// KeysetsOnly is set for a person whose rows are on keysets and not on
+	// apps (a Key Admin or Key Viewer): the page lists Keysets instead.
+	KeysetsOnly bool
+	Keysets     []keyplane.Keyset
+}
+
+// matches tells whether a name or id answers a search: any part of the
+// name, whatever the case, or the whole id.
+func matches(q, name string, id int64) bool {
+	return q == "" || strings.Contains(strings.ToLower(name), q) || strconv.FormatInt(id, 10) == q
 }
 
 func (p *Portal) appsPage(r *http.Request, s *session, page appsPage) (appsPage, error) {
+	page.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+	q := strings.ToLower(page.Query)
 	apps, err := p.allApps(r.Context(), s.P)
+	if keyplane.ErrorCode(err) == keyplane.CodeForbidden {
+		// No row reads apps; rows on keysets still read those keysets.
+		ks, kerr := p.allKeysets(r.Context(), s.P)
+		if kerr != nil {
+			return page, err
+		}
+		page.KeysetsOnly, page.Total = true, len(ks)
+		for _, k := range ks {
+			if matches(q, k.Name, k.ID) {
+				page.Keysets = append(page.Keysets, k)
+			}
+		}
+		return page, nil
+	}
 	if err != nil {
 		return page, err
 	}
@@ -38,10 +64,8 @@ func (p *Portal) appsPage(r *http.Request, s *session, page appsPage) (appsPage,
 		}
 	}
 	page.Total = len(apps)
-	page.Query = strings.TrimSpace(r.URL.Query().Get("q"))
-	q := strings.ToLower(page.Query)
 	for _, a := range apps {
-		if q == "" || strings.Contains(strings.ToLower(a.Name), q) || strconv.FormatInt(a.ID, 10) == q {
+		if matches(q, a.Name, a.ID) {
 			page.Apps = append(page.Apps, appRow{a, counts[a.ID]})
 		}
 	}
@@ -53,7 +77,11 @@ func (p *Portal) apps(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err != nil {
 		return err
 	}
-	p.render(w, r, http.StatusOK, "apps", s, "Apps", page)
+	title := "Apps"
+	if page.KeysetsOnly {
+		title = "Keysets"
+	}
+	p.render(w, r, http.StatusOK, "apps", s, title, page)
 	return nil
 }
 

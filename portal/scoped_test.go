@@ -194,3 +194,56 @@ func TestScopedPersonInBrowser(t *testing.T) {
 		t.Errorf("the audit log as an App Viewer: %q", h)
 	}
 }
+
+// A Key Admin or Key Viewer, whose rows are on keysets and not on apps,
+// lands on a page listing their keysets (not a refusal), opens each, and a
+// Key Admin changes its configuration; other keysets and apps stay closed.
+func TestKeyRolesLandOnTheirKeysets(t *testing.T) {
+	e := newScopedEnv(t)
+	ctx := context.Background()
+	for email, role := range map[string]keyplane.Role{"keyadmin@example.com": keyplane.RoleKeyAdmin, "keyviewer@example.com": keyplane.RoleKeyViewer} {
+		if _, _, err := e.svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: email, Password: password, Role: role,
+			Keysets: []int64{e.keysets[2].ID}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := e.keysets[2]
+	for _, email := range []string{"keyadmin@example.com", "keyviewer@example.com"} {
+		c := e.client()
+		e.signIn(c, email)
+		r := e.get(c, "/")
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("home: %d", r.status)
+		}
+		r = e.get(c, r.header.Get("Location"))
+		if r.status != http.StatusOK || !strings.Contains(r.body, `href="/keysets/`+itoa(mine.ID)+`"`) || !strings.Contains(r.body, mine.Name) {
+			t.Fatalf("%s lands on %d without their keyset", email, r.status)
+		}
+		for _, k := range e.keysets[:2] {
+			if strings.Contains(r.body, k.Name) {
+				t.Errorf("%s's landing page shows %s", email, k.Name)
+			}
+		}
+		for _, a := range e.apps {
+			if strings.Contains(r.body, `href="/apps/`+itoa(a.ID)+`"`) {
+				t.Errorf("%s's landing page links to app %s", email, a.Name)
+			}
+		}
+		if r := e.get(c, "/apps?q=nothing-matches"); r.status != http.StatusOK || strings.Contains(r.body, mine.Name) {
+			t.Errorf("a search matching nothing: %d", r.status)
+		}
+		page := e.get(c, "/keysets/"+itoa(mine.ID))
+		if page.status != http.StatusOK {
+			t.Fatalf("%s opening their keyset: %d", email, page.status)
+		}
+		if canSave := strings.Contains(page.body, `id="save-config"`); canSave != (email == "keyadmin@example.com") {
+			t.Errorf("%s offered to save the configuration: %v", email, canSave)
+		}
+		if r := e.get(c, "/usage"); r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Usage · "+mine.Name+"</h1>") {
+			t.Errorf("%s's usage page: %d", email, r.status)
+		}
+		if r := e.get(c, "/keysets/"+itoa(e.keysets[0].ID)); r.status != http.StatusForbidden {
+			t.Errorf("%s opening another keyset: %d, want 403", email, r.status)
+		}
+	}
+}
