@@ -10,7 +10,7 @@ import (
 	"github.com/keyplane/keyplane/store"
 )
 
-// The big database of P3 and P5 takes minutes to seed (a million keysets),
+// The big databases of P3, P5 and P7 take minutes to seed (a million keysets),
 // so it is cached between runs like the usage data set (in usageCacheDir),
 // and each run works on a copy: serving it writes (a key's last use). The
 // cache is keyed by the schema's version and by bigSeedFormat, so a new
@@ -27,14 +27,13 @@ type bigMeta struct {
 	Middle  int64  `json:"middleKeysetId"`
 }
 
-// bigCache names the cached database of apps × perApp keysets, for the
-// current schema.
-func bigCache(apps, perApp int) (string, error) {
+// bigCache names the cached database of shape sh, for the current schema.
+func bigCache(sh shape) (string, error) {
 	dir, err := usageCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(dir, fmt.Sprintf("big-%dx%d-schema%d-seed%d.db", apps, perApp, store.NewestSchema(), bigSeedFormat)), nil
+	return filepath.Join(dir, fmt.Sprintf("big-%s-schema%d-seed%d.db", sh, store.NewestSchema(), bigSeedFormat)), nil
 }
 
 // loadBig copies the cached database to db (and its key file to kek) and

@@ -7,7 +7,7 @@
 //
 //	bench --keyplane BIN [--quick] [--only P1,P3] [--json FILE]
 //	      [--postgres URL] [--profile DIR] [--work DIR]
-//	bench seed --database DB [--apps N] [--keysets-per-app M]
+//	bench seed --database DB [--accounts A] [--apps N] [--keysets-per-app M]
 //	bench soak --keyplane BIN [--duration 10m] [--rate N]
 //	bench baseline --key-hash HEX --body FILE [--addr 127.0.0.1:0]
 //
@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	var b bench
+	b := bench{seeds: map[shape]seeded{}}
 	fs.StringVar(&b.keyplane, "keyplane", "", "the keyplane binary to measure (scripts/bench builds it)")
 	fs.BoolVar(&b.quick, "quick", false, "a short smoke run with small data: checks the harness, measures nothing worth quoting")
 	only := fs.String("only", "", "comma-separated scenarios to run (default: all)")
@@ -161,7 +161,8 @@ type bench struct {
 	logs           int // keyplane logs written so far, named keyplane-N.log in work
 
 	smallProc, baseProc *proc
-	smallSeed, bigSeed  seeded
+	smallSeed           seeded
+	seeds               map[shape]seeded // the cached big databases copied so far
 }
 
 // path names a file in the work folder.

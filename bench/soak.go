@@ -48,7 +48,7 @@ func soakMain(ctx context.Context, args []string) error {
 	}
 	b.profileDir = b.work // serve with --pprof, to count goroutines
 	defer b.closeAll()
-	s, err := seed(ctx, b.path("soak.db"), b.path("soak.kek"), 20, 10, nil)
+	s, err := seed(ctx, b.path("soak.db"), b.path("soak.kek"), oneAccount(20, 10), nil)
 	if err != nil {
 		return err
 	}
