@@ -68,6 +68,11 @@ func WithIdempotency(ctx context.Context, claim *Idempotency) context.Context {
 
 // idempotencyScope is who a key belongs to: two callers never share keys.
 func idempotencyScope(p keyplane.Principal) string {
+	if p.Operator {
+		// Through the operator API, always by an operator key; the admin
+		// commands send none.
+		return "operator-key/" + strconv.FormatInt(p.Via.KeyID, 10)
+	}
 	if p.UserID != 0 {
 		return "user/" + strconv.FormatInt(p.UserID, 10)
 	}

@@ -207,3 +207,39 @@ func TestOperatorAPIRefusals(t *testing.T) {
 		t.Errorf("accounts after refusals: %v %v", ks, err)
 	}
 }
+
+// Automation that provisions tenants retries safely: a POST of the
+// operator API with an Idempotency-Key runs once, a retry replays its
+// answer (Idempotent-Replayed), the same key with another body is a 422,
+// and keys are the operator key's own, not shared with another operator
+// key or with /v2 keys.
+func TestOperatorAPIIdempotency(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key, _ := e.operatorKey("provisioning", 24*time.Hour)
+	other, _ := e.operatorKey("another pipeline", 24*time.Hour)
+	idem := header("Idempotency-Key", "tenant-acme-1")
+
+	first := e.do("POST", "/operator/v1/accounts", map[string]any{"name": "Acme Inc"}, bearer(key), idem).want(201)
+	again := e.do("POST", "/operator/v1/accounts", map[string]any{"name": "Acme Inc"}, bearer(key), idem).want(201)
+	if string(again.Body) != string(first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %s (replayed %q), want %s replayed", again.Body, again.Header.Get("Idempotent-Replayed"), first.Body)
+	}
+	e.do("POST", "/operator/v1/accounts", map[string]any{"name": "Globex"}, bearer(key), idem).want(422)
+	// Another operator key's same key is its own.
+	theirs := e.do("POST", "/operator/v1/accounts", map[string]any{"name": "Acme Inc"}, bearer(other), idem).want(201)
+	if theirs.Header.Get("Idempotent-Replayed") != "" || string(theirs.Body) == string(first.Body) {
+		t.Errorf("another operator key got %s (replayed %q), want an account of its own", theirs.Body, theirs.Header.Get("Idempotent-Replayed"))
+	}
+	accounts, err := e.svc.ListAccounts(context.Background(), keyplane.InstallOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, a := range accounts {
+		names[a.Name]++
+	}
+	if names["Acme Inc"] != 2 || names["Globex"] != 0 {
+		t.Errorf("accounts %v, want two Acme Inc (one per operator key) and no Globex", names)
+	}
+}

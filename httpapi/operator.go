@@ -64,7 +64,9 @@ func (a *API) operator(op keyplane.Operation, h operatorHandler) http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := h(w, r, p); err != nil {
+		// A POST may carry an Idempotency-Key, as on /v2: automation
+		// that provisions tenants retries without making two.
+		if err := a.idempotent(w, r, p, handler(h)); err != nil {
 			a.fail(w, r, err)
 		}
 	})
