@@ -56,6 +56,7 @@ var (
 var EventTypes = []string{
 	EventAppCreated, EventAppRenamed, EventAppDeleted,
 	EventKeysetCreated, EventKeysetRenamed, EventKeysetTypeChanged, EventKeysetDeleted, EventKeysetConfigChanged,
+	EventPushCredentialsUploaded,
 	EventSecretKeyRotated, EventSecretKeyExpiryChanged, EventSecretKeyDeleted,
 	EventServiceIntegrationCreated, EventServiceIntegrationDeleted, EventApiKeyCreated, EventApiKeyRevoked,
 	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,

@@ -105,6 +105,8 @@ var copyTables = []copyTable{
 		{"version", colInt}}},
 	{name: "secret_keys", orderBy: "keyset_id, prefix", cols: []copyCol{
 		{"keyset_id", colInt}, {"prefix", colText}, {"secret", colText}, {"expires_at", colIntNull}, {"created_at", colInt}}},
+	{name: "push_credentials", orderBy: "keyset_id, kind", cols: []copyCol{
+		{"keyset_id", colInt}, {"kind", colText}, {"content", colText}, {"uploaded_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"grants", colText}, {"created_at", colInt}, {"last_used_at", colIntNull}}},
 	{name: "api_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
