@@ -42,20 +42,26 @@ func newAPICLI(getenv func(string) string, stderr io.Writer) *apiCLI {
 	return &apiCLI{getenv: getenv, stderr: stderr}
 }
 
-// commands returns the command groups of the API client: apps, keysets,
-// config and secret-keys.
-func (a *apiCLI) commands() []*cobra.Command {
-	groups := []*cobra.Command{
-		group("apps", "Manage apps", a.appsList(), a.appsGet(), a.appsCreate(), a.appsRename(), a.appsDelete()),
-		group("keysets", "Manage keysets", a.keysetsList(), a.keysetsGet(), a.keysetsCreate(), a.keysetsUpdate(), a.keysetsDelete()),
-		group("config", "Read and change a keyset's feature configuration", a.configGet(), a.configSet()),
-		group("secret-keys", "List, rotate, expire and delete a keyset's secret keys", a.secretKeysList(), a.secretKeysRotate(), a.secretKeysSetExpiry(), a.secretKeysDelete()),
+// command readies a top-level API command, a group or a command alone (me):
+// it gets the flags every API command takes, persistent so that its
+// subcommands have them, and its commands complete the ids their
+// arguments name.
+func (a *apiCLI) command(cmd *cobra.Command) *cobra.Command {
+	a.flags(cmd, true)
+	leaves := cmd.Commands()
+	if len(leaves) == 0 {
+		leaves = []*cobra.Command{cmd}
 	}
-	for _, g := range groups {
-		a.flags(g, true)
+	for _, c := range leaves {
+		a.completeArgs(c)
 	}
-	a.completeIDs(groups)
-	return groups
+	return cmd
+}
+
+// group is a top-level API command holding subs: the plain group, readied
+// by command.
+func (a *apiCLI) group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	return a.command(group(use, short, subs...))
 }
 
 // flags adds the flags every API command takes (server, key, output,
@@ -890,22 +896,26 @@ func firstArg(complete cobra.CompletionFunc) cobra.CompletionFunc {
 	}
 }
 
-// completeIDs sets the completion of the ID arguments of the API commands
-// (and of --app): apps where an app id is wanted, keysets elsewhere.
-func (a *apiCLI) completeIDs(groups []*cobra.Command) {
-	for _, g := range groups {
-		for _, cmd := range g.Commands() {
-			switch {
-			case strings.HasPrefix(strings.TrimPrefix(cmd.Use, cmd.Name()+" "), "APP_ID"):
-				cmd.ValidArgsFunction = firstArg(a.completeApps)
-			case strings.Contains(cmd.Use, "KEYSET_ID"):
-				cmd.ValidArgsFunction = firstArg(a.completeKeysets)
-			default:
-				cmd.ValidArgsFunction = cobra.NoFileCompletions
-			}
-			if cmd.Flags().Lookup("app") != nil {
-				cmd.RegisterFlagCompletionFunc("app", a.completeApps)
-			}
+// completeArgs sets how an API command's arguments complete, unless the
+// command set it itself: by the first argument its Use names, app ids for
+// APP_ID, keyset ids for KEYSET_ID, customer ids for CUSTOMER_ID, and no
+// file names otherwise. --app completes app ids, unless the command
+// completes it itself.
+func (a *apiCLI) completeArgs(cmd *cobra.Command) {
+	if cmd.ValidArgsFunction == nil {
+		first, _, _ := strings.Cut(strings.TrimPrefix(cmd.Use, cmd.Name()+" "), " ")
+		switch first {
+		case "APP_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeApps)
+		case "KEYSET_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeKeysets)
+		case "CUSTOMER_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeCustomers)
+		default:
+			cmd.ValidArgsFunction = cobra.NoFileCompletions
 		}
+	}
+	if _, own := cmd.GetFlagCompletionFunc("app"); !own && cmd.Flags().Lookup("app") != nil {
+		cmd.RegisterFlagCompletionFunc("app", a.completeApps)
 	}
 }

@@ -13,39 +13,6 @@ import (
 	"github.com/keyplane/keyplane/client"
 )
 
-// accountAPICommands returns the API commands of the routes about the key
-// and its account: me, authz check, customers (OEM) and audit list. They
-// share the flags and conventions of the other API commands.
-func (a *apiCLI) accountCommands() []*cobra.Command {
-	cmds := []*cobra.Command{
-		a.meCmd(),
-		group("authz", "Ask whether the API key may run an operation", a.authzCheck()),
-		group("customers", "Manage OEM customers (partner accounts only)",
-			a.customersList(), a.customersGet(), a.customersCreate(), a.customersUpdate(), a.customersAssign(),
-			a.customersApps(), a.customersKeysets(), a.customersOfKeyset()),
-		group("audit", "Read the account's audit log", a.auditList()),
-	}
-	for _, g := range cmds {
-		leaves := g.Commands()
-		if len(leaves) == 0 {
-			leaves = []*cobra.Command{g} // me
-		}
-		for _, c := range leaves {
-			switch {
-			case c.ValidArgsFunction != nil:
-			case strings.Contains(c.Use, " CUSTOMER_ID"):
-				c.ValidArgsFunction = firstArg(a.completeCustomers)
-			default:
-				c.ValidArgsFunction = cobra.NoFileCompletions
-			}
-		}
-	}
-	for _, c := range cmds {
-		a.flags(c, true) // the flags of the other API commands
-	}
-	return cmds
-}
-
 // resourceOrder is the order access is listed in: PubNub's table, then
 // Keyplane's own resources.
 var resourceOrder = []string{"app", "keyset", "secret-key", "usage", "oem-customer", "audit-log", "usage-report"}
