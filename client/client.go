@@ -28,6 +28,13 @@
 //
 // A DELETE retried after a lost answer (a connection error, 502 or 504) may
 // answer 404 when an earlier attempt did reach the server and was applied.
+//
+// # Times
+//
+// Times in answers are Time values: a time.Time (app.CreatedAt.Time, or its
+// methods, app.CreatedAt.Before(t)) that encodes as the API writes times, so
+// an answer encoded again as JSON reads as the server's own. Times the
+// methods take are plain time.Time.
 package client
 
 import (
