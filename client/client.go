@@ -181,7 +181,14 @@ func (c *Client) ask(ctx context.Context, path string, in, out any) error {
 // the first answer, so it is retried as a DELETE is.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, readOnly bool, hdr http.Header) (http.Header, error) {
 	var body []byte
-	if in != nil {
+	if f, ok := in.(form); ok {
+		body = f.body
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set("Content-Type", f.contentType)
+	} else if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return nil, fmt.Errorf("keyplane: %s %s: encoding the body: %w", method, path, err)
@@ -261,7 +268,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	req.Header.Set("PubNub-Version", c.version)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.http.Do(req)

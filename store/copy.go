@@ -156,6 +156,17 @@ var copyTables = []copyTable{
 		{"expires_at", colInt}, {"response", colBlob}}},
 }
 
+// CopiedTables names the tables admin copy copies and reports, in its
+// order: every table of the schema but schema_migrations and the derived
+// ones.
+func CopiedTables() []string {
+	out := make([]string, len(copyTables))
+	for i, t := range copyTables {
+		out[i] = t.name
+	}
+	return out
+}
+
 func (t copyTable) colList() string {
 	names := make([]string, len(t.cols))
 	for i, c := range t.cols {

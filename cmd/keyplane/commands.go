@@ -77,7 +77,7 @@ func commands(getenv func(string) string, stdout, stderr io.Writer) []*cobra.Com
 		api.group("keysets", "Manage keysets",
 			api.keysetsList(), api.keysetsGet(), api.keysetsCreate(), api.keysetsUpdate(), api.keysetsDelete()),
 		api.group("config", "Read and change a keyset's feature configuration",
-			api.configGet(), api.configSet()),
+			api.configGet(), api.configSet(), api.configUploadAPNs(), api.configUploadFCM()),
 		api.group("secret-keys", "List, rotate, expire and delete a keyset's secret keys",
 			api.secretKeysList(), api.secretKeysRotate(), api.secretKeysSetExpiry(), api.secretKeysDelete()),
 		api.command(api.meCmd()),
