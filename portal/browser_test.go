@@ -252,7 +252,9 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("save-config")),
 		chromedp.Clear(chromedp.ID("cfg-presence-interval")),
 		chromedp.SendKeys(chromedp.ID("cfg-presence-interval"), "5"),
-		chromedp.Clear(chromedp.ID("cfg-messagePersistence-retention")),
+		// Not set: chromedp's SetValue cannot set an empty value (it sends
+		// none, so the select ends with nothing chosen).
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("cfg-messagePersistence-retention").value = ""`),
 		chromedp.Click(chromedp.ID("save-config")),
 		chromedp.WaitVisible(chromedp.CSS("#cfg-presence-interval-err .errors")),
 	)
@@ -273,7 +275,7 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 	run(t, ctx, "fix and save",
 		chromedp.Clear(chromedp.ID("cfg-presence-interval")),
 		chromedp.SendKeys(chromedp.ID("cfg-presence-interval"), "30"),
-		chromedp.SendKeys(chromedp.ID("cfg-messagePersistence-retention"), "30"),
+		chromedp.SetValue(chromedp.ID("cfg-messagePersistence-retention"), "30"),
 		chromedp.Click(chromedp.ID("save-config")),
 		chromedp.WaitVisible(chromedp.CSS(".notice.ok")),
 	)
