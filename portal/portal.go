@@ -93,6 +93,13 @@ func (p *Portal) Handler() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 
+	// Browsers ask for /favicon.ico whatever the page says: the same icon
+	// as the pages' own <link rel=icon>, an SVG (every current browser
+	// takes one at this path too).
+	mux.Handle("GET /favicon.ico", cacheStatic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_, _ = w.Write(favicon)
+	})))
 	mux.HandleFunc("GET /{$}", p.home)
 	mux.HandleFunc("GET /login", p.loginForm)
 	mux.HandleFunc("POST /login", p.login)
@@ -141,9 +148,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("GET /keysets/{id}/delete", p.signedIn(p.deleteKeysetForm))
 	mux.Handle("POST /keysets/{id}/delete", p.signedIn(p.deleteKeyset))
 
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.render(w, r, http.StatusNotFound, "error", nil, "Page not found", errorPage{Title: "Page not found", Messages: []string{"There is no page at " + r.URL.Path + "."}})
-	})
+	mux.HandleFunc("/", p.notFound)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -151,6 +156,29 @@ func (p *Portal) Handler() http.Handler {
 			Messages: []string{"This form was sent from another site, so it was refused. Open the page in Keyplane and try again."}})
 	}))
 	return p.recovered(securityHeaders(cop.Handler(mux)))
+}
+
+// favicon is the portal's icon, drawn for it.
+var favicon = func() []byte {
+	b, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// notFound answers a path the portal does not have. A signed-in person
+// keeps the layout and its navigation, and is offered the way back: to the
+// page they came from (when it is one of ours) and to their apps.
+func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
+	page := errorPage{Title: "Page not found", Messages: []string{"There is no page at " + r.URL.Path + "."}}
+	s, err := p.session(r)
+	if err != nil {
+		s = nil
+	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != r.URL.Path {
+		page.Back = localNext(ref.RequestURI())
+	}
+	p.render(w, r, http.StatusNotFound, "error", s, "Page not found", page)
 }
 
 // securityHeaders sets what every answer carries: a Content Security
@@ -370,6 +398,8 @@ var flashes = map[string]string{
 type errorPage struct {
 	Title    string
 	Messages []string
+	// Back is the page of this site the person came from, if any.
+	Back string
 }
 
 var titleOf = map[keyplane.Code]string{

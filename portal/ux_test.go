@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -40,4 +41,40 @@ func TestKeysetsTableCopiesKeys(t *testing.T) {
 	if got := text(t, ctx, "#sub-"+itoa(k.ID)); got != k.SubscribeKey {
 		t.Errorf("subscribe key shown %q", got)
 	}
+}
+
+// A missing page, signed in, keeps the layout and its navigation and
+// offers the way back (to the page linked from, and to the apps); signed
+// out, it offers to sign in. /favicon.ico is our icon.
+func TestNotFoundKeepsTheWayBack(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner@example.com", keyplane.RoleOwner)
+	c := e.client()
+	if r := e.get(c, "/nowhere"); r.status != http.StatusNotFound || !strings.Contains(r.body, `href="/login"`) || strings.Contains(r.body, `class="mainnav"`) {
+		t.Errorf("signed out: %d", r.status)
+	}
+	r := e.get(c, "/favicon.ico")
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(r.body, "<svg") {
+		t.Errorf("/favicon.ico: %d %s", r.status, r.header.Get("Content-Type"))
+	}
+
+	ctx := tab(t)
+	signInBrowser(t, ctx, e, "owner@example.com")
+	run(t, ctx, "a link to a page that is not there",
+		chromedp.Navigate(e.base+"/apps"),
+		chromedp.WaitVisible(chromedp.ID("create-app")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const a = document.createElement("a"); a.href = "/apps/nowhere/at/all"; a.id = "dead"; a.textContent = "dead"; document.body.append(a); })()`),
+		chromedp.Click(chromedp.ID("dead")),
+		chromedp.WaitVisible(chromedp.ID("go-back")),
+	)
+	if h := text(t, ctx, "h1"); h != "Page not found" {
+		t.Errorf("h1 %q", h)
+	}
+	if n := present(t, ctx, `.mainnav a[href="/apps"], #account-menu, a.button[href="/apps"]`); n != 3 {
+		t.Errorf("%d of the navigation, the account menu and the way to the apps", n)
+	}
+	if n := present(t, ctx, `a[href="/login"]`); n != 0 {
+		t.Error("a signed-in person is offered to sign in")
+	}
+	run(t, ctx, "back", chromedp.Click(chromedp.ID("go-back")), chromedp.WaitVisible(chromedp.ID("create-app")))
 }
