@@ -426,7 +426,7 @@ func ConfigRuleOf(path string) ConfigRule {
 	case "appContext.region", "dataSync.region":
 		return ConfigRule{Choices: stringChoices(contextRegions), WriteOnce: true}
 	case "streamController.channelGroupLimit":
-		return between(channelGroupLimits, "channel groups")
+		return between(channelGroupLimits, "channels per group")
 	case "presence.announceMax":
 		return between(announceMaxes, "occupants")
 	case "presence.interval":

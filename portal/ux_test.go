@@ -78,3 +78,67 @@ func TestNotFoundKeepsTheWayBack(t *testing.T) {
 	}
 	run(t, ctx, "back", chromedp.Click(chromedp.ID("go-back")), chromedp.WaitVisible(chromedp.ID("create-app")))
 }
+
+// overflowJS lists what sticks out of the page on the right, when the
+// document is wider than the window: the deepest elements past its edge.
+const overflowJS = `(() => {
+	const de = document.documentElement;
+	if (de.scrollWidth <= de.clientWidth) return "";
+	const out = [];
+	for (const el of document.querySelectorAll("body *")) {
+		const r = el.getBoundingClientRect();
+		if (r.right > de.clientWidth + 0.5 && ![...el.children].some(c => c.getBoundingClientRect().right > de.clientWidth + 0.5)) {
+			out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + (el.className && typeof el.className === "string" ? "." + el.className.trim().replace(/\s+/g, ".") : "") + " (right " + Math.round(r.right) + ")");
+		}
+	}
+	return "document " + de.scrollWidth + " px wide in " + de.clientWidth + ": " + out.slice(0, 8).join(", ");
+})()`
+
+// phoneShots are the pages whose 390 px screenshots the README shows.
+var phoneShots = map[string]bool{"keyset": true, "usage-keyset": true}
+
+// At 390 px wide (a phone) no page is wider than the screen: tables scroll
+// inside their cards and the header folds into one menu, which opens
+// without script and holds the main links.
+func TestEveryPageFitsAPhone(t *testing.T) {
+	st := newSiteTour(t)
+	ctx := tab(t)
+	run(t, ctx, "a phone's screen", chromedp.EmulateViewport(390, 844))
+	check := func(page sitePage) {
+		t.Helper()
+		st.visit(t, ctx, page)
+		if what, err := chromedp.Run(ctx, chromedp.Evaluate[string](overflowJS)); err != nil {
+			t.Fatal(err)
+		} else if what != "" {
+			t.Errorf("%s overflows at 390 px: %s", page.name, what)
+		}
+		if phoneShots[page.name] {
+			screenshot(t, ctx, "phone-"+page.name)
+		}
+	}
+	for _, page := range st.signedOut {
+		check(page)
+	}
+	signInBrowser(t, ctx, st.e, "owner@example.com")
+	if n := present(t, ctx, ".mainnav a"); n == 0 {
+		t.Fatal("no main navigation")
+	}
+	visible := func(sel string) bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.checkVisibility(); })()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if visible(".mainnav") {
+		t.Error("the main navigation is not folded into the menu at 390 px")
+	}
+	run(t, ctx, "open the menu", chromedp.Click(chromedp.ID("account-menu")), chromedp.WaitVisible(chromedp.CSS(`.account-menu .narrow-only a[href="/usage"]`)))
+	if !visible(`.account-menu a[href="/account/audit"]`) {
+		t.Error("the menu lacks the account's links")
+	}
+	screenshot(t, ctx, "phone-menu")
+	for _, page := range st.signedIn {
+		check(page)
+	}
+}
