@@ -124,7 +124,7 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		t.Fatal("no main navigation")
 	}
 	visible := func(sel string) bool {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const el = document.querySelector(` + jsString(sel) + `); return !!el && el.checkVisibility(); })()`))
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const el = document.querySelector(`+jsString(sel)+`); return !!el && el.checkVisibility(); })()`))
 		if err != nil {
 			t.Fatal(err)
 		}
