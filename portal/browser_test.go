@@ -318,8 +318,8 @@ func TestInvalidFormShowsInlineErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, ctx, "usage", chromedp.Navigate(e.base+"/usage"), chromedp.WaitVisible(chromedp.CSS(".chart svg rect")))
-	if n := text(t, ctx, ".chart h2"); n != "publish" {
-		t.Errorf("the first chart is %q, want publish", n)
+	if n := text(t, ctx, ".chart h2"); n != "Messages published publish" {
+		t.Errorf("the first chart is %q, want Messages published (publish)", n)
 	}
 	screenshot(t, ctx, "usage")
 }
