@@ -73,6 +73,10 @@ func newSiteTour(t *testing.T) siteTour {
 	if _, err := e.svc.UpdateConfig(ctx, owner, k.ID, keyplane.ConfigPatch{Presence: &keyplane.PresencePatch{Interval: keyplane.Opt[int]{Set: true, V: 30}}}); err != nil {
 		t.Fatal(err)
 	}
+	last, err := e.svc.ListAuditEvents(ctx, owner, keyplane.AuditQuery{Limit: 1, NewestFirst: true}, "")
+	if err != nil || len(last.Events) != 1 || last.Events[0].Type != keyplane.EventKeysetConfigChanged {
+		t.Fatalf("the config change's event: %+v %v", last, err)
+	}
 	ins := "/account/api-management/" + itoa(in.ID)
 	return siteTour{e: e,
 		signedOut: []sitePage{
@@ -100,6 +104,7 @@ func newSiteTour(t *testing.T) siteTour {
 			}, ready: "#api-key"},
 			{name: "users", path: "/account/users", ready: "#user-email"},
 			{name: "audit", path: "/account/audit", ready: "table"},
+			{name: "audit-event", path: "/account/audit/" + itoa(last.Events[0].ID), ready: "#event-changes"},
 			{name: "not-found", path: "/nowhere", ready: "#go-back, h1"},
 		},
 	}

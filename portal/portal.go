@@ -131,6 +131,8 @@ func (p *Portal) Handler() http.Handler {
 	mux.Handle("POST /account/users/{id}/remove", p.signedIn(p.removeUser))
 
 	mux.Handle("GET /account/audit", p.signedIn(p.auditLog))
+	mux.Handle("GET /account/audit/export", p.signedIn(p.auditExport))
+	mux.Handle("GET /account/audit/{id}", p.signedIn(p.auditEvent))
 	mux.Handle("GET /usage", p.signedIn(p.usage))
 	mux.Handle("GET /apps", p.signedIn(p.apps))
 	mux.Handle("POST /apps", p.signedIn(p.createApp))

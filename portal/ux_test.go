@@ -142,3 +142,21 @@ func TestEveryPageFitsAPhone(t *testing.T) {
 		check(page)
 	}
 }
+
+// In the browser: the audit log opens newest first, an event opens on its
+// own page with the change, and its target leads to the target's page.
+func TestAuditEventInBrowser(t *testing.T) {
+	st := newSiteTour(t)
+	ctx := tab(t)
+	signInBrowser(t, ctx, st.e, "owner@example.com")
+	run(t, ctx, "the audit log", chromedp.Navigate(st.e.base+"/account/audit"), chromedp.WaitVisible(chromedp.CSS("a.event-link")))
+	if first := text(t, ctx, "tbody tr td:nth-child(2)"); first != keyplane.EventKeysetConfigChanged {
+		t.Errorf("the newest event is %q", first)
+	}
+	run(t, ctx, "the event", chromedp.Click(chromedp.CSS("a.event-link")), chromedp.WaitVisible(chromedp.ID("event-changes")))
+	if ch := text(t, ctx, "#event-changes tbody"); !strings.Contains(ch, "presence.interval") || !strings.Contains(ch, "10") || !strings.Contains(ch, "30") {
+		t.Errorf("the change shown: %q", ch)
+	}
+	screenshot(t, ctx, "audit-event")
+	run(t, ctx, "its target", chromedp.Click(chromedp.ID("event-target")), chromedp.WaitVisible(chromedp.ID("save-config")))
+}
