@@ -276,10 +276,14 @@ func (p *Portal) keysetShown(w http.ResponseWriter, r *http.Request, s *session)
 
 // cfgField is one input of the configuration form.
 type cfgField struct {
-	Path, Label, Kind string // Kind: bool, int, text
+	Path, Label, Kind string // Kind: bool, int, text, select, locked (a write-once value already set)
 	Value             string
 	Checked, Nullable bool
 	Errors            []string
+	// Choices are a select's options; Hint says what the field takes.
+	Choices  []keyplane.ConfigChoice
+	Hint     string
+	Min, Max int
 }
 
 type cfgSection struct {
@@ -385,7 +389,23 @@ func (p *Portal) updateConfig(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	patch, sent, err := configPatch(cur, r.PostForm)
+	patch, sent, problems, err := configPatch(cur, r.PostForm)
+	if err == nil && problems != nil {
+		// Nothing is saved while a field is unreadable, but the rest of
+		// the form is checked as the API would check it, so that every
+		// error shows at once, not one save at a time.
+		var k keyplane.Keyset
+		if k, err = p.svc.GetKeyset(r.Context(), s.P, id); err != nil {
+			return err
+		}
+		if err = p.svc.Can(s.P, k.Target(), keyplane.OpUpdateConfig.Needs...); err != nil {
+			return err
+		}
+		if _, aerr := cur.Apply(patch); aerr != nil {
+			problems = append(problems, keyplane.ErrorMessages(aerr)...)
+		}
+		err = keyplane.Invalid(problems...)
+	}
 	if err == nil {
 		var done bool
 		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
