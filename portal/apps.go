@@ -304,6 +304,10 @@ type keysetPage struct {
 	NewSecret  string
 	Rotations  []option
 	ConfigErr  bool // the configuration form was refused; nothing was saved
+	// APNs and FCM are what the keyset holds of its push credentials,
+	// shown beside their upload forms.
+	APNs keyplane.APNs
+	FCM  keyplane.FCM
 }
 
 // rotations are how long an old secret key may keep working after a rotation.
@@ -337,6 +341,7 @@ func (p *Portal) keysetPage(r *http.Request, s *session, id int64, page keysetPa
 		return page, err
 	}
 	page.Config = configForm(cfg, page.Errors, sent)
+	page.APNs, page.FCM = cfg.APNs, cfg.FCM
 	page.Rotations = rotations
 	return page, nil
 }

@@ -29,6 +29,10 @@ var sectionTitles = map[string]string{
 	"presence":           "Presence",
 }
 
+// uploadedFields are set by uploading push credentials (the keyset page's
+// Push credentials forms), not typed: the form shows them read-only.
+var uploadedFields = map[string]bool{"apns.teamId": true, "apns.authKeyId": true, "apns.filename": true, "fcm.filename": true}
+
 // fieldLabel turns a JSON name into words: "channelGroupLimit" → "Channel group limit".
 func fieldLabel(name string) string {
 	switch name {
@@ -129,6 +133,9 @@ func configForm(c keyplane.Config, errs map[string][]string, sent map[string]str
 		rule := keyplane.ConfigRuleOf(path)
 		fld := cfgField{Path: path, Label: fieldLabel(jsonName(f)), Kind: kind, Value: val, Nullable: nullable, Errors: errs[path]}
 		switch {
+		case uploadedFields[path]:
+			fld.Kind, fld.Value = "locked", stored
+			fld.Hint = "Set by uploading the credentials below, under Push credentials."
 		case rule.WriteOnce && stored != "":
 			// The stored value, whatever was sent: it is the only one the
 			// API takes now.
