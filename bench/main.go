@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -92,6 +93,13 @@ func run(ctx context.Context, args []string) error {
 	} else if err := os.MkdirAll(b.work, 0o755); err != nil {
 		return err
 	}
+	// Without wrk the scenarios it drives report only the Go generator's
+	// figures, and say so.
+	if b.wrkBin, _ = exec.LookPath("wrk"); b.wrkBin != "" {
+		if err := os.WriteFile(b.path(wrkScriptFile), []byte(wrkScript), 0o644); err != nil {
+			return err
+		}
+	}
 	if b.profileDir != "" {
 		if err := os.MkdirAll(b.profileDir, 0o755); err != nil {
 			return err
@@ -150,6 +158,7 @@ func run(ctx context.Context, args []string) error {
 // the processes and databases made so far, reused between scenarios.
 type bench struct {
 	keyplane, self string
+	wrkBin         string // wrk, or "" when it is not installed
 	quick          bool
 	postgres       string
 	profileDir     string
@@ -241,7 +250,8 @@ func (r report) print(w io.Writer) {
 	for _, f := range r.Figures {
 		value := "-"
 		if f.Unit != "" {
-			value = fmt.Sprintf("%s %s", num(f.Value, 2), f.Unit)
+			// A zero here is a measured zero (P9's staleness), not a blank.
+			value = fmt.Sprintf("%.2f %s", f.Value, f.Unit)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.What, num(f.Throughput, 0),
 			num(f.P50ms, 2), num(f.P99ms, 2), num(f.RSSMB, 0), num(f.Ratio, 2), value, f.Target, f.Met, f.Note)
