@@ -696,7 +696,7 @@ func newPostgresDatabase(ctx context.Context, url string) (string, func(), error
 	}
 	var on string
 	if err := admin.QueryRowContext(ctx, "SHOW synchronous_commit").Scan(&on); err != nil || on != "on" {
-		fmt.Fprintf(os.Stderr, "P6: synchronous_commit is %q, not on: the create figure is not durable\n", on)
+		fmt.Fprintf(os.Stderr, "PostgreSQL: synchronous_commit is %q, not on: its write figures are not durable\n", on)
 	}
 	drop := func() {
 		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
