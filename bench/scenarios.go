@@ -225,7 +225,7 @@ func (b *bench) readRows(ctx context.Context, id, what string, servers []*proc, 
 	}
 	gk, gb, err = b.alternate(ctx, id+"-go", servers, load{method: "GET", urls: urls, key: key, want: 200},
 		base, load{method: "GET", urls: []string{base.url() + basePath}, key: baseKey, want: 200})
-	gk.ID, gk.What, gk.Note = id, what+" (go loadgen)", "the Go generator shares the cores and compresses the ratio: the wrk row counts"
+	gk.ID, gk.What, gk.Note = id, what+" (go loadgen)", "the Go generator takes more of the shared cores: the wrk row counts"
 	gb.ID, gb.What = id, "baseline (bare net/http), go loadgen"
 	return
 }
