@@ -11,8 +11,11 @@
 //	bench soak --keyplane BIN [--duration 10m] [--rate N]
 //	bench baseline --key-hash HEX --body FILE [--addr 127.0.0.1:0]
 //
-// No traffic leaves loopback, and every load stops by itself. A scenario
-// is a function registered in scenarios; each adds rows to the report.
+// Load comes from wrk where it can express it (wrk.go: its figures are the
+// ones judged) and from the Go generator (loadgen.go) beside it and for
+// the rest. No traffic leaves loopback, and every load stops by itself. A
+// scenario is a function registered in scenarios; each adds rows to the
+// report.
 package main
 
 import (
@@ -68,7 +71,7 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&b.quick, "quick", false, "a short smoke run with small data: checks the harness, measures nothing worth quoting")
 	only := fs.String("only", "", "comma-separated scenarios to run (default: all)")
 	jsonOut := fs.String("json", "", "also write the figures to this file as JSON")
-	fs.StringVar(&b.postgres, "postgres", os.Getenv("KEYPLANE_BENCH_POSTGRES"), "PostgreSQL server URL for P6 (a database per run is made in it); empty skips P6")
+	fs.StringVar(&b.postgres, "postgres", os.Getenv("KEYPLANE_BENCH_POSTGRES"), "PostgreSQL server URL for P6, P8, P9 and U1 (a database per scenario is made in it); empty skips them")
 	fs.StringVar(&b.profileDir, "profile", "", "save a CPU profile of keyplane during each load in this folder")
 	fs.StringVar(&b.work, "work", "", "folder for databases and logs (default: a temporary one, removed after)")
 	fs.IntVar(&b.conns, "conns", 64, "connections of the throughput scenarios")
