@@ -190,7 +190,7 @@ func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration
 		return NewKey{}, err
 	}
 	if active >= keyplane.MaxActiveAPIKeys {
-		return NewKey{}, keyplane.Errorf(keyplane.CodeConflict, "integration %d already has %d active API keys; revoke one first", in.ID, active)
+		return NewKey{}, keyplane.Errorf(keyplane.CodeConflict, "integration %d already has %d active API keys; revoke one, or roll one with no overlap, first", in.ID, active)
 	}
 	return s.makeKey(tx, actor, in, expires, now)
 }

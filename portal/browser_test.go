@@ -113,7 +113,7 @@ func TestSeedFlowInBrowser(t *testing.T) {
 	if n := present(t, ctx, "#generate-open[disabled][aria-describedby=generate-full]"); n != 1 {
 		t.Error("Generate API Key is not disabled at 3 active keys")
 	}
-	if why := text(t, ctx, "#generate-full"); !strings.Contains(why, "at most 3 active keys: revoke one first") {
+	if why := text(t, ctx, "#generate-full"); !strings.Contains(why, "at most 3 active keys: revoke one, or roll one with no overlap, first") {
 		t.Errorf("reason %q", why)
 	}
 	c := e.client()

@@ -699,7 +699,7 @@ func TestCreateKey(t *testing.T) {
 	if out != "" {
 		t.Errorf("stdout = %q on a refusal, want nothing", out)
 	}
-	for _, w := range []string{"3 active API keys", "revoke one first"} {
+	for _, w := range []string{"3 active API keys", "revoke one, or roll one with no overlap, first"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("4th key: error %q does not say %q", err, w)
 		}
