@@ -78,7 +78,7 @@ func TestMatchOperation(t *testing.T) {
 	for _, op := range Operations {
 		path := op.Path
 		want := map[string]string{}
-		for i, name := range []string{"appId", "keysetId", "customerId", "secretKeyPrefix"} {
+		for i, name := range []string{"appId", "keysetId", "customerId", "secretKeyPrefix", "webhookId", "deliveryId"} {
 			v := strconv.Itoa(40 + i)
 			if name == "secretKeyPrefix" {
 				v = "sec-c-AbCd1"

@@ -42,6 +42,9 @@ const (
 	// either, and a key that could make keys would outlive any limit on it).
 	ResourceIntegration Resource = "integration"
 	ResourceUser        Resource = "user"
+	// ResourceWebhook is Keyplane's own: the account's webhook endpoints
+	// and their deliveries (see webhook.go).
+	ResourceWebhook Resource = "webhook"
 )
 
 // Access is what a row allows on its resource.
@@ -358,6 +361,8 @@ var Operations = []Operation{
 	OpListAuditEvents, OpGetMe, OpCheckAuthz,
 	OpCreateCustomer, OpListCustomers, OpGetCustomer, OpUpdateCustomer, OpAssignCustomerKeysets,
 	OpListCustomerApps, OpListCustomerKeysets, OpGetKeysetCustomer,
+	OpListWebhooks, OpCreateWebhook, OpGetWebhook, OpUpdateWebhook, OpDeleteWebhook,
+	OpRotateWebhookSecret, OpTestWebhook, OpListWebhookDeliveries, OpRetryWebhookDelivery,
 }
 
 // String names the operation for messages, e.g. "GET /v2/apps".

@@ -264,7 +264,7 @@ func TestParseGrant(t *testing.T) {
 }
 
 // TestOfferedTable pins the table of available rows to PubNub's 21, plus
-// Keyplane's own rows: Audit log read and usage reporting.
+// Keyplane's own rows: Audit log read, usage reporting and webhooks.
 func TestOfferedTable(t *testing.T) {
 	var rows []string
 	for l, rs := range offered {
@@ -286,6 +286,7 @@ func TestOfferedTable(t *testing.T) {
 		"keyset:keyset:read", "keyset:keyset:read-write", "keyset:secret-key:read",
 		"keyset:secret-key:read-write", "keyset:usage:read",
 		"account:user:read", "account:user:read-write", // people only
+		"account:webhook:read", "account:webhook:read-write",
 	}
 	slices.Sort(want)
 	if !slices.Equal(rows, want) {
@@ -295,8 +296,8 @@ func TestOfferedTable(t *testing.T) {
 
 func TestOfferedIsTheTable(t *testing.T) {
 	rows := Offered()
-	if len(rows) != 23 {
-		t.Fatalf("%d rows, want the 21 of PubNub's table and Keyplane's 2", len(rows))
+	if len(rows) != 25 {
+		t.Fatalf("%d rows, want the 21 of PubNub's table and Keyplane's 4 (audit log, usage reporting, webhooks read and read-write)", len(rows))
 	}
 	for _, g := range rows {
 		if g.Level != LevelAccount {

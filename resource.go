@@ -35,6 +35,9 @@ var resourceTable = []resourceDef{
 	// Managing identities is for people, in the Admin Portal.
 	{ResourceIntegration, "Service Integrations", map[Level][]Access{LevelAccount: readWrite}, false, true},
 	{ResourceUser, "Users", map[Level][]Access{LevelAccount: readWrite}, false, true},
+	// Webhook endpoints send the account's events out: for people and for
+	// keys (a deployment's own automation registers its receivers).
+	{ResourceWebhook, "Webhooks", map[Level][]Access{LevelAccount: readWrite}, true, true},
 }
 
 // Derived from resourceTable.

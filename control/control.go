@@ -49,6 +49,10 @@ type Service struct {
 	// opKeys holds operator keys by hash, under the same version rule as
 	// keys: a revocation is seen by the next request.
 	opKeys readCache[[32]byte, keyplane.OperatorKey]
+
+	// webhookConfig is how webhook destinations are treated (see
+	// ConfigureWebhooks).
+	webhookConfig WebhookConfig
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand

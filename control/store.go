@@ -36,6 +36,7 @@ type Tx interface {
 	AuditTx
 	OEMTx
 	IdempotencyTx
+	WebhookTx
 }
 
 // AccountTx reads and changes accounts.

@@ -251,6 +251,48 @@ func TestGoClient(t *testing.T) {
 		t.Errorf("CreateKeyset with app x: %v", err)
 	}
 
+	// Webhooks, with a key holding their row. The receiver is a
+	// documentation address: deliveries stay pending.
+	hooksKey, _, _ := e.integration("hooks", "account:webhook:rw")
+	hc, err := client.New(e.base, hooksKey, client.WithHTTPClient(&http.Client{Transport: tr, Timeout: 30 * time.Second}))
+	must(err)
+	wh, err := hc.CreateWebhook(ctx, client.NewWebhook{URL: "https://203.0.113.7/hook", Description: "SIEM", Events: []string{"AppCreated"}})
+	must(err)
+	e.remember(wh.Secret)
+	if !strings.HasPrefix(wh.Secret, "whsec_") || !wh.Enabled {
+		t.Errorf("CreateWebhook = %+v", wh)
+	}
+	whs, err := hc.ListWebhooks(ctx)
+	must(err)
+	if len(whs) != 1 || whs[0].ID != wh.ID || whs[0].Secret != "" {
+		t.Errorf("ListWebhooks = %+v", whs)
+	}
+	got1, err := hc.GetWebhook(ctx, wh.ID)
+	must(err)
+	if got1.URL != wh.URL {
+		t.Errorf("GetWebhook = %+v", got1)
+	}
+	td, err := hc.TestWebhook(ctx, wh.ID)
+	must(err)
+	ds, err := hc.WebhookDeliveries(ctx, wh.ID, "", 10)
+	must(err)
+	if len(ds) != 1 || ds[0].ID != td.ID || ds[0].MessageID != "msg_"+wh.ID+"_"+td.ID {
+		t.Errorf("WebhookDeliveries = %+v, test delivery %+v", ds, td)
+	}
+	_, err = hc.RetryWebhookDelivery(ctx, wh.ID, td.ID)
+	must(err)
+	until := e.clock.Now().Add(time.Hour)
+	rot, err := hc.RotateWebhookSecret(ctx, wh.ID, &until)
+	must(err)
+	e.remember(rot.Secret)
+	off := false
+	upd, err := hc.UpdateWebhook(ctx, wh.ID, client.WebhookChange{Enabled: &off})
+	must(err)
+	if upd.Enabled || upd.DisabledReason == nil {
+		t.Errorf("UpdateWebhook = %+v", upd)
+	}
+	must(hc.DeleteWebhook(ctx, wh.ID))
+
 	var missing []string
 	for _, o := range operations {
 		if route := o.method + " " + o.path.String(); !tr.seen[route] {

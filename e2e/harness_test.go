@@ -104,6 +104,15 @@ var operations = []struct {
 	{"GET", regexp.MustCompile(`^/v2/oem/customers/[^/]+/applications$`)},
 	{"GET", regexp.MustCompile(`^/v2/oem/keysets$`)},
 	{"GET", regexp.MustCompile(`^/v2/oem/keysets/[^/]+/customer$`)},
+	{"GET", regexp.MustCompile(`^/v2/webhooks$`)},
+	{"POST", regexp.MustCompile(`^/v2/webhooks$`)},
+	{"GET", regexp.MustCompile(`^/v2/webhooks/[^/]+$`)},
+	{"PATCH", regexp.MustCompile(`^/v2/webhooks/[^/]+$`)},
+	{"DELETE", regexp.MustCompile(`^/v2/webhooks/[^/]+$`)},
+	{"POST", regexp.MustCompile(`^/v2/webhooks/[^/]+/rotate-secret$`)},
+	{"POST", regexp.MustCompile(`^/v2/webhooks/[^/]+/test$`)},
+	{"GET", regexp.MustCompile(`^/v2/webhooks/[^/]+/deliveries$`)},
+	{"POST", regexp.MustCompile(`^/v2/webhooks/[^/]+/deliveries/[^/]+/retry$`)},
 }
 
 // isOperation reports whether method and path name one of the operations.

@@ -31,7 +31,18 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 	prefix := e.secretKeys(ks.ID)[0].SecretKey[:11]
 	oemKey, _, _ := e.integration("A's partner portal", "account:oem-customer:rw")
 	cust := e.createCustomer(oemKey, map[string]any{"externalId": "a-1", "name": "A's customer", "keysetIds": []int64{num(t, ks.ID)}})
-	before := e.dump(app.ID, ks.ID)
+	// And a webhook, with a delivery (of its own creation: it wants every
+	// event). Its receiver is a documentation address: nobody answers.
+	hookKey, _, _ := e.integration("A's automation", "account:webhook:rw")
+	var hook struct{ ID, Secret string }
+	e.do("POST", "/v2/webhooks", map[string]any{"url": "https://203.0.113.7/hook", "events": []string{"*"}}, as(hookKey)).want(201).decode(&hook)
+	e.remember(hook.Secret)
+	var deliveries struct{ Deliveries []struct{ ID string } }
+	e.do("GET", "/v2/webhooks/"+hook.ID+"/deliveries", nil, as(hookKey)).want(200).decode(&deliveries)
+	if len(deliveries.Deliveries) != 1 {
+		t.Fatalf("A's webhook has %d deliveries, want 1 (its creation)", len(deliveries.Deliveries))
+	}
+	before := e.dump(app.ID, ks.ID) + "\n" + string(e.do("GET", "/v2/webhooks", nil, as(hookKey)).want(200).Body)
 
 	// Account B: a partner, with a key holding every row a key may hold.
 	_, bID := e.otherAccountOEM()
@@ -47,8 +58,10 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 	}
 	e.remember(bKey.Key)
 
-	missing := map[string]string{"{appId}": "999999", "{keysetId}": "999998", "{customerId}": "999997", "{secretKeyPrefix}": "sec-c-ZZZZZ"}
-	theirs := map[string]string{"{appId}": app.ID, "{keysetId}": ks.ID, "{customerId}": cust.ID, "{secretKeyPrefix}": prefix}
+	missing := map[string]string{"{appId}": "999999", "{keysetId}": "999998", "{customerId}": "999997", "{secretKeyPrefix}": "sec-c-ZZZZZ",
+		"{webhookId}": "999996", "{deliveryId}": "999995"}
+	theirs := map[string]string{"{appId}": app.ID, "{keysetId}": ks.ID, "{customerId}": cust.ID, "{secretKeyPrefix}": prefix,
+		"{webhookId}": hook.ID, "{deliveryId}": deliveries.Deliveries[0].ID}
 	bodies := map[string]any{
 		"updateApp":                 map[string]any{"name": "taken"},
 		"updateKeyset":              map[string]any{"name": "taken"},
@@ -57,6 +70,7 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 		"updateSecretKeyExpiration": map[string]any{"expiresAt": keyplane.FormatTime(e.clock.Now().Add(48 * time.Hour))},
 		"updateOemCustomer":         map[string]any{"name": "taken"},
 		"assignOemCustomerKeysets":  map[string]any{"keysetIds": []int64{num(t, ks.ID)}},
+		"updateWebhook":             map[string]any{"enabled": false},
 	}
 	// The uploads take files, valid ones, so that only the id decides.
 	type filed struct {
@@ -132,15 +146,15 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 		t.Errorf("a keyset in A's app: %s; in a missing app: %s", foreign, absent)
 	}
 	// B's lists hold none of A's rows.
-	for _, p := range []string{"/v2/apps?limit=100", "/v2/keysets?limit=100", "/v2/oem/customers", "/v2/audit-events?limit=100"} {
+	for _, p := range []string{"/v2/apps?limit=100", "/v2/keysets?limit=100", "/v2/oem/customers", "/v2/audit-events?limit=100", "/v2/webhooks"} {
 		body := string(e.do("GET", p, nil, as(bKey.Key)).want(200).Body)
-		for _, s := range []string{"A's app", "A's keyset", "A's customer", "A's partner portal", ks.PublishKey} {
+		for _, s := range []string{"A's app", "A's keyset", "A's customer", "A's partner portal", ks.PublishKey, "203.0.113.7"} {
 			if strings.Contains(body, s) {
 				t.Errorf("GET %s by account B holds %q", p, s)
 			}
 		}
 	}
-	if after := e.dump(app.ID, ks.ID); after != before {
+	if after := e.dump(app.ID, ks.ID) + "\n" + string(e.do("GET", "/v2/webhooks", nil, as(hookKey)).want(200).Body); after != before {
 		t.Errorf("account A changed:\nbefore %s\nafter  %s", before, after)
 	}
 }

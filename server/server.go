@@ -20,6 +20,7 @@ import (
 	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/portal"
 	"github.com/keyplane/keyplane/store"
+	"github.com/keyplane/keyplane/webhook"
 )
 
 // Config is what a server needs.
@@ -68,6 +69,16 @@ type Config struct {
 	// (net/http/pprof) is served, apart from the API. Off by default: a
 	// profile shows the server's memory, so give a loopback address.
 	PprofAddr string
+	// WebhooksAllowPrivate lets webhooks be registered for and sent to
+	// loopback, private and link-local destinations, and over plain http
+	// (serve --webhooks-allow-private): for tests and internal receivers.
+	WebhooksAllowPrivate bool
+	// WebhookPoll is how often an idle delivery worker looks for due
+	// deliveries; 0 means webhook.DefaultPoll. Tests set it short.
+	WebhookPoll time.Duration
+	// WebhookClient, when set, sends the deliveries instead of
+	// webhook.NewClient's (which guards each connection's address).
+	WebhookClient *http.Client
 }
 
 // retentionEvery is how often a server deletes usage past its retention.
@@ -114,6 +125,10 @@ func Run(ctx context.Context, cfg Config) error {
 		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
 	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL})
+	// E-mail to the account's Owners when a webhook is disabled waits for
+	// Keyplane to send e-mail (WebhookConfig.OnDisabled is its seam); the
+	// audit event tells them meanwhile.
+	svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: cfg.WebhooksAllowPrivate})
 	a := httpapi.New(svc, log, db.Ping, cfg.Limits, now)
 	a.TrustProxy = cfg.TrustProxy
 	api := a.Handler()
@@ -167,6 +182,19 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { errc <- srv.Serve(ln) }()
 	go enforceRetention(ctx, svc, log)
 	go giveKeyNotices(ctx, svc, log, cfg.KeyNoticeEvery)
+	// The webhook worker stops with the server and is waited for, so its
+	// last outcomes are recorded before the database closes.
+	wctx, stopWebhooks := context.WithCancel(ctx)
+	webhooksDone := make(chan struct{})
+	go func() {
+		defer close(webhooksDone)
+		webhook.New(svc, webhook.Options{AllowPrivate: cfg.WebhooksAllowPrivate, Client: cfg.WebhookClient, Now: now,
+			Poll: cfg.WebhookPoll, Logger: log}).Run(wctx)
+	}()
+	defer func() {
+		stopWebhooks()
+		<-webhooksDone
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -251,10 +251,12 @@ func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		row+1, e.ID, e.AccountID, ms(e.At), e.Type, string(actor), e.TargetType, e.TargetID, nullJSON(e.Before), nullJSON(e.After), e.PrevHash, e.Hash,
 		e.Actor.Type, e.Actor.ID)
-	if err == nil {
-		t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash})
+	if err != nil {
+		return err
 	}
-	return err
+	t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash})
+	// The outbox: the event's deliveries commit with it, or neither does.
+	return t.enqueueDeliveries(e, row+1)
 }
 
 func nullJSON(b []byte) sql.NullString {

@@ -161,6 +161,18 @@ var copyTables = []copyTable{
 	{name: "idempotency_keys", orderBy: "scope, idem_key", cols: []copyCol{
 		{"scope", colText}, {"idem_key", colText}, {"fingerprint", colBlob}, {"created_at", colInt},
 		{"expires_at", colInt}, {"response", colBlob}}},
+	// Webhooks move with their sealed secrets (they open under the same
+	// KEK) and their outbox, so nothing queued is lost in a move.
+	{name: "webhooks", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"account_id", colInt}, {"url", colText}, {"description", colText}, {"events", colText},
+		{"secret", colText}, {"previous_secret", colTextNull}, {"previous_until", colIntNull},
+		{"created_at", colInt}, {"updated_at", colInt}, {"disabled_at", colIntNull}, {"disabled_reason", colTextNull}}},
+	{name: "webhook_deliveries", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"webhook_id", colInt}, {"account_id", colInt}, {"event_row", colInt}, {"event_id", colInt},
+		{"event_type", colText}, {"status", colText}, {"attempts", colInt}, {"created_at", colInt},
+		{"first_attempt_at", colIntNull}, {"next_attempt_at", colIntNull}, {"lease_until", colIntNull},
+		{"last_attempt_at", colIntNull}, {"last_status", colIntNull}, {"last_error", colTextNull},
+		{"last_latency_ms", colIntNull}, {"delivered_at", colIntNull}}},
 }
 
 // CopiedTables names the tables admin copy copies and reports, in its

@@ -200,6 +200,36 @@ func populate(t *testing.T, db *DB) populated {
 	must(err)
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "globex", Name: "Globex"})
 	must(err)
+	// Webhooks: one for every event, one disabled by its receiver's 410
+	// with a secret in its rotation overlap; deliveries delivered, failed
+	// and waiting for their next attempt.
+	svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: true})
+	_, err = svc.CreateWebhook(ctx, keyplane.Operator(1), control.NewWebhook{URL: "http://127.0.0.1:9/all", Description: "SIEM", Events: []string{"*"}})
+	must(err)
+	goneHook, err := svc.CreateWebhook(ctx, keyplane.Operator(1), control.NewWebhook{URL: "http://127.0.0.1:9/gone", Events: []string{keyplane.EventAppCreated}})
+	must(err)
+	overlap := t0.Add(72 * time.Hour)
+	_, err = svc.RotateWebhookSecret(ctx, keyplane.Operator(1), goneHook.ID, &overlap)
+	must(err)
+	_, err = svc.TestWebhook(ctx, keyplane.Operator(1), goneHook.ID)
+	must(err)
+	claimed, _, err := svc.ClaimWebhookDeliveries(ctx, keyplane.InstallOperator, time.Minute, 10)
+	must(err)
+	// Both creations (the first webhook's own included), the rotation
+	// and the test event.
+	if len(claimed) != 4 {
+		t.Fatalf("claimed %d deliveries, want 4", len(claimed))
+	}
+	for _, d := range claimed {
+		r := control.AttemptResult{Answered: true, Status: 500, Latency: 12 * time.Millisecond}
+		switch {
+		case d.Delivery.WebhookID == goneHook.ID:
+			r.Status = 410
+		case d.Delivery.EventType == keyplane.EventWebhookCreated:
+			r.Status = 204
+		}
+		must(svc.FinishWebhookDelivery(ctx, keyplane.InstallOperator, d, r))
+	}
 	// Portal users, a session, a failed sign-in and a setup token.
 	_, _, err = svc.NewSetupToken(ctx)
 	must(err)

@@ -44,32 +44,43 @@ func aad(keysetID int64, prefix string) []byte {
 }
 
 func (s *sealer) seal(keysetID int64, prefix, secret string) (string, error) {
+	return s.sealWith(aad(keysetID, prefix), secret)
+}
+
+// sealWith seals secret bound to ad, the row and column it is stored in.
+func (s *sealer) sealWith(ad []byte, secret string) (string, error) {
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	out := s.aead.Seal(nonce, nonce, []byte(secret), aad(keysetID, prefix))
+	out := s.aead.Seal(nonce, nonce, []byte(secret), ad)
 	return sealedPrefix + base64.RawStdEncoding.EncodeToString(out), nil
 }
 
 // open returns the secret of a stored value, sealed or (before sealing was
 // turned on) plain.
 func (s *sealer) open(keysetID int64, prefix, stored string) (string, error) {
+	return s.openWith(aad(keysetID, prefix), fmt.Sprintf("secret key %s of keyset %d", prefix, keysetID), stored)
+}
+
+// openWith opens a value sealed by sealWith with the same ad; what names
+// the secret in errors.
+func (s *sealer) openWith(ad []byte, what, stored string) (string, error) {
 	enc, sealed := strings.CutPrefix(stored, sealedPrefix)
 	if !sealed {
 		return stored, nil
 	}
 	if s == nil {
-		return "", errors.New("secret keys are sealed, and this process has no key-encryption key")
+		return "", errors.New("secrets are sealed, and this process has no key-encryption key")
 	}
 	raw, err := base64.RawStdEncoding.DecodeString(enc)
 	n := s.aead.NonceSize()
 	if err != nil || len(raw) < n {
-		return "", fmt.Errorf("secret key %s of keyset %d: malformed sealed value", prefix, keysetID)
+		return "", fmt.Errorf("%s: malformed sealed value", what)
 	}
-	plain, err := s.aead.Open(nil, raw[:n], raw[n:], aad(keysetID, prefix))
+	plain, err := s.aead.Open(nil, raw[:n], raw[n:], ad)
 	if err != nil {
-		return "", fmt.Errorf("secret key %s of keyset %d: does not open with this key-encryption key (altered, or moved from another row)", prefix, keysetID)
+		return "", fmt.Errorf("%s: does not open with this key-encryption key (altered, or moved from another row)", what)
 	}
 	return string(plain), nil
 }
@@ -240,6 +251,49 @@ func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE secret_keys SET secret = $1 WHERE keyset_id = $2 AND prefix = $3`, sealed, r.keyset, r.prefix); err != nil {
+			return err
+		}
+	}
+	return sealPlainWebhooks(ctx, tx, s)
+}
+
+// sealPlainWebhooks seals the webhook signing secrets a process without a
+// KEK wrote in plain text.
+func sealPlainWebhooks(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, secret, previous_secret FROM webhooks WHERE secret NOT LIKE 'enc:%' OR previous_secret NOT LIKE 'enc:%'`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id       int64
+		secret   string
+		previous sql.NullString
+	}
+	var plain []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.secret, &r.previous); err != nil {
+			rows.Close()
+			return err
+		}
+		plain = append(plain, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range plain {
+		if !strings.HasPrefix(r.secret, sealedPrefix) {
+			if r.secret, err = s.sealWith(webhookAAD(r.id, "secret"), r.secret); err != nil {
+				return err
+			}
+		}
+		if r.previous.Valid && !strings.HasPrefix(r.previous.String, sealedPrefix) {
+			if r.previous.String, err = s.sealWith(webhookAAD(r.id, "previous_secret"), r.previous.String); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3`, r.secret, r.previous, r.id); err != nil {
 			return err
 		}
 	}

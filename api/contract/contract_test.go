@@ -213,6 +213,15 @@ func TestOperations(t *testing.T) {
 		{"GET", "/v2/oem/keysets/{keysetId}/customer", "getOemKeysetCustomer", []Permission{r("account", "oem-customer", "read")}, nil},
 		{"GET", "/v2/usage-metrics", "getUsageMetrics", []Permission{r("account", "usage", "read")}, nil},
 		{"POST", "/v2/usage-metrics", "reportUsageMetrics", []Permission{r("account", "usage-report", "write")}, nil},
+		{"GET", "/v2/webhooks", "listWebhooks", []Permission{r("account", "webhook", "read")}, nil},
+		{"POST", "/v2/webhooks", "createWebhook", []Permission{r("account", "webhook", "read-write")}, nil},
+		{"GET", "/v2/webhooks/{webhookId}", "getWebhook", []Permission{r("account", "webhook", "read")}, nil},
+		{"PATCH", "/v2/webhooks/{webhookId}", "updateWebhook", []Permission{r("account", "webhook", "read-write")}, nil},
+		{"DELETE", "/v2/webhooks/{webhookId}", "deleteWebhook", []Permission{r("account", "webhook", "read-write")}, nil},
+		{"GET", "/v2/webhooks/{webhookId}/deliveries", "listWebhookDeliveries", []Permission{r("account", "webhook", "read")}, nil},
+		{"POST", "/v2/webhooks/{webhookId}/deliveries/{deliveryId}/retry", "retryWebhookDelivery", []Permission{r("account", "webhook", "read-write")}, nil},
+		{"POST", "/v2/webhooks/{webhookId}/rotate-secret", "rotateWebhookSecret", []Permission{r("account", "webhook", "read-write")}, nil},
+		{"POST", "/v2/webhooks/{webhookId}/test", "testWebhook", []Permission{r("account", "webhook", "read-write")}, nil},
 	}
 	got := v.Operations()
 	// Query is held to the code by TestSpecQueryMatchesTheCode.

@@ -188,6 +188,8 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", getenv("KEYPLANE_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS only (env KEYPLANE_TLS_CERT)")
 	cmd.Flags().StringVar(&cfg.PprofAddr, "pprof", getenv("KEYPLANE_PPROF"), "serve Go's profiler (net/http/pprof) at this host:port, apart from the API; off unless given, keep it on loopback (env KEYPLANE_PPROF)")
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
+	cmd.Flags().BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", env(getenv, "KEYPLANE_WEBHOOKS_ALLOW_PRIVATE", "") == "true",
+		"let webhooks reach loopback, private and link-local addresses and plain http: for tests and internal receivers (env KEYPLANE_WEBHOOKS_ALLOW_PRIVATE=true)")
 	return cmd
 }
 

@@ -1,0 +1,298 @@
+// Package webhook sends the webhook outbox: a worker, run by every
+// replica's server, claims due deliveries from the database, POSTs each
+// event to its receiver signed as the Standard Webhooks specification
+// says, and records the outcome through control, which decides retries
+// and disabling. Connections are guarded against server-side request
+// forgery on the address actually dialed.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/buildinfo"
+	"github.com/keyplane/keyplane/internal/wallclock"
+)
+
+// Defaults of Options.
+const (
+	DefaultPoll    = 500 * time.Millisecond
+	DefaultLease   = time.Minute
+	DefaultSenders = 16
+	// DefaultTimeout bounds one attempt, from dialing to the answer's
+	// headers: well inside the lease, so a claim never runs out while its
+	// attempt is still going.
+	DefaultTimeout = 15 * time.Second
+)
+
+// Options adjusts a Worker; the zero value serves production.
+type Options struct {
+	// AllowPrivate lets deliveries reach loopback, private and link-local
+	// addresses and use plain http (serve --webhooks-allow-private).
+	AllowPrivate bool
+	// Client sends the deliveries; nil means NewClient(AllowPrivate,
+	// DefaultTimeout). A client given here must guard its own dialing.
+	Client *http.Client
+	// Now is the clock of the webhook-timestamp header: the clock the
+	// Service schedules by (nil: the wall clock).
+	Now func() time.Time
+	// Poll is how often an idle worker looks for due deliveries.
+	Poll time.Duration
+	// Lease is how long a claimed delivery is kept from other workers: if
+	// this one dies, another takes the delivery once the lease runs out.
+	Lease time.Duration
+	// Senders bounds the deliveries in flight at once.
+	Senders int
+	Logger  *slog.Logger
+}
+
+// Worker delivers the outbox until its context ends.
+type Worker struct {
+	svc    *control.Service
+	o      Options
+	client *http.Client
+	agent  string
+}
+
+// New returns a worker delivering svc's outbox.
+func New(svc *control.Service, o Options) *Worker {
+	if o.Now == nil {
+		o.Now = wallclock.Now
+	}
+	if o.Poll <= 0 {
+		o.Poll = DefaultPoll
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
+	}
+	if o.Senders <= 0 {
+		o.Senders = DefaultSenders
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := o.Client
+	if c == nil {
+		c = NewClient(o.AllowPrivate, DefaultTimeout)
+	}
+	return &Worker{svc: svc, o: o, client: c, agent: "Keyplane-Webhooks/" + buildinfo.Read().Version}
+}
+
+// Run delivers until ctx ends, then waits for the deliveries in flight:
+// those cut short are handed back to the outbox, not counted as attempts.
+func (w *Worker) Run(ctx context.Context) {
+	slots := make(chan struct{}, w.o.Senders)
+	freed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	timer := time.NewTimer(w.o.Poll)
+	defer timer.Stop()
+	for {
+		free := cap(slots) - len(slots)
+		claimed := 0
+		if free > 0 {
+			ds, _, err := w.svc.ClaimWebhookDeliveries(ctx, keyplane.InstallOperator, w.o.Lease, free)
+			if err != nil && ctx.Err() == nil {
+				w.o.Logger.Warn("webhook outbox", "err", err)
+			}
+			claimed = len(ds)
+			for _, d := range ds {
+				slots <- struct{}{}
+				wg.Go(func() {
+					defer func() {
+						<-slots
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
+					}()
+					w.deliver(ctx, d)
+				})
+			}
+		}
+		switch {
+		case claimed > 0 && claimed == free:
+			continue // every slot taken: look again when one frees
+		case free == 0:
+			// Every slot busy: wait for one.
+			select {
+			case <-ctx.Done():
+				return
+			case <-freed:
+			}
+			continue
+		}
+		// Nothing more is due: look again after the poll.
+		timer.Reset(w.o.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+	}
+}
+
+// deliver makes one attempt of d and records it.
+func (w *Worker) deliver(ctx context.Context, d control.WebhookDispatch) {
+	r := w.attempt(ctx, d)
+	// The outcome is recorded even while the server stops: an attempt made
+	// must be counted, or its answer would be lost.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	if ctx.Err() != nil && !r.Answered {
+		err = w.svc.ReleaseWebhookDelivery(rctx, keyplane.InstallOperator, d)
+	} else {
+		err = w.svc.FinishWebhookDelivery(rctx, keyplane.InstallOperator, d, r)
+	}
+	if err != nil {
+		w.o.Logger.Warn("recording a webhook attempt", "accountId", d.Delivery.AccountID, "webhookId", d.Delivery.WebhookID,
+			"eventId", d.Delivery.EventID, "err", err)
+	}
+}
+
+// attempt POSTs d's event to its receiver, signed.
+func (w *Worker) attempt(ctx context.Context, d control.WebhookDispatch) control.AttemptResult {
+	if _, msg := keyplane.ParseWebhookURL("url", d.URL, w.o.AllowPrivate); msg != "" {
+		return control.AttemptResult{Error: "not sent: " + msg}
+	}
+	body, err := keyplane.EncodeAuditEvent(d.Event)
+	if err != nil {
+		return control.AttemptResult{Error: "not sent: " + err.Error()}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, strings.NewReader(string(body)))
+	if err != nil {
+		return control.AttemptResult{Error: "not sent: " + err.Error()}
+	}
+	if err := Sign(req.Header, d.Delivery.MessageID(), w.o.Now(), body, d.Secrets); err != nil {
+		return control.AttemptResult{Error: "not sent: " + err.Error()}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", w.agent)
+	start := time.Now()
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return control.AttemptResult{Error: describe(err), Latency: time.Since(start)}
+	}
+	// Read a little of the answer so the connection can be kept, and no
+	// more: what a receiver says is not stored.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return control.AttemptResult{Answered: true, Status: resp.StatusCode, Latency: time.Since(start)}
+}
+
+// Sign sets the Standard Webhooks headers of a delivery on h: webhook-id
+// (msgID, the same on every attempt), webhook-timestamp (at, in unix
+// seconds) and webhook-signature, one "v1,…" signature per secret, space
+// separated (two while a rotated secret is in its overlap).
+func Sign(h http.Header, msgID string, at time.Time, body []byte, secrets []string) error {
+	ts := at.Unix()
+	var sigs []string
+	for _, s := range secrets {
+		key, err := keyplane.WebhookSigningKey(s)
+		if err != nil {
+			return err
+		}
+		sigs = append(sigs, keyplane.SignWebhook(key, msgID, ts, body))
+	}
+	if len(sigs) == 0 {
+		return errors.New("no signing secret")
+	}
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	h.Set("webhook-signature", strings.Join(sigs, " "))
+	return nil
+}
+
+// describe says what went wrong with an attempt, in the words a delivery
+// shows, without repeating the URL (it may carry a token in its query).
+func describe(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var fe *forbiddenError
+	switch {
+	case errors.As(err, &fe):
+		return fe.Error()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, http.ErrHandlerTimeout):
+		return "timed out"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timed out"
+	}
+	s := err.Error()
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}
+
+// forbiddenError is the refusal of a connection to an address webhooks
+// may not reach.
+type forbiddenError struct {
+	addr netip.Addr
+	why  string
+}
+
+func (e *forbiddenError) Error() string {
+	return fmt.Sprintf("not sent: the destination %s is %s; webhooks are not sent into private networks", e.addr, e.why)
+}
+
+// NewClient is the HTTP client of deliveries: no proxy (one from the
+// environment would dial for us, past the guard), no redirects (a 3xx is
+// the receiver's answer, and following it could lead anywhere), each
+// attempt bounded by timeout, and, unless allowPrivate, every connection
+// refused whose resolved address is one webhooks may not reach. The check
+// is made on the address about to be dialed, after resolution, so a name
+// that resolves to a public address when registered and to a private one
+// later is refused all the same.
+func NewClient(allowPrivate bool, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		d.ControlContext = guard
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// guard is a dialer's ControlContext: it runs on the socket about to
+// connect to address, an IP and port after resolution.
+func guard(_ context.Context, _, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("not sent: %s is not an address", address)
+	}
+	if why := keyplane.ForbiddenAddress(ap.Addr()); why != "" {
+		return &forbiddenError{addr: ap.Addr().Unmap(), why: why}
+	}
+	return nil
+}
