@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/internal/wallclock"
+	"github.com/keyplane/keyplane/mail"
 )
 
 // Service runs the operations on a Store.
@@ -47,6 +48,14 @@ type Service struct {
 	// opKeys holds operator keys by hash, under the same version rule as
 	// keys: a revocation is seen by the next request.
 	opKeys readCache[[32]byte, keyplane.OperatorKey]
+
+	// The e-mail flows: the sender (nil: none; links are handed back to be
+	// shown), the base of links, whether sign-up is on, and the messages
+	// being sent in the background.
+	mailer    mail.Sender
+	publicURL string
+	signup    bool
+	mailWG    sync.WaitGroup
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -64,6 +73,15 @@ type Options struct {
 	// PasswordHashes is how many password hashes may run at once; 0 means
 	// DefaultPasswordHashes().
 	PasswordHashes int
+	// Mailer sends the messages of invitations, password resets and
+	// sign-ups; nil means no mail server: an invitation's link is handed
+	// back to be shown, and resets and sign-ups by e-mail are off.
+	Mailer mail.Sender
+	// PublicURL is the base of the links sent (https://keyplane.example.com);
+	// empty means http://localhost:8080.
+	PublicURL string
+	// Signup turns on self-service sign-up (it needs a Mailer).
+	Signup bool
 }
 
 // New returns a Service on s.
@@ -86,7 +104,11 @@ func New(s Store, o Options) *Service {
 	if o.PasswordHashes <= 0 {
 		o.PasswordHashes = DefaultPasswordHashes()
 	}
-	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes)}
+	if o.PublicURL == "" {
+		o.PublicURL = "http://localhost:8080"
+	}
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes),
+		mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), signup: o.Signup}
 	svc.store = idempotentStore{Store: s, s: svc}
 	svc.pages.max = maxCachedPages
 	svc.versions, _ = s.(Versioned)

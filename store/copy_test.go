@@ -19,6 +19,8 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/pgtest"
+	"github.com/keyplane/keyplane/internal/smtptest"
+	"github.com/keyplane/keyplane/mail"
 )
 
 // tick is a clock that moves on by a little over a second every time it is
@@ -188,6 +190,19 @@ func populate(t *testing.T, db *DB) populated {
 	}
 	out.session, _, err = svc.SignIn(ctx, "owner@example.com", "correct horse battery", "10.0.0.1")
 	must(err)
+	// The e-mail flows' rows: an invitation (a scoped one, so scope holds
+	// ids), a password reset, and a sign-up (sent through a real SMTP
+	// server).
+	_, _, err = svc.Invite(ctx, keyplane.Operator(1), control.NewInvitation{Email: "invited@example.com", Role: keyplane.RoleAppAdmin, Apps: []int64{apps[0].ID, apps[1].ID}})
+	must(err)
+	_, _, err = svc.PasswordResetLink(ctx, keyplane.Operator(1), "viewer@example.com")
+	must(err)
+	smtp := smtptest.Start(t, smtptest.Options{})
+	mc, err := mail.ParseURL(smtp.URL, "noreply@example.com", "")
+	must(err)
+	withMail := control.New(db, control.Options{Now: (&tick{t: t0}).now, Mailer: mail.NewSMTP(mc, nil), Signup: true})
+	must(withMail.RequestSignup(ctx, "signup@example.com", "10.0.0.2"))
+	smtp.Next(t)
 	// An idempotency key with its stored answer (a request that wrote nothing).
 	claim, _, err := svc.BeginIdempotent(ctx, p, "populate-check", []byte{1, 2, 3})
 	must(err)
@@ -202,6 +217,7 @@ var tableOrder = []struct{ name, order string }{
 	{"accounts", "id"}, {"apps", "id"}, {"keysets", "id"}, {"secret_keys", "keyset_id, prefix"},
 	{"integrations", "id"}, {"api_keys", "id"}, {"operator_keys", "id"},
 	{"users", "id"}, {"memberships", "account_id, user_id"}, {"membership_scopes", "account_id, user_id, level, target_id"}, {"sessions", "token_hash"}, {"login_failures", "subject, at, attempt"}, {"setup_tokens", "hash"},
+	{"invitations", "id"}, {"password_resets", "token_hash"}, {"signups", "token_hash"},
 	{"audit_events", "id"},
 	{"kek", "id"}, {"usage_keyset_daily", "keyset_id, metric, day"}, {"usage_app_daily", "app_id, metric, day"},
 	{"usage_account_daily", "account_id, metric, day"},
