@@ -112,6 +112,7 @@ const serveGCPercent = 400
 
 func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
+	var m mailFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API and the Admin Portal",
@@ -137,6 +138,7 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 			if err := checkAddr(cfg.Addr); err != nil {
 				return &usageError{cmd: cmd, err: err}
 			}
+			cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPPasswordFile, cfg.PublicURL = m.smtpURL, m.from, m.passwordFile, m.publicURL
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
@@ -150,6 +152,9 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.Flags().StringVar(&cfg.TLSCert, "tls-cert", getenv("KEYPLANE_TLS_CERT"), "PEM certificate chain; with --tls-key, serve HTTPS only (env KEYPLANE_TLS_CERT)")
 	cmd.Flags().StringVar(&cfg.PprofAddr, "pprof", getenv("KEYPLANE_PPROF"), "serve Go's profiler (net/http/pprof) at this host:port, apart from the API; off unless given, keep it on loopback (env KEYPLANE_PPROF)")
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
+	m.add(cmd, getenv)
+	cmd.Flags().BoolVar(&cfg.Signup, "signup", env(getenv, "KEYPLANE_SIGNUP", "") == "true",
+		"let anyone create an account by confirming their e-mail address; needs --smtp-url (env KEYPLANE_SIGNUP=true)")
 	return cmd
 }
 
@@ -258,7 +263,7 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
 	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(), a.createUser(),
 		a.listAccounts(), a.createAccount(), a.renameAccount(), a.disableAccount(true), a.disableAccount(false), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit(),
-		a.createOperatorKey(), a.listOperatorKeys(), a.revokeOperatorKey())
+		a.createOperatorKey(), a.listOperatorKeys(), a.revokeOperatorKey(), a.invite(getenv), a.resetPassword(getenv))
 	return cmd
 }
 
