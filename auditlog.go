@@ -44,6 +44,10 @@ type AuditQuery struct {
 	// id in the account's own sequence.
 	After int64
 	Limit int
+	// NewestFirst lists the newest events first (the portal's order);
+	// After then names the last event seen from the newest end, and the
+	// page holds events older than it.
+	NewestFirst bool
 }
 
 var (
@@ -56,6 +60,7 @@ var (
 var EventTypes = []string{
 	EventAppCreated, EventAppRenamed, EventAppDeleted,
 	EventKeysetCreated, EventKeysetRenamed, EventKeysetTypeChanged, EventKeysetDeleted, EventKeysetConfigChanged,
+	EventPushCredentialsUploaded,
 	EventSecretKeyRotated, EventSecretKeyExpiryChanged, EventSecretKeyDeleted,
 	EventServiceIntegrationCreated, EventServiceIntegrationDeleted, EventApiKeyCreated, EventApiKeyRevoked,
 	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,
@@ -118,6 +123,11 @@ func (q AuditQuery) fingerprint() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%d|%d|%d|%s|%s|%d|%s|%d", q.AccountID, q.From.UnixMilli(), q.To.UnixMilli(),
 		strings.Join(q.Types, ","), q.ActorType, q.ActorID, q.TargetType, q.TargetID)
+	if q.NewestFirst {
+		// Only then, so that cursors made before the order existed
+		// still read.
+		b.WriteString("|newest")
+	}
 	sum := sha256.Sum256(b.Bytes())
 	return sum[:8]
 }

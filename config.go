@@ -388,6 +388,80 @@ var configNotes = map[string]string{
 	"apns.authKeyId":                     "10 letters or digits; required when enabling",
 }
 
+// ConfigChoice is one value a configuration field with a fixed list
+// accepts: Value as the API takes it (the JSON text of a number, or a
+// string) and Label as people read it ("7 days", "Unlimited").
+type ConfigChoice struct {
+	Value, Label string
+}
+
+// ConfigRule is what one configuration field accepts, for forms and tools
+// that offer only what the API takes. It is derived from the same values
+// Config.Validate checks, so the two cannot disagree.
+type ConfigRule struct {
+	// Choices are the only values accepted, in the order to offer them;
+	// nil when the field is not a fixed list.
+	Choices []ConfigChoice
+	// Unit is what a number counts ("days", "seconds"), or "".
+	Unit string
+	// Min and Max bound a number when HasRange is set.
+	Min, Max int
+	HasRange bool
+	// WriteOnce tells that the value cannot change once set (a region:
+	// data stored there does not move).
+	WriteOnce bool
+}
+
+// ConfigRuleOf returns the rule of the field at path ("files.region"); a
+// field without one (a flag, free text) has the zero ConfigRule.
+func ConfigRuleOf(path string) ConfigRule {
+	between := func(r [2]int, unit string) ConfigRule {
+		return ConfigRule{Min: r[0], Max: r[1], HasRange: true, Unit: unit}
+	}
+	switch path {
+	case "files.retention", "messagePersistence.retention":
+		return ConfigRule{Choices: retentionChoices(), Unit: "days"}
+	case "files.region":
+		return ConfigRule{Choices: stringChoices(filesRegions), WriteOnce: true}
+	case "appContext.region", "dataSync.region":
+		return ConfigRule{Choices: stringChoices(contextRegions), WriteOnce: true}
+	case "streamController.channelGroupLimit":
+		return between(channelGroupLimits, "channels per group")
+	case "presence.announceMax":
+		return between(announceMaxes, "occupants")
+	case "presence.interval":
+		return between(presenceIntervals, "seconds")
+	case "presence.debounce":
+		return between(presenceDebounces, "seconds")
+	}
+	return ConfigRule{}
+}
+
+// retentionChoices are retentionDays as people read them; 0 keeps
+// messages and files for ever.
+func retentionChoices() []ConfigChoice {
+	out := make([]ConfigChoice, len(retentionDays))
+	for i, d := range retentionDays {
+		label := strconv.Itoa(d) + " days"
+		switch d {
+		case 0:
+			label = "Unlimited"
+		case 1:
+			label = "1 day"
+		}
+		out[i] = ConfigChoice{Value: strconv.Itoa(d), Label: label}
+	}
+	return out
+}
+
+func stringChoices(vs []string) []ConfigChoice {
+	out := make([]ConfigChoice, len(vs))
+	for i, v := range vs {
+		out[i] = ConfigChoice{Value: v, Label: v}
+	}
+	return out
+}
+
 func joinInts(ns []int) string {
 	s := make([]string, len(ns))
 	for i, n := range ns {

@@ -785,3 +785,77 @@ func TestDescribeConfig(t *testing.T) {
 		}
 	}
 }
+
+// ConfigRuleOf offers exactly what Apply accepts: every choice and both
+// ends of a range pass, a value beside them fails, and a write-once field
+// refuses a change once set.
+func TestConfigRuleOfMatchesValidation(t *testing.T) {
+	patch := func(path, raw string) string {
+		sec, field, _ := strings.Cut(path, ".")
+		return `{"` + sec + `":{"` + field + `":` + raw + `}}`
+	}
+	quote := func(rule ConfigRule, v string) string {
+		if rule.Unit == "days" {
+			return v // a retention is a number
+		}
+		return strconv.Quote(v)
+	}
+	ruled := 0
+	for _, path := range configFieldPaths() {
+		rule := ConfigRuleOf(path)
+		if rule.Choices == nil && !rule.HasRange {
+			if rule.WriteOnce || rule.Unit != "" {
+				t.Errorf("%s: a unit or write-once without a rule", path)
+			}
+			continue
+		}
+		ruled++
+		for _, c := range rule.Choices {
+			if _, err := applyConfigJSON(testBareConfig(), patch(path, quote(rule, c.Value))); err != nil {
+				t.Errorf("%s = %s offered but refused: %v", path, c.Value, err)
+			}
+			if c.Label == "" {
+				t.Errorf("%s = %s has no label", path, c.Value)
+			}
+		}
+		if rule.Choices != nil {
+			if _, err := applyConfigJSON(testBareConfig(), patch(path, quote(rule, "2"))); err == nil {
+				t.Errorf("%s = 2 not offered but accepted", path)
+			}
+		}
+		if rule.HasRange {
+			for _, v := range []int{rule.Min, rule.Max} {
+				if _, err := applyConfigJSON(testBareConfig(), patch(path, strconv.Itoa(v))); err != nil {
+					t.Errorf("%s = %d is in range but refused: %v", path, v, err)
+				}
+			}
+			for _, v := range []int{rule.Min - 1, rule.Max + 1} {
+				if _, err := applyConfigJSON(testBareConfig(), patch(path, strconv.Itoa(v))); err == nil {
+					t.Errorf("%s = %d is out of range but accepted", path, v)
+				}
+			}
+		}
+		if rule.WriteOnce {
+			a, b := rule.Choices[0].Value, rule.Choices[1].Value
+			if _, err := applyConfigJSON(testBareConfig(), patch(path, quote(rule, a)), patch(path, quote(rule, b))); err == nil {
+				t.Errorf("%s changed from %s to %s", path, a, b)
+			}
+		}
+	}
+	if ruled != 9 {
+		t.Errorf("%d fields have a rule, want 9", ruled)
+	}
+}
+
+// configFieldPaths names every field of Config as "section.field".
+func configFieldPaths() []string {
+	var out []string
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		sec := ct.Field(i)
+		for j := range sec.Type.NumField() {
+			out = append(out, jsonName(sec)+"."+jsonName(sec.Type.Field(j)))
+		}
+	}
+	return out
+}

@@ -321,18 +321,22 @@ func write(r Resource) Permission { return Permission{r, AccessWrite} }
 
 // The operations of the Admin API, by the names of PubNub's route catalogue.
 var (
-	OpListApps        = Operation{"listApps", "GET", "/v2/apps", LevelAccount, []Permission{read(ResourceApp)}, []string{"page", "limit"}}
-	OpCreateApp       = Operation{"createApp", "POST", "/v2/apps", LevelAccount, []Permission{write(ResourceApp)}, nil}
-	OpGetApp          = Operation{"getApp", "GET", "/v2/apps/{appId}", LevelApp, []Permission{read(ResourceApp)}, nil}
-	OpUpdateApp       = Operation{"updateApp", "PATCH", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
-	OpDeleteApp       = Operation{"deleteApp", "DELETE", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
-	OpListKeysets     = Operation{"listKeysets", "GET", "/v2/keysets", LevelAccount, []Permission{read(ResourceKeyset)}, []string{"page", "limit", "appId"}}
-	OpCreateKeyset    = Operation{"createKeyset", "POST", "/v2/keysets", LevelApp, []Permission{write(ResourceKeyset), read(ResourceSecretKey)}, nil}
-	OpGetKeyset       = Operation{"getKeyset", "GET", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
-	OpUpdateKeyset    = Operation{"updateKeyset", "PATCH", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
-	OpDeleteKeyset    = Operation{"deleteKeyset", "DELETE", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
-	OpGetConfig       = Operation{"getKeysetConfig", "GET", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
-	OpUpdateConfig    = Operation{"updateKeysetConfig", "PATCH", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpListApps     = Operation{"listApps", "GET", "/v2/apps", LevelAccount, []Permission{read(ResourceApp)}, []string{"page", "limit"}}
+	OpCreateApp    = Operation{"createApp", "POST", "/v2/apps", LevelAccount, []Permission{write(ResourceApp)}, nil}
+	OpGetApp       = Operation{"getApp", "GET", "/v2/apps/{appId}", LevelApp, []Permission{read(ResourceApp)}, nil}
+	OpUpdateApp    = Operation{"updateApp", "PATCH", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
+	OpDeleteApp    = Operation{"deleteApp", "DELETE", "/v2/apps/{appId}", LevelApp, []Permission{write(ResourceApp)}, nil}
+	OpListKeysets  = Operation{"listKeysets", "GET", "/v2/keysets", LevelAccount, []Permission{read(ResourceKeyset)}, []string{"page", "limit", "appId"}}
+	OpCreateKeyset = Operation{"createKeyset", "POST", "/v2/keysets", LevelApp, []Permission{write(ResourceKeyset), read(ResourceSecretKey)}, nil}
+	OpGetKeyset    = Operation{"getKeyset", "GET", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
+	OpUpdateKeyset = Operation{"updateKeyset", "PATCH", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpDeleteKeyset = Operation{"deleteKeyset", "DELETE", "/v2/keysets/{keysetId}", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpGetConfig    = Operation{"getKeysetConfig", "GET", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{read(ResourceKeyset)}, nil}
+	OpUpdateConfig = Operation{"updateKeysetConfig", "PATCH", "/v2/keysets/{keysetId}/config", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	// The push credential uploads change the keyset's configuration, and
+	// need what changing it needs.
+	OpUploadAPNs      = Operation{"uploadApnsCredentials", "POST", "/v2/keysets/{keysetId}/config/apns", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
+	OpUploadFCM       = Operation{"uploadFcmCredentials", "POST", "/v2/keysets/{keysetId}/config/fcm", LevelKeyset, []Permission{write(ResourceKeyset)}, nil}
 	OpListSecretKeys  = Operation{"listSecretKeys", "GET", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{read(ResourceSecretKey)}, []string{"activeOnly"}}
 	OpRotateSecretKey = Operation{"rotateSecretKey", "POST", "/v2/keysets/{keysetId}/secret-keys", LevelKeyset, []Permission{write(ResourceSecretKey)}, nil}
 	OpUpdateSecretKey = Operation{"updateSecretKeyExpiration", "PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", LevelKeyset, []Permission{write(ResourceSecretKey)}, nil}
@@ -348,7 +352,7 @@ var (
 var Operations = []Operation{
 	OpListApps, OpCreateApp, OpGetApp, OpUpdateApp, OpDeleteApp,
 	OpListKeysets, OpCreateKeyset, OpGetKeyset, OpUpdateKeyset, OpDeleteKeyset,
-	OpGetConfig, OpUpdateConfig,
+	OpGetConfig, OpUpdateConfig, OpUploadAPNs, OpUploadFCM,
 	OpListSecretKeys, OpRotateSecretKey, OpUpdateSecretKey, OpDeleteSecretKey,
 	OpGetUsage, OpReportUsage,
 	OpListAuditEvents, OpGetMe, OpCheckAuthz,

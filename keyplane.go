@@ -239,14 +239,17 @@ type AuditEvent struct {
 
 // Audit event types, PubNub's names where PubNub has one.
 const (
-	EventAppCreated                = "AppCreated"
-	EventAppRenamed                = "AppRenamed"
-	EventAppDeleted                = "AppDeleted"
-	EventKeysetCreated             = "KeysetCreated"
-	EventKeysetRenamed             = "KeysetRenamed"
-	EventKeysetTypeChanged         = "KeysetTypeChanged"
-	EventKeysetDeleted             = "KeysetDeleted"
-	EventKeysetConfigChanged       = "KeysetConfigChanged"
+	EventAppCreated          = "AppCreated"
+	EventAppRenamed          = "AppRenamed"
+	EventAppDeleted          = "AppDeleted"
+	EventKeysetCreated       = "KeysetCreated"
+	EventKeysetRenamed       = "KeysetRenamed"
+	EventKeysetTypeChanged   = "KeysetTypeChanged"
+	EventKeysetDeleted       = "KeysetDeleted"
+	EventKeysetConfigChanged = "KeysetConfigChanged"
+	// EventPushCredentialsUploaded records an APNs or FCM credential file
+	// uploaded (Keyplane's name): its kind and name, never its content.
+	EventPushCredentialsUploaded   = "PushCredentialsUploaded"
 	EventSecretKeyRotated          = "SecretKeyRotated"
 	EventSecretKeyExpiryChanged    = "SecretKeyExpirationChanged"
 	EventSecretKeyDeleted          = "SecretKeyDeleted"

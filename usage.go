@@ -85,6 +85,46 @@ func (c MetricCode) String() string {
 	return usageMetrics[c]
 }
 
+// metricLabels are the names people read for the metrics most looked at,
+// as PubNub's usage documentation and dashboard describe them: the one
+// table of them. Every other metric is named by MetricLabel from its id.
+var metricLabels = map[string]string{
+	"txn_total":       "Total transactions",
+	"mtd_txn_total":   "Transactions, month to date",
+	"replicated":      "Replicated transactions",
+	"edge":            "Edge transactions",
+	"signals":         "Signals",
+	"message_actions": "Message actions",
+	"free":            "Free transactions",
+	"uuid":            "Daily active users",
+	"mtd_uuid":        "Monthly active users",
+	"pn_uuid":         "Active users (PubNub-made IDs)",
+	"msgs_total":      "Total messages",
+	"publish":         "Messages published",
+	"subscribe_msgs":  "Messages delivered",
+	"history_msgs":    "Messages from history",
+	"files_msgs":      "File messages",
+	"push_msgs":       "Push messages",
+	"bytes_stored":    "Bytes stored",
+	"events_ingested": "Events ingested",
+	"message_ratio":   "Messages per transaction",
+}
+
+// MetricLabel is the name people read for a usage metric: PubNub's where
+// metricLabels has it, else the id in words ("presence_leave_transactions"
+// → "Presence leave transactions"). Pages show the id beside it, since the
+// API and scripts use the id.
+func MetricLabel(name string) string {
+	if l, ok := metricLabels[name]; ok {
+		return l
+	}
+	words := strings.ReplaceAll(name, "_", " ")
+	if words == "" {
+		return ""
+	}
+	return strings.ToUpper(words[:1]) + words[1:]
+}
+
 // derivation is how a derived metric is computed from reported ones: a
 // running total over the month of one metric, or the ratio of two on the
 // same day (0 when the divisor is 0).

@@ -13,3 +13,18 @@ func TestSumsOverDays(t *testing.T) {
 		}
 	}
 }
+
+// Every metric with a human name is one the API knows, and any other is
+// named from its id.
+func TestMetricLabel(t *testing.T) {
+	for name := range metricLabels {
+		if _, ok := Metric(name); !ok {
+			t.Errorf("a label for %q, which is no metric", name)
+		}
+	}
+	for name, want := range map[string]string{"subscribe_msgs": "Messages delivered", "mtd_uuid": "Monthly active users", "presence_leave_transactions": "Presence leave transactions"} {
+		if got := MetricLabel(name); got != want {
+			t.Errorf("MetricLabel(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

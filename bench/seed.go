@@ -44,8 +44,6 @@ type shape struct{ accounts, apps, perApp int }
 // oneAccount is the shape of a database of one account.
 func oneAccount(apps, perApp int) shape { return shape{1, apps, perApp} }
 
-func (sh shape) keysets() int { return sh.accounts * sh.apps * sh.perApp }
-
 func (sh shape) String() string {
 	if sh.accounts == 1 {
 		return fmt.Sprintf("%dx%d", sh.apps, sh.perApp)

@@ -322,7 +322,7 @@ func TestCustomers(t *testing.T) {
 	}
 	now := ms(s.clock.Now())
 	if cu.ID == "" || cu.ExternalID != "acme-1" || cu.Name != "Acme" || !cu.Created.Equal(now) ||
-		!cmp.Equal(cu.Keysets, []client.CustomerKeyset{{ID: ks[0], AssignedAt: now}}) {
+		!cmp.Equal(cu.Keysets, []client.CustomerKeyset{{ID: ks[0], AssignedAt: client.Time{Time: now}}}) {
 		t.Errorf("CreateCustomer = %+v", cu)
 	}
 	got, err := oem.GetCustomer(ctx, cu.ID)
@@ -332,14 +332,14 @@ func TestCustomers(t *testing.T) {
 	s.clock.Advance(time.Minute)
 	later := ms(s.clock.Now())
 	r, err := oem.RenameCustomer(ctx, cu.ID, "Acme Corp")
-	if err != nil || r.Name != "Acme Corp" || r.ExternalID != "acme-1" || !r.Updated.Equal(later) || !r.Created.Equal(cu.Created) {
+	if err != nil || r.Name != "Acme Corp" || r.ExternalID != "acme-1" || !r.Updated.Equal(later) || !r.Created.Equal(cu.Created.Time) {
 		t.Errorf("RenameCustomer = %+v, %v", r, err)
 	}
 	as, err := oem.AssignCustomerKeysets(ctx, cu.ID, ks[2], ks[0])
 	if err != nil {
 		t.Fatalf("AssignCustomerKeysets: %v", err)
 	}
-	wantKs := []client.CustomerKeyset{{ID: ks[0], AssignedAt: now}, {ID: ks[2], AssignedAt: later}}
+	wantKs := []client.CustomerKeyset{{ID: ks[0], AssignedAt: client.Time{Time: now}}, {ID: ks[2], AssignedAt: client.Time{Time: later}}}
 	if diff := cmp.Diff(wantKs, as.Keysets); diff != "" {
 		t.Errorf("AssignCustomerKeysets keysets (-want +got):\n%s", diff)
 	}

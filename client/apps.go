@@ -4,15 +4,14 @@ import (
 	"context"
 	"iter"
 	"net/http"
-	"time"
 )
 
 // App is a container of keysets.
 type App struct {
-	ID        string    `json:"id"` // an integer, written as a string as on the wire
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"createdAt"`
-	UpdatedAt time.Time `json:"updatedAt"`
+	ID        string `json:"id"` // an integer, written as a string as on the wire
+	Name      string `json:"name"`
+	CreatedAt Time   `json:"createdAt"`
+	UpdatedAt Time   `json:"updatedAt"`
 }
 
 // AppPage is one page of the apps the key may read, ordered by id.

@@ -16,7 +16,7 @@ import (
 type AuditEvent struct {
 	ID        string      `json:"id"` // the event's number in its account, from 1
 	AccountID string      `json:"accountId"`
-	At        time.Time   `json:"at"`
+	At        Time        `json:"at"`
 	Type      string      `json:"type"` // PubNub's event name where it has one, such as "KeysetConfigChanged"
 	Actor     AuditActor  `json:"actor"`
 	Target    AuditTarget `json:"target"`

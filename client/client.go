@@ -28,6 +28,13 @@
 //
 // A DELETE retried after a lost answer (a connection error, 502 or 504) may
 // answer 404 when an earlier attempt did reach the server and was applied.
+//
+// # Times
+//
+// Times in answers are Time values: a time.Time (app.CreatedAt.Time, or its
+// methods, app.CreatedAt.Before(t)) that encodes as the API writes times, so
+// an answer encoded again as JSON reads as the server's own. Times the
+// methods take are plain time.Time.
 package client
 
 import (
@@ -174,7 +181,14 @@ func (c *Client) ask(ctx context.Context, path string, in, out any) error {
 // the first answer, so it is retried as a DELETE is.
 func (c *Client) send(ctx context.Context, method, path string, query url.Values, in, out any, readOnly bool, hdr http.Header) (http.Header, error) {
 	var body []byte
-	if in != nil {
+	if f, ok := in.(form); ok {
+		body = f.body
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr.Set("Content-Type", f.contentType)
+	} else if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return nil, fmt.Errorf("keyplane: %s %s: encoding the body: %w", method, path, err)
@@ -254,7 +268,7 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte, out an
 	req.Header.Set("PubNub-Version", c.version)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
-	if body != nil {
+	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.http.Do(req)

@@ -28,7 +28,7 @@ func TestApps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateApp: %v", err)
 	}
-	if a.ID == "" || a.Name != "Telemedicine" || a.CreatedAt.IsZero() || !a.CreatedAt.Equal(a.UpdatedAt) {
+	if a.ID == "" || a.Name != "Telemedicine" || a.CreatedAt.IsZero() || !a.CreatedAt.Equal(a.UpdatedAt.Time) {
 		t.Errorf("CreateApp = %+v", a)
 	}
 	if !a.CreatedAt.Equal(ms(s.clock.Now())) {
@@ -59,7 +59,7 @@ func TestApps(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RenameApp: %v", err)
 	}
-	if r.ID != b.ID || r.Name != "Renamed" || !r.CreatedAt.Equal(b.CreatedAt) || !r.UpdatedAt.After(b.UpdatedAt) {
+	if r.ID != b.ID || r.Name != "Renamed" || !r.CreatedAt.Equal(b.CreatedAt.Time) || !r.UpdatedAt.After(b.UpdatedAt.Time) {
 		t.Errorf("RenameApp = %+v, from %+v", r, b)
 	}
 
@@ -177,7 +177,7 @@ func TestKeysets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]client.SecretKey{{SecretKey: main1}, {SecretKey: main0.SecretKey, ExpiresAt: &exp}}, keys); diff != "" {
+	if diff := cmp.Diff([]client.SecretKey{{SecretKey: main1}, {SecretKey: main0.SecretKey, ExpiresAt: &client.Time{Time: exp}}}, keys); diff != "" {
 		t.Errorf("ListSecretKeys after a rotation with expiry (-want +got):\n%s", diff)
 	}
 	later := ms(s.clock.Now().Add(48 * time.Hour))

@@ -14,14 +14,14 @@ import (
 // Keyset is a keyset as every answer but its creation shows it: without
 // secret keys.
 type Keyset struct {
-	ID           string    `json:"id"`
-	AppID        string    `json:"appId"`
-	Name         string    `json:"name"`
-	Type         string    `json:"type"` // "testing" or "production"
-	PublishKey   string    `json:"publishKey"`
-	SubscribeKey string    `json:"subscribeKey"`
-	CreatedAt    time.Time `json:"createdAt"`
-	UpdatedAt    time.Time `json:"updatedAt"`
+	ID           string `json:"id"`
+	AppID        string `json:"appId"`
+	Name         string `json:"name"`
+	Type         string `json:"type"` // "testing" or "production"
+	PublishKey   string `json:"publishKey"`
+	SubscribeKey string `json:"subscribeKey"`
+	CreatedAt    Time   `json:"createdAt"`
+	UpdatedAt    Time   `json:"updatedAt"`
 }
 
 // Config is a keyset's whole feature configuration, as GetConfig answers
@@ -31,8 +31,8 @@ type Config = keyplane.Config
 // SecretKey is a secret key of a keyset: the main key, whose ExpiresAt is
 // nil, or a rotated key that works until ExpiresAt.
 type SecretKey struct {
-	SecretKey string     `json:"secretKey"` // the whole key; its first 11 characters are its prefix
-	ExpiresAt *time.Time `json:"expiresAt"`
+	SecretKey string `json:"secretKey"` // the whole key; its first 11 characters are its prefix
+	ExpiresAt *Time  `json:"expiresAt"`
 }
 
 // Prefix returns the first 11 characters of the key, which name it in

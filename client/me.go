@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"net/http"
-	"time"
 )
 
 // Me is what the server tells a key about itself (GET /v2/me).
@@ -25,11 +24,11 @@ type IDName struct {
 // MeKey is the calling API key, by the prefix lists show it; the key itself
 // is never answered.
 type MeKey struct {
-	ID         string     `json:"id"`
-	Prefix     string     `json:"prefix"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	ExpiresAt  time.Time  `json:"expiresAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt"` // to the minute; nil if never
+	ID         string `json:"id"`
+	Prefix     string `json:"prefix"`
+	CreatedAt  Time   `json:"createdAt"`
+	ExpiresAt  Time   `json:"expiresAt"`
+	LastUsedAt *Time  `json:"lastUsedAt"` // to the minute; nil if never
 }
 
 // Permission is one permission row of an integration.

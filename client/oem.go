@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 )
 
 // The OEM routes (/v2/oem/…) serve partner accounts only: any other
@@ -18,32 +17,33 @@ import (
 
 // Customer is an OEM partner's end customer.
 type Customer struct {
-	ID         string    `json:"id"`
-	ExternalID string    `json:"externalId"` // the partner's own id for the customer, unique in the account, never changed
-	Name       string    `json:"name"`
-	Created    time.Time `json:"created"`
-	Updated    time.Time `json:"updated"`
+	ID         string `json:"id"`
+	ExternalID string `json:"externalId"` // the partner's own id for the customer, unique in the account, never changed
+	Name       string `json:"name"`
+	Created    Time   `json:"created"`
+	Updated    Time   `json:"updated"`
 	// Keysets are the customer's keysets; nil where the answer leaves them
-	// out (KeysetCustomer).
-	Keysets []CustomerKeyset `json:"keysets"`
+	// out (KeysetCustomer). Encoded, none are left out too, as the MCP
+	// tools show a customer.
+	Keysets []CustomerKeyset `json:"keysets,omitempty"`
 }
 
 // CustomerKeyset is a keyset assigned to a customer.
 type CustomerKeyset struct {
-	ID         string    `json:"id"`
-	AssignedAt time.Time `json:"assignedAt"`
+	ID         string `json:"id"`
+	AssignedAt Time   `json:"assignedAt"`
 }
 
 // CustomerSummary is a customer as ListCustomers shows it: without its
 // keysets, with how many it holds and in how many apps.
 type CustomerSummary struct {
-	ID          string    `json:"id"`
-	ExternalID  string    `json:"externalId"`
-	Name        string    `json:"name"`
-	Created     time.Time `json:"created"`
-	Updated     time.Time `json:"updated"`
-	AppCount    int       `json:"appCount"`
-	KeysetCount int       `json:"keysetCount"`
+	ID          string `json:"id"`
+	ExternalID  string `json:"externalId"`
+	Name        string `json:"name"`
+	Created     Time   `json:"created"`
+	Updated     Time   `json:"updated"`
+	AppCount    int    `json:"appCount"`
+	KeysetCount int    `json:"keysetCount"`
 }
 
 // CustomerApp is an app holding at least one of a customer's keysets.
@@ -89,15 +89,15 @@ func numIDs(field string, ids []string) ([]int64, error) {
 // The OEM wire shapes, decoded with numbers as strings.
 type (
 	customerKeysetWire struct {
-		ID         numID     `json:"id"`
-		AssignedAt time.Time `json:"assignedAt"`
+		ID         numID `json:"id"`
+		AssignedAt Time  `json:"assignedAt"`
 	}
 	customerWire struct {
 		ID         string               `json:"id"`
 		ExternalID string               `json:"externalId"`
 		Name       string               `json:"name"`
-		Created    time.Time            `json:"created"`
-		Updated    time.Time            `json:"updated"`
+		Created    Time                 `json:"created"`
+		Updated    Time                 `json:"updated"`
 		Keysets    []customerKeysetWire `json:"keysets"`
 	}
 )

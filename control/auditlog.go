@@ -45,6 +45,32 @@ func (s *Service) ListAuditEvents(ctx context.Context, p keyplane.Principal, q k
 	return page, nil
 }
 
+// AuditEvent returns one event of p's account by its id in the account,
+// under the same Audit log row as the list. An id of no event of the
+// account is not found.
+func (s *Service) AuditEvent(ctx context.Context, p keyplane.Principal, id int64) (e keyplane.AuditEvent, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.OpListAuditEvents.Needs...); err != nil {
+		return e, err
+	}
+	notFound := keyplane.Errorf(keyplane.CodeNotFound, "audit event %d not found", id)
+	if id < 1 {
+		return e, notFound
+	}
+	err = s.store.Read(ctx, func(tx Tx) error {
+		// The first event after id-1 is event id, if it exists.
+		evs, err := tx.AuditEvents(keyplane.AuditQuery{AccountID: p.AccountID, After: id - 1, Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(evs) == 0 || evs[0].ID != id {
+			return notFound
+		}
+		e = evs[0]
+		return nil
+	})
+	return e, err
+}
+
 // AuditVerification is what walking the audit chains found: each
 // account's chain is its own and verifies alone.
 type AuditVerification struct {

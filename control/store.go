@@ -70,6 +70,9 @@ type KeysetTx interface {
 	DeleteKeyset(id int64) error
 	Config(keysetID int64) (keyplane.Config, error)
 	UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error
+	// SetPushCredential stores (or replaces) a keyset's credential file of
+	// kind, sealed; nothing reads it back through the API.
+	SetPushCredential(keysetID int64, kind keyplane.PushKind, content []byte, at time.Time) error
 }
 
 // SecretKeyTx reads and changes keysets' secret keys.

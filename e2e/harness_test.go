@@ -180,6 +180,7 @@ type env struct {
 	clock    *clock
 	dbPath   string
 	svc      *control.Service // the admin commands' view of the same database
+	db       *store.DB        // its store, the server's KEK loaded
 	account  int64
 	client   *http.Client
 	contract *contract.Validator
@@ -285,7 +286,7 @@ func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	if _, err := db.SealSecrets(context.Background(), cfg.KEKFile); err != nil {
 		t.Fatalf("SealSecrets: %v", err)
 	}
-	e.svc = control.New(db, control.Options{Now: e.clock.Now})
+	e.db, e.svc = db, control.New(db, control.Options{Now: e.clock.Now})
 	as, err := e.svc.Accounts(context.Background())
 	if err != nil || len(as) == 0 {
 		t.Fatalf("Accounts: %v %v", as, err)

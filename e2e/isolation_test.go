@@ -58,6 +58,26 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 		"updateOemCustomer":         map[string]any{"name": "taken"},
 		"assignOemCustomerKeysets":  map[string]any{"keysetIds": []int64{num(t, ks.ID)}},
 	}
+	// The uploads take files, valid ones, so that only the id decides.
+	type filed struct {
+		body []byte
+		ct   option
+	}
+	uploads := map[string]filed{}
+	uploads["uploadApnsCredentials"] = func() filed {
+		b, ct := upload(t, [][2]string{{"teamId", "ABCDE12345"}, {"authKeyId", "KEY1234567"}}, "k.p8", apnsKey(t))
+		return filed{b, ct}
+	}()
+	uploads["uploadFcmCredentials"] = func() filed {
+		b, ct := upload(t, nil, "sa.json", serviceAccount(t))
+		return filed{b, ct}
+	}()
+	send := func(op keyplane.Operation, path string) *resp {
+		if u, ok := uploads[op.ID]; ok {
+			return e.do(op.Method, path, u.body, as(bKey.Key), u.ct)
+		}
+		return e.do(op.Method, path, bodies[op.ID], as(bKey.Key))
+	}
 	// An answer with the ids it names put as ID: an error's messages may
 	// name the id asked for; any other body must be the same to the byte.
 	answer := func(r *resp, ids map[string]string) string {
@@ -84,8 +104,8 @@ func TestIsolationOfEveryOperation(t *testing.T) {
 			}
 			return p
 		}
-		foreign := answer(e.do(op.Method, path(theirs), bodies[op.ID], as(bKey.Key)), theirs)
-		absent := answer(e.do(op.Method, path(missing), bodies[op.ID], as(bKey.Key)), missing)
+		foreign := answer(send(op, path(theirs)), theirs)
+		absent := answer(send(op, path(missing)), missing)
 		if foreign != absent {
 			t.Errorf("%s with account A's ids:\n  %s\nwith missing ids:\n  %s", op, foreign, absent)
 		}

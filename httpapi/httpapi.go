@@ -72,6 +72,8 @@ func (a *API) Handler() http.Handler {
 	route(keyplane.OpDeleteKeyset, a.deleteKeyset)
 	route(keyplane.OpGetConfig, a.getConfig)
 	route(keyplane.OpUpdateConfig, a.updateConfig)
+	route(keyplane.OpUploadAPNs, a.uploadAPNs)
+	route(keyplane.OpUploadFCM, a.uploadFCM)
 	route(keyplane.OpListSecretKeys, a.listSecretKeys)
 	route(keyplane.OpRotateSecretKey, a.rotateSecretKey)
 	route(keyplane.OpUpdateSecretKey, a.updateSecretKey)
@@ -263,6 +265,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // body reads a request body of at most MaxBodyBytes, sent as JSON.
 func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	data, err := rawBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		if err := jsonContentType(r.Header.Values("Content-Type")); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// rawBody reads a request body of at most MaxBodyBytes, whatever its type.
+func rawBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -270,11 +286,6 @@ func body(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			return nil, keyplane.Errorf(keyplane.CodeTooLarge, "body: larger than %d bytes", MaxBodyBytes)
 		}
 		return nil, keyplane.Errorf(keyplane.CodeInvalid, "body: could not be read")
-	}
-	if len(data) > 0 {
-		if err := jsonContentType(r.Header.Values("Content-Type")); err != nil {
-			return nil, err
-		}
 	}
 	return data, nil
 }

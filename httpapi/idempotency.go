@@ -32,7 +32,8 @@ func (a *API) idempotent(w http.ResponseWriter, r *http.Request, p keyplane.Prin
 	if err := control.ValidateIdempotencyKey(keys[0]); err != nil {
 		return err
 	}
-	data, err := body(w, r)
+	// Its own type is the handler's to check (JSON, or a multipart upload).
+	data, err := rawBody(w, r)
 	if err != nil {
 		return err
 	}

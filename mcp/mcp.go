@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 	"time"
 
@@ -60,8 +61,9 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
 - 'list': list every app the key may read.
 - 'create': create an app; data.name is required.
 - 'update': rename an app; data.id and data.name are required.`,
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
-		InputSchema: schemaFor[AppsInput](map[string][]any{"operation": {"list", "create", "update"}}),
+		Annotations:  &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema:  schemaFor[AppsInput](map[string][]any{"operation": {"list", "create", "update"}}),
+		OutputSchema: inferSchema[AppsOutput](),
 	}, t.manageApps)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_keysets",
@@ -76,16 +78,18 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
   it or change its type.
 The secret key of a new keyset is not returned here (it would land in the conversation): use manage_secret_keys 'rotate'
 when the user wants one shown.`,
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
-		InputSchema: configSchema(schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}})),
+		Annotations:  &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema:  configSchema(schemaFor[KeysetsInput](map[string][]any{"operation": {"get", "list", "create", "update"}, "data.type": {"testing", "production"}})),
+		OutputSchema: inferSchema[KeysetsOutput](),
 	}, t.manageKeysets)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "get_usage_metrics",
 		Title: "Get usage metrics",
 		Description: `Daily usage of an account, app, keyset or OEM customer (the keysets it holds now): for each metric, a value per date of [from, to) (UTC days; 0 for a day without data).
 Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, mtd_uuid, signals, bytes_stored.`,
-		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
-		InputSchema: schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset", "customer"}}),
+		Annotations:  &sdk.ToolAnnotations{ReadOnlyHint: true},
+		InputSchema:  schemaFor[UsageInput](map[string][]any{"entityType": {"account", "app", "keyset", "customer"}}),
+		OutputSchema: inferSchema[UsageOutput](),
 	}, t.getUsageMetrics)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_secret_keys",
@@ -95,15 +99,17 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
 - 'rotate': make a new main key and return it, once. With data.oldKeyExpiresInSeconds (60 to 31622400) the old main key keeps
   working that long, so clients can move over; without it the old key stops working at once: ask the user first.
 - 'delete': stop a rotated key at once; data.prefix names it.`,
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
-		InputSchema: schemaFor[SecretKeysInput](map[string][]any{"operation": {"list", "rotate", "delete"}}),
+		Annotations:  &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
+		InputSchema:  schemaFor[SecretKeysInput](map[string][]any{"operation": {"list", "rotate", "delete"}}),
+		OutputSchema: inferSchema[SecretKeysOutput](),
 	}, t.manageSecretKeys)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "whoami",
 		Title: "Who am I",
 		Description: "The account (and whether it is an OEM partner), the Service Integration and API key these tools act as, " +
 			"the key's permission rows, and the access they give account-wide and on each app and keyset. Call it to learn what the other tools may do.",
-		Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true},
+		Annotations:  &sdk.ToolAnnotations{ReadOnlyHint: true},
+		OutputSchema: inferSchema[Whoami](),
 	}, t.whoami)
 	sdk.AddTool(s, &sdk.Tool{
 		Name:  "manage_customers",
@@ -116,8 +122,9 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
 - 'update': rename a customer; data.id and data.name are required.
 - 'assign_keysets': give keysets to a customer; data.id and data.keysetIds are required. A keyset of another customer is refused.
 - 'keyset_customer': the customer a keyset belongs to; data.keysetId is required.`,
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
-		InputSchema: schemaFor[CustomersInput](map[string][]any{"operation": {"list", "get", "create", "update", "assign_keysets", "keyset_customer"}}),
+		Annotations:  &sdk.ToolAnnotations{DestructiveHint: ptr(false)},
+		InputSchema:  schemaFor[CustomersInput](map[string][]any{"operation": {"list", "get", "create", "update", "assign_keysets", "keyset_customer"}}),
+		OutputSchema: inferSchema[CustomersOutput](),
 	}, t.manageCustomers)
 	return s
 }
@@ -129,10 +136,7 @@ func ptr[T any](v T) *T { return &v }
 // PubNub's schemas list them: the assistant sees the choices, and the SDK
 // refuses any other value before the tool runs.
 func schemaFor[T any](enums map[string][]any) *jsonschema.Schema {
-	s, err := jsonschema.For[T](nil)
-	if err != nil {
-		panic(fmt.Sprintf("schema of %T: %v", *new(T), err))
-	}
+	s := inferSchema[T]()
 	for path, values := range enums {
 		p := s
 		for name := range strings.SplitSeq(path, ".") {
@@ -142,6 +146,24 @@ func schemaFor[T any](enums map[string][]any) *jsonschema.Schema {
 			}
 		}
 		p.Enum = values
+	}
+	return s
+}
+
+// wireTypes are the schemas of the types whose JSON is not what their Go
+// shape says: client.Time is a struct in Go and a string on the wire.
+var wireTypes = map[reflect.Type]*jsonschema.Schema{
+	reflect.TypeFor[client.Time](): {Type: "string"},
+}
+
+// inferSchema is the schema inferred from T, each client.Time in it a
+// string. The SDK would infer a tool's output schema by itself, but without
+// wireTypes it takes a client.Time for an object and then refuses every
+// answer holding one.
+func inferSchema[T any]() *jsonschema.Schema {
+	s, err := jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: wireTypes})
+	if err != nil {
+		panic(fmt.Sprintf("schema of %T: %v", *new(T), err))
 	}
 	return s
 }
@@ -190,24 +212,12 @@ type AppsData struct {
 	Name string `json:"name,omitempty" jsonschema:"name of the app to create, or its new name"`
 }
 
-// App is an app as the tools show it.
-type App struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
-}
-
-func appOut(a client.App) App {
-	return App{a.ID, a.Name, keyplane.FormatTime(a.CreatedAt), keyplane.FormatTime(a.UpdatedAt)}
-}
-
 // AppsOutput is what manage_apps answers: the apps listed, or the one
-// created or renamed.
+// created or renamed, as the API writes them.
 type AppsOutput struct {
-	Apps  []App `json:"apps,omitzero"`
-	Total *int  `json:"total,omitempty"`
-	App   *App  `json:"app,omitempty"`
+	Apps  []client.App `json:"apps,omitzero"`
+	Total *int         `json:"total,omitempty"`
+	App   *client.App  `json:"app,omitempty"`
 }
 
 func (t *tools) manageApps(ctx context.Context, req *sdk.CallToolRequest, in AppsInput) (*sdk.CallToolResult, AppsOutput, error) {
@@ -242,12 +252,12 @@ func (t *tools) manageApps(ctx context.Context, req *sdk.CallToolRequest, in App
 	var out AppsOutput
 	switch in.Operation {
 	case "list":
-		out.Apps = []App{}
+		out.Apps = []client.App{}
 		for a, err := range c.Apps(ctx) {
 			if err != nil {
 				return nil, AppsOutput{}, toolError(err)
 			}
-			out.Apps = append(out.Apps, appOut(a))
+			out.Apps = append(out.Apps, a)
 		}
 		out.Total = ptr(len(out.Apps))
 	case "create":
@@ -255,13 +265,13 @@ func (t *tools) manageApps(ctx context.Context, req *sdk.CallToolRequest, in App
 		if err != nil {
 			return nil, AppsOutput{}, toolError(err)
 		}
-		out.App = ptr(appOut(a))
+		out.App = &a
 	case "update":
 		a, err := c.RenameApp(ctx, d.ID, d.Name)
 		if err != nil {
 			return nil, AppsOutput{}, toolError(err)
 		}
-		out.App = ptr(appOut(a))
+		out.App = &a
 	}
 	return nil, out, nil
 }
@@ -283,31 +293,16 @@ type KeysetsData struct {
 	Config map[string]any `json:"config,omitempty" jsonschema:"keyset feature configuration, any part of it"` // described in full by configSchema
 }
 
-// Keyset is a keyset as the tools show it (never with its secret key).
-type Keyset struct {
-	ID           string `json:"id"`
-	AppID        string `json:"appId"`
-	Name         string `json:"name"`
-	Type         string `json:"type"`
-	PublishKey   string `json:"publishKey"`
-	SubscribeKey string `json:"subscribeKey"`
-	CreatedAt    string `json:"createdAt"`
-	UpdatedAt    string `json:"updatedAt"`
-}
-
-func keysetOut(k client.Keyset) Keyset {
-	return Keyset{k.ID, k.AppID, k.Name, k.Type, k.PublishKey, k.SubscribeKey, keyplane.FormatTime(k.CreatedAt), keyplane.FormatTime(k.UpdatedAt)}
-}
-
-// KeysetsOutput is what manage_keysets answers.
+// KeysetsOutput is what manage_keysets answers, keysets as the API writes
+// them (client.Keyset never holds a secret key).
 type KeysetsOutput struct {
-	Keysets []Keyset         `json:"keysets,omitzero"`
+	Keysets []client.Keyset  `json:"keysets,omitzero"`
 	Total   *int             `json:"total,omitempty"`
-	Keyset  *Keyset          `json:"keyset,omitempty"`
+	Keyset  *client.Keyset   `json:"keyset,omitempty"`
 	Config  *keyplane.Config `json:"config,omitempty"`
 	// App is the app created for a keyset given no appId.
-	App  *App   `json:"app,omitempty"`
-	Note string `json:"note,omitempty"`
+	App  *client.App `json:"app,omitempty"`
+	Note string      `json:"note,omitempty"`
 }
 
 func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in KeysetsInput) (*sdk.CallToolResult, KeysetsOutput, error) {
@@ -354,15 +349,15 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 		if err != nil {
 			return nil, out, toolError(err)
 		}
-		out.Keyset, out.Config = ptr(keysetOut(k)), &cfg
+		out.Keyset, out.Config = &k, &cfg
 	case "list":
-		out.Keysets = []Keyset{}
+		out.Keysets = []client.Keyset{}
 		for k, err := range c.Keysets(ctx) {
 			if err != nil {
 				return nil, KeysetsOutput{}, toolError(err)
 			}
 			if d.AppID == "" || k.AppID == d.AppID {
-				out.Keysets = append(out.Keysets, keysetOut(k))
+				out.Keysets = append(out.Keysets, k)
 			}
 		}
 		out.Total = ptr(len(out.Keysets))
@@ -375,7 +370,7 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 			if err != nil {
 				return nil, out, toolError(err)
 			}
-			out.App, appID = ptr(appOut(a)), a.ID
+			out.App, appID = &a, a.ID
 		}
 		nk := client.NewKeyset{AppID: appID, Name: d.Name, Type: d.Type}
 		if d.Config != nil {
@@ -388,7 +383,7 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 			}
 			return nil, KeysetsOutput{}, toolError(err)
 		}
-		out.Keyset, out.Config = ptr(keysetOut(k.Keyset)), &k.Config
+		out.Keyset, out.Config = &k.Keyset, &k.Config
 		out.Note = "The keyset's secret key is not shown here; manage_secret_keys 'rotate' makes and shows a new one."
 	case "update":
 		if d.Name != "" || d.Type != "" {
@@ -403,7 +398,7 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 			if err != nil {
 				return nil, out, toolError(err)
 			}
-			out.Keyset = ptr(keysetOut(k))
+			out.Keyset = &k
 		}
 		if d.Config != nil {
 			cfg, err := c.UpdateConfig(ctx, d.ID, d.Config)
@@ -490,9 +485,9 @@ type SecretKeysData struct {
 
 // SecretKeyInfo is a secret key as 'list' shows it: by prefix.
 type SecretKeyInfo struct {
-	Prefix    string  `json:"prefix"`
-	Role      string  `json:"role" jsonschema:"'main' or 'rotated'"`
-	ExpiresAt *string `json:"expiresAt" jsonschema:"when a rotated key stops working; null for the main key"`
+	Prefix    string       `json:"prefix"`
+	Role      string       `json:"role" jsonschema:"'main' or 'rotated'"`
+	ExpiresAt *client.Time `json:"expiresAt" jsonschema:"when a rotated key stops working; null for the main key"`
 }
 
 // SecretKeysOutput is what manage_secret_keys answers.
@@ -543,7 +538,7 @@ func (t *tools) manageSecretKeys(ctx context.Context, req *sdk.CallToolRequest, 
 		for _, k := range keys {
 			info := SecretKeyInfo{Prefix: k.Prefix(), Role: "main"}
 			if k.ExpiresAt != nil {
-				info.Role, info.ExpiresAt = "rotated", ptr(keyplane.FormatTime(*k.ExpiresAt))
+				info.Role, info.ExpiresAt = "rotated", k.ExpiresAt
 			}
 			out.SecretKeys = append(out.SecretKeys, info)
 		}
@@ -579,18 +574,9 @@ type Whoami struct {
 	AccountID   string                 `json:"accountId"`
 	Partner     bool                   `json:"partner" jsonschema:"whether the account is an OEM partner, which manage_customers needs"`
 	Integration client.IDName          `json:"integration"`
-	Key         WhoamiKey              `json:"key"`
+	Key         client.MeKey           `json:"key"`
 	Permissions []client.Permission    `json:"permissions"`
 	Access      client.EffectiveAccess `json:"access"`
-}
-
-// WhoamiKey is the calling key, by its prefix: the key itself is never shown.
-type WhoamiKey struct {
-	ID         string  `json:"id"`
-	Prefix     string  `json:"prefix"`
-	CreatedAt  string  `json:"createdAt"`
-	ExpiresAt  string  `json:"expiresAt"`
-	LastUsedAt *string `json:"lastUsedAt"`
 }
 
 func (t *tools) whoami(ctx context.Context, req *sdk.CallToolRequest, _ struct{}) (*sdk.CallToolResult, Whoami, error) {
@@ -602,11 +588,7 @@ func (t *tools) whoami(ctx context.Context, req *sdk.CallToolRequest, _ struct{}
 	if err != nil {
 		return nil, Whoami{}, toolError(err)
 	}
-	out := Whoami{AccountID: m.AccountID, Partner: m.Partner, Integration: m.Integration, Permissions: m.Permissions, Access: m.Access,
-		Key: WhoamiKey{ID: m.Key.ID, Prefix: m.Key.Prefix, CreatedAt: keyplane.FormatTime(m.Key.CreatedAt), ExpiresAt: keyplane.FormatTime(m.Key.ExpiresAt)}}
-	if m.Key.LastUsedAt != nil {
-		out.Key.LastUsedAt = ptr(keyplane.FormatTime(*m.Key.LastUsedAt))
-	}
+	out := Whoami{AccountID: m.AccountID, Partner: m.Partner, Integration: m.Integration, Key: m.Key, Permissions: m.Permissions, Access: m.Access}
 	if out.Permissions == nil {
 		out.Permissions = []client.Permission{}
 	}
@@ -632,38 +614,12 @@ type CustomersData struct {
 	KeysetID   string   `json:"keysetId,omitempty" jsonschema:"keyset_customer: the keyset whose customer to find"`
 }
 
-// Customer is a customer as the tools show it.
-type Customer struct {
-	ID          string           `json:"id"`
-	ExternalID  string           `json:"externalId"`
-	Name        string           `json:"name"`
-	Created     string           `json:"created"`
-	Updated     string           `json:"updated"`
-	Keysets     []CustomerKeyset `json:"keysets,omitzero"`
-	AppCount    *int             `json:"appCount,omitempty"`
-	KeysetCount *int             `json:"keysetCount,omitempty"`
-}
-
-// CustomerKeyset is a keyset of a customer.
-type CustomerKeyset struct {
-	ID         string `json:"id"`
-	AssignedAt string `json:"assignedAt"`
-}
-
-func customerOut(c client.Customer) Customer {
-	out := Customer{ID: c.ID, ExternalID: c.ExternalID, Name: c.Name, Created: keyplane.FormatTime(c.Created), Updated: keyplane.FormatTime(c.Updated)}
-	for _, k := range c.Keysets {
-		out.Keysets = append(out.Keysets, CustomerKeyset{k.ID, keyplane.FormatTime(k.AssignedAt)})
-	}
-	return out
-}
-
 // CustomersOutput is what manage_customers answers: the customers listed,
 // or the one asked for, made or changed.
 type CustomersOutput struct {
-	Customers []Customer `json:"customers,omitzero"`
-	Total     *int       `json:"total,omitempty"`
-	Customer  *Customer  `json:"customer,omitempty"`
+	Customers []client.CustomerSummary `json:"customers,omitzero"`
+	Total     *int                     `json:"total,omitempty"`
+	Customer  *client.Customer         `json:"customer,omitempty"`
 }
 
 func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, in CustomersInput) (*sdk.CallToolResult, CustomersOutput, error) {
@@ -710,10 +666,9 @@ func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, i
 		if err != nil {
 			return nil, out, toolError(err)
 		}
-		out.Customers = []Customer{}
-		for _, s := range list {
-			out.Customers = append(out.Customers, Customer{ID: s.ID, ExternalID: s.ExternalID, Name: s.Name,
-				Created: keyplane.FormatTime(s.Created), Updated: keyplane.FormatTime(s.Updated), AppCount: ptr(s.AppCount), KeysetCount: ptr(s.KeysetCount)})
+		out.Customers = list
+		if out.Customers == nil {
+			out.Customers = []client.CustomerSummary{}
 		}
 		out.Total = ptr(len(out.Customers))
 		return nil, out, nil
@@ -731,6 +686,6 @@ func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, i
 	if err != nil {
 		return nil, out, toolError(err)
 	}
-	out.Customer = ptr(customerOut(cu))
+	out.Customer = &cu
 	return nil, out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -587,5 +588,105 @@ func TestCustomers(t *testing.T) {
 	u := call(t, cs, "get_usage_metrics", map[string]any{"entityType": "customer", "entityId": id, "from": day, "to": wallclock.Now().UTC().Format(time.DateOnly), "metrics": []string{"publish"}})
 	if v := obj(t, obj(t, u["metrics"])["publish"])[day]; v != 12.0 {
 		t.Errorf("usage of customer %s on %s = %v, want 12", id, day, v)
+	}
+}
+
+// The tools answer apps, keysets and customers as the API writes them
+// (times to the millisecond, UTC), and their output schemas say a time is a
+// string.
+func TestToolResultsAreTheAPIs(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	key := s.key("k", append(fullAccess, "account:oem-customer:rw")...)
+	if _, err := s.svc.SetPartner(context.Background(), keyplane.Operator(s.account), s.account, true); err != nil {
+		t.Fatal(err)
+	}
+	c := s.client(key)
+	cs := inMemory(t, c)
+	ctx := context.Background()
+	app, err := c.CreateApp(ctx, "Chat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.CreateKeyset(ctx, client.NewKeyset{AppID: app.ID, Name: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expires := wallclock.Now().Add(time.Hour)
+	if _, err := c.RotateSecretKey(ctx, k.Keyset.ID, &expires); err != nil {
+		t.Fatal(err)
+	}
+	cu, err := c.CreateCustomer(ctx, client.NewCustomer{ExternalID: "acme", Name: "Acme", KeysetIDs: []string{k.Keyset.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// api answers GET path, decoded as the tools' answers are.
+	api := func(path string) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", key)
+		req.Header.Set("PubNub-Version", client.Version)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&m); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d, %v", path, res.StatusCode, err)
+		}
+		return m
+	}
+	same := func(what string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %v, want the API's %v", what, got, want)
+		}
+	}
+
+	same("manage_apps list", call(t, cs, "manage_apps", map[string]any{"operation": "list"})["apps"], api("/v2/apps")["apps"])
+	keyset := call(t, cs, "manage_keysets", map[string]any{"operation": "get", "data": map[string]any{"id": k.Keyset.ID}})["keyset"]
+	same("manage_keysets get", keyset, api("/v2/keysets/"+k.Keyset.ID))
+	customer := call(t, cs, "manage_customers", map[string]any{"operation": "get", "data": map[string]any{"id": cu.ID}})["customer"]
+	wantCustomer := obj(t, api("/v2/oem/customers/" + cu.ID)["result"])
+	for _, ks := range items(t, wantCustomer["keysets"]) {
+		ks["id"] = fmt.Sprint(ks["id"]) // the OEM routes write keyset ids as numbers, the tools as strings
+	}
+	same("manage_customers get", customer, wantCustomer)
+	same("manage_customers list", call(t, cs, "manage_customers", map[string]any{"operation": "list"})["customers"], api("/v2/oem/customers")["result"])
+	keys := items(t, call(t, cs, "manage_secret_keys", map[string]any{"operation": "list", "data": map[string]any{"id": k.Keyset.ID}})["secretKeys"])
+	wantKeys := items(t, api("/v2/keysets/" + k.Keyset.ID + "/secret-keys")["secretKeys"])
+	if len(keys) != 2 || len(wantKeys) != 2 {
+		t.Fatalf("manage_secret_keys list = %v, want the API's %v", keys, wantKeys)
+	}
+	for i := range keys {
+		same("manage_secret_keys list expiresAt", keys[i]["expiresAt"], wantKeys[i]["expiresAt"])
+	}
+
+	// The output schemas: a time is a string, nullable where the Go field
+	// is a pointer, with the field's description.
+	res, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := map[string]string{}
+	for _, tl := range res.Tools {
+		b, _ := json.Marshal(tl.OutputSchema)
+		schemas[tl.Name] = string(b)
+	}
+	for tool, want := range map[string]string{
+		"manage_apps":        `"createdAt":{"type":"string"}`,
+		"manage_keysets":     `"updatedAt":{"type":"string"}`,
+		"manage_customers":   `"assignedAt":{"type":"string"}`,
+		"manage_secret_keys": `"expiresAt":{"description":"when a rotated key stops working; null for the main key","type":["null","string"]}`,
+		"whoami":             `"lastUsedAt":{"type":["null","string"]}`,
+	} {
+		if !strings.Contains(schemas[tool], want) {
+			t.Errorf("%s output schema %s, want %s", tool, schemas[tool], want)
+		}
 	}
 }

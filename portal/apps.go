@@ -276,10 +276,14 @@ func (p *Portal) keysetShown(w http.ResponseWriter, r *http.Request, s *session)
 
 // cfgField is one input of the configuration form.
 type cfgField struct {
-	Path, Label, Kind string // Kind: bool, int, text
+	Path, Label, Kind string // Kind: bool, int, text, select, locked (a write-once value already set)
 	Value             string
 	Checked, Nullable bool
 	Errors            []string
+	// Choices are a select's options; Hint says what the field takes.
+	Choices  []keyplane.ConfigChoice
+	Hint     string
+	Min, Max int
 }
 
 type cfgSection struct {
@@ -300,6 +304,10 @@ type keysetPage struct {
 	NewSecret  string
 	Rotations  []option
 	ConfigErr  bool // the configuration form was refused; nothing was saved
+	// APNs and FCM are what the keyset holds of its push credentials,
+	// shown beside their upload forms.
+	APNs keyplane.APNs
+	FCM  keyplane.FCM
 }
 
 // rotations are how long an old secret key may keep working after a rotation.
@@ -333,6 +341,7 @@ func (p *Portal) keysetPage(r *http.Request, s *session, id int64, page keysetPa
 		return page, err
 	}
 	page.Config = configForm(cfg, page.Errors, sent)
+	page.APNs, page.FCM = cfg.APNs, cfg.FCM
 	page.Rotations = rotations
 	return page, nil
 }
@@ -385,7 +394,23 @@ func (p *Portal) updateConfig(w http.ResponseWriter, r *http.Request, s *session
 	if err != nil {
 		return err
 	}
-	patch, sent, err := configPatch(cur, r.PostForm)
+	patch, sent, problems, err := configPatch(cur, r.PostForm)
+	if err == nil && problems != nil {
+		// Nothing is saved while a field is unreadable, but the rest of
+		// the form is checked as the API would check it, so that every
+		// error shows at once, not one save at a time.
+		var k keyplane.Keyset
+		if k, err = p.svc.GetKeyset(r.Context(), s.P, id); err != nil {
+			return err
+		}
+		if err = p.svc.Can(s.P, k.Target(), keyplane.OpUpdateConfig.Needs...); err != nil {
+			return err
+		}
+		if _, aerr := cur.Apply(patch); aerr != nil {
+			problems = append(problems, keyplane.ErrorMessages(aerr)...)
+		}
+		err = keyplane.Invalid(problems...)
+	}
 	if err == nil {
 		var done bool
 		done, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {

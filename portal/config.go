@@ -3,6 +3,7 @@ package portal
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -27,6 +28,10 @@ var sectionTitles = map[string]string{
 	"messagePersistence": "Message Persistence",
 	"presence":           "Presence",
 }
+
+// uploadedFields are set by uploading push credentials (the keyset page's
+// Push credentials forms), not typed: the form shows them read-only.
+var uploadedFields = map[string]bool{"apns.teamId": true, "apns.authKeyId": true, "apns.filename": true, "fcm.filename": true}
 
 // fieldLabel turns a JSON name into words: "channelGroupLimit" → "Channel group limit".
 func fieldLabel(name string) string {
@@ -109,7 +114,9 @@ func formValue(v reflect.Value) string {
 }
 
 // configForm lays c out as form sections; sent, when set, holds what the
-// person typed, shown again beside the errors it caused.
+// person typed, shown again beside the errors it caused. A field with a
+// fixed list (keyplane.ConfigRuleOf) is a select offering exactly that
+// list; a write-once field already set is shown read-only.
 func configForm(c keyplane.Config, errs map[string][]string, sent map[string]string) []cfgSection {
 	var out []cfgSection
 	eachField(c, func(sec string, f reflect.StructField, v reflect.Value) {
@@ -118,11 +125,35 @@ func configForm(c keyplane.Config, errs map[string][]string, sent map[string]str
 		}
 		path := sec + "." + jsonName(f)
 		kind, nullable := fieldKind(f.Type)
-		val := formValue(v)
+		stored := formValue(v)
+		val := stored
 		if s, ok := sent[path]; ok {
 			val = s
 		}
+		rule := keyplane.ConfigRuleOf(path)
 		fld := cfgField{Path: path, Label: fieldLabel(jsonName(f)), Kind: kind, Value: val, Nullable: nullable, Errors: errs[path]}
+		switch {
+		case uploadedFields[path]:
+			fld.Kind, fld.Value = "locked", stored
+			fld.Hint = "Set by uploading the credentials below, under Push credentials."
+		case rule.WriteOnce && stored != "":
+			// The stored value, whatever was sent: it is the only one the
+			// API takes now.
+			fld.Kind, fld.Value = "locked", stored
+			fld.Hint = "Set once and for all: data stored in a region stays there, so it cannot be changed."
+		case rule.Choices != nil:
+			fld.Kind, fld.Choices = "select", rule.Choices
+			if rule.WriteOnce {
+				fld.Hint = "Write-once: choose with care, it cannot be changed after it is saved."
+			}
+		}
+		if rule.Unit != "" && rule.Choices == nil {
+			fld.Label += " (" + rule.Unit + ")"
+		}
+		if rule.HasRange {
+			fld.Hint = fmt.Sprintf("%d to %d %s.", rule.Min, rule.Max, rule.Unit)
+			fld.Min, fld.Max = rule.Min, rule.Max
+		}
 		fld.Checked = kind == "bool" && val == "true"
 		out[len(out)-1].Fields = append(out[len(out)-1].Fields, fld)
 	})
@@ -131,12 +162,13 @@ func configForm(c keyplane.Config, errs map[string][]string, sent map[string]str
 
 // configPatch turns the form into the PATCH the API would receive: only
 // the fields whose value differs from cur, each as the JSON the API takes
-// (an empty nullable field is null; a number field that is not a number is
-// sent as text, so the answer is the API's own message). It returns what
-// was sent, keyed by path.
-func configPatch(cur keyplane.Config, form url.Values) (keyplane.ConfigPatch, map[string]string, error) {
-	sent := map[string]string{}
-	patch := map[string]map[string]json.RawMessage{}
+// (an empty nullable field is null). A number field holding something
+// other than a whole number is left out of the patch and reported in
+// problems, so that the caller can show it with every other error of the
+// same form at once. It also returns what was sent, keyed by path.
+func configPatch(cur keyplane.Config, form url.Values) (patch keyplane.ConfigPatch, sent map[string]string, problems []string, err error) {
+	sent = map[string]string{}
+	body := map[string]map[string]json.RawMessage{}
 	eachField(cur, func(sec string, f reflect.StructField, v reflect.Value) {
 		path := sec + "." + jsonName(f)
 		vals, ok := form[path]
@@ -153,11 +185,11 @@ func configPatch(cur keyplane.Config, form url.Values) (keyplane.ConfigPatch, ma
 		case kind == "bool":
 			msg = json.RawMessage(strconv.FormatBool(raw == "true"))
 		case kind == "int":
-			if _, err := strconv.ParseInt(raw, 10, 64); err == nil {
-				msg = json.RawMessage(raw)
-				break
+			if _, err := strconv.ParseInt(raw, 10, 64); err != nil {
+				problems = append(problems, path+": must be a whole number")
+				return
 			}
-			msg, _ = json.Marshal(raw)
+			msg = json.RawMessage(raw)
 		default:
 			msg, _ = json.Marshal(raw)
 		}
@@ -165,15 +197,15 @@ func configPatch(cur keyplane.Config, form url.Values) (keyplane.ConfigPatch, ma
 		if bytes.Equal(old, msg) {
 			return
 		}
-		if patch[sec] == nil {
-			patch[sec] = map[string]json.RawMessage{}
+		if body[sec] == nil {
+			body[sec] = map[string]json.RawMessage{}
 		}
-		patch[sec][jsonName(f)] = msg
+		body[sec][jsonName(f)] = msg
 	})
-	body, err := json.Marshal(patch)
+	b, err := json.Marshal(body)
 	if err != nil {
-		return keyplane.ConfigPatch{}, sent, err
+		return keyplane.ConfigPatch{}, sent, problems, err
 	}
-	p, err := keyplane.ParseConfigPatch(body)
-	return p, sent, err
+	patch, err = keyplane.ParseConfigPatch(b)
+	return patch, sent, problems, err
 }

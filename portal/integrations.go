@@ -346,6 +346,10 @@ type integrationPage struct {
 	Expiries    []expiryChoice
 	Expiry      int
 	GenerateErr []string
+	// Full tells that the integration holds as many active keys as it may,
+	// so Generate API Key is offered disabled, with the reason.
+	Full bool
+	Max  int
 }
 
 func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integrationPage, error) {
@@ -386,6 +390,8 @@ func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integra
 			page.Inactive = append(page.Inactive, k)
 		}
 	}
+	page.Max = keyplane.MaxActiveAPIKeys
+	page.Full = len(page.Active) >= page.Max
 	return page, nil
 }
 

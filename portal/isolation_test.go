@@ -130,6 +130,24 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Audit event ids are each account's own sequence: A's newest one must
+	// be beyond B's, to be an id B does not have.
+	newest := func(account int64) int64 {
+		page, err := e.svc.ListAuditEvents(ctx, keyplane.Operator(account), keyplane.AuditQuery{Limit: 1000}, "")
+		if err != nil || len(page.Events) == 0 {
+			t.Fatalf("audit of account %d: %v", account, err)
+		}
+		return page.Events[len(page.Events)-1].ID
+	}
+	for i := 0; newest(a.id) <= newest(b.id)+1; i++ {
+		if _, err := e.svc.RenameApp(ctx, keyplane.Operator(a.id), a.app.ID, fmt.Sprintf("Zephyr app %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.svc.RenameApp(ctx, keyplane.Operator(a.id), a.app.ID, "Zephyr app"); err != nil {
+		t.Fatal(err)
+	}
+	aEvent := newest(a.id)
 	before := a.state(t, e)
 
 	// Each route's ids: A's, and ones that exist nowhere.
@@ -139,6 +157,8 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 			return map[string]int64{"{id}": a.integration.ID, "{key}": a.apiKey}
 		case strings.Contains(path, "/users/invitations/"):
 			return map[string]int64{"{id}": a.invitation.ID}
+		case strings.HasPrefix(path, "/account/audit/"):
+			return map[string]int64{"{id}": aEvent}
 		case strings.Contains(path, "/users/"):
 			return map[string]int64{"{id}": a.person.ID}
 		case strings.HasPrefix(path, "/apps/"):

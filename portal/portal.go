@@ -93,12 +93,17 @@ func (p *Portal) Handler() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 
+	// Browsers ask for /favicon.ico whatever the page says: the same icon
+	// as the pages' own <link rel=icon>, an SVG (every current browser
+	// takes one at this path too).
+	mux.Handle("GET /favicon.ico", cacheStatic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_, _ = w.Write(favicon)
+	})))
 	for _, rt := range p.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p.render(w, r, http.StatusNotFound, "error", nil, "Page not found", errorPage{Title: "Page not found", Messages: []string{"There is no page at " + r.URL.Path + "."}})
-	})
+	mux.HandleFunc("/", p.notFound)
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +171,8 @@ func (p *Portal) routes() []route {
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
 		{"GET /account/audit", p.signedIn(p.auditLog)},
+		{"GET /account/audit/export", p.signedIn(p.auditExport)},
+		{"GET /account/audit/{id}", p.signedIn(p.auditEvent)},
 		{"GET /usage", p.signedIn(p.usage)},
 		{"GET /apps", p.signedIn(p.apps)},
 		{"POST /apps", p.signedIn(p.createApp)},
@@ -178,11 +185,36 @@ func (p *Portal) routes() []route {
 		{"GET /keysets/{id}", p.signedIn(p.keyset)},
 		{"POST /keysets/{id}", p.signedIn(p.updateKeyset)},
 		{"POST /keysets/{id}/config", p.signedIn(p.updateConfig)},
+		{"POST /keysets/{id}/push/apns", p.signedIn(p.uploadPush(keyplane.PushAPNs))},
+		{"POST /keysets/{id}/push/fcm", p.signedIn(p.uploadPush(keyplane.PushFCM))},
 		{"POST /keysets/{id}/rotate", p.signedIn(p.rotateSecret)},
 		{"GET /keysets/{id}/rotate/shown", p.signedIn(p.rotatedShown)},
 		{"GET /keysets/{id}/delete", p.signedIn(p.deleteKeysetForm)},
 		{"POST /keysets/{id}/delete", p.signedIn(p.deleteKeyset)},
 	}
+}
+
+// favicon is the portal's icon, drawn for it.
+var favicon = func() []byte {
+	b, err := staticFS.ReadFile("static/favicon.svg")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+// notFound answers a path the portal does not have. A signed-in person
+// keeps the layout and its navigation, and is offered the way back: to the
+// page they came from (when it is one of ours) and to their apps.
+func (p *Portal) notFound(w http.ResponseWriter, r *http.Request) {
+	page := errorPage{Title: "Page not found", Messages: []string{"There is no page at " + r.URL.Path + "."}}
+	s, err := p.session(r)
+	if err != nil {
+		s = nil
+	} else if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host && ref.Path != r.URL.Path {
+		page.Back = localNext(ref.RequestURI())
+	}
+	p.render(w, r, http.StatusNotFound, "error", s, "Page not found", page)
 }
 
 // securityHeaders sets what every answer carries: a Content Security
@@ -390,6 +422,7 @@ var flashes = map[string]string{
 	"keyset-deleted":      "The keyset was deleted.",
 	"renamed":             "Saved.",
 	"saved":               "Saved.",
+	"uploaded":            "Uploaded. The file is stored sealed and cannot be downloaded.",
 	"user-added":          "The user was added.",
 	"user-removed":        "The user was removed and signed out.",
 	"role-changed":        "The role was changed.",
@@ -410,6 +443,8 @@ var flashes = map[string]string{
 type errorPage struct {
 	Title    string
 	Messages []string
+	// Back is the page of this site the person came from, if any.
+	Back string
 }
 
 var titleOf = map[keyplane.Code]string{

@@ -98,20 +98,15 @@ func TestAppViewerSeesOnlyTheirApp(t *testing.T) {
 
 	// Usage opens on their app, and offers their app and keyset only.
 	r = e.get(c, "/usage")
-	if r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Usage · "+mine.Name+"</h1>") {
+	if r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Usage · App: "+mine.Name+"</h1>") {
 		t.Fatalf("usage: %d", r.status)
 	}
-	var picks []string
-	for _, l := range links(r.body) {
-		if strings.HasPrefix(l, "/usage?") {
-			picks = append(picks, l)
-		}
-	}
-	want := []string{"/usage?entity=app&id=" + itoa(mine.ID), "/usage?entity=keyset&id=" + itoa(myKeyset.ID)}
+	picks := selectOptions(t, r.body, "usage-of")
+	want := []string{"app/" + itoa(mine.ID), "keyset/" + itoa(myKeyset.ID)}
 	if !slices.Equal(picks, want) {
 		t.Errorf("usage picker %v, want %v", picks, want)
 	}
-	if r := e.get(c, want[1]); r.status != http.StatusOK || !strings.Contains(r.body, "<svg") {
+	if r := e.get(c, "/usage?of="+want[1]); r.status != http.StatusOK || !strings.Contains(r.body, "<svg") {
 		t.Errorf("usage of own keyset: %d", r.status)
 	}
 
@@ -186,7 +181,7 @@ func TestScopedPersonInBrowser(t *testing.T) {
 		t.Errorf("the app's keysets: %q", ks)
 	}
 	run(t, ctx, "usage", chromedp.Navigate(e.base+"/usage"), chromedp.WaitVisible(chromedp.CSS("h1")))
-	if h := text(t, ctx, "h1"); h != "Usage · "+e.apps[1].Name {
+	if h := text(t, ctx, "h1"); h != "Usage · App: "+e.apps[1].Name {
 		t.Errorf("usage opens on %q", h)
 	}
 	run(t, ctx, "audit log", chromedp.Navigate(e.base+"/account/audit"), chromedp.WaitVisible(chromedp.CSS("h1")))
@@ -239,7 +234,7 @@ func TestKeyRolesLandOnTheirKeysets(t *testing.T) {
 		if canSave := strings.Contains(page.body, `id="save-config"`); canSave != (email == "keyadmin@example.com") {
 			t.Errorf("%s offered to save the configuration: %v", email, canSave)
 		}
-		if r := e.get(c, "/usage"); r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Usage · "+mine.Name+"</h1>") {
+		if r := e.get(c, "/usage"); r.status != http.StatusOK || !strings.Contains(r.body, "<h1>Usage · Keyset: "+mine.Name) {
 			t.Errorf("%s's usage page: %d", email, r.status)
 		}
 		if r := e.get(c, "/keysets/"+itoa(e.keysets[0].ID)); r.status != http.StatusForbidden {

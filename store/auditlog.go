@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -56,10 +57,18 @@ func scanAuditRow(rows *sql.Rows, row *int64) (auditRow, error) {
 }
 
 // AuditEvents implements control.Tx: up to q.Limit events of q's account
-// after q.After, oldest first.
+// after q.After, oldest first, or with q.NewestFirst, newest first and
+// older than q.After (when set).
 func (t *txn) AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error) {
 	conds := []string{"account_id = $1", "seq > $2"}
 	args := []any{q.AccountID, q.After}
+	order := "seq"
+	if q.NewestFirst {
+		conds[1], order = "seq < $2", "seq DESC"
+		if q.After == 0 {
+			args[1] = int64(math.MaxInt64)
+		}
+	}
 	add := func(cond string, v any) {
 		args = append(args, v)
 		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
@@ -91,8 +100,8 @@ func (t *txn) AuditEvents(q keyplane.AuditQuery) ([]keyplane.AuditEvent, error) 
 		}
 	}
 	args = append(args, q.Limit)
-	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM audit_events WHERE %s ORDER BY seq LIMIT $%d`,
-		auditCols, strings.Join(conds, " AND "), len(args)), args...)
+	rows, err := t.query(fmt.Sprintf(`SELECT %s FROM audit_events WHERE %s ORDER BY %s LIMIT $%d`,
+		auditCols, strings.Join(conds, " AND "), order, len(args)), args...)
 	if err != nil {
 		return nil, err
 	}

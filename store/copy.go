@@ -105,6 +105,8 @@ var copyTables = []copyTable{
 		{"version", colInt}}},
 	{name: "secret_keys", orderBy: "keyset_id, prefix", cols: []copyCol{
 		{"keyset_id", colInt}, {"prefix", colText}, {"secret", colText}, {"expires_at", colIntNull}, {"created_at", colInt}}},
+	{name: "push_credentials", orderBy: "keyset_id, kind", cols: []copyCol{
+		{"keyset_id", colInt}, {"kind", colText}, {"content", colText}, {"uploaded_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"grants", colText}, {"created_at", colInt}, {"last_used_at", colIntNull}}},
 	{name: "api_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
@@ -160,6 +162,17 @@ var copyTables = []copyTable{
 	{name: "idempotency_keys", orderBy: "scope, idem_key", cols: []copyCol{
 		{"scope", colText}, {"idem_key", colText}, {"fingerprint", colBlob}, {"created_at", colInt},
 		{"expires_at", colInt}, {"response", colBlob}}},
+}
+
+// CopiedTables names the tables admin copy copies and reports, in its
+// order: every table of the schema but schema_migrations and the derived
+// ones.
+func CopiedTables() []string {
+	out := make([]string, len(copyTables))
+	for i, t := range copyTables {
+		out[i] = t.name
+	}
+	return out
 }
 
 func (t copyTable) colList() string {

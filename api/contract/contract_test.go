@@ -196,6 +196,8 @@ func TestOperations(t *testing.T) {
 		{"DELETE", "/v2/keysets/{keysetId}", "deleteKeyset", []Permission{r("keyset", "keyset", "read-write")}, nil},
 		{"GET", "/v2/keysets/{keysetId}/config", "getKeysetConfig", []Permission{r("keyset", "keyset", "read")}, nil},
 		{"PATCH", "/v2/keysets/{keysetId}/config", "updateKeysetConfig", []Permission{r("keyset", "keyset", "read-write")}, nil},
+		{"POST", "/v2/keysets/{keysetId}/config/apns", "uploadApnsCredentials", []Permission{r("keyset", "keyset", "read-write")}, nil},
+		{"POST", "/v2/keysets/{keysetId}/config/fcm", "uploadFcmCredentials", []Permission{r("keyset", "keyset", "read-write")}, nil},
 		{"GET", "/v2/keysets/{keysetId}/secret-keys", "listSecretKeys", []Permission{r("keyset", "secret-key", "read")}, nil},
 		{"POST", "/v2/keysets/{keysetId}/secret-keys", "rotateSecretKey", []Permission{r("keyset", "secret-key", "read-write")}, nil},
 		{"PATCH", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}", "updateSecretKeyExpiration", []Permission{r("keyset", "secret-key", "read-write")}, nil},
@@ -521,7 +523,8 @@ func TestCheckRoutes(t *testing.T) {
 		{"/v2/keysets/12/secret-keys/sec-c-AbC12", "/v2/keysets/{keysetId}/secret-keys/{secretKeyPrefix}"},
 		{"/v2/keysets/config/config", "/v2/keysets/{keysetId}/config"},
 		{"/v2/apps//", ""},
-		{"/v2/keysets/12/config/apns", ""},
+		{"/v2/keysets/12/config/apns", "/v2/keysets/{keysetId}/config/apns"},
+		{"/v2/keysets/12/config/gcm", ""},
 		{"/v1/apps", ""},
 	}
 	for _, tt := range tests {

@@ -42,20 +42,26 @@ func newAPICLI(getenv func(string) string, stderr io.Writer) *apiCLI {
 	return &apiCLI{getenv: getenv, stderr: stderr}
 }
 
-// commands returns the command groups of the API client: apps, keysets,
-// config and secret-keys.
-func (a *apiCLI) commands() []*cobra.Command {
-	groups := []*cobra.Command{
-		group("apps", "Manage apps", a.appsList(), a.appsGet(), a.appsCreate(), a.appsRename(), a.appsDelete()),
-		group("keysets", "Manage keysets", a.keysetsList(), a.keysetsGet(), a.keysetsCreate(), a.keysetsUpdate(), a.keysetsDelete()),
-		group("config", "Read and change a keyset's feature configuration", a.configGet(), a.configSet()),
-		group("secret-keys", "List, rotate, expire and delete a keyset's secret keys", a.secretKeysList(), a.secretKeysRotate(), a.secretKeysSetExpiry(), a.secretKeysDelete()),
+// command readies a top-level API command, a group or a command alone (me):
+// it gets the flags every API command takes, persistent so that its
+// subcommands have them, and its commands complete the ids their
+// arguments name.
+func (a *apiCLI) command(cmd *cobra.Command) *cobra.Command {
+	a.flags(cmd, true)
+	leaves := cmd.Commands()
+	if len(leaves) == 0 {
+		leaves = []*cobra.Command{cmd}
 	}
-	for _, g := range groups {
-		a.flags(g, true)
+	for _, c := range leaves {
+		a.completeArgs(c)
 	}
-	a.completeIDs(groups)
-	return groups
+	return cmd
+}
+
+// group is a top-level API command holding subs: the plain group, readied
+// by command.
+func (a *apiCLI) group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	return a.command(group(use, short, subs...))
 }
 
 // flags adds the flags every API command takes (server, key, output,
@@ -137,23 +143,15 @@ func (a *apiCLI) print(cmd *cobra.Command, v any, table func(*tabwriter.Writer))
 	return render(cmd.OutOrStdout(), a.output, v, table)
 }
 
-// Views: the objects as the API writes them (times to the millisecond),
-// which the client's types decode into time.Time.
-
-type appView struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	CreatedAt string `json:"createdAt"`
-	UpdatedAt string `json:"updatedAt"`
-}
+// The json and yaml outputs print the client's types as they are: their
+// JSON is the API's (client.Time writes times as the API does).
 
 // printApp prints one app, or returns err.
 func (a *apiCLI) printApp(cmd *cobra.Command, app client.App, err error) error {
 	if err != nil {
 		return err
 	}
-	v := appOut(app)
-	return a.print(cmd, v, appsTable([]appView{v}))
+	return a.print(cmd, app, appsTable([]client.App{app}))
 }
 
 // printKeyset prints one keyset, or returns err.
@@ -161,45 +159,7 @@ func (a *apiCLI) printKeyset(cmd *cobra.Command, k client.Keyset, err error) err
 	if err != nil {
 		return err
 	}
-	v := keysetOut(k)
-	return a.print(cmd, v, keysetsTable([]keysetView{v}))
-}
-
-func appOut(a client.App) appView {
-	return appView{a.ID, a.Name, keyplane.FormatTime(a.CreatedAt), keyplane.FormatTime(a.UpdatedAt)}
-}
-
-type keysetView struct {
-	ID           string          `json:"id"`
-	AppID        string          `json:"appId"`
-	Name         string          `json:"name"`
-	Type         string          `json:"type"`
-	PublishKey   string          `json:"publishKey"`
-	SubscribeKey string          `json:"subscribeKey"`
-	CreatedAt    string          `json:"createdAt"`
-	UpdatedAt    string          `json:"updatedAt"`
-	SecretKeys   []secretKeyView `json:"secretKeys,omitempty"`
-}
-
-func keysetOut(k client.Keyset) keysetView {
-	return keysetView{
-		ID: k.ID, AppID: k.AppID, Name: k.Name, Type: k.Type, PublishKey: k.PublishKey, SubscribeKey: k.SubscribeKey,
-		CreatedAt: keyplane.FormatTime(k.CreatedAt), UpdatedAt: keyplane.FormatTime(k.UpdatedAt),
-	}
-}
-
-type secretKeyView struct {
-	SecretKey string  `json:"secretKey"`
-	ExpiresAt *string `json:"expiresAt"`
-}
-
-func secretKeyOut(k client.SecretKey) secretKeyView {
-	v := secretKeyView{SecretKey: k.SecretKey}
-	if k.ExpiresAt != nil {
-		s := keyplane.FormatTime(*k.ExpiresAt)
-		v.ExpiresAt = &s
-	}
-	return v
+	return a.print(cmd, k, keysetsTable([]client.Keyset{k}))
 }
 
 // deletedView is what a delete prints in json and yaml.
@@ -238,11 +198,11 @@ func listView[T any](key string, items []T, total int, l *listFlags, page, limit
 
 // --- apps ---
 
-func appsTable(apps []appView) func(*tabwriter.Writer) {
+func appsTable(apps []client.App) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		row(w, "ID", "NAME", "CREATED", "UPDATED")
 		for _, a := range apps {
-			row(w, a.ID, a.Name, a.CreatedAt, a.UpdatedAt)
+			row(w, a.ID, a.Name, a.CreatedAt.String(), a.UpdatedAt.String())
 		}
 	}
 }
@@ -254,23 +214,20 @@ func (a *apiCLI) appsList() *cobra.Command {
 		Short: "List the apps the key may read, every page unless --page is given",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: a.withClient(func(cmd *cobra.Command, c *client.Client, _ []string) error {
-			var apps []appView
+			var apps []client.App
 			total, page, limit := 0, 0, 0
 			if l.paged() {
 				p, err := c.ListApps(cmd.Context(), l.options())
 				if err != nil {
 					return err
 				}
-				for _, app := range p.Apps {
-					apps = append(apps, appOut(app))
-				}
-				total, page, limit = p.Total, p.Page, p.Limit
+				apps, total, page, limit = p.Apps, p.Total, p.Page, p.Limit
 			} else {
 				for app, err := range c.Apps(cmd.Context()) {
 					if err != nil {
 						return err
 					}
-					apps = append(apps, appOut(app))
+					apps = append(apps, app)
 				}
 				total = len(apps)
 			}
@@ -335,7 +292,7 @@ func (a *apiCLI) appsDelete() *cobra.Command {
 
 // --- keysets ---
 
-func keysetsTable(keysets []keysetView) func(*tabwriter.Writer) {
+func keysetsTable(keysets []client.Keyset) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		row(w, "ID", "APP", "NAME", "TYPE", "PUBLISH KEY", "SUBSCRIBE KEY")
 		for _, k := range keysets {
@@ -359,7 +316,7 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var keysets []keysetView
+			var keysets []client.Keyset
 			total, page, limit := 0, 0, 0
 			if l.paged() {
 				o := l.options()
@@ -368,16 +325,13 @@ func (a *apiCLI) keysetsList() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, k := range p.Keysets {
-					keysets = append(keysets, keysetOut(k))
-				}
-				total, page, limit = p.Total, p.Page, p.Limit
+				keysets, total, page, limit = p.Keysets, p.Total, p.Page, p.Limit
 			} else {
 				for k, err := range c.KeysetsOfApp(cmd.Context(), app) {
 					if err != nil {
 						return err
 					}
-					keysets = append(keysets, keysetOut(k))
+					keysets = append(keysets, k)
 				}
 				total = len(keysets)
 			}
@@ -437,13 +391,14 @@ JSON object applied over the default configuration, as "config set" takes.`,
 			if err != nil {
 				return err
 			}
-			v := keysetOut(k.Keyset)
-			for _, s := range k.SecretKeys {
-				v.SecretKeys = append(v.SecretKeys, secretKeyOut(s))
-			}
+			// The API's answer: the keyset with its secret keys inside.
+			v := struct {
+				client.Keyset
+				SecretKeys []client.SecretKey `json:"secretKeys,omitempty"`
+			}{k.Keyset, k.SecretKeys}
 			out := map[string]any{"keyset": v, "config": k.Config}
 			return a.print(cmd, out, func(w *tabwriter.Writer) {
-				keysetsTable([]keysetView{keysetOut(k.Keyset)})(w)
+				keysetsTable([]client.Keyset{k.Keyset})(w)
 				for _, s := range k.SecretKeys {
 					fmt.Fprintf(w, "\nsecret key: %s\n", s.SecretKey)
 					fmt.Fprintln(w, "(store it in a secrets manager: it signs Access Manager grants for this keyset)")
@@ -707,7 +662,7 @@ func secretKeysTable(keys []client.SecretKey, reveal bool) func(*tabwriter.Write
 			}
 			role, expires := "main", "never"
 			if k.ExpiresAt != nil {
-				role, expires = "rotated", keyplane.FormatTime(*k.ExpiresAt)
+				role, expires = "rotated", k.ExpiresAt.String()
 			}
 			row(w, name, role, expires)
 		}
@@ -719,18 +674,17 @@ func secretKeysTable(keys []client.SecretKey, reveal bool) func(*tabwriter.Write
 // that a script expecting the whole key fails plainly rather than signing
 // with a prefix.
 type secretKeyPrefixView struct {
-	Prefix    string  `json:"prefix"`
-	ExpiresAt *string `json:"expiresAt"`
+	Prefix    string       `json:"prefix"`
+	ExpiresAt *client.Time `json:"expiresAt"`
 }
 
 // secretKeyShown is k as json and yaml print it: whole (as the API answers
 // it) with reveal, by its prefix without, the same rule as the table's.
 func secretKeyShown(k client.SecretKey, reveal bool) any {
-	v := secretKeyOut(k)
 	if reveal {
-		return v
+		return k
 	}
-	return secretKeyPrefixView{Prefix: k.Prefix(), ExpiresAt: v.ExpiresAt}
+	return secretKeyPrefixView{Prefix: k.Prefix(), ExpiresAt: k.ExpiresAt}
 }
 
 // revealFlag adds --reveal, which alone makes a command print whole secret
@@ -942,22 +896,26 @@ func firstArg(complete cobra.CompletionFunc) cobra.CompletionFunc {
 	}
 }
 
-// completeIDs sets the completion of the ID arguments of the API commands
-// (and of --app): apps where an app id is wanted, keysets elsewhere.
-func (a *apiCLI) completeIDs(groups []*cobra.Command) {
-	for _, g := range groups {
-		for _, cmd := range g.Commands() {
-			switch {
-			case strings.HasPrefix(strings.TrimPrefix(cmd.Use, cmd.Name()+" "), "APP_ID"):
-				cmd.ValidArgsFunction = firstArg(a.completeApps)
-			case strings.Contains(cmd.Use, "KEYSET_ID"):
-				cmd.ValidArgsFunction = firstArg(a.completeKeysets)
-			default:
-				cmd.ValidArgsFunction = cobra.NoFileCompletions
-			}
-			if cmd.Flags().Lookup("app") != nil {
-				cmd.RegisterFlagCompletionFunc("app", a.completeApps)
-			}
+// completeArgs sets how an API command's arguments complete, unless the
+// command set it itself: by the first argument its Use names, app ids for
+// APP_ID, keyset ids for KEYSET_ID, customer ids for CUSTOMER_ID, and no
+// file names otherwise. --app completes app ids, unless the command
+// completes it itself.
+func (a *apiCLI) completeArgs(cmd *cobra.Command) {
+	if cmd.ValidArgsFunction == nil {
+		first, _, _ := strings.Cut(strings.TrimPrefix(cmd.Use, cmd.Name()+" "), " ")
+		switch first {
+		case "APP_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeApps)
+		case "KEYSET_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeKeysets)
+		case "CUSTOMER_ID":
+			cmd.ValidArgsFunction = firstArg(a.completeCustomers)
+		default:
+			cmd.ValidArgsFunction = cobra.NoFileCompletions
 		}
+	}
+	if _, own := cmd.GetFlagCompletionFunc("app"); !own && cmd.Flags().Lookup("app") != nil {
+		cmd.RegisterFlagCompletionFunc("app", a.completeApps)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/keyplane/keyplane/client"
 	"github.com/keyplane/keyplane/internal/testdb"
 	"github.com/keyplane/keyplane/internal/wallclock"
 )
@@ -730,5 +733,73 @@ func TestCLICompletionIDs(t *testing.T) {
 	// A bad key: the error directive (:1), never a hang or a panic.
 	if r := e.kp(map[string]string{"KEYPLANE_API_KEY": "si_wrong"}, "", "__complete", "apps", "get", ""); r.code != 0 || !strings.HasPrefix(r.stdout, ":1\n") {
 		t.Errorf("completing with a bad key: exit %d, %q", r.code, r.stdout)
+	}
+}
+
+// The json and yaml outputs are the API's own answers, byte for byte once
+// indented: same fields in the same order, times as the API writes them (to
+// the millisecond, UTC), null where the API writes null.
+func TestCLIPrintsTheAPIsAnswers(t *testing.T) {
+	t.Parallel()
+	e := newAPIEnv(t)
+	e.key = createIntegration(t, e.db, "wire", "30d", append(fullAccess, "account:audit-log:read", "account:oem-customer:rw")...)
+	mustAdmin(t, e.db, "set-partner", str(t, decode(t, outputJSON, e.ok("me", "-o", "json")), "accountId"))
+	app, ks, _ := e.createKeysetCLI("k")
+	e.ok("secret-keys", "rotate", ks, "--old-expires-in", "1h") // a rotated key: an expiresAt that is not null
+	cu := str(t, decode(t, outputJSON, e.ok("customers", "create", "--external-id", "acme", "--name", "Acme", "--keyset", ks, "-o", "json")), "id")
+
+	// get answers the body of GET path, checking that it is JSON.
+	get := func(path string) json.RawMessage {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", e.key)
+		req.Header.Set("PubNub-Version", client.Version)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil || res.StatusCode != http.StatusOK || !json.Valid(b) {
+			t.Fatalf("GET %s: %d %s, %v", path, res.StatusCode, b, err)
+		}
+		return b
+	}
+	// field is one field of a JSON object, as the API wrote it.
+	field := func(raw json.RawMessage, name string) json.RawMessage {
+		t.Helper()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil || m[name] == nil {
+			t.Fatalf("%s has no %q: %v", raw, name, err)
+		}
+		return m[name]
+	}
+
+	apps := get("/v2/apps")
+	customers := field(get("/v2/oem/customers"), "result")
+	for _, tc := range []struct {
+		args []string
+		want any // the API's answer, or the envelope the command prints it in
+	}{
+		{[]string{"apps", "get", app}, get("/v2/apps/" + app)},
+		{[]string{"apps", "list"}, map[string]json.RawMessage{"apps": field(apps, "apps"), "total": field(apps, "total")}},
+		{[]string{"keysets", "get", ks}, get("/v2/keysets/" + ks)},
+		{[]string{"secret-keys", "list", ks, "--reveal"}, get("/v2/keysets/" + ks + "/secret-keys")},
+		{[]string{"audit", "list", "--limit", "3"}, get("/v2/audit-events?limit=3")},
+		{[]string{"customers", "get", cu}, field(get("/v2/oem/customers/"+cu), "result")},
+		{[]string{"customers", "list"}, map[string]any{"customers": customers, "total": 1}},
+	} {
+		for _, f := range []string{outputJSON, outputYAML} {
+			var want bytes.Buffer
+			if err := render(&want, f, tc.want, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.ok(append(tc.args, "-o", f)...).stdout; got != want.String() {
+				t.Errorf("keyplane %s -o %s printed\n%s\nwant the API's answer\n%s", strings.Join(tc.args, " "), f, got, want.String())
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -14,32 +13,6 @@ import (
 	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
-// auditEventView is an audit event as the API writes it.
-type auditEventView struct {
-	ID        string             `json:"id"`
-	AccountID string             `json:"accountId"`
-	At        string             `json:"at"`
-	Type      string             `json:"type"`
-	Actor     client.AuditActor  `json:"actor"`
-	Target    client.AuditTarget `json:"target"`
-	Before    json.RawMessage    `json:"before"`
-	After     json.RawMessage    `json:"after"`
-	PrevHash  string             `json:"prevHash"`
-	Hash      string             `json:"hash"`
-}
-
-func orNull(m json.RawMessage) json.RawMessage {
-	if m == nil {
-		return json.RawMessage("null")
-	}
-	return m
-}
-
-func auditEventOut(e client.AuditEvent) auditEventView {
-	return auditEventView{ID: e.ID, AccountID: e.AccountID, At: keyplane.FormatTime(e.At), Type: e.Type,
-		Actor: e.Actor, Target: e.Target, Before: orNull(e.Before), After: orNull(e.After), PrevHash: e.PrevHash, Hash: e.Hash}
-}
-
 // actorText names an actor as the actor filter takes it: "operator",
 // "integration/3".
 func actorText(a client.AuditActor) string {
@@ -49,11 +22,11 @@ func actorText(a client.AuditActor) string {
 	return a.Type + "/" + *a.ID
 }
 
-func auditTable(events []auditEventView) func(*tabwriter.Writer) {
+func auditTable(events []client.AuditEvent) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		row(w, "ID", "TIME", "TYPE", "TARGET", "ACTOR", "NAME")
 		for _, e := range events {
-			row(w, e.ID, e.At, e.Type, e.Target.Type+"/"+e.Target.ID, actorText(e.Actor), e.Actor.Name)
+			row(w, e.ID, e.At.String(), e.Type, e.Target.Type+"/"+e.Target.ID, actorText(e.Actor), e.Actor.Name)
 		}
 	}
 }
@@ -116,27 +89,25 @@ the filters of the page it came from.`,
 			if err != nil {
 				return err
 			}
-			var events []auditEventView
+			var events []client.AuditEvent
 			var next *string
 			if paged {
 				p, err := c.ListAuditEvents(cmd.Context(), f, cursor)
 				if err != nil {
 					return err
 				}
-				for _, e := range p.Events {
-					events = append(events, auditEventOut(e))
-				}
+				events = p.Events
 				next = optString(p.NextCursor)
 			} else {
 				for e, err := range c.AuditEvents(cmd.Context(), f) {
 					if err != nil {
 						return err
 					}
-					events = append(events, auditEventOut(e))
+					events = append(events, e)
 				}
 			}
 			if events == nil {
-				events = []auditEventView{}
+				events = []client.AuditEvent{}
 			}
 			return a.print(cmd, map[string]any{"events": events, "nextCursor": next}, func(w *tabwriter.Writer) {
 				auditTable(events)(w)

@@ -51,16 +51,54 @@ func rootCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Co
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return &usageError{cmd: cmd, err: err} })
-	api := newAPICLI(getenv, stderr)
-	root.AddCommand(serveCommand(getenv, stdout, stderr), adminCommand(getenv, stdout, stderr), usageCommand(getenv, stdout, stderr, api))
-	root.AddCommand(api.commands()...)
-	root.AddCommand(api.accountCommands()...)
-	root.AddCommand(api.mcpCommand(), api.planCommand(), api.applyCommand(), versionCommand(stdout))
+	root.AddCommand(commands(getenv, stdout, stderr)...)
 	// The completion command is otherwise added only as the program runs,
 	// too late to be made strict below.
 	root.InitDefaultCompletionCmd()
 	strictGroups(root)
 	return root
+}
+
+// commands is the table of keyplane's top-level commands: every command
+// is found from here, the API client's groups with their subcommands, the
+// operator's in adminCommand and usage's in usageCommand. Help lists them
+// by name, whatever their order here.
+func commands(getenv func(string) string, stdout, stderr io.Writer) []*cobra.Command {
+	api := newAPICLI(getenv, stderr)
+	return []*cobra.Command{
+		// The server, and the operator's commands on its database.
+		serveCommand(getenv, stdout, stderr),
+		adminCommand(getenv, stdout, stderr),
+
+		// The API client: commands that call a server's /v2 with an API key,
+		// sharing --url, --api-key, --output and --api-version.
+		api.group("apps", "Manage apps",
+			api.appsList(), api.appsGet(), api.appsCreate(), api.appsRename(), api.appsDelete()),
+		api.group("keysets", "Manage keysets",
+			api.keysetsList(), api.keysetsGet(), api.keysetsCreate(), api.keysetsUpdate(), api.keysetsDelete()),
+		api.group("config", "Read and change a keyset's feature configuration",
+			api.configGet(), api.configSet(), api.configUploadAPNs(), api.configUploadFCM()),
+		api.group("secret-keys", "List, rotate, expire and delete a keyset's secret keys",
+			api.secretKeysList(), api.secretKeysRotate(), api.secretKeysSetExpiry(), api.secretKeysDelete()),
+		api.command(api.meCmd()),
+		api.group("authz", "Ask whether the API key may run an operation",
+			api.authzCheck()),
+		api.group("customers", "Manage OEM customers (partner accounts only)",
+			api.customersList(), api.customersGet(), api.customersCreate(), api.customersUpdate(), api.customersAssign(),
+			api.customersApps(), api.customersKeysets(), api.customersOfKeyset()),
+		api.group("audit", "Read the account's audit log",
+			api.auditList()),
+		// usage get asks the API; usage import and simulate write a database.
+		usageCommand(getenv, stdout, stderr, api),
+		// The API's tools for AI assistants (MCP), over stdin and stdout.
+		api.mcpCommand(),
+
+		// Declarative configuration, through the API.
+		api.planCommand(),
+		api.applyCommand(),
+
+		versionCommand(stdout),
+	}
 }
 
 // strictGroups makes every command that only holds others (admin,
@@ -261,9 +299,23 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	}
 	cmd.PersistentFlags().StringVar(&a.database, "database", env(getenv, "KEYPLANE_DATABASE", "./keyplane.db"), databaseUsage)
 	cmd.PersistentFlags().Int64Var(&a.account, "account", 0, "account id (default: the first account)")
-	cmd.AddCommand(a.migrate(), a.copyCmd(), a.backupCmd(), a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(), a.createUser(),
-		a.listAccounts(), a.createAccount(), a.renameAccount(), a.disableAccount(true), a.disableAccount(false), a.setPartner(true), a.setPartner(false), a.verifyAudit(), a.exportAudit(),
-		a.createOperatorKey(), a.listOperatorKeys(), a.revokeOperatorKey(), a.invite(getenv), a.resetPassword(getenv))
+	// The table of the operator's commands, by what they work on. Help
+	// lists them by name.
+	cmd.AddCommand(
+		// The database itself.
+		a.migrate(), a.copyCmd(), a.backupCmd(),
+		// Accounts.
+		a.createAccount(), a.renameAccount(), a.listAccounts(), a.disableAccount(true), a.disableAccount(false),
+		a.setPartner(true), a.setPartner(false),
+		// Service Integrations and their API keys.
+		a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
+		// Admin Portal users, and the links e-mail sends them.
+		a.createUser(), a.invite(getenv), a.resetPassword(getenv),
+		// The audit log.
+		a.verifyAudit(), a.exportAudit(),
+		// Keys of the operator API (/operator/v1).
+		a.createOperatorKey(), a.listOperatorKeys(), a.revokeOperatorKey(),
+	)
 	return cmd
 }
 

@@ -17,12 +17,11 @@ import (
 
 	"github.com/keyplane/keyplane/internal/pgtest"
 	"github.com/keyplane/keyplane/internal/wallclock"
+	"github.com/keyplane/keyplane/store"
 )
 
 // copyTables are the tables copy reports, in its order.
-var copyTables = []string{"accounts", "apps", "keysets", "secret_keys", "integrations", "api_keys", "operator_keys",
-	"users", "memberships", "membership_scopes", "sessions", "login_failures", "setup_tokens", "invitations", "password_resets", "signups", "audit_events", "kek", "usage_keyset_daily", "usage_app_daily", "usage_account_daily", "oem_customers", "oem_customer_keysets",
-	"idempotency_keys"}
+var copyTables = store.CopiedTables()
 
 var (
 	copyLineRE  = regexp.MustCompile(`^([a-z_]+) (\d+) → (\d+)$`)

@@ -9,36 +9,27 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
 )
 
 // Views of the OEM routes: the objects inside the API's {"result": …}, as
 // it writes them, app and keyset ids as numbers (PubNub's partner API does
-// so), the customer's own id as a string.
+// so), the customer's own id as a string. The client holds every id as a
+// string; a customer summary, which has no app or keyset id, prints as the
+// client's type.
 
 type customerKeysetView struct {
 	ID         json.Number `json:"id"`
-	AssignedAt string      `json:"assignedAt"`
+	AssignedAt client.Time `json:"assignedAt"`
 }
 
 type customerView struct {
 	ID         string                `json:"id"`
 	ExternalID string                `json:"externalId"`
 	Name       string                `json:"name"`
-	Created    string                `json:"created"`
-	Updated    string                `json:"updated"`
+	Created    client.Time           `json:"created"`
+	Updated    client.Time           `json:"updated"`
 	Keysets    *[]customerKeysetView `json:"keysets,omitempty"` // nil where the API leaves them out (of-keyset)
-}
-
-type customerSummaryView struct {
-	ID          string `json:"id"`
-	ExternalID  string `json:"externalId"`
-	Name        string `json:"name"`
-	Created     string `json:"created"`
-	Updated     string `json:"updated"`
-	AppCount    int    `json:"appCount"`
-	KeysetCount int    `json:"keysetCount"`
 }
 
 type customerAppView struct {
@@ -49,14 +40,13 @@ type customerAppView struct {
 func customerKeysetsOut(ks []client.CustomerKeyset) []customerKeysetView {
 	out := make([]customerKeysetView, len(ks))
 	for i, k := range ks {
-		out[i] = customerKeysetView{json.Number(k.ID), keyplane.FormatTime(k.AssignedAt)}
+		out[i] = customerKeysetView{json.Number(k.ID), k.AssignedAt}
 	}
 	return out
 }
 
 func customerOut(c client.Customer, withKeysets bool) customerView {
-	v := customerView{ID: c.ID, ExternalID: c.ExternalID, Name: c.Name,
-		Created: keyplane.FormatTime(c.Created), Updated: keyplane.FormatTime(c.Updated)}
+	v := customerView{ID: c.ID, ExternalID: c.ExternalID, Name: c.Name, Created: c.Created, Updated: c.Updated}
 	if withKeysets {
 		ks := customerKeysetsOut(c.Keysets)
 		v.Keysets = &ks
@@ -67,14 +57,14 @@ func customerOut(c client.Customer, withKeysets bool) customerView {
 func customerKeysetsTable(w *tabwriter.Writer, ks []customerKeysetView) {
 	row(w, "KEYSET", "ASSIGNED")
 	for _, k := range ks {
-		row(w, k.ID.String(), k.AssignedAt)
+		row(w, k.ID.String(), k.AssignedAt.String())
 	}
 }
 
 func customerTable(v customerView) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		row(w, "ID", "EXTERNAL ID", "NAME", "CREATED", "UPDATED")
-		row(w, v.ID, v.ExternalID, v.Name, v.Created, v.Updated)
+		row(w, v.ID, v.ExternalID, v.Name, v.Created.String(), v.Updated.String())
 		if v.Keysets != nil {
 			fmt.Fprintln(w)
 			if len(*v.Keysets) == 0 {
@@ -103,14 +93,13 @@ func (a *apiCLI) customersList() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]customerSummaryView, len(cs))
-			for i, x := range cs {
-				views[i] = customerSummaryView{x.ID, x.ExternalID, x.Name, keyplane.FormatTime(x.Created), keyplane.FormatTime(x.Updated), x.AppCount, x.KeysetCount}
+			if cs == nil {
+				cs = []client.CustomerSummary{}
 			}
-			return a.print(cmd, map[string]any{"customers": views, "total": len(views)}, func(w *tabwriter.Writer) {
+			return a.print(cmd, map[string]any{"customers": cs, "total": len(cs)}, func(w *tabwriter.Writer) {
 				row(w, "ID", "EXTERNAL ID", "NAME", "APPS", "KEYSETS", "CREATED")
-				for _, v := range views {
-					row(w, v.ID, v.ExternalID, v.Name, fmt.Sprint(v.AppCount), fmt.Sprint(v.KeysetCount), v.Created)
+				for _, v := range cs {
+					row(w, v.ID, v.ExternalID, v.Name, fmt.Sprint(v.AppCount), fmt.Sprint(v.KeysetCount), v.Created.String())
 				}
 			})
 		}),

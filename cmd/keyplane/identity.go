@@ -13,39 +13,6 @@ import (
 	"github.com/keyplane/keyplane/client"
 )
 
-// accountAPICommands returns the API commands of the routes about the key
-// and its account: me, authz check, customers (OEM) and audit list. They
-// share the flags and conventions of the other API commands.
-func (a *apiCLI) accountCommands() []*cobra.Command {
-	cmds := []*cobra.Command{
-		a.meCmd(),
-		group("authz", "Ask whether the API key may run an operation", a.authzCheck()),
-		group("customers", "Manage OEM customers (partner accounts only)",
-			a.customersList(), a.customersGet(), a.customersCreate(), a.customersUpdate(), a.customersAssign(),
-			a.customersApps(), a.customersKeysets(), a.customersOfKeyset()),
-		group("audit", "Read the account's audit log", a.auditList()),
-	}
-	for _, g := range cmds {
-		leaves := g.Commands()
-		if len(leaves) == 0 {
-			leaves = []*cobra.Command{g} // me
-		}
-		for _, c := range leaves {
-			switch {
-			case c.ValidArgsFunction != nil:
-			case strings.Contains(c.Use, " CUSTOMER_ID"):
-				c.ValidArgsFunction = firstArg(a.completeCustomers)
-			default:
-				c.ValidArgsFunction = cobra.NoFileCompletions
-			}
-		}
-	}
-	for _, c := range cmds {
-		a.flags(c, true) // the flags of the other API commands
-	}
-	return cmds
-}
-
 // resourceOrder is the order access is listed in: PubNub's table, then
 // Keyplane's own resources.
 var resourceOrder = []string{"app", "keyset", "secret-key", "usage", "oem-customer", "audit-log", "usage-report"}
@@ -72,44 +39,22 @@ func accessText(a client.Access) string {
 
 // --- me ---
 
-// meView is GET /v2/me as the API writes it.
-type meView struct {
-	AccountID   string                 `json:"accountId"`
-	Partner     bool                   `json:"partner"`
-	Integration client.IDName          `json:"integration"`
-	Key         meKeyView              `json:"key"`
-	Permissions []client.Permission    `json:"permissions"`
-	Access      client.EffectiveAccess `json:"access"`
-}
-
-type meKeyView struct {
-	ID         string  `json:"id"`
-	Prefix     string  `json:"prefix"`
-	CreatedAt  string  `json:"createdAt"`
-	ExpiresAt  string  `json:"expiresAt"`
-	LastUsedAt *string `json:"lastUsedAt"`
-}
-
-func meOut(m client.Me) meView {
-	k := meKeyView{ID: m.Key.ID, Prefix: m.Key.Prefix, CreatedAt: keyplane.FormatTime(m.Key.CreatedAt), ExpiresAt: keyplane.FormatTime(m.Key.ExpiresAt)}
-	if m.Key.LastUsedAt != nil {
-		s := keyplane.FormatTime(*m.Key.LastUsedAt)
-		k.LastUsedAt = &s
+// meOut is GET /v2/me as the API writes it: empty lists and maps as [] and
+// {}, where the client may hold nil.
+func meOut(m client.Me) client.Me {
+	if m.Permissions == nil {
+		m.Permissions = []client.Permission{}
 	}
-	v := meView{AccountID: m.AccountID, Partner: m.Partner, Integration: m.Integration, Key: k, Permissions: m.Permissions, Access: m.Access}
-	if v.Permissions == nil {
-		v.Permissions = []client.Permission{}
+	if m.Access.Account == nil {
+		m.Access.Account = client.Access{}
 	}
-	if v.Access.Account == nil {
-		v.Access.Account = client.Access{}
+	if m.Access.Apps == nil {
+		m.Access.Apps = []client.AppAccess{}
 	}
-	if v.Access.Apps == nil {
-		v.Access.Apps = []client.AppAccess{}
+	if m.Access.Keysets == nil {
+		m.Access.Keysets = []client.KeysetAccess{}
 	}
-	if v.Access.Keysets == nil {
-		v.Access.Keysets = []client.KeysetAccess{}
-	}
-	return v
+	return m
 }
 
 // orDash is *s, or "-" when there is none (a name the key may not read).
@@ -120,7 +65,7 @@ func orDash(s *string) string {
 	return *s
 }
 
-func meTable(m meView) func(*tabwriter.Writer) {
+func meTable(m client.Me) func(*tabwriter.Writer) {
 	return func(w *tabwriter.Writer) {
 		partner := "not an OEM partner"
 		if m.Partner {
@@ -128,11 +73,11 @@ func meTable(m meView) func(*tabwriter.Writer) {
 		}
 		used := "never"
 		if m.Key.LastUsedAt != nil {
-			used = *m.Key.LastUsedAt
+			used = m.Key.LastUsedAt.String()
 		}
 		row(w, "account", m.AccountID, partner)
 		row(w, "integration", m.Integration.ID, m.Integration.Name)
-		row(w, "key", m.Key.ID, m.Key.Prefix+"…", "expires "+m.Key.ExpiresAt, "last used "+used)
+		row(w, "key", m.Key.ID, m.Key.Prefix+"…", "expires "+m.Key.ExpiresAt.String(), "last used "+used)
 		fmt.Fprintln(w)
 		row(w, "PERMISSION", "GRANT")
 		for _, p := range m.Permissions {

@@ -22,7 +22,16 @@
     }
   }
   function fallback(field, done) {
-    if (field.select) { field.select(); }
+    if (field.select) {
+      field.select();
+    } else {
+      // A key shown as text (<code>): select its text the same way.
+      var range = document.createRange();
+      range.selectNodeContents(field);
+      var sel = window.getSelection();
+      sel.removeAllRanges();
+      sel.addRange(range);
+    }
     try { if (document.execCommand("copy")) done(); } catch (e) { /* the field stays selected for Ctrl+C */ }
   }
   document.addEventListener("click", function (ev) {
