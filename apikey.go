@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"hash/crc32"
 	"io"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -17,7 +18,17 @@ type Integration struct {
 	Grants     []Grant
 	CreatedAt  time.Time
 	LastUsedAt *time.Time
+	// SuspendedAt is when the integration was suspended, nil while it is
+	// not: its keys are refused (403) until it is resumed; nothing is
+	// deleted.
+	SuspendedAt *time.Time
+	// Networks are the client networks its keys are allowed from; none
+	// means anywhere.
+	Networks []netip.Prefix
 }
+
+// Suspended tells whether the integration's keys are refused for now.
+func (in Integration) Suspended() bool { return in.SuspendedAt != nil }
 
 // APIKey is one key of an integration. Only its hash is stored; the key
 // itself is shown once, when it is made.
@@ -30,10 +41,31 @@ type APIKey struct {
 	ExpiresAt     time.Time
 	RevokedAt     *time.Time
 	LastUsedAt    *time.Time
+	// LastUsedFrom and LastUsedAgent are the client address and
+	// User-Agent of the request LastUsedAt records ("" when unknown).
+	LastUsedFrom  string
+	LastUsedAgent string
+	// ReplacedBy is the key this one was rolled to (0 if it was not): its
+	// ExpiresAt is then the end of the overlap.
+	ReplacedBy int64
 }
 
 // Active reports whether k authenticates at now.
 func (k APIKey) Active(now time.Time) bool { return k.RevokedAt == nil && now.Before(k.ExpiresAt) }
+
+// State is "active", "rolled" (active until the end of its overlap),
+// "revoked" or "expired" at now, for lists.
+func (k APIKey) State(now time.Time) string {
+	switch {
+	case k.RevokedAt != nil:
+		return "revoked"
+	case !now.Before(k.ExpiresAt):
+		return "expired"
+	case k.ReplacedBy != 0:
+		return "rolled"
+	}
+	return "active"
+}
 
 // OperatorKey is a key of the operator API (/operator/v1): the install's,
 // not an account's. Only its hash is stored; the key is shown once.
@@ -222,4 +254,24 @@ func ValidateIntegration(name string, grants []Grant) error {
 		seen[g] = true
 	}
 	return Invalid(msgs...)
+}
+
+// Rolling a key: the new key works at once, the old one for an overlap.
+const (
+	DefaultRollOverlap = 24 * time.Hour
+	MaxRollOverlap     = 30 * 24 * time.Hour
+)
+
+// RollOverlapEnd is when an old key rolled at now with overlap stops: now
+// + overlap, but never past its own expiry. An overlap of 0 stops it at
+// once; one beyond MaxRollOverlap or below 0 is refused.
+func RollOverlapEnd(old APIKey, now time.Time, overlap time.Duration) (time.Time, error) {
+	if overlap < 0 || overlap > MaxRollOverlap {
+		return time.Time{}, Errorf(CodeInvalid, "overlap: from 0 (the old key stops at once) to 30 days, not %s", FormatLifetime(overlap))
+	}
+	end := now.Add(overlap)
+	if old.ExpiresAt.Before(end) {
+		end = old.ExpiresAt
+	}
+	return end, nil
 }

@@ -69,12 +69,15 @@ var EventTypes = []string{
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
 	EventOperatorKeyCreated, EventOperatorKeyRevoked,
+	EventApiKeyRolled, EventServiceIntegrationSuspended, EventServiceIntegrationResumed,
+	EventServiceIntegrationNetworksChanged, EventAccountKeyPolicyChanged,
+	EventApiKeyExpiryNotice, EventApiKeyUnusedNotice,
 }
 
 // The kinds of actor and target an audit event records, for the actor and
 // target filters. The operator (keyplane admin) has no id.
 var (
-	AuditActorTypes  = []string{"integration", "operator", ActorUser}
+	AuditActorTypes  = []string{"integration", "operator", ActorUser, "system"}
 	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "invitation", "keyset", ActorUser}
 )
 
@@ -87,7 +90,7 @@ func ParseAuditRef(field, s string) (typ string, id int64, err error) {
 	want := "TYPE or TYPE/ID with TYPE one of " + strings.Join(AuditTargetTypes, ", ") + " (e.g. keyset/12)"
 	if field == "actor" {
 		types = AuditActorTypes
-		want = "operator, user, user/ID, integration or integration/ID"
+		want = "operator, system, user, user/ID, integration or integration/ID"
 	}
 	bad := Errorf(CodeInvalid, "%s: want %s, not %q", field, want, clip(s))
 	m := refRE.FindStringSubmatch(s)
@@ -97,6 +100,9 @@ func ParseAuditRef(field, s string) (typ string, id int64, err error) {
 	if m[2] != "" {
 		if m[1] == "operator" {
 			return "", 0, Errorf(CodeInvalid, "%s: operator (keyplane admin) has no id; want operator, not %q", field, clip(s))
+		}
+		if m[1] == "system" {
+			return "", 0, Errorf(CodeInvalid, "%s: system (the server's own notices) has no id; want system, not %q", field, clip(s))
 		}
 		if id, err = strconv.ParseInt(m[2], 10, 64); err != nil {
 			return "", 0, Errorf(CodeInvalid, "%s: id out of range", field)

@@ -214,6 +214,10 @@ func (p Principal) Actor() Actor {
 // database directly.
 var OperatorActor = Actor{Type: "operator", Name: "keyplane admin"}
 
+// SystemActor is the actor of what the server records by itself: the key
+// notices of its periodic job.
+var SystemActor = Actor{Type: "system", Name: "keyplane serve"}
+
 // OperatorKeyActor is the actor of changes made through the operator API
 // with operator key id, named name: still the operator (every operator
 // rule applies), told apart from keyplane admin by the key.
@@ -278,4 +282,18 @@ const (
 	// chain, under account id 0, which no account's API reads.
 	EventOperatorKeyCreated = "OperatorKeyCreated"
 	EventOperatorKeyRevoked = "OperatorKeyRevoked"
+	// Key lifecycle (Keyplane's names): a key rolled to a new one (the
+	// target is the old key; the new one has its ApiKeyCreated), an
+	// integration suspended, resumed or given other allowed networks, and
+	// the account's key policy changed.
+	EventApiKeyRolled                      = "ApiKeyRolled"
+	EventServiceIntegrationSuspended       = "ServiceIntegrationSuspended"
+	EventServiceIntegrationResumed         = "ServiceIntegrationResumed"
+	EventServiceIntegrationNetworksChanged = "ServiceIntegrationNetworksChanged"
+	EventAccountKeyPolicyChanged           = "AccountKeyPolicyChanged"
+	// Notices, recorded by the server itself (SystemActor) when a key
+	// crosses one of its account's notice thresholds: so many days before
+	// it expires, or unused for UnusedNoticeAfter.
+	EventApiKeyExpiryNotice = "ApiKeyExpiryNotice"
+	EventApiKeyUnusedNotice = "ApiKeyUnusedNotice"
 )

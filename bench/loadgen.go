@@ -51,10 +51,9 @@ type request struct {
 	want        int
 }
 
-// to is l sent to url instead.
-func (l load) to(url string) load {
-	l.urls = []string{url}
-	return l
+// A runner is a load generator's run: load (Go) or wrkLoad.
+type runner interface {
+	run(ctx context.Context) (outcome, error)
 }
 
 // outcome is what a load measured.
@@ -62,6 +61,9 @@ type outcome struct {
 	ok, errs int
 	elapsed  time.Duration
 	lat      []time.Duration // of the successful requests, sorted
+	// pct, when set, holds percentiles measured elsewhere (wrk) instead
+	// of lat.
+	pct      map[float64]time.Duration
 	firstErr string
 }
 
@@ -69,6 +71,9 @@ func (o outcome) throughput() float64 { return float64(o.ok) / o.elapsed.Seconds
 
 // percentile is the p-th percentile (0 < p ≤ 100) of the latencies.
 func (o outcome) percentile(p float64) time.Duration {
+	if o.pct != nil {
+		return o.pct[p]
+	}
 	if len(o.lat) == 0 {
 		return 0
 	}

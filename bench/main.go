@@ -11,8 +11,11 @@
 //	bench soak --keyplane BIN [--duration 10m] [--rate N]
 //	bench baseline --key-hash HEX --body FILE [--addr 127.0.0.1:0]
 //
-// No traffic leaves loopback, and every load stops by itself. A scenario
-// is a function registered in scenarios; each adds rows to the report.
+// Load comes from wrk where it can express it (wrk.go: its figures are the
+// ones judged) and from the Go generator (loadgen.go) beside it and for
+// the rest. No traffic leaves loopback, and every load stops by itself. A
+// scenario is a function registered in scenarios; each adds rows to the
+// report.
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string) error {
 	fs.BoolVar(&b.quick, "quick", false, "a short smoke run with small data: checks the harness, measures nothing worth quoting")
 	only := fs.String("only", "", "comma-separated scenarios to run (default: all)")
 	jsonOut := fs.String("json", "", "also write the figures to this file as JSON")
-	fs.StringVar(&b.postgres, "postgres", os.Getenv("KEYPLANE_BENCH_POSTGRES"), "PostgreSQL server URL for P6 (a database per run is made in it); empty skips P6")
+	fs.StringVar(&b.postgres, "postgres", os.Getenv("KEYPLANE_BENCH_POSTGRES"), "PostgreSQL server URL for P6, P8, P9 and U1 (a database per scenario is made in it); empty skips them")
 	fs.StringVar(&b.profileDir, "profile", "", "save a CPU profile of keyplane during each load in this folder")
 	fs.StringVar(&b.work, "work", "", "folder for databases and logs (default: a temporary one, removed after)")
 	fs.IntVar(&b.conns, "conns", 64, "connections of the throughput scenarios")
@@ -91,6 +95,13 @@ func run(ctx context.Context, args []string) error {
 		b.work = dir
 	} else if err := os.MkdirAll(b.work, 0o755); err != nil {
 		return err
+	}
+	// Without wrk the scenarios it drives report only the Go generator's
+	// figures, and say so.
+	if b.wrkBin, _ = exec.LookPath("wrk"); b.wrkBin != "" {
+		if err := os.WriteFile(b.path(wrkScriptFile), []byte(wrkScript), 0o644); err != nil {
+			return err
+		}
 	}
 	if b.profileDir != "" {
 		if err := os.MkdirAll(b.profileDir, 0o755); err != nil {
@@ -150,6 +161,7 @@ func run(ctx context.Context, args []string) error {
 // the processes and databases made so far, reused between scenarios.
 type bench struct {
 	keyplane, self string
+	wrkBin         string // wrk, or "" when it is not installed
 	quick          bool
 	postgres       string
 	profileDir     string
@@ -241,7 +253,8 @@ func (r report) print(w io.Writer) {
 	for _, f := range r.Figures {
 		value := "-"
 		if f.Unit != "" {
-			value = fmt.Sprintf("%s %s", num(f.Value, 2), f.Unit)
+			// A zero here is a measured zero (P9's staleness), not a blank.
+			value = fmt.Sprintf("%.2f %s", f.Value, f.Unit)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.What, num(f.Throughput, 0),
 			num(f.P50ms, 2), num(f.P99ms, 2), num(f.RSSMB, 0), num(f.Ratio, 2), value, f.Target, f.Met, f.Note)

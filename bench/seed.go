@@ -25,6 +25,7 @@ var allGrants = []string{
 type seeded struct {
 	dsn, kek  string
 	key       string // API key of a Service Integration holding allGrants
+	account   int64  // the key's account (not known of a cached database)
 	appIDs    []int64
 	keysetIDs []int64
 	n         int   // keysets, of every account
@@ -103,7 +104,7 @@ func seed(ctx context.Context, dsn, kek string, sh shape, progress func(done int
 	if err != nil {
 		return seeded{}, err
 	}
-	out := seeded{dsn: dsn, kek: kek, key: key.Key}
+	out := seeded{dsn: dsn, kek: kek, key: key.Key, account: mine}
 
 	// Keys need randomness, not secrecy, here: a seeded generator is
 	// faster than the system's and makes runs alike.

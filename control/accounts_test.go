@@ -169,7 +169,7 @@ func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	authenticate := func(account int64) error {
-		_, err := svc.Authenticate(svc.ForRequest(ctx), keys[account])
+		_, err := svc.Authenticate(svc.ForRequest(ctx), keys[account], keyplane.Origin{})
 		return err
 	}
 	// Read once, so authentication holds the key and its account.

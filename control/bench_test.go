@@ -50,7 +50,7 @@ func BenchmarkAuthHotPath(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				p, err := svc.Authenticate(ctx, key.Key)
+				p, err := svc.Authenticate(ctx, key.Key, keyplane.Origin{})
 				if err != nil {
 					b.Fatal(err)
 				}

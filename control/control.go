@@ -37,6 +37,8 @@ type Service struct {
 	log     *slog.Logger
 	// retention is the number of days usage is kept.
 	retention int
+	// notifier is told of key notices (nil: nobody beyond the audit log).
+	notifier Notifier
 
 	mu      sync.Mutex
 	touched map[int64]time.Time // API key id → when this process last recorded its use
@@ -73,6 +75,9 @@ type Options struct {
 	// PasswordHashes is how many password hashes may run at once; 0 means
 	// DefaultPasswordHashes().
 	PasswordHashes int
+	// Notifier is told of each key notice GiveKeyNotices records: where
+	// e-mail to the account's Owners and Admins plugs in. nil: nobody.
+	Notifier Notifier
 	// Mailer sends the messages of invitations, password resets and
 	// sign-ups; nil means no mail server: an invitation's link is handed
 	// back to be shown, and resets and sign-ups by e-mail are off.
@@ -107,7 +112,7 @@ func New(s Store, o Options) *Service {
 	if o.PublicURL == "" {
 		o.PublicURL = "http://localhost:8080"
 	}
-	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes),
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, notifier: o.Notifier, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes),
 		mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), signup: o.Signup}
 	svc.store = idempotentStore{Store: s, s: svc}
 	svc.pages.max = maxCachedPages
@@ -126,10 +131,12 @@ func (s *Service) clock() time.Time {
 // enough to tell which keys are in use, rarely enough that reads stay reads.
 const lastUsedPrecision = time.Minute
 
-// Authenticate finds the principal behind an API key. Revocation and expiry
-// are checked against the database on every call, so they take effect on
-// the very next request.
-func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Principal, error) {
+// Authenticate finds the principal behind an API key used from origin.
+// Revocation, expiry, suspension and the integration's allowed networks
+// are checked against what the database holds at this request (see
+// readThrough), so each takes effect on the very next request, on every
+// replica. The use is recorded as the key's last (to the minute).
+func (s *Service) Authenticate(ctx context.Context, key string, origin keyplane.Origin) (keyplane.Principal, error) {
 	if key == "" {
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: required; send the API key of a Service Integration")
 	}
@@ -152,15 +159,25 @@ func (s *Service) Authenticate(ctx context.Context, key string) (keyplane.Princi
 	case k.RevokedAt != nil:
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key revoked")
 	case !now.Before(k.ExpiresAt):
+		if k.ReplacedBy != 0 {
+			return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key expired (it was rolled to a new key, and its overlap has ended)")
+		}
 		return keyplane.Principal{}, keyplane.Errorf(keyplane.CodeUnauthorized, "Authorization: API key expired")
 	}
-	// The account is read with the key, in the same statement and under
-	// the same cache version, so a disable is seen as soon as a revocation
+	// The account and the integration are read with the key, in the same
+	// statement and under the same cache version, so a disable, a
+	// suspension or a change of networks is seen as soon as a revocation
 	// would be.
 	if err := usable(acc); err != nil {
 		return keyplane.Principal{}, err
 	}
-	s.touch(ctx, k, now)
+	if in.Suspended() {
+		return keyplane.Principal{}, keyplane.IntegrationSuspendedError(in.ID)
+	}
+	if !in.AllowedFrom(origin.Addr) {
+		return keyplane.Principal{}, keyplane.NotAllowedFromError(origin.Addr)
+	}
+	s.touch(ctx, k, now, origin)
 	return keyplane.Principal{
 		AccountID:       in.AccountID,
 		IntegrationID:   in.ID,
@@ -189,9 +206,14 @@ func (s *Service) readAPIKey(ctx context.Context, h [32]byte) (e keyRead, err er
 	return e, err
 }
 
-// touch records that k was used, at most once per lastUsedPrecision per
-// key in this process. A failure costs only precision, so it is logged.
-func (s *Service) touch(ctx context.Context, k keyplane.APIKey, now time.Time) {
+// touch records that k was used, from where and by what, at most once per
+// lastUsedPrecision per key in this process: authenticated requests are
+// the hot path, and each write also changes the database's version, which
+// empties every replica's read caches. So the first request of a key in a
+// minute writes (in the group commit, with whatever else is being
+// written), and the others write nothing. A failure costs only precision,
+// so it is logged.
+func (s *Service) touch(ctx context.Context, k keyplane.APIKey, now time.Time, origin keyplane.Origin) {
 	if k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < lastUsedPrecision {
 		return
 	}
@@ -202,7 +224,12 @@ func (s *Service) touch(ctx context.Context, k keyplane.APIKey, now time.Time) {
 	}
 	s.touched[k.ID] = now
 	s.mu.Unlock()
-	err := s.store.Write(ctx, func(tx Tx) error { return tx.TouchAPIKey(k.ID, k.IntegrationID, now) })
+	from := ""
+	if origin.Addr.IsValid() {
+		from = origin.Addr.Unmap().String()
+	}
+	agent := keyplane.ClipUserAgent(origin.UserAgent)
+	err := s.store.Write(ctx, func(tx Tx) error { return tx.TouchAPIKey(k.ID, k.IntegrationID, now, from, agent) })
 	if err != nil {
 		s.log.Warn("recording API key use", "keyId", k.ID, "err", err)
 	}

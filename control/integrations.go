@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -39,22 +40,44 @@ type NewKey struct {
 	Key string
 }
 
+// NewIntegration is what CreateIntegrationWith makes: a Service
+// Integration, its permission rows, the client networks its keys are
+// allowed from (none: anywhere), and its first key's expiry.
+type NewIntegration struct {
+	Name     string
+	Grants   []keyplane.Grant
+	Networks []netip.Prefix
+	Expires  time.Time
+}
+
 // CreateIntegration makes a Service Integration in an account, with its
-// permission rows and its first API key. Rows below Account level must name
-// an app or keyset of that account.
+// permission rows and its first API key, usable from anywhere: see
+// CreateIntegrationWith.
 func (s *Service) CreateIntegration(ctx context.Context, p keyplane.Principal, name string, grants []keyplane.Grant, expires time.Time) (in keyplane.Integration, key NewKey, err error) {
+	return s.CreateIntegrationWith(ctx, p, NewIntegration{Name: name, Grants: grants, Expires: expires})
+}
+
+// CreateIntegrationWith makes a Service Integration in an account, with
+// its permission rows, allowed networks and first API key. Rows below
+// Account level must name an app or keyset of that account; the key's
+// lifetime must fit the account's key policy.
+func (s *Service) CreateIntegrationWith(ctx context.Context, p keyplane.Principal, ni NewIntegration) (in keyplane.Integration, key NewKey, err error) {
 	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
 		return in, key, err
 	}
 	actor, accountID := p.Actor(), p.AccountID
 	now := s.clock()
+	name, grants, expires := ni.Name, ni.Grants, ni.Expires
 	if err := keyplane.ValidateIntegration(name, grants); err != nil {
 		return in, key, err
 	}
 	if err := keyplane.ValidateAPIKeyExpiry(expires, now); err != nil {
 		return in, key, err
 	}
-	in = keyplane.Integration{AccountID: accountID, Name: name, Grants: grants, CreatedAt: now}
+	if len(ni.Networks) > keyplane.MaxNetworks {
+		return in, key, keyplane.Errorf(keyplane.CodeInvalid, "allowCidr: at most %d networks", keyplane.MaxNetworks)
+	}
+	in = keyplane.Integration{AccountID: accountID, Name: name, Grants: grants, Networks: ni.Networks, CreatedAt: now}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if err := accountExists(tx, accountID); err != nil {
 			return err
@@ -77,6 +100,9 @@ func (s *Service) CreateIntegration(ctx context.Context, p keyplane.Principal, n
 		if err := keyplane.Invalid(msgs...); err != nil {
 			return err
 		}
+		if err := checkPolicy(tx, accountID, expires, now); err != nil {
+			return err
+		}
 		if err := tx.InsertIntegration(&in); err != nil {
 			return err
 		}
@@ -87,6 +113,15 @@ func (s *Service) CreateIntegration(ctx context.Context, p keyplane.Principal, n
 		return err
 	})
 	return in, key, err
+}
+
+// checkPolicy checks a new key's expiry against its account's key policy.
+func checkPolicy(tx Tx, accountID int64, expires, now time.Time) error {
+	pol, err := tx.AccountPolicy(accountID)
+	if err != nil {
+		return err
+	}
+	return pol.CheckExpiry(expires, now)
 }
 
 func accountExists(tx Tx, id int64) error {
@@ -103,11 +138,24 @@ func accountExists(tx Tx, id int64) error {
 }
 
 func integrationView(in keyplane.Integration) any {
-	return map[string]any{"id": in.ID, "name": in.Name, "grants": in.Grants}
+	v := map[string]any{"id": in.ID, "name": in.Name, "grants": in.Grants}
+	// Only where set, so the events of integrations without them read as
+	// they always did.
+	if len(in.Networks) > 0 {
+		v["allowedNetworks"] = in.Networks
+	}
+	if in.SuspendedAt != nil {
+		v["suspendedAt"] = keyplane.FormatTime(*in.SuspendedAt)
+	}
+	return v
 }
 
 func keyView(k keyplane.APIKey) any {
-	return map[string]any{"id": k.ID, "integrationId": k.IntegrationID, "prefix": k.Prefix, "expiresAt": keyplane.FormatTime(k.ExpiresAt)}
+	v := map[string]any{"id": k.ID, "integrationId": k.IntegrationID, "prefix": k.Prefix, "expiresAt": keyplane.FormatTime(k.ExpiresAt)}
+	if k.ReplacedBy != 0 {
+		v["replacedBy"] = k.ReplacedBy
+	}
+	return v
 }
 
 // CreateAPIKey makes another key for an integration, refusing a fourth
@@ -127,6 +175,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, p keyplane.Principal, integr
 		if err != nil {
 			return err
 		}
+		if err := checkPolicy(tx, accountID, expires, now); err != nil {
+			return err
+		}
 		key, err = s.insertKey(tx, actor, in, expires, now)
 		return err
 	})
@@ -134,19 +185,33 @@ func (s *Service) CreateAPIKey(ctx context.Context, p keyplane.Principal, integr
 }
 
 func (s *Service) insertKey(tx Tx, actor keyplane.Actor, in keyplane.Integration, expires, now time.Time) (NewKey, error) {
-	keys, err := tx.APIKeys(in.ID)
+	active, err := activeKeys(tx, in.ID, now, 0)
 	if err != nil {
 		return NewKey{}, err
-	}
-	active := 0
-	for _, k := range keys {
-		if k.Active(now) {
-			active++
-		}
 	}
 	if active >= keyplane.MaxActiveAPIKeys {
 		return NewKey{}, keyplane.Errorf(keyplane.CodeConflict, "integration %d already has %d active API keys; revoke one first", in.ID, active)
 	}
+	return s.makeKey(tx, actor, in, expires, now)
+}
+
+// activeKeys counts the keys of an integration active at now, but except.
+func activeKeys(tx Tx, integrationID int64, now time.Time, except int64) (int, error) {
+	keys, err := tx.APIKeys(integrationID)
+	if err != nil {
+		return 0, err
+	}
+	active := 0
+	for _, k := range keys {
+		if k.Active(now) && k.ID != except {
+			active++
+		}
+	}
+	return active, nil
+}
+
+// makeKey makes and records a key of in; the caller has checked the limit.
+func (s *Service) makeKey(tx Tx, actor keyplane.Actor, in keyplane.Integration, expires, now time.Time) (NewKey, error) {
 	raw, err := keyplane.NewAPIKey(s.rand)
 	if err != nil {
 		return NewKey{}, err
@@ -177,23 +242,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p keyplane.Principal, ref st
 	err = s.store.Write(ctx, func(tx Tx) error {
 		var in keyplane.Integration
 		var err error
-		if strings.HasPrefix(ref, keyplane.APIKeyPrefix) {
-			if err := keyplane.CheckAPIKey(ref); err != nil {
-				return keyplane.Errorf(keyplane.CodeInvalid, "%s", strings.TrimPrefix(keyplane.ErrorMessages(err)[0], "Authorization: "))
-			}
-			h := keyplane.HashAPIKey(ref)
-			k, in, err = tx.APIKeyByHash(h[:])
-		} else {
-			id, perr := strconv.ParseInt(ref, 10, 64)
-			if perr != nil || id < 1 {
-				return keyplane.Errorf(keyplane.CodeInvalid, "key: give the key's numeric id or the whole key (si_…)")
-			}
-			k, in, err = tx.APIKey(id)
-		}
-		if err == nil && in.AccountID != p.AccountID && !(p.Operator && p.AccountID == 0) {
-			err = keyplane.Errorf(keyplane.CodeNotFound, "API key: not found") // as for a missing one
-		}
-		if err != nil {
+		if k, in, err = keyByRef(tx, p, ref); err != nil {
 			return err
 		}
 		if k.RevokedAt != nil {
@@ -207,6 +256,33 @@ func (s *Service) RevokeAPIKey(ctx context.Context, p keyplane.Principal, ref st
 		return s.record(tx, actor, in.AccountID, keyplane.EventApiKeyRevoked, "api-key", k.ID, keyView(k), nil)
 	})
 	return k, already, err
+}
+
+// keyByRef finds a key named by its id or by the whole key (as whoever
+// found a leaked key has it), with its integration. A key of another
+// account than p's is not found, but for the install's operator
+// (keyplane.InstallOperator, the admin commands), who may act on any
+// leaked key; the operator acting in one account is held to it.
+func keyByRef(tx Tx, p keyplane.Principal, ref string) (k keyplane.APIKey, in keyplane.Integration, err error) {
+	if strings.HasPrefix(ref, keyplane.APIKeyPrefix) {
+		if err := keyplane.CheckAPIKey(ref); err != nil {
+			return k, in, keyplane.Errorf(keyplane.CodeInvalid, "%s", strings.TrimPrefix(keyplane.ErrorMessages(err)[0], "Authorization: "))
+		}
+		h := keyplane.HashAPIKey(ref)
+		k, in, err = tx.APIKeyByHash(h[:])
+	} else {
+		id, perr := strconv.ParseInt(ref, 10, 64)
+		if perr != nil || id < 1 {
+			return k, in, keyplane.Errorf(keyplane.CodeInvalid, "key: give the key's numeric id or the whole key (si_…)")
+		}
+		k, in, err = tx.APIKey(id)
+	}
+	if err == nil && in.AccountID != p.AccountID && !(p.Operator && p.AccountID == 0) {
+		// As for a missing one; only the install's operator reaches keys
+		// of every account (a leaked key is stopped wherever it belongs).
+		err = keyplane.Errorf(keyplane.CodeNotFound, "API key: not found")
+	}
+	return k, in, err
 }
 
 // ListIntegrations lists the integrations of p's account with their keys.

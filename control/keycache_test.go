@@ -36,14 +36,14 @@ func TestCachedKeysAreRefusedOnceRevokedAnywhere(t *testing.T) {
 	}{{"another process", admin}, {"the server itself", server}} {
 		key := newKey()
 		for range 3 { // read, then served from the cache
-			if _, err := server.Authenticate(ctx, key); err != nil {
+			if _, err := server.Authenticate(ctx, key, keyplane.Origin{}); err != nil {
 				t.Fatalf("%s: a fresh key: %v", by.name, err)
 			}
 		}
 		if _, _, err := by.svc.RevokeAPIKey(ctx, keyplane.Operator(1), key); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := server.Authenticate(ctx, key); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		if _, err := server.Authenticate(ctx, key, keyplane.Origin{}); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 			t.Errorf("revoked by %s: the next request got %v, want 401", by.name, err)
 		}
 	}

@@ -61,7 +61,7 @@ func owner(t *testing.T, svc *control.Service, account int64, email string) keyp
 	return u.Principal()
 }
 
-func events(t *testing.T, svc *control.Service, account int64) string {
+func auditTypes(t *testing.T, svc *control.Service, account int64) string {
 	t.Helper()
 	page, err := svc.ListAuditEvents(context.Background(), keyplane.Operator(account), keyplane.AuditQuery{Limit: 1000}, "")
 	if err != nil {
@@ -118,7 +118,7 @@ func TestInvitationIsMailedAndAcceptedOnce(t *testing.T) {
 	if is, err := svc.ListInvitations(ctx, p); err != nil || len(is) != 0 {
 		t.Errorf("pending after acceptance: %v, %v", is, err)
 	}
-	if got := events(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationAccepted UserAccountAccessGranted") {
+	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationAccepted UserAccountAccessGranted") {
 		t.Errorf("audit: %s", got)
 	}
 }
@@ -175,7 +175,7 @@ func TestInvitationExpiresResendAndRevoke(t *testing.T) {
 	}
 	_, _, err = svc.AcceptInvitation(ctx, third, pw, "192.0.2.1")
 	wantCode(t, err, keyplane.CodeNotFound)
-	if got := events(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationSent InvitationAccepted UserAccountAccessGranted InvitationSent InvitationRevoked") {
+	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationSent InvitationAccepted UserAccountAccessGranted InvitationSent InvitationRevoked") {
 		t.Errorf("audit: %s", got)
 	}
 }
@@ -345,7 +345,7 @@ func TestPasswordReset(t *testing.T) {
 	late := tokenOf(t, srv.Next(t).Link(t), control.ResetPath)
 	clk.Advance(keyplane.PasswordResetTTL)
 	wantCode(t, svc.ResetPassword(ctx, late, "yet another password"), keyplane.CodeNotFound)
-	if got := events(t, svc, 1); !strings.HasSuffix(got, "UserPasswordReset") {
+	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "UserPasswordReset") {
 		t.Errorf("audit: %s", got)
 	}
 }
@@ -421,7 +421,7 @@ func TestSignup(t *testing.T) {
 	if a, err := svc.Account(ctx, sp.AccountID); err != nil || a.Name != "New Co" {
 		t.Errorf("account %+v %v", a, err)
 	}
-	if got := events(t, svc, sp.AccountID); got != "AccountCreated UserAccountAccessGranted" {
+	if got := auditTypes(t, svc, sp.AccountID); got != "AccountCreated UserAccountAccessGranted" {
 		t.Errorf("audit: %s", got)
 	}
 	_, _, err = svc.CompleteSignup(ctx, token, "Again", pw, "192.0.2.1")

@@ -81,7 +81,7 @@ func (w scopedWorld) keyWith(t *testing.T, rows []keyplane.Grant) keyplane.Princ
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := w.svc.Authenticate(ctx, key.Key)
+	p, err := w.svc.Authenticate(ctx, key.Key, keyplane.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/keyplane/keyplane"
@@ -27,6 +28,7 @@ type Tx interface {
 	KeysetTx
 	SecretKeyTx
 	IntegrationTx
+	KeyLifecycleTx
 	OperatorKeys
 	UsageTx
 	PeopleTx
@@ -98,8 +100,38 @@ type IntegrationTx interface {
 	// statement: what authentication decides on.
 	Credential(hash []byte) (keyplane.APIKey, keyplane.Integration, keyplane.Account, error)
 	RevokeAPIKey(id int64, at time.Time) error
-	TouchAPIKey(keyID, integrationID int64, at time.Time) error
+	// TouchAPIKey records a key's use: when, from which client address and
+	// with which User-Agent ("" when unknown).
+	TouchAPIKey(keyID, integrationID int64, at time.Time, from, agent string) error
 	DeleteIntegration(accountID, id int64) error
+}
+
+// KeyLifecycleTx reads and changes what keeps keys in shape: rolling,
+// suspension, allowed networks, the account's key policy and the notices
+// given.
+type KeyLifecycleTx interface {
+	// RollAPIKey marks key id as rolled to replacedBy, working until until.
+	RollAPIKey(id, replacedBy int64, until time.Time) error
+	// SetIntegrationSuspended suspends an integration (at nil: resumes it);
+	// SetIntegrationNetworks sets its allowed networks (none: anywhere).
+	// NotFound when the account has no such integration.
+	SetIntegrationSuspended(accountID, id int64, at *time.Time) error
+	SetIntegrationNetworks(accountID, id int64, ns []netip.Prefix) error
+	// AccountPolicy is an account's key policy, the defaults if none was set.
+	AccountPolicy(accountID int64) (keyplane.AccountPolicy, error)
+	PutAccountPolicy(p keyplane.AccountPolicy) error
+	// ActiveAPIKeys lists every unrevoked key, of every account, that has
+	// not expired at now, with its integration.
+	ActiveAPIKeys(now time.Time) ([]KeyOf, error)
+	// ClaimKeyNotice records that notice n about key keyID is given,
+	// unless it was: claimed is false when it already was, by anyone.
+	ClaimKeyNotice(keyID int64, n keyplane.KeyNotice, at time.Time) (claimed bool, err error)
+}
+
+// KeyOf is an API key with its integration.
+type KeyOf struct {
+	Key         keyplane.APIKey
+	Integration keyplane.Integration
 }
 
 // UsageTx stores and reads usage.

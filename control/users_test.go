@@ -216,13 +216,13 @@ func TestOnlyOwnersAndAdminsManage(t *testing.T) {
 	wantCode(t, err, keyplane.CodeUnauthorized)
 
 	// Deleting an integration stops its keys at once.
-	if _, err := svc.Authenticate(ctx, key.Key); err != nil {
+	if _, err := svc.Authenticate(ctx, key.Key, keyplane.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.DeleteIntegration(ctx, owner, in.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = svc.Authenticate(ctx, key.Key)
+	_, err = svc.Authenticate(ctx, key.Key, keyplane.Origin{})
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	_, err = svc.GetIntegration(ctx, keyplane.Operator(1), in.ID)
 	wantCode(t, err, keyplane.CodeNotFound)

@@ -88,6 +88,7 @@ func (p *Plan) Apply(ctx context.Context, c *client.Client, done func(Change), s
 						return fmt.Errorf("keyset %q of app %q was created (id %s), but its secret key could not be saved: %w", ch.Keyset, ch.App, k.Keyset.ID, serr)
 					}
 				}
+				err = uploadPush(ctx, c, ch.KeysetID, ch.push)
 			}
 		case ch.Kind == KindKeyset && ch.Action == Update:
 			if ch.typ != "" {
@@ -95,6 +96,9 @@ func (p *Plan) Apply(ctx context.Context, c *client.Client, done func(Change), s
 			}
 			if err == nil && ch.patch != nil {
 				_, err = c.UpdateConfig(ctx, ch.KeysetID, ch.patch)
+			}
+			if err == nil {
+				err = uploadPush(ctx, c, ch.KeysetID, ch.push)
 			}
 		case ch.Kind == KindKeyset && ch.Action == Delete:
 			err = c.DeleteKeyset(ctx, ch.KeysetID)
@@ -169,4 +173,22 @@ func Describe(ch Change) string {
 		}
 		return s + fmt.Sprintf(" %s app %q", prep, ch.App)
 	}
+}
+
+// uploadPush uploads the push credentials a change holds to keyset id:
+// APNs first, then FCM.
+func uploadPush(ctx context.Context, c *client.Client, id string, p Push) error {
+	if a := p.APNs; a != nil {
+		u := a.upload()
+		if _, err := c.UploadAPNs(ctx, id, u.TeamID, u.AuthKeyID, u.Filename, u.Key); err != nil {
+			return err
+		}
+	}
+	if f := p.FCM; f != nil {
+		u := f.upload()
+		if _, err := c.UploadFCM(ctx, id, u.Filename, u.ServiceAccount); err != nil {
+			return err
+		}
+	}
+	return nil
 }

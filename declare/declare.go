@@ -71,6 +71,7 @@ type Keyset struct {
 	Name   string         `yaml:"name" json:"name"`
 	Type   string         `yaml:"type" json:"type"`
 	Config map[string]any `yaml:"config" json:"config"`
+	Push   *Push          `yaml:"push" json:"push,omitempty"`
 }
 
 // MaxFileBytes bounds a declaration file.

@@ -44,6 +44,7 @@ type Change struct {
 	spec  *Keyset        // a keyset to create
 	typ   string         // an update's new type, if it changes
 	patch map[string]any // an update's configuration patch: the changed settings only
+	push  Push           // the push credentials to upload, after the create or update
 
 	name   string      // a customer's name to set ("" when it stays)
 	assign []KeysetRef // keysets to give a customer
@@ -290,7 +291,41 @@ func createKeyset(app, appID string, dk *Keyset) Change {
 	walkLeaves("config", dk.Config, func(path string, v any) {
 		ch.Fields = append(ch.Fields, Field{Field: path, To: v})
 	})
+	if dk.Push != nil {
+		ch.push = pushChanges(*dk.Push, keyplane.Config{}, &ch.Fields)
+	}
 	return ch
+}
+
+// pushChanges compares the declared push credentials with what the
+// configuration shows of those stored (ids and file name; the server never
+// shows a file), notes what differs in fields, and returns the uploads
+// that make them agree.
+func pushChanges(declared Push, cur keyplane.Config, fields *[]Field) (out Push) {
+	note := func(field string, from *string, to string) bool {
+		if from != nil && *from == to {
+			return false
+		}
+		f := Field{Field: field, To: to}
+		if from != nil {
+			f.From = *from
+		}
+		*fields = append(*fields, f)
+		return true
+	}
+	if a := declared.APNs; a != nil {
+		u := a.upload()
+		changed := note("push.apns.teamId", cur.APNs.TeamID, u.TeamID)
+		changed = note("push.apns.authKeyId", cur.APNs.AuthKeyID, u.AuthKeyID) || changed
+		changed = note("push.apns.filename", cur.APNs.Filename, u.Filename) || changed
+		if changed {
+			out.APNs = a
+		}
+	}
+	if f := declared.FCM; f != nil && note("push.fcm.filename", cur.FCM.Filename, f.upload().Filename) {
+		out.FCM = f
+	}
+	return out
 }
 
 // walkLeaves calls fn with the path and value of every setting in m, in
@@ -313,10 +348,13 @@ func updateKeyset(ctx context.Context, c *client.Client, app client.App, k clien
 		ch.typ = dk.Type
 		ch.Fields = append(ch.Fields, Field{Field: "type", From: k.Type, To: dk.Type})
 	}
-	if len(dk.Config) > 0 {
+	if len(dk.Config) > 0 || dk.Push != nil {
 		cfg, err := c.GetConfig(ctx, k.ID)
 		if err != nil {
 			return nil, err
+		}
+		if dk.Push != nil {
+			ch.push = pushChanges(*dk.Push, cfg, &ch.Fields)
 		}
 		var current map[string]any
 		b, err := json.Marshal(cfg)

@@ -211,8 +211,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{
 		{"GET", "/v2/oem/access-token"},
 		{"POST", "/v2/oem/access-token"}, // O9, for PubNub's Illuminate: not built
-		{"POST", "/v2/keysets/" + k + "/config/apns"},
-		{"POST", "/v2/keysets/" + k + "/config/fcm"},
+		{"POST", "/v2/keysets/" + k + "/config/gcm"},
 		{"GET", "/v2/apps/"},
 		{"GET", "/v2"},
 		{"GET", "/v2/keysets/" + k + "/secret-keys/sec-c-ABCDE/extra"},

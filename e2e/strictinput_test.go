@@ -100,7 +100,7 @@ func TestAuditFilterValuesRefused(t *testing.T) {
 	e.do("GET", "/v2/audit-events?type=KeysetConfigChangd", nil, as(auditor)).wantError(400,
 		`type: "KeysetConfigChangd" is not an event type; want one of `+strings.Join(keyplane.EventTypes, ", "))
 	e.do("GET", "/v2/audit-events?actor=usr/1", nil, as(auditor)).wantError(400,
-		`actor: want operator, user, user/ID, integration or integration/ID, not "usr/1"`)
+		`actor: want operator, system, user, user/ID, integration or integration/ID, not "usr/1"`)
 	e.do("GET", "/v2/audit-events?actor=operator/2", nil, as(auditor)).wantError(400,
 		`actor: operator (keyplane admin) has no id; want operator, not "operator/2"`)
 	e.do("GET", "/v2/audit-events?target=keysets/1", nil, as(auditor)).wantError(400,

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/keyplane/keyplane/internal/buildinfo"
+	"github.com/keyplane/keyplane/internal/clientaddr"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/api"
@@ -34,6 +35,10 @@ type API struct {
 	log     *slog.Logger
 	ready   func(context.Context) error
 	limiter *limiter
+	// TrustProxy takes the client address from X-Forwarded-For (serve
+	// --trust-proxy): the address an integration's allowed networks are
+	// checked against and a key's last use records.
+	TrustProxy bool
 }
 
 // New returns the API over svc. ready reports whether the server can serve
@@ -154,7 +159,8 @@ func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 		// The request's reads share one look at whether the database
 		// changed (see control.Service.ForRequest).
 		r = r.WithContext(a.svc.ForRequest(r.Context()))
-		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")))
+		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")),
+			keyplane.Origin{Addr: clientaddr.Of(r, a.TrustProxy), UserAgent: r.Header.Get("User-Agent")})
 		if err != nil {
 			a.fail(w, r, err)
 			return

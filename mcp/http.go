@@ -6,19 +6,29 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/client"
+	"github.com/keyplane/keyplane/internal/clientaddr"
 	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
-// Authenticator says whose an API key is, or refuses it with a
-// keyplane.Error (CodeUnauthorized for a missing, unknown, revoked or
-// expired key, CodeForbidden for a key of a disabled account).
-type Authenticator func(ctx context.Context, key string) (keyplane.Principal, error)
+// Authenticator says whose an API key used from origin is, or refuses it
+// with a keyplane.Error (CodeUnauthorized for a missing, unknown, revoked
+// or expired key, CodeForbidden for a key of a disabled account or a
+// suspended integration, or one used from outside its integration's
+// networks).
+type Authenticator func(ctx context.Context, key string, origin keyplane.Origin) (keyplane.Principal, error)
+
+// originHeader carries the client address of an /mcp request to the tool
+// calls it makes on the API in process, so the API checks and records the
+// caller's address, not the transport's. The handler sets it itself, after
+// removing any a client sent.
+const originHeader = "Keyplane-Mcp-Client-Address"
 
 // MaxBodyBytes caps an MCP request body, as the API caps its own.
 const MaxBodyBytes = 1 << 20
@@ -43,12 +53,19 @@ const loopbackBase = "http://keyplane.internal"
 //
 // The server is stateless (no Mcp-Session-Id): each request stands alone,
 // so any replica behind a load balancer can answer it, as with /v2.
-func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logger, version string) http.Handler {
+//
+// trustProxy takes the client address from X-Forwarded-For, as the API
+// does (serve --trust-proxy).
+func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logger, version string, trustProxy bool) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hc := &http.Client{Transport: inProcess{api}}
 	clientFor := func(ctx context.Context, req *sdk.CallToolRequest) (*client.Client, error) {
+		var from netip.Addr
+		if req != nil && req.Extra != nil && req.Extra.Header != nil {
+			from, _ = netip.ParseAddr(req.Extra.Header.Get(originHeader))
+		}
+		hc := &http.Client{Transport: inProcess{api, from}}
 		return client.New(loopbackBase, requestKey(req), client.WithHTTPClient(hc), client.WithUserAgent("keyplane-mcp/"+client.Version))
 	}
 	s := NewServer(clientFor, Options{Version: version})
@@ -58,7 +75,12 @@ func NewHTTPHandler(api http.Handler, authenticate Authenticator, log *slog.Logg
 		Logger:       log,
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, err := authenticate(r.Context(), credential(r.Header.Get("Authorization"))); err != nil {
+		from := clientaddr.Of(r, trustProxy)
+		r.Header.Del(originHeader)
+		if from.IsValid() {
+			r.Header.Set(originHeader, from.String())
+		}
+		if _, err := authenticate(r.Context(), credential(r.Header.Get("Authorization")), keyplane.Origin{Addr: from, UserAgent: r.Header.Get("User-Agent")}); err != nil {
 			code, msgs := keyplane.ErrorCode(err), keyplane.ErrorMessages(err)
 			switch code {
 			case keyplane.CodeUnauthorized:
@@ -104,8 +126,12 @@ func credential(h string) string {
 }
 
 // inProcess is an http.RoundTripper that serves each request with a
-// handler in this process: the API, without a socket.
-type inProcess struct{ h http.Handler }
+// handler in this process: the API, without a socket, as if from the
+// address of the /mcp request that carries the tool call.
+type inProcess struct {
+	h    http.Handler
+	from netip.Addr // invalid when unknown
+}
 
 // RoundTrip implements http.RoundTripper.
 func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -115,6 +141,9 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.RequestURI = req.URL.RequestURI()
 	r.RemoteAddr = "mcp"
+	if t.from.IsValid() {
+		r.RemoteAddr = netip.AddrPortFrom(t.from, 0).String()
+	}
 	if r.Body == nil {
 		r.Body = http.NoBody
 	}

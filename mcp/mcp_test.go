@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -688,5 +689,49 @@ func TestToolResultsAreTheAPIs(t *testing.T) {
 		if !strings.Contains(schemas[tool], want) {
 			t.Errorf("%s output schema %s, want %s", tool, schemas[tool], want)
 		}
+	}
+}
+
+// An integration's allowed networks hold over /mcp too, checked against
+// the address of the /mcp request (not the in-process transport's), for
+// the request and for every API call its tools make; a client cannot name
+// another address by sending the header the handler uses for it.
+func TestStreamableHTTPFollowsAllowedNetworks(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ctx := context.Background()
+	newIntegration := func(name, cidr string) (keyplane.Integration, string) {
+		g, _ := keyplane.ParseGrant("account:app:rw")
+		in, k, err := s.svc.CreateIntegrationWith(ctx, keyplane.Operator(s.account), control.NewIntegration{Name: name, Grants: []keyplane.Grant{g},
+			Networks: []netip.Prefix{netip.MustParsePrefix(cidr)}, Expires: wallclock.Now().Add(24 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in, k.Key
+	}
+	local, localKey := newIntegration("local", "127.0.0.0/8")
+	cs := overHTTP(t, s, "Bearer "+localKey)
+	call(t, cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "from loopback"}})
+	ik, err := s.svc.GetIntegration(ctx, keyplane.Operator(s.account), local.ID)
+	if err != nil || ik.Keys[0].LastUsedFrom != "127.0.0.1" {
+		t.Errorf("the key's last use over /mcp: %+v %v, want from 127.0.0.1", ik.Keys, err)
+	}
+
+	_, farKey := newIntegration("far", "203.0.113.0/24")
+	initialize := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`
+	req, _ := http.NewRequest("POST", s.base+"/mcp", strings.NewReader(initialize))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+farKey)
+	req.Header.Set("Keyplane-Mcp-Client-Address", "203.0.113.9") // ignored
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Message []string }
+	json.NewDecoder(resp.Body).Decode(&body)
+	if resp.StatusCode != http.StatusForbidden || len(body.Message) != 1 || body.Message[0] != "this integration's keys are not allowed from 127.0.0.1" {
+		t.Errorf("POST /mcp from outside the networks: %d %v, want 403 naming 127.0.0.1", resp.StatusCode, body.Message)
 	}
 }

@@ -54,7 +54,7 @@ func TestAuditLogPage(t *testing.T) {
 	if r := e.get(c, fmt.Sprintf("/account/audit?actor=user/%d&type=AppCreated", owner.UserID)); r.status != http.StatusOK || len(rows.FindAllString(r.body, -1)) != 50 {
 		t.Errorf("actor=user/%d: %d", owner.UserID, r.status)
 	}
-	if r := e.get(c, "/account/audit?actor=not+a+ref!"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "actor: want operator, user, user/ID, integration or integration/ID") || !strings.Contains(r.body, `aria-invalid="true"`) {
+	if r := e.get(c, "/account/audit?actor=not+a+ref!"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "actor: want operator, system, user, user/ID, integration or integration/ID") || !strings.Contains(r.body, `aria-invalid="true"`) {
 		t.Errorf("a bad actor filter: %d", r.status)
 	}
 	if r := e.get(c, "/account/audit?cursor=bogus"); r.status != http.StatusBadRequest {

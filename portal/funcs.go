@@ -35,9 +35,17 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("Jan 2, 2006 15:04 UTC")
 	},
-	"id":    func(n int64) string { return strconv.FormatInt(n, 10) },
-	"join":  strings.Join,
-	"plus1": func(i int) int { return i + 1 },
+	"id": func(n int64) string { return strconv.FormatInt(n, 10) },
+	// networks shows an integration's allowed networks, "Anywhere" for none.
+	"networks": func(in keyplane.Integration) string {
+		if len(in.Networks) == 0 {
+			return "Anywhere"
+		}
+		return keyplane.FormatNetworks(in.Networks)
+	},
+	"keyState": func(k keyplane.APIKey, now time.Time) string { return k.State(now) },
+	"join":     strings.Join,
+	"plus1":    func(i int) int { return i + 1 },
 	"has": func(m map[string][]string, k string) bool {
 		return len(m[k]) > 0
 	},

@@ -61,22 +61,61 @@ func summarize(gs []keyplane.Grant) string {
 	return strings.Join(parts, "; ")
 }
 
-func (p *Portal) integrations(w http.ResponseWriter, r *http.Request, s *session) error {
+// integrationsPage is the API Management page: every integration, or,
+// filtered (?show=expiring or ?show=unused), only the keys that need
+// attention; and the account's key policy.
+type integrationsPage struct {
+	Rows    []integrationRow
+	Show    string      // "", "expiring" or "unused"
+	Keys    []noticeRow // with Show: the keys it keeps
+	Notices noticeSummary
+	Policy  policyForm
+}
+
+func (p *Portal) integrationsPage(r *http.Request, s *session) (integrationsPage, error) {
+	var page integrationsPage
 	ins, err := p.svc.ListIntegrations(r.Context(), s.P)
 	if err != nil {
-		return err
+		return page, err
 	}
 	now := p.now()
-	rows := make([]integrationRow, len(ins))
+	page.Rows = make([]integrationRow, len(ins))
 	for i, in := range ins {
-		rows[i] = integrationRow{IntegrationKeys: in, Summary: summarize(in.Grants)}
+		page.Rows[i] = integrationRow{IntegrationKeys: in, Summary: summarize(in.Grants)}
 		for _, k := range in.Keys {
 			if k.Active(now) {
-				rows[i].ActiveKeys++
+				page.Rows[i].ActiveKeys++
 			}
 		}
 	}
-	p.render(w, r, http.StatusOK, "integrations", s, "API Management", rows)
+	ns, err := p.svc.KeyNotices(r.Context(), s.P)
+	if err != nil {
+		return page, err
+	}
+	page.Notices = summarizeNotices(ns)
+	switch show := r.URL.Query().Get("show"); show {
+	case "expiring", "unused":
+		page.Show = show
+		kind := keyplane.NoticeExpiry
+		if show == "unused" {
+			kind = keyplane.NoticeUnused
+		}
+		for _, n := range ns {
+			if n.Notice.Kind == kind {
+				page.Keys = append(page.Keys, noticeRow{n, noticeWhy(n, now)})
+			}
+		}
+	}
+	page.Policy, err = p.policyForm(r, s)
+	return page, err
+}
+
+func (p *Portal) integrations(w http.ResponseWriter, r *http.Request, s *session) error {
+	page, err := p.integrationsPage(r, s)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "integrations", s, "API Management", page)
 	return nil
 }
 
@@ -131,6 +170,7 @@ type optionGroup struct {
 
 type newIntegrationPage struct {
 	Name     string
+	Networks string // as typed: one network a line
 	Rows     []permRow
 	Expiry   int
 	Perms    []optionGroup
@@ -258,13 +298,17 @@ type keyCreatedPage struct {
 	Integration keyplane.Integration
 	Key         control.NewKey
 	New         bool // the integration was just created
+	// OldKeyPrefix and OldKeyUntil are set for a roll: the key replaced,
+	// and when it stops.
+	OldKeyPrefix string
+	OldKeyUntil  time.Time
 }
 
 func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := r.ParseForm(); err != nil {
 		return keyplane.Errorf(keyplane.CodeInvalid, "form: unreadable")
 	}
-	page := newIntegrationPage{Name: firstLine(r.PostForm.Get("name")), Errors: map[string][]string{}}
+	page := newIntegrationPage{Name: firstLine(r.PostForm.Get("name")), Networks: r.PostForm.Get("networks"), Errors: map[string][]string{}}
 	perms, targets := r.PostForm["perm"], r.PostForm["target"]
 	for i, perm := range perms {
 		row := permRow{Perm: perm}
@@ -295,6 +339,10 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 		if msg != "" {
 			page.Errors["expiration"] = []string{msg}
 		}
+		networks, err := keyplane.ParseNetworks("networks", splitNetworks(page.Networks))
+		if err != nil {
+			page.Errors["networks"] = keyplane.ErrorMessages(err)
+		}
 		if m := keyplane.ValidateName("name", page.Name); m != "" {
 			page.Errors["name"] = []string{m}
 		}
@@ -303,7 +351,7 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 				page.Errors["rows"] = []string{"Add at least one permission row."}
 			} else {
 				done, err := p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
-					in, key, err := p.svc.CreateIntegration(ctx, s.P, page.Name, grants, expires)
+					in, key, err := p.svc.CreateIntegrationWith(ctx, s.P, control.NewIntegration{Name: page.Name, Grants: grants, Networks: networks, Expires: expires})
 					if err != nil {
 						return "", nil, err
 					}
@@ -315,7 +363,7 @@ func (p *Portal) createIntegration(w http.ResponseWriter, r *http.Request, s *se
 				if c := keyplane.ErrorCode(err); c != keyplane.CodeInvalid {
 					return err
 				}
-				page.Errors = fieldErrors(err, "name", "expiry", "grants", "grant")
+				page.Errors = fieldErrors(err, "name", "expiry", "grants", "grant", "allowCidr")
 			}
 		}
 		page, err := p.newIntegrationPage(r, s, page)
@@ -340,12 +388,16 @@ type grantRow struct {
 
 type integrationPage struct {
 	control.IntegrationKeys
-	Grants      []grantRow
-	Active      []keyplane.APIKey
-	Inactive    []keyplane.APIKey
-	Expiries    []expiryChoice
-	Expiry      int
-	GenerateErr []string
+	// NetworksText is the allowed networks as the form shows them, one a
+	// line; NetworksErr what was wrong with them when sent.
+	NetworksText string
+	NetworksErr  []string
+	Grants       []grantRow
+	Active       []keyplane.APIKey
+	Inactive     []keyplane.APIKey
+	Expiries     []expiryChoice
+	Expiry       int
+	GenerateErr  []string
 	// Full tells that the integration holds as many active keys as it may,
 	// so Generate API Key is offered disabled, with the reason.
 	Full bool
@@ -357,7 +409,8 @@ func (p *Portal) integrationPage(r *http.Request, s *session, id int64) (integra
 	if err != nil {
 		return integrationPage{}, err
 	}
-	page := integrationPage{IntegrationKeys: in, Expiries: expiries(p.now()), Expiry: defaultExpiryDays}
+	page := integrationPage{IntegrationKeys: in, Expiries: expiries(p.now()), Expiry: defaultExpiryDays,
+		NetworksText: strings.ReplaceAll(keyplane.FormatNetworks(in.Networks), ", ", "\n")}
 	names := map[string]string{}
 	if apps, err := p.allApps(r.Context(), s.P); err == nil {
 		for _, a := range apps {
@@ -452,6 +505,8 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 type confirmPage struct {
 	Heading, Body, Action, Button, Cancel string
 	Danger                                bool
+	// Overlaps, when set, are the choices of a roll's overlap.
+	Overlaps []overlapChoice
 }
 
 func (p *Portal) revokeKeyForm(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -546,9 +601,13 @@ func (p *Portal) keyShown(w http.ResponseWriter, r *http.Request, s *session) er
 	}
 	key := control.NewKey{Key: sec.Secret, APIKey: keyplane.APIKey{Prefix: sec.APIKeyPrefix, ExpiresAt: sec.APIKeyExpires}}
 	title := "API key generated"
-	if sec.NewIntegration {
+	switch {
+	case sec.NewIntegration:
 		title = "Service Integration created"
+	case sec.OldKeyPrefix != "":
+		title = "API key rolled"
 	}
-	p.render(w, r, http.StatusOK, "key-created", s, title, keyCreatedPage{Integration: in.Integration, Key: key, New: sec.NewIntegration})
+	p.render(w, r, http.StatusOK, "key-created", s, title, keyCreatedPage{Integration: in.Integration, Key: key, New: sec.NewIntegration,
+		OldKeyPrefix: sec.OldKeyPrefix, OldKeyUntil: sec.OldKeyUntil})
 	return nil
 }

@@ -200,7 +200,11 @@ type shownSecret struct {
 	APIKeyPrefix   string    `json:"apiKeyPrefix,omitempty"`
 	APIKeyExpires  time.Time `json:"apiKeyExpires,omitzero"`
 	KeysetID       int64     `json:"keysetId,omitempty"`
-	Email          string    `json:"email,omitempty"`
+	// OldKeyPrefix and OldKeyUntil are, for a roll, the key rolled and
+	// when it stops.
+	OldKeyPrefix string    `json:"oldKeyPrefix,omitempty"`
+	OldKeyUntil  time.Time `json:"oldKeyUntil,omitzero"`
+	Email        string    `json:"email,omitempty"`
 	// Invitation marks an invitation's link; MailFailed says mailing it
 	// was tried and failed.
 	Invitation bool `json:"invitation,omitempty"`

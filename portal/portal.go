@@ -155,6 +155,13 @@ func (p *Portal) routes() []route {
 		{"GET /account/api-management/{id}/keys/shown", p.signedIn(p.keyShown)},
 		{"GET /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKeyForm)},
 		{"POST /account/api-management/{id}/keys/{key}/revoke", p.signedIn(p.revokeKey)},
+		{"GET /account/api-management/{id}/keys/{key}/roll", p.signedIn(p.rollKeyForm)},
+		{"POST /account/api-management/{id}/keys/{key}/roll", p.signedIn(p.rollKey)},
+		{"GET /account/api-management/{id}/keys/{key}/roll/shown", p.signedIn(p.keyShown)},
+		{"POST /account/api-management/{id}/suspend", p.signedIn(p.suspend(true))},
+		{"POST /account/api-management/{id}/resume", p.signedIn(p.suspend(false))},
+		{"POST /account/api-management/{id}/networks", p.signedIn(p.setNetworks)},
+		{"POST /account/api-management/policy", p.signedIn(p.setPolicy)},
 		{"GET /account/api-management/{id}/delete", p.signedIn(p.deleteIntegrationForm)},
 		{"POST /account/api-management/{id}/delete", p.signedIn(p.deleteIntegration)},
 
@@ -283,6 +290,9 @@ type session struct {
 	CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage bool
 	// Accounts are the person's memberships, for the account switcher.
 	Accounts []control.Membership
+	// KeyNotices counts the account's keys that expire soon or went
+	// unused, for the banner; zero for who may not see integrations.
+	KeyNotices noticeSummary
 	// cookie is the session's token, which form keys are bound to.
 	cookie string
 }
@@ -330,12 +340,20 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
+	s := &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
 		CanWrite:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil,
 		CanSeeIntegrations: p.svc.Can(pr, keyplane.Target{}, keyplane.ReadIntegrations) == nil,
 		CanSeeUsers:        p.svc.Can(pr, keyplane.Target{}, keyplane.ReadUsers) == nil,
 		CanAudit:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpListAuditEvents.Needs...) == nil,
-		CanAccountUsage:    p.svc.Can(pr, keyplane.Target{}, keyplane.OpGetUsage.Needs...) == nil}, nil
+		CanAccountUsage:    p.svc.Can(pr, keyplane.Target{}, keyplane.OpGetUsage.Needs...) == nil}
+	if s.CanSeeIntegrations {
+		ns, err := p.svc.KeyNotices(r.Context(), pr)
+		if err != nil {
+			return nil, err
+		}
+		s.KeyNotices = summarizeNotices(ns)
+	}
+	return s, nil
 }
 
 // secure tells whether the browser reached us over TLS.
@@ -366,7 +384,7 @@ type view struct {
 
 // formPages are the pages holding a state-changing form of a signed-in
 // user, whose URL must carry a form token.
-var formPages = map[string]bool{"integration-new": true, "integration": true, "apps": true, "app": true,
+var formPages = map[string]bool{"integration-new": true, "integration": true, "integrations": true, "apps": true, "app": true,
 	"keyset": true, "users": true, "account": true, "confirm": true}
 
 // render writes a page with its layout.
@@ -429,6 +447,10 @@ var flashes = map[string]string{
 	"signed-out":          "You are signed out.",
 	"password-changed":    "Your password was changed. Your other sessions were signed out.",
 	"account-renamed":     "The account was renamed.",
+	"suspended":           "The Service Integration was suspended. Its API keys are refused until it is resumed.",
+	"resumed":             "The Service Integration was resumed. Its API keys work again.",
+	"networks-saved":      "The allowed networks were saved. They apply from the next request.",
+	"policy-saved":        "The key policy was saved.",
 	"invitation-sent":     "The invitation was sent by e-mail. Its link works for 7 days.",
 	"invitation-resent":   "The invitation was sent again, with a new link for 7 days; the old link no longer works.",
 	"invitation-revoked":  "The invitation was revoked: its link no longer works.",

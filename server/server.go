@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/internal/wallclock"
@@ -56,8 +57,9 @@ type Config struct {
 	// command prints it on stdout, apart from the logs.
 	SetupLink func(url string)
 	// TrustProxy says a reverse proxy or load balancer stands in front: the
-	// portal then takes the client address and scheme from its
-	// X-Forwarded-For and X-Forwarded-Proto headers.
+	// API, MCP and the portal then take the client address from its
+	// X-Forwarded-For header (and the portal the scheme from
+	// X-Forwarded-Proto).
 	TrustProxy bool
 	// SMTPURL (smtp://user:password@host:587, or smtps:// for implicit
 	// TLS), SMTPFrom and SMTPPasswordFile set up the mail server that
@@ -70,6 +72,11 @@ type Config struct {
 	PublicURL string
 	// Signup turns on self-service sign-up; it needs SMTPURL.
 	Signup bool
+	// KeyNoticeEvery is how often the server looks for key notices come
+	// due (see control.Service.GiveKeyNotices); 0 means
+	// control.KeyNoticeEvery. Whether one is due is decided by Now, so
+	// tests move the clock and set this short.
+	KeyNoticeEvery time.Duration
 	// PprofAddr, when set, is a host:port where Go's profiler
 	// (net/http/pprof) is served, apart from the API. Off by default: a
 	// profile shows the server's memory, so give a loopback address.
@@ -137,10 +144,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL,
 		Mailer: mailer, PublicURL: public, Signup: cfg.Signup})
-	api := httpapi.New(svc, log, db.Ping, cfg.Limits, now).Handler()
+	a := httpapi.New(svc, log, db.Ping, cfg.Limits, now)
+	a.TrustProxy = cfg.TrustProxy
+	api := a.Handler()
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
-	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, ""),
+	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, "", cfg.TrustProxy),
 		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
 
 	srv := &http.Server{
@@ -179,6 +188,7 @@ func Run(ctx context.Context, cfg Config) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go enforceRetention(ctx, svc, log)
+	go giveKeyNotices(ctx, svc, log, cfg.KeyNoticeEvery)
 	select {
 	case err := <-errc:
 		return err
@@ -250,6 +260,40 @@ func enforceRetention(ctx context.Context, svc *control.Service, log *slog.Logge
 			log.Warn("usage retention", "err", err)
 		case n > 0:
 			log.Info("usage retention", "deletedRows", n, "keptDays", svc.UsageRetention())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// giveKeyNotices records the key notices that have come due, now and
+// then every every, until ctx ends. Every replica runs it: each notice is
+// claimed in the database, so it is given once between them. A failure is
+// logged and retried at the next turn.
+func giveKeyNotices(ctx context.Context, svc *control.Service, log *slog.Logger, every time.Duration) {
+	if every <= 0 {
+		every = control.KeyNoticeEvery
+	}
+	// The first look waits a little (a minute at most): a server started
+	// and stopped at once, as tests and short jobs do, records nothing of
+	// its own, and notices count days, so a minute is nothing to them.
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(min(every, time.Minute)):
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := svc.GiveKeyNotices(ctx, keyplane.InstallOperator)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("key notices", "err", err)
+		case n > 0:
+			log.Info("key notices", "given", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -8,7 +8,7 @@ import (
 	"github.com/keyplane/keyplane"
 )
 
-const apiKeyCols = `k.id, k.integration_id, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at`
+const apiKeyCols = `k.id, k.integration_id, k.prefix, k.hash, k.created_at, k.expires_at, k.revoked_at, k.last_used_at, k.replaced_by, k.last_used_from, k.last_used_agent`
 
 // keyTimes are the lifetime columns every kind of key has, in this order:
 // created_at, expires_at, revoked_at, last_used_at.
@@ -25,17 +25,21 @@ func (t *keyTimes) fill(created, expires *time.Time, revoked, used **time.Time) 
 
 // apiKeyRow holds the scanned columns of apiKeyCols.
 type apiKeyRow struct {
-	k     keyplane.APIKey
-	times keyTimes
+	k          keyplane.APIKey
+	times      keyTimes
+	replacedBy sql.NullInt64
+	from, ua   sql.NullString
 }
 
 func (r *apiKeyRow) dest() []any {
 	// One literal, not an append: a key read on authentication allocates once.
-	return []any{&r.k.ID, &r.k.IntegrationID, &r.k.Prefix, &r.k.Hash, &r.times.created, &r.times.expires, &r.times.revoked, &r.times.used}
+	return []any{&r.k.ID, &r.k.IntegrationID, &r.k.Prefix, &r.k.Hash, &r.times.created, &r.times.expires, &r.times.revoked, &r.times.used,
+		&r.replacedBy, &r.from, &r.ua}
 }
 
 func (r *apiKeyRow) value() keyplane.APIKey {
 	r.times.fill(&r.k.CreatedAt, &r.k.ExpiresAt, &r.k.RevokedAt, &r.k.LastUsedAt)
+	r.k.ReplacedBy, r.k.LastUsedFrom, r.k.LastUsedAgent = r.replacedBy.Int64, r.from.String, r.ua.String
 	return r.k
 }
 
@@ -113,9 +117,16 @@ func (t *txn) RevokeAPIKey(id int64, at time.Time) error {
 	return err
 }
 
+// RollAPIKey implements control.Tx.
+func (t *txn) RollAPIKey(id, replacedBy int64, until time.Time) error {
+	_, err := t.exec(`UPDATE api_keys SET replaced_by = $1, expires_at = $2 WHERE id = $3`, replacedBy, ms(until), id)
+	return err
+}
+
 // TouchAPIKey implements control.Tx.
-func (t *txn) TouchAPIKey(keyID, integrationID int64, at time.Time) error {
-	if _, err := t.exec(`UPDATE api_keys SET last_used_at = $1 WHERE id = $2`, ms(at), keyID); err != nil {
+func (t *txn) TouchAPIKey(keyID, integrationID int64, at time.Time, from, agent string) error {
+	if _, err := t.exec(`UPDATE api_keys SET last_used_at = $1, last_used_from = $2, last_used_agent = $3 WHERE id = $4`,
+		ms(at), sql.NullString{String: from, Valid: from != ""}, sql.NullString{String: agent, Valid: agent != ""}, keyID); err != nil {
 		return err
 	}
 	_, err := t.exec(`UPDATE integrations SET last_used_at = $1 WHERE id = $2`, ms(at), integrationID)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 )
 
@@ -37,7 +38,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	src := openDB(t, sqliteDSN(t))
 	pop := populate(t, src)
 	svc := control.New(src, control.Options{Now: (&tick{t: t0.Add(time.Hour)}).now})
-	p, err := svc.Authenticate(ctx, pop.key)
+	p, err := svc.Authenticate(ctx, pop.key, keyplane.Origin{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,6 +97,8 @@ var copyTables = []copyTable{
 	{name: "accounts", orderBy: "id", identity: true, cols: []copyCol{
 		{"id", colInt}, {"name", colText}, {"created_at", colInt}, {"partner", colInt},
 		{"disabled_at", colIntNull}}},
+	{name: "account_policies", orderBy: "account_id", cols: []copyCol{
+		{"account_id", colInt}, {"max_key_lifetime", colIntNull}, {"notice_days", colText}}},
 	{name: "apps", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"created_at", colInt}, {"updated_at", colInt}}},
 	{name: "keysets", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
@@ -108,10 +110,15 @@ var copyTables = []copyTable{
 	{name: "push_credentials", orderBy: "keyset_id, kind", cols: []copyCol{
 		{"keyset_id", colInt}, {"kind", colText}, {"content", colText}, {"uploaded_at", colInt}}},
 	{name: "integrations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
-		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"grants", colText}, {"created_at", colInt}, {"last_used_at", colIntNull}}},
+		{"id", colInt}, {"account_id", colInt}, {"name", colText}, {"grants", colText}, {"created_at", colInt}, {"last_used_at", colIntNull},
+		{"suspended_at", colIntNull}, {"networks", colTextNull}}},
 	{name: "api_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"integration_id", colInt}, {"prefix", colText}, {"hash", colBlob}, {"created_at", colInt},
-		{"expires_at", colInt}, {"revoked_at", colIntNull}, {"last_used_at", colIntNull}}},
+		{"expires_at", colInt}, {"revoked_at", colIntNull}, {"last_used_at", colIntNull},
+		{"replaced_by", colIntNull}, {"last_used_from", colTextNull}, {"last_used_agent", colTextNull}}},
+	// The notices given move too, so none is given a second time.
+	{name: "key_notices", orderBy: "key_id, kind, threshold, basis", cols: []copyCol{
+		{"key_id", colInt}, {"kind", colText}, {"threshold", colInt}, {"basis", colInt}, {"at", colInt}}},
 	// Operator keys move too: automation keeps working after a move.
 	{name: "operator_keys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
 		{"id", colInt}, {"name", colText}, {"prefix", colText}, {"hash", colBlob}, {"created_at", colInt},

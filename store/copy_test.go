@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -99,7 +100,7 @@ func populate(t *testing.T, db *DB) populated {
 	_, _, err = svc.RevokeAPIKey(ctx, keyplane.Operator(1), k2.Key)
 	must(err)
 	out.key, out.revokedKey = k1.Key, k2.Key
-	p, err := svc.Authenticate(ctx, k1.Key) // records its last use
+	p, err := svc.Authenticate(ctx, k1.Key, keyplane.Origin{Addr: netip.MustParseAddr("192.0.2.4"), UserAgent: "populate/1"}) // records its last use
 	must(err)
 
 	var apps []keyplane.App
@@ -162,6 +163,21 @@ func populate(t *testing.T, db *DB) populated {
 	_, _, err = svc.CreateIntegration(ctx, keyplane.Operator(1), "reader",
 		mustGrants(t, fmt.Sprintf("app/%d:keyset:read", apps[0].ID)), t0.Add(7*24*time.Hour))
 	must(err)
+	// The key lifecycle: an integration with allowed networks, suspended,
+	// whose key was rolled; the account's policy; the notice the reader's
+	// key is due (it expires within 14 days).
+	edge, ek, err := svc.CreateIntegrationWith(ctx, keyplane.Operator(1), control.NewIntegration{Name: "edge",
+		Grants: mustGrants(t, "account:app:read"), Networks: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, Expires: t0.Add(60 * 24 * time.Hour)})
+	must(err)
+	_, _, err = svc.RollAPIKey(ctx, keyplane.Operator(1), ek.Key, time.Hour, time.Time{})
+	must(err)
+	_, _, err = svc.SetIntegrationSuspended(ctx, keyplane.Operator(1), edge.ID, true)
+	must(err)
+	_, _, err = svc.SetAccountPolicy(ctx, keyplane.Operator(1), keyplane.AccountPolicy{MaxKeyLifetime: 180 * 24 * time.Hour, NoticeDays: []int{14, 2}})
+	must(err)
+	if n, err := svc.GiveKeyNotices(ctx, keyplane.InstallOperator); err != nil || n == 0 {
+		t.Fatalf("GiveKeyNotices: %d, %v; want the reader key's notice", n, err)
+	}
 	// An operator key, used and then revoked: every column holds a value.
 	opKey, err := svc.CreateOperatorKey(ctx, keyplane.InstallOperator, "provisioning", t0.Add(30*24*time.Hour))
 	must(err)
@@ -180,7 +196,7 @@ func populate(t *testing.T, db *DB) populated {
 	_, oemKey, err := svc.CreateIntegration(ctx, keyplane.Operator(1), "partner portal",
 		mustGrants(t, "account:oem-customer:rw"), t0.Add(7*24*time.Hour))
 	must(err)
-	op, err := svc.Authenticate(ctx, oemKey.Key)
+	op, err := svc.Authenticate(ctx, oemKey.Key, keyplane.Origin{})
 	must(err)
 	_, err = svc.CreateCustomer(ctx, op, control.NewCustomer{ExternalID: "acme-1", Name: "Acme", KeysetIDs: []int64{k.ID, k2s.ID}})
 	must(err)
@@ -411,14 +427,14 @@ func TestCopy(t *testing.T) {
 
 			// The target carries on where the source stood.
 			svc := control.New(dst, control.Options{Now: (&tick{t: t0.Add(time.Hour)}).now})
-			p, err := svc.Authenticate(ctx, pop.key)
+			p, err := svc.Authenticate(ctx, pop.key, keyplane.Origin{})
 			if err != nil {
 				t.Fatalf("the source's API key on the target: %v", err)
 			}
 			if p.IntegrationName != "CI/CD Pipeline" || len(p.Grants) != 3 {
 				t.Errorf("principal on the target: %+v", p)
 			}
-			if _, err := svc.Authenticate(ctx, pop.revokedKey); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized || !strings.Contains(err.Error(), "revoked") {
+			if _, err := svc.Authenticate(ctx, pop.revokedKey, keyplane.Origin{}); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized || !strings.Contains(err.Error(), "revoked") {
 				t.Errorf("the revoked key on the target: %v", err)
 			}
 			if sp, _, err := svc.Session(ctx, pop.session); err != nil || sp.UserEmail != "owner@example.com" {

@@ -74,6 +74,9 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 			return fmt.Errorf("migrations: %w", err)
 		}
+		if err := refuseNewer(ctx, tx, files); err != nil {
+			return err
+		}
 		for _, f := range files {
 			name := path.Base(f)
 			version, err := migrationVersion(name)
@@ -110,4 +113,33 @@ func (db *DB) migrate(ctx context.Context, now time.Time) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (name, created_at) VALUES ($1, $2)`, keyplane.DefaultAccountName, now.UnixMilli())
 		return err
 	})
+}
+
+// refuseNewer refuses a database that a newer release migrated: a
+// migration this release does not hold has been applied, so its code would
+// misread the schema (an older release writing to an upgraded database
+// broke audit chains and memberships). The way back is the newer release,
+// or the backup taken before the upgrade.
+func refuseNewer(ctx context.Context, tx *sql.Tx, files []string) error {
+	known := map[int]bool{}
+	for _, f := range files {
+		if v, err := migrationVersion(path.Base(f)); err == nil {
+			known[v] = true
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return fmt.Errorf("migrations: %w", err)
+		}
+		if !known[v] {
+			return fmt.Errorf("database: migration %04d was applied by a newer Keyplane release than this one, which knows migrations up to %04d; run that release (or restore the backup taken before upgrading)", v, NewestSchema())
+		}
+	}
+	return rows.Err()
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,6 +203,35 @@ func TestNewestSchemaIsWhatOpenMakes(t *testing.T) {
 	db := openDB(t, sqliteDSN(t))
 	if v, err := db.SchemaVersion(context.Background()); err != nil || v != NewestSchema() {
 		t.Errorf("a new database is at schema %d (%v); NewestSchema says %d", v, err, NewestSchema())
+	}
+}
+
+// A database a newer release migrated is refused at open, naming the
+// migration this release does not know, and left as it is; before that
+// an older release ran on it and misread the schema.
+func TestOpenRefusesADatabaseOfANewerRelease(t *testing.T) {
+	for _, eng := range migrationEngines {
+		t.Run(eng.name, func(t *testing.T) {
+			dsn := eng.dsn(t)
+			db := openDB(t, dsn)
+			db.Close()
+			raw, err := sql.Open(eng.driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)`); err != nil {
+				t.Fatal(err)
+			}
+			_, err = Open(context.Background(), dsn, t0)
+			if err == nil || !strings.Contains(err.Error(), "migration 9999 was applied by a newer Keyplane release") {
+				t.Fatalf("Open of a newer database: %v", err)
+			}
+			var n int
+			if err := raw.QueryRow(`SELECT count(*) FROM schema_migrations WHERE version = 9999`).Scan(&n); err != nil || n != 1 {
+				t.Errorf("the newer migration's record: %d, %v", n, err)
+			}
+		})
 	}
 }
 

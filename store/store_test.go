@@ -223,6 +223,116 @@ func testWriteRollsBackOnError(t *testing.T, db *DB, _ string) {
 
 func TestIntegrationsKeysAndAudit(t *testing.T) { each(t, testIntegrationsKeysAndAudit) }
 
+func TestKeyLifecycleColumns(t *testing.T) { each(t, testKeyLifecycleColumns) }
+
+// What the key lifecycle stores reads back as written: suspension,
+// networks, a roll, the account's policy, and notices claimed once.
+func testKeyLifecycleColumns(t *testing.T, db *DB, _ string) {
+	g, _ := keyplane.ParseGrant("account:app:read")
+	nets, err := keyplane.ParseNetworks("allowCidr", []string{"10.0.0.0/8", "2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0, Networks: nets}
+	k1 := keyplane.APIKey{Prefix: "si_11111111", Hash: hashOf("k1"), CreatedAt: t0, ExpiresAt: t0.Add(48 * time.Hour)}
+	k2 := keyplane.APIKey{Prefix: "si_22222222", Hash: hashOf("k2"), CreatedAt: t0, ExpiresAt: t0.Add(72 * time.Hour)}
+	write(t, db, func(tx control.Tx) error {
+		if err := tx.InsertIntegration(&in); err != nil {
+			return err
+		}
+		k1.IntegrationID, k2.IntegrationID = in.ID, in.ID
+		if err := tx.InsertAPIKey(&k1); err != nil {
+			return err
+		}
+		return tx.InsertAPIKey(&k2)
+	})
+	read := func() (keyplane.APIKey, keyplane.Integration, keyplane.Account) {
+		t.Helper()
+		var k keyplane.APIKey
+		var i keyplane.Integration
+		var a keyplane.Account
+		if err := db.Read(context.Background(), func(tx control.Tx) (err error) {
+			k, i, a, err = tx.Credential(hashOf("k1"))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return k, i, a
+	}
+	if _, i, _ := read(); !slices.Equal(i.Networks, nets) || i.Suspended() {
+		t.Errorf("new integration: networks %v suspended %v, want %v and not", i.Networks, i.SuspendedAt, nets)
+	}
+	at := t0.Add(time.Hour)
+	write(t, db, func(tx control.Tx) error {
+		if err := tx.SetIntegrationSuspended(1, in.ID, &at); err != nil {
+			return err
+		}
+		if err := tx.SetIntegrationNetworks(1, in.ID, nil); err != nil {
+			return err
+		}
+		if err := tx.SetIntegrationSuspended(2, in.ID, &at); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
+			t.Errorf("suspending another account's integration: %v, want NotFound", err)
+		}
+		return tx.RollAPIKey(k1.ID, k2.ID, t0.Add(2*time.Hour))
+	})
+	k, i, _ := read()
+	if !i.Suspended() || !i.SuspendedAt.Equal(at) || i.Networks != nil {
+		t.Errorf("after suspending and clearing networks: %+v", i)
+	}
+	if k.ReplacedBy != k2.ID || !k.ExpiresAt.Equal(t0.Add(2*time.Hour)) {
+		t.Errorf("rolled key: replaced by %d, expires %v; want %d and %v", k.ReplacedBy, k.ExpiresAt, k2.ID, t0.Add(2*time.Hour))
+	}
+
+	db.Read(context.Background(), func(tx control.Tx) error {
+		p, err := tx.AccountPolicy(1)
+		if err != nil || p.MaxKeyLifetime != 0 || !slices.Equal(p.NoticeDays, keyplane.DefaultNoticeDays) {
+			t.Errorf("default policy: %+v %v", p, err)
+		}
+		return nil
+	})
+	for _, want := range []keyplane.AccountPolicy{
+		{AccountID: 1, MaxKeyLifetime: 90 * 24 * time.Hour, NoticeDays: []int{7, 1}},
+		{AccountID: 1, NoticeDays: []int{30}},
+	} {
+		write(t, db, func(tx control.Tx) error { return tx.PutAccountPolicy(want) })
+		db.Read(context.Background(), func(tx control.Tx) error {
+			p, err := tx.AccountPolicy(1)
+			if err != nil || p.MaxKeyLifetime != want.MaxKeyLifetime || !slices.Equal(p.NoticeDays, want.NoticeDays) {
+				t.Errorf("policy %+v read back as %+v (%v)", want, p, err)
+			}
+			return nil
+		})
+	}
+
+	n := keyplane.KeyNotice{Kind: keyplane.NoticeExpiry, Threshold: 3, Basis: k2.ExpiresAt}
+	for i, want := range []bool{true, false} {
+		write(t, db, func(tx control.Tx) error {
+			claimed, err := tx.ClaimKeyNotice(k2.ID, n, at)
+			if claimed != want {
+				t.Errorf("claim %d: %v, want %v", i, claimed, want)
+			}
+			return err
+		})
+	}
+	write(t, db, func(tx control.Tx) error {
+		n.Basis = n.Basis.Add(time.Hour) // another expiry: another notice
+		claimed, err := tx.ClaimKeyNotice(k2.ID, n, at)
+		if !claimed {
+			t.Errorf("a notice of another basis was not claimed")
+		}
+		keys, err2 := tx.ActiveAPIKeys(t0.Add(2*time.Hour + time.Minute))
+		if len(keys) != 1 || keys[0].Key.ID != k2.ID || keys[0].Integration.ID != in.ID {
+			t.Errorf("active keys past k1's overlap: %+v (%v)", keys, err2)
+		}
+		return err
+	})
+	// Deleting the integration takes its notices along.
+	write(t, db, func(tx control.Tx) error { return tx.DeleteIntegration(1, in.ID) })
+	if n := count(t, db, "key_notices"); n != 0 {
+		t.Errorf("%d key notices left after their integration was deleted", n)
+	}
+}
+
 func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 	g, _ := keyplane.ParseGrant("app/3:keyset:rw")
 	in := keyplane.Integration{AccountID: 1, Name: "ci", Grants: []keyplane.Grant{g}, CreatedAt: t0}
@@ -241,12 +351,15 @@ func testIntegrationsKeysAndAudit(t *testing.T, db *DB, _ string) {
 				return err
 			}
 		}
-		return tx.TouchAPIKey(k.ID, in.ID, t0.Add(time.Minute))
+		return tx.TouchAPIKey(k.ID, in.ID, t0.Add(time.Minute), "2001:db8::7", "curl/8.5.0")
 	})
 	db.Read(context.Background(), func(tx control.Tx) error {
 		gk, gi, err := tx.APIKeyByHash(hashOf("x"))
 		if err != nil || gk.ID != k.ID || gi.Name != "ci" || !slices.Equal(gi.Grants, in.Grants) || gk.LastUsedAt == nil || gi.LastUsedAt == nil {
 			t.Errorf("by hash: %+v %+v %v", gk, gi, err)
+		}
+		if gk.LastUsedFrom != "2001:db8::7" || gk.LastUsedAgent != "curl/8.5.0" {
+			t.Errorf("last use from %q with %q, want 2001:db8::7 and curl/8.5.0", gk.LastUsedFrom, gk.LastUsedAgent)
 		}
 		if _, _, err := tx.APIKeyByHash(hashOf("y")); keyplane.ErrorCode(err) != keyplane.CodeNotFound {
 			t.Errorf("unknown hash: %v", err)

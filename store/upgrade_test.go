@@ -500,7 +500,7 @@ func checkAccounts(t *testing.T, ctx context.Context, svc *control.Service) {
 // expired keys stay refused. It returns CI's principal.
 func checkAPIKeys(t *testing.T, ctx context.Context, svc *control.Service, o install0009) keyplane.Principal {
 	t.Helper()
-	p, err := svc.Authenticate(ctx, o.apiKey)
+	p, err := svc.Authenticate(ctx, o.apiKey, keyplane.Origin{})
 	if err != nil {
 		t.Fatalf("the old API key after upgrading: %v", err)
 	}
@@ -536,11 +536,11 @@ func checkAPIKeys(t *testing.T, ctx context.Context, svc *control.Service, o ins
 		t.Errorf("account B's app with account A's key: %v, want NotFound", err)
 	}
 	for name, key := range map[string]string{"revoked": o.revokedKey, "expired": o.expiredKey} {
-		if _, err := svc.Authenticate(ctx, key); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		if _, err := svc.Authenticate(ctx, key, keyplane.Origin{}); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 			t.Errorf("the %s key after upgrading: %v, want Unauthorized", name, err)
 		}
 	}
-	pb, err := svc.Authenticate(ctx, o.keyB)
+	pb, err := svc.Authenticate(ctx, o.keyB, keyplane.Origin{})
 	if err != nil || pb.AccountID != o.accountB {
 		t.Fatalf("account B's key: %+v, %v", pb, err)
 	}

@@ -10,6 +10,9 @@ import (
 
 // DeleteIntegration implements control.Tx: the integration and its keys.
 func (t *txn) DeleteIntegration(accountID, id int64) error {
+	if _, err := t.exec(`DELETE FROM key_notices WHERE key_id IN (SELECT k.id FROM api_keys k JOIN integrations i ON i.id = k.integration_id WHERE i.account_id = $1 AND i.id = $2)`, accountID, id); err != nil {
+		return err
+	}
 	if _, err := t.exec(`DELETE FROM api_keys WHERE integration_id IN (SELECT id FROM integrations WHERE account_id = $1 AND id = $2)`, accountID, id); err != nil {
 		return err
 	}

@@ -306,9 +306,10 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		a.migrate(), a.copyCmd(), a.backupCmd(),
 		// Accounts.
 		a.createAccount(), a.renameAccount(), a.listAccounts(), a.disableAccount(true), a.disableAccount(false),
-		a.setPartner(true), a.setPartner(false),
+		a.setPartner(true), a.setPartner(false), a.setAccountPolicy(),
 		// Service Integrations and their API keys.
-		a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
+		a.createIntegration(), a.createKey(), a.revokeKey(), a.rollKey(), a.listIntegrations(), a.checkKey(),
+		a.suspendIntegration(true), a.suspendIntegration(false), a.setIntegrationNetworks(),
 		// Admin Portal users, and the links e-mail sends them.
 		a.createUser(), a.invite(getenv), a.resetPassword(getenv),
 		// The audit log.
@@ -346,7 +347,7 @@ run under a lock, and the second finds nothing left to do.`,
 
 func (a *admin) createIntegration() *cobra.Command {
 	var name, expiresIn string
-	var grants []string
+	var grants, cidrs []string
 	cmd := &cobra.Command{
 		Use:   "create-integration --name NAME --grant GRANT... --expires-in DURATION",
 		Short: "Create a Service Integration and its first API key; prints only the key",
@@ -359,7 +360,12 @@ GRANT is LEVEL:RESOURCE:ACCESS:
   ACCESS    read (r) or read-write (rw)
 for example account:keyset:rw or app/12:keyset:read.
 
-DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
+DURATION is how long the key lives, at most one year (or the account's
+maximum key lifetime, see set-account-policy): 90d, 720h, 2w, 1y.
+
+--allow-cidr (repeatable) names a client network the integration's keys
+are allowed from (203.0.113.0/24, 2001:db8::/32, or one address); a request
+from elsewhere is refused with 403. Without it, keys work from anywhere.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var gs []keyplane.Grant
@@ -369,6 +375,10 @@ DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
 					return err
 				}
 				gs = append(gs, g)
+			}
+			networks, err := keyplane.ParseNetworks("--allow-cidr", cidrs)
+			if err != nil {
+				return usagef(cmd, "%s", strings.Join(keyplane.ErrorMessages(err), "; "))
 			}
 			now := wallclock.Now()
 			expires, err := parseExpiresIn(expiresIn, now)
@@ -380,7 +390,7 @@ DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
 				return err
 			}
 			defer done()
-			in, key, err := svc.CreateIntegration(cmd.Context(), keyplane.Operator(account), name, gs, expires)
+			in, key, err := svc.CreateIntegrationWith(cmd.Context(), keyplane.Operator(account), control.NewIntegration{Name: name, Grants: gs, Networks: networks, Expires: expires})
 			if err != nil {
 				return err
 			}
@@ -392,6 +402,7 @@ DURATION is how long the key lives, at most one year: 90d, 720h, 2w, 1y.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "integration name, e.g. \"CI/CD Pipeline\"")
 	cmd.Flags().StringArrayVar(&grants, "grant", nil, "permission row LEVEL:RESOURCE:ACCESS (repeat for each row)")
+	cmd.Flags().StringArrayVar(&cidrs, "allow-cidr", nil, "a client network the keys are allowed from, e.g. 203.0.113.0/24 (repeat for more; default: anywhere)")
 	cmd.Flags().StringVar(&expiresIn, "expires-in", "", "key lifetime, at most 1 year (90d, 720h, 1y)")
 	cmd.MarkFlagRequired("name")
 	cmd.MarkFlagRequired("grant")
@@ -463,7 +474,7 @@ func (a *admin) revokeKey() *cobra.Command {
 func (a *admin) listIntegrations() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list-integrations",
-		Short: "List integrations, one a line: id, name, keys (id, prefix, expiry, last use), permission rows",
+		Short: "List integrations, one a line: id, name, keys (id, prefix, expiry, last use, state), permission rows, allowed networks, state",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			svc, account, done, err := a.open(cmd.Context())
@@ -482,21 +493,27 @@ func (a *admin) listIntegrations() *cobra.Command {
 					used := "never"
 					if k.LastUsedAt != nil {
 						used = keyplane.FormatTime(*k.LastUsedAt)
+						if k.LastUsedFrom != "" {
+							used += " from " + k.LastUsedFrom
+						}
+						if k.LastUsedAgent != "" {
+							used += " agent " + strconv.Quote(k.LastUsedAgent)
+						}
 					}
-					state := "active"
-					switch {
-					case k.RevokedAt != nil:
-						state = "revoked"
-					case !k.Active(now):
-						state = "expired"
-					}
-					keys[i] = fmt.Sprintf("key %d %s… expires %s last-used %s %s", k.ID, k.Prefix, keyplane.FormatTime(k.ExpiresAt), used, state)
+					keys[i] = fmt.Sprintf("key %d %s… expires %s last-used %s %s", k.ID, k.Prefix, keyplane.FormatTime(k.ExpiresAt), used, k.State(now))
 				}
 				grants := make([]string, len(in.Grants))
 				for i, g := range in.Grants {
 					grants[i] = g.String()
 				}
-				fmt.Fprintf(a.stdout, "%d\t%s\t%s\tgrants %s\n", in.ID, in.Name, strings.Join(keys, "; "), strings.Join(grants, " "))
+				networks, state := "anywhere", "active"
+				if len(in.Networks) > 0 {
+					networks = strings.ReplaceAll(keyplane.FormatNetworks(in.Networks), " ", "")
+				}
+				if in.Suspended() {
+					state = "suspended"
+				}
+				fmt.Fprintf(a.stdout, "%d\t%s\t%s\tgrants %s\tnetworks %s\t%s\n", in.ID, in.Name, strings.Join(keys, "; "), strings.Join(grants, " "), networks, state)
 			}
 			return nil
 		},

@@ -126,21 +126,25 @@ type listedKey struct {
 	Prefix   string
 	Expires  string
 	LastUsed string
+	From     string // the client address of the last use, if any
+	Agent    string // its User-Agent, unquoted
 	State    string
 }
 
 type listedIntegration struct {
-	ID     int64
-	Name   string
-	Keys   []listedKey
-	Grants []string
+	ID       int64
+	Name     string
+	Keys     []listedKey
+	Grants   []string
+	Networks string // "anywhere" or the CIDRs, comma-separated
+	State    string // active or suspended
 }
 
 const tsPattern = `\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`
 
 var (
-	integrationLineRE = regexp.MustCompile(`^(\d+)\t([^\t]+)\t([^\t]*)\tgrants (.+)$`)
-	keyRE             = regexp.MustCompile(`^key (\d+) (si_[0-9A-Za-z]{8})… expires (` + tsPattern + `) last-used (never|` + tsPattern + `) (active|revoked|expired)$`)
+	integrationLineRE = regexp.MustCompile(`^(\d+)\t([^\t]+)\t([^\t]*)\tgrants ([^\t]+)\tnetworks ([^\t]+)\t(active|suspended)$`)
+	keyRE             = regexp.MustCompile(`^key (\d+) (si_[0-9A-Za-z]{8})… expires (` + tsPattern + `) last-used (never|` + tsPattern + `)(?: from ([0-9a-f.:]+))?(?: agent ("(?:[^"\\]|\\.)*"))? (active|rolled|revoked|expired)$`)
 )
 
 func parseList(out string) ([]listedIntegration, error) {
@@ -154,17 +158,24 @@ func parseList(out string) ([]listedIntegration, error) {
 	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		m := integrationLineRE.FindStringSubmatch(line)
 		if m == nil {
-			return nil, fmt.Errorf("line %q: want ID<tab>NAME<tab>KEYS<tab>grants GRANTS", line)
+			return nil, fmt.Errorf("line %q: want ID<tab>NAME<tab>KEYS<tab>grants GRANTS<tab>networks NETWORKS<tab>STATE", line)
 		}
-		in := listedIntegration{Name: m[2], Grants: strings.Split(m[4], " ")}
+		in := listedIntegration{Name: m[2], Grants: strings.Split(m[4], " "), Networks: m[5], State: m[6]}
 		in.ID, _ = strconv.ParseInt(m[1], 10, 64)
 		if m[3] != "" {
-			for _, ks := range strings.Split(m[3], "; ") {
+			// Keys are separated by "; "; a User-Agent may hold that too.
+			for _, ks := range strings.Split(m[3], "; key ") {
+				if !strings.HasPrefix(ks, "key ") {
+					ks = "key " + ks
+				}
 				km := keyRE.FindStringSubmatch(ks)
 				if km == nil {
-					return nil, fmt.Errorf("line %q: key %q: want `key ID si_XXXXXXXX… expires TIME last-used never|TIME active|revoked|expired`", line, ks)
+					return nil, fmt.Errorf("line %q: key %q: want `key ID si_XXXXXXXX… expires TIME last-used never|TIME [from ADDR] [agent \"UA\"] active|rolled|revoked|expired`", line, ks)
 				}
-				k := listedKey{Prefix: km[2], Expires: km[3], LastUsed: km[4], State: km[5]}
+				k := listedKey{Prefix: km[2], Expires: km[3], LastUsed: km[4], From: km[5], State: km[7]}
+				if km[6] != "" {
+					k.Agent, _ = strconv.Unquote(km[6])
+				}
 				k.ID, _ = strconv.ParseInt(km[1], 10, 64)
 				in.Keys = append(in.Keys, k)
 			}

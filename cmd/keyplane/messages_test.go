@@ -9,7 +9,7 @@ import (
 
 // Every command that only holds others refuses an unknown subcommand with
 // exit 2 and a message naming it, as the README promises: a typo in a
-// script (keyplane admin suspend-integration 3) must fail, not print help
+// script (keyplane admin frobnicate-integration 3) must fail, not print help
 // and exit 0.
 func TestUnknownSubcommandOfEveryGroup(t *testing.T) {
 	var groups []string
@@ -35,14 +35,14 @@ func TestUnknownSubcommandOfEveryGroup(t *testing.T) {
 		}
 	}
 	for _, g := range groups {
-		args := append(strings.Fields(g)[1:], "suspend-integration", "3")
+		args := append(strings.Fields(g)[1:], "frobnicate-integration", "3")
 		out, errOut, err := runKeyplane(t, nil, args...)
 		if code := exitCode(err); code != exitUsage {
 			t.Errorf("keyplane %s: exit %d, want %d (stdout %q)", strings.Join(args, " "), code, exitUsage, out)
 		}
 		var msg strings.Builder
 		report(&msg, err)
-		if want := `unknown command "suspend-integration" for "` + g + `"`; !strings.Contains(msg.String(), want) {
+		if want := `unknown command "frobnicate-integration" for "` + g + `"`; !strings.Contains(msg.String(), want) {
 			t.Errorf("keyplane %s: %q, want it to say %s", strings.Join(args, " "), msg.String(), want)
 		}
 		if out != "" || errOut != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -40,6 +41,14 @@ func (d *declareFlags) load(cmd *cobra.Command) (*declare.File, error) {
 		r = f
 	}
 	decl, err := declare.Parse(r)
+	if err == nil {
+		// Push credential files are named relative to the declaration.
+		dir := "."
+		if d.file != "-" {
+			dir = filepath.Dir(d.file)
+		}
+		err = decl.ReadFiles(dir)
+	}
 	if err != nil {
 		return nil, &usageError{cmd: cmd, err: fmt.Errorf("%s: %w", d.file, err)}
 	}
@@ -56,6 +65,9 @@ const declareLong = `The file declares the apps of the account and their keysets
           config:                     # any part of a keyset configuration
             messagePersistence: {enabled: true, retention: 30}
             presence: {announceMax: 50}
+          push:                       # push credentials, files relative to this one
+            apns: {teamId: ABCDE12345, authKeyId: KEY1234567, file: AuthKey_KEY1234567.p8}
+            fcm: {file: firebase-service-account.json}
         - name: staging
   customers:                          # OEM partner accounts only
     - externalId: acme-1              # the partner's own id: customers match by it
@@ -67,7 +79,10 @@ name used twice (in the file, or by two apps or two keysets of one app on the
 server) is refused, since the file could mean either. What the file does not
 say is not changed: configuration settings it leaves out keep their values,
 and a keyset without a type keeps its own (a new one is a testing keyset).
-Customers are matched by externalId; their name is managed, and the keysets
+Push credential files are read before anything is planned, and checked as the
+server checks them; the server never shows a stored file, so a plan compares
+their ids and file names only (upload a new key kept under the same name with
+keyplane config upload-apns|upload-fcm). Customers are matched by externalId; their name is managed, and the keysets
 listed (declared in the file or already in the account) are assigned to
 them. Customers are never deleted and keysets never taken back: the API
 has no way to.

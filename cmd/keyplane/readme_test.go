@@ -58,6 +58,8 @@ var readmeWant = map[string][]string{
 	},
 	"plan":  {"Applied 5 changes.", "No changes: the account already holds what keyplane.yaml declares."},
 	"usage": {`{"metrics":{"mtd_txn_total":{`, `"publish":{`, "simulated ", "DATE ", "publish  mtd_txn_total"},
+	"key-lifecycle": {"suspended integration", "resumed integration", "(Deployer): keys allowed from anywhere",
+		"set account 1 key policy: max-key-lifetime 180d, notice-days 14,3,1", "\tDeployer\t", " rolled; key ", "\tnetworks anywhere\tactive"},
 }
 
 // readmeStep is one marked block of the README, in order.

@@ -255,6 +255,56 @@ func TestReplicasRefuseADisabledAccountAtOnce(t *testing.T) {
 	}
 }
 
+// Suspension, allowed networks and rolling, changed by the operator while
+// both replicas hold the key (read and kept by each): the very next
+// request to either follows the change. Each is a commit, which every
+// replica's key cache sees, as with a revocation.
+func TestReplicasFollowKeyLifecycleChangesAtOnce(t *testing.T) {
+	t.Parallel()
+	dsn, ps := replicas(t, 2, "--rate-limit", "0", "--max-concurrent-per-key", "0")
+	key := createIntegration(t, dsn, "CI", "30d", "account:app:read")
+	warm := func(k string) {
+		t.Helper()
+		for range 3 {
+			for _, p := range ps {
+				mustCall(t, p.URL, "GET", "/v2/apps", k, "", http.StatusOK)
+			}
+		}
+	}
+	refused := func(k string, status int, want string) {
+		t.Helper()
+		for i, p := range ps {
+			if b := mustCall(t, p.URL, "GET", "/v2/apps", k, "", status); !strings.Contains(string(b), want) {
+				t.Errorf("replica %d refused with %s, want %q", i, b, want)
+			}
+		}
+	}
+
+	warm(key)
+	mustAdmin(t, dsn, "suspend-integration", "1")
+	refused(key, http.StatusForbidden, "integration suspended")
+	mustAdmin(t, dsn, "resume-integration", "1")
+	warm(key)
+
+	mustAdmin(t, dsn, "set-integration-networks", "1", "--allow-cidr", "203.0.113.0/24", "--allow-cidr", "2001:db8::/32")
+	refused(key, http.StatusForbidden, "this integration's keys are not allowed from 127.0.0.1")
+	mustAdmin(t, dsn, "set-integration-networks", "1", "--allow-cidr", "127.0.0.0/8")
+	warm(key)
+
+	// Rolled with an overlap, both keys work on both replicas; rolled with
+	// none, the old key is refused by both at its next request. (That an
+	// overlap ends by itself is shown on an injected clock: e2e.)
+	out, _ := mustAdmin(t, dsn, "roll-key", key, "--overlap", "1h")
+	second := strings.TrimSpace(out)
+	warm(key)
+	warm(second)
+	out, _ = mustAdmin(t, dsn, "roll-key", second, "--overlap", "0")
+	third := strings.TrimSpace(out)
+	refused(second, http.StatusUnauthorized, "rolled")
+	warm(third)
+	warm(key) // its own overlap still runs
+}
+
 // Configuration patches racing on two replicas, each to its own field: the
 // merged configuration keeps every one of them.
 func TestReplicasMergeConcurrentConfigPatches(t *testing.T) {

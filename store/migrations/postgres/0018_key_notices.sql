@@ -1,0 +1,13 @@
+-- The key notices given: one row per key, kind ('expiry' or 'unused'),
+-- threshold (days) and basis (the expiry, or the last use the disuse is
+-- counted from, in ms), so a notice is given once, by whichever replica
+-- claims its row first, and a key used again and then left unused again
+-- gets a new one. Rows go with their key's integration.
+CREATE TABLE key_notices (
+    key_id     BIGINT NOT NULL,
+    kind       TEXT   NOT NULL CHECK (kind IN ('expiry', 'unused')),
+    threshold  BIGINT NOT NULL,
+    basis      BIGINT NOT NULL,
+    at         BIGINT NOT NULL,
+    PRIMARY KEY (key_id, kind, threshold, basis)
+);
