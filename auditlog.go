@@ -64,6 +64,7 @@ var EventTypes = []string{
 	EventSecretKeyRotated, EventSecretKeyExpiryChanged, EventSecretKeyDeleted,
 	EventServiceIntegrationCreated, EventServiceIntegrationDeleted, EventApiKeyCreated, EventApiKeyRevoked,
 	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,
+	EventInvitationSent, EventInvitationAccepted, EventInvitationRevoked, EventUserPasswordReset,
 	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
@@ -77,7 +78,7 @@ var EventTypes = []string{
 // target filters. The operator (keyplane admin) has no id.
 var (
 	AuditActorTypes  = []string{"integration", "operator", ActorUser, "system"}
-	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "keyset", ActorUser}
+	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "invitation", "keyset", ActorUser}
 )
 
 // ParseAuditRef reads an actor or target filter (field is "actor" or

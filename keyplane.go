@@ -265,6 +265,12 @@ const (
 	EventUserAccessRevoked         = "UserAccountAccessRevoked"
 	EventUserPasswordChanged       = "UserPasswordChanged"
 	EventUserRoleAdded             = "UserRoleAdded"
+	// Keyplane's names for the e-mail flows: an invitation sent (or sent
+	// again), accepted or revoked, and a password reset by its link.
+	EventInvitationSent     = "InvitationSent"
+	EventInvitationAccepted = "InvitationAccepted"
+	EventInvitationRevoked  = "InvitationRevoked"
+	EventUserPasswordReset  = "UserPasswordReset"
 	// The account's own lifecycle (Keyplane's names): created, renamed,
 	// disabled and enabled by the operator; renamed also by its Owner.
 	EventAccountCreated  = "AccountCreated"

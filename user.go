@@ -244,3 +244,16 @@ const SetupTokenTTL = 24 * time.Hour
 // NewToken returns n random base62 characters from r: session tokens,
 // setup links and generated passwords.
 func NewToken(r io.Reader, n int) (string, error) { return randomBase62(r, n) }
+
+// PasswordResetTTL is how long the link of a password reset works.
+const PasswordResetTTL = time.Hour
+
+// SignupTTL is how long the link confirming a sign-up's address works.
+const SignupTTL = 24 * time.Hour
+
+// Limits on asking for e-mail to be sent (a password reset, a sign-up),
+// per LoginWindow: per address, so no one floods a mailbox, and per client.
+const (
+	MaxMailRequestsAddress = 3
+	MaxMailRequestsClient  = 10
+)

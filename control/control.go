@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/internal/wallclock"
+	"github.com/keyplane/keyplane/mail"
 )
 
 // Service runs the operations on a Store.
@@ -53,6 +54,14 @@ type Service struct {
 	// webhookConfig is how webhook destinations are treated (see
 	// ConfigureWebhooks).
 	webhookConfig WebhookConfig
+
+	// The e-mail flows: the sender (nil: none; links are handed back to be
+	// shown), the base of links, whether sign-up is on, and the messages
+	// being sent in the background.
+	mailer    mail.Sender
+	publicURL string
+	signup    bool
+	mailWG    sync.WaitGroup
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand
@@ -73,6 +82,15 @@ type Options struct {
 	// Notifier is told of each key notice GiveKeyNotices records: where
 	// e-mail to the account's Owners and Admins plugs in. nil: nobody.
 	Notifier Notifier
+	// Mailer sends the messages of invitations, password resets and
+	// sign-ups; nil means no mail server: an invitation's link is handed
+	// back to be shown, and resets and sign-ups by e-mail are off.
+	Mailer mail.Sender
+	// PublicURL is the base of the links sent (https://keyplane.example.com);
+	// empty means http://localhost:8080.
+	PublicURL string
+	// Signup turns on self-service sign-up (it needs a Mailer).
+	Signup bool
 }
 
 // New returns a Service on s.
@@ -95,7 +113,11 @@ func New(s Store, o Options) *Service {
 	if o.PasswordHashes <= 0 {
 		o.PasswordHashes = DefaultPasswordHashes()
 	}
-	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, notifier: o.Notifier, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes)}
+	if o.PublicURL == "" {
+		o.PublicURL = "http://localhost:8080"
+	}
+	svc := &Service{raw: s, idemTTL: o.IdempotencyTTL, now: o.Now, rand: o.Rand, log: o.Logger, retention: o.UsageRetentionDays, notifier: o.Notifier, touched: map[int64]time.Time{}, hashes: newHashGate(o.PasswordHashes),
+		mailer: o.Mailer, publicURL: strings.TrimRight(o.PublicURL, "/"), signup: o.Signup}
 	svc.store = idempotentStore{Store: s, s: svc}
 	svc.pages.max = maxCachedPages
 	svc.versions, _ = s.(Versioned)

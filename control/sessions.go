@@ -97,6 +97,15 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	return token, u, nil
 }
 
+// openSession opens a session with token for u, in u's account, deleting
+// expired sessions on the way.
+func openSession(tx Tx, u keyplane.User, token string, now time.Time) error {
+	if err := tx.DeleteExpiredSessions(now); err != nil {
+		return err
+	}
+	return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+}
+
 // Session finds the signed-in user behind a session token, as a principal
 // whose grants come from the user's role as it is now: a role changed, a
 // user removed or their account disabled takes effect on the very next

@@ -33,6 +33,7 @@ type Tx interface {
 	UsageTx
 	PeopleTx
 	SignInTx
+	MailTx
 	AuditTx
 	OEMTx
 	IdempotencyTx
@@ -201,6 +202,35 @@ type SignInTx interface {
 	// SetupTokenExpiry returns when the setup token with this hash expires.
 	SetupTokenExpiry(hash []byte) (time.Time, error)
 	DeleteSetupTokens() error
+}
+
+// MailTx keeps what the e-mail flows send links for: invitations,
+// password resets and sign-ups. Only hashes of the links' tokens are kept.
+type MailTx interface {
+	// InsertInvitation adds an invitation whose link's token hashes to
+	// hash, setting its ID.
+	InsertInvitation(i *keyplane.Invitation, hash []byte) error
+	Invitations(accountID int64) ([]keyplane.Invitation, error)
+	Invitation(accountID, id int64) (keyplane.Invitation, error)
+	InvitationByEmail(accountID int64, email string) (keyplane.Invitation, error)
+	InvitationByHash(hash []byte) (keyplane.Invitation, error)
+	// RenewInvitation gives an invitation a new link, sent at sent.
+	RenewInvitation(accountID, id int64, hash []byte, sent, expires time.Time) error
+	DeleteInvitation(accountID, id int64) error
+
+	InsertPasswordReset(hash []byte, userID int64, created, expires time.Time) error
+	// PasswordReset finds the person and expiry of a reset link.
+	PasswordReset(hash []byte) (userID int64, expires time.Time, err error)
+	DeletePasswordResets(userID int64) error
+	// Person finds a person by id, as a member of their first account.
+	Person(id int64) (keyplane.User, error)
+	// SetPassword sets a person's password, in every account of theirs.
+	SetPassword(userID int64, hash string) error
+
+	InsertSignup(hash []byte, email string, created, expires time.Time) error
+	// Signup finds the address and expiry of a sign-up link.
+	Signup(hash []byte) (email string, expires time.Time, err error)
+	DeleteSignups(email string) error
 }
 
 // AuditTx appends to and reads the audit chains.

@@ -11,19 +11,29 @@ import (
 )
 
 // A throttled subject: the counter an attempt is charged to, its limit per
-// keyplane.LoginWindow, and the words the refusal uses for it.
+// keyplane.LoginWindow, and the words the refusal begins with.
 type throttled struct {
 	key   string
 	limit int
-	what  string
+	says  string
 }
 
 // signInSubjects are the counters a password attempt is charged to: the
 // address it is for and the client it comes from.
 func signInSubjects(email, ip string) []throttled {
 	return []throttled{
-		{"email:" + email, keyplane.MaxLoginFailuresUser, "this account"},
-		{"ip:" + trimIP(ip), keyplane.MaxLoginFailuresIP, "your network address"},
+		{"email:" + email, keyplane.MaxLoginFailuresUser, "Too many failed sign-ins for this account"},
+		{"ip:" + trimIP(ip), keyplane.MaxLoginFailuresIP, "Too many failed sign-ins from your network address"},
+	}
+}
+
+// mailSubjects are the counters a request for e-mail (a password reset, a
+// sign-up) is charged to: the address it goes to, so that no one floods a
+// mailbox, and the client asking. The flows share them.
+func mailSubjects(email, ip string) []throttled {
+	return []throttled{
+		{"mail-email:" + email, keyplane.MaxMailRequestsAddress, "Too many e-mails were asked for this address"},
+		{"mail-ip:" + trimIP(ip), keyplane.MaxMailRequestsClient, "Too many e-mails were asked for from your network address"},
 	}
 }
 
@@ -51,7 +61,7 @@ func (s *Service) reserveAttempt(tx Tx, subjects []throttled) (attempt, error) {
 		}
 		if n >= sub.limit {
 			mins := int(math.Ceil(keyplane.LoginWindow.Minutes()))
-			e := keyplane.Errorf(keyplane.CodeTooManyRequests, "Too many failed sign-ins for %s. Wait %d minutes, then try again.", sub.what, mins)
+			e := keyplane.Errorf(keyplane.CodeTooManyRequests, "%s. Wait %d minutes, then try again.", sub.says, mins)
 			e.RetryAfter = keyplane.LoginWindow
 			return attempt{}, e
 		}

@@ -192,7 +192,7 @@ func TestAuditEventsFilters(t *testing.T) {
 		{"from=" + url.QueryEscape(iso(mid)) + "&to=" + url.QueryEscape(iso(mid)), []string{"to: must be after from"}},
 		{"type=App+Created", []string{`type: "App Created" is not an event type; want one of ` + strings.Join(keyplane.EventTypes, ", ")}},
 		{"actor=integration/x", []string{`actor: want operator, system, user, user/ID, integration or integration/ID, not "integration/x"`}},
-		{"target=/12", []string{`target: want TYPE or TYPE/ID with TYPE one of account, api-key, app, customer, integration, keyset, user, webhook (e.g. keyset/12), not "/12"`}},
+		{"target=/12", []string{`target: want TYPE or TYPE/ID with TYPE one of account, api-key, app, customer, integration, invitation, keyset, user, webhook (e.g. keyset/12), not "/12"`}},
 		{"limit=0", []string{"limit: must be a whole number from 1 to 100"}},
 		{"limit=101&actor=", []string{`actor: want operator, system, user, user/ID, integration or integration/ID, not ""`, "limit: must be a whole number from 1 to 100"}},
 		{"cursor=", []string{"cursor: empty; leave it out for the first page"}},

@@ -104,7 +104,7 @@ func TestAuditFilterValuesRefused(t *testing.T) {
 	e.do("GET", "/v2/audit-events?actor=operator/2", nil, as(auditor)).wantError(400,
 		`actor: operator (keyplane admin) has no id; want operator, not "operator/2"`)
 	e.do("GET", "/v2/audit-events?target=keysets/1", nil, as(auditor)).wantError(400,
-		`target: want TYPE or TYPE/ID with TYPE one of account, api-key, app, customer, integration, keyset, user, webhook (e.g. keyset/12), not "keysets/1"`)
+		`target: want TYPE or TYPE/ID with TYPE one of account, api-key, app, customer, integration, invitation, keyset, user, webhook (e.g. keyset/12), not "keysets/1"`)
 	e.do("GET", "/v2/audit-events?type=KeysetConfigChanged&actor=operator&target=keyset", nil, as(auditor)).want(200)
 }
 

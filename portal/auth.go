@@ -23,6 +23,8 @@ type loginPage struct {
 	Email  string
 	Next   string
 	Errors []string
+	// Signup offers self-service sign-up (serve --signup).
+	Signup bool
 }
 
 func (p *Portal) loginForm(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +33,7 @@ func (p *Portal) loginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	p.render(w, r, http.StatusOK, "login", nil, "Sign in", loginPage{Next: next})
+	p.render(w, r, http.StatusOK, "login", nil, "Sign in", loginPage{Next: next, Signup: p.svc.SignupEnabled()})
 }
 
 func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +49,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		httpstatus.SetRetryAfter(w.Header(), err)
-		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
+		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err), Signup: p.svc.SignupEnabled()})
 		return
 	}
 	_, expires, err := p.svc.Session(r.Context(), token)

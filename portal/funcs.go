@@ -59,10 +59,12 @@ var funcs = template.FuncMap{
 	"side": func(s *session, current string) sideNav { return sideNav{s, current} },
 	// scopeOf is the data of the "scope" template: the apps and keysets
 	// of page to pick from, those picked, and a prefix for the ids of
-	// one user's row (0: the add form).
+	// one user's row (0: the add form, -1: the invitation form).
 	"scopeOf": func(page usersPage, user int64, apps, keysets []int64) scopePick {
 		prefix := "new"
-		if user != 0 {
+		if user == -1 { // the invitation form
+			prefix = "invite"
+		} else if user != 0 {
 			prefix = strconv.FormatInt(user, 10)
 		}
 		return scopePick{Page: page, Prefix: prefix, Apps: apps, Keysets: keysets}

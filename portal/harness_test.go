@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/cookiejar"
@@ -50,11 +51,34 @@ type env struct {
 	clock *clock
 	setup string // the setup link the server printed
 	dsn   string
+	logs  *syncBuffer // the server's log
+}
+
+// syncBuffer is a log a server writes while a test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 const password = "correct horse battery"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the server's configuration adjusted by
+// configure (which may set Addr, when it needs the port beforehand).
+func newEnvWith(t *testing.T, configure func(*server.Config)) *env {
 	t.Helper()
 	dsn := testdb.DSN(t)
 	clk := &clock{t: time.Now().UTC()}
@@ -63,17 +87,20 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, svc: control.New(db, control.Options{Now: clk.Now}), clock: clk, dsn: dsn}
+	e := &env{t: t, svc: control.New(db, control.Options{Now: clk.Now}), clock: clk, dsn: dsn, logs: &syncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
 	var setup string
 	kek := filepath.Join(t.TempDir(), "kek")
-	go func() {
-		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", Database: dsn, Now: clk.Now, KEKFile: kek,
-			SetupLink: func(u string) { setup = u },
-			Listening: func(a string) { addr <- a }})
-	}()
+	cfg := server.Config{Addr: "127.0.0.1:0", Database: dsn, Now: clk.Now, KEKFile: kek,
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil)),
+		SetupLink: func(u string) { setup = u },
+		Listening: func(a string) { addr <- a }}
+	if configure != nil {
+		configure(&cfg)
+	}
+	go func() { done <- server.Run(ctx, cfg) }()
 	select {
 	case a := <-addr:
 		e.base = "http://" + a

@@ -25,6 +25,7 @@ type tenant struct {
 	integration keyplane.Integration
 	apiKey      int64
 	person      keyplane.User
+	invitation  keyplane.Invitation
 	names       []string
 }
 
@@ -54,7 +55,11 @@ func newTenant(t *testing.T, e *env, id int64, tag string) tenant {
 	if tn.person, _, err = e.svc.CreateUser(ctx, op, control.NewUser{Email: strings.ToLower(tag) + "-viewer@example.com", Password: password, Role: keyplane.RoleViewer}); err != nil {
 		t.Fatal(err)
 	}
-	tn.names = []string{tag + " app", tag + " keys", tag + " robot", strings.ToLower(tag) + "-viewer@example.com", tn.keyset.PublishKey}
+	if tn.invitation, _, err = e.svc.Invite(ctx, op, control.NewInvitation{Email: strings.ToLower(tag) + "-invited@example.com", Role: keyplane.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	tn.names = []string{tag + " app", tag + " keys", tag + " robot", strings.ToLower(tag) + "-viewer@example.com", tn.keyset.PublishKey,
+		strings.ToLower(tag) + "-invited@example.com"}
 	return tn
 }
 
@@ -72,6 +77,8 @@ func (tn tenant) state(t *testing.T, e *env) string {
 	parts = append(parts, ins, err)
 	users, err := e.svc.ListUsers(ctx, op)
 	parts = append(parts, users, err)
+	invitations, err := e.svc.ListInvitations(ctx, op)
+	parts = append(parts, invitations, err)
 	events, err := e.svc.ListAuditEvents(ctx, op, keyplane.AuditQuery{Limit: 1000}, "")
 	parts = append(parts, len(events.Events), err)
 	b, _ := json.Marshal(parts)
@@ -148,6 +155,8 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 		switch {
 		case strings.Contains(path, "/api-management/"):
 			return map[string]int64{"{id}": a.integration.ID, "{key}": a.apiKey}
+		case strings.Contains(path, "/users/invitations/"):
+			return map[string]int64{"{id}": a.invitation.ID}
 		case strings.HasPrefix(path, "/account/audit/"):
 			return map[string]int64{"{id}": aEvent}
 		case strings.Contains(path, "/users/"):

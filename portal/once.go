@@ -205,7 +205,11 @@ type shownSecret struct {
 	OldKeyPrefix string    `json:"oldKeyPrefix,omitempty"`
 	OldKeyUntil  time.Time `json:"oldKeyUntil,omitzero"`
 	Email        string    `json:"email,omitempty"`
-	// Secret is the API key, the secret key, or the password.
+	// Invitation marks an invitation's link; MailFailed says mailing it
+	// was tried and failed.
+	Invitation bool `json:"invitation,omitempty"`
+	MailFailed bool `json:"mailFailed,omitempty"`
+	// Secret is the API key, the secret key, the password, or the link.
 	Secret string `json:"secret"`
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
@@ -26,6 +27,20 @@ type usersPage struct {
 	Errors    map[string][]string
 	Generated string // a generated password, shown once
 	Created   string // whose
+
+	// Invitations are the pending ones; Mail tells whether they are
+	// mailed (else their links are shown to hand over).
+	Invitations []keyplane.Invitation
+	Mail        bool
+	Now         time.Time
+	// The invitation form sent back with its errors.
+	InviteEmail, InviteRole   string
+	InviteApps, InviteKeysets []int64
+	InviteErrors              map[string][]string
+	// InviteLink is an invitation's link, shown once, for Invited;
+	// InviteMailFailed says the mail server failed to send it.
+	InviteLink, Invited string
+	InviteMailFailed    bool
 }
 
 func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPage, error) {
@@ -52,6 +67,13 @@ func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPa
 	if page.Role == "" {
 		page.Role = string(keyplane.RoleViewer)
 	}
+	if page.InviteRole == "" {
+		page.InviteRole = string(keyplane.RoleViewer)
+	}
+	if page.Invitations, err = p.svc.ListInvitations(r.Context(), s.P); err != nil {
+		return page, err
+	}
+	page.Mail, page.Now = p.svc.MailEnabled(), p.now()
 	return page, nil
 }
 

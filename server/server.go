@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/httpapi"
 	"github.com/keyplane/keyplane/internal/wallclock"
+	"github.com/keyplane/keyplane/mail"
 	"github.com/keyplane/keyplane/mcp"
 	"github.com/keyplane/keyplane/portal"
 	"github.com/keyplane/keyplane/store"
@@ -60,6 +62,17 @@ type Config struct {
 	// X-Forwarded-For header (and the portal the scheme from
 	// X-Forwarded-Proto).
 	TrustProxy bool
+	// SMTPURL (smtp://user:password@host:587, or smtps:// for implicit
+	// TLS), SMTPFrom and SMTPPasswordFile set up the mail server that
+	// sends invitations, password resets and sign-up links (see
+	// mail.ParseURL); without SMTPURL no mail is sent.
+	SMTPURL, SMTPFrom, SMTPPasswordFile string
+	// PublicURL is the base of links in e-mails and of the setup link, as
+	// people's browsers reach the server (https://keyplane.example.com);
+	// empty means the listening address. Required with SMTPURL.
+	PublicURL string
+	// Signup turns on self-service sign-up; it needs SMTPURL.
+	Signup bool
 	// KeyNoticeEvery is how often the server looks for key notices come
 	// due (see control.Service.GiveKeyNotices); 0 means
 	// control.KeyNoticeEvery. Whether one is due is decided by Now, so
@@ -124,9 +137,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if created {
 		log.Warn("created a key-encryption key; back it up with the database: without it the secret keys cannot be read", "kekFile", kek)
 	}
-	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL})
-	// E-mail to the account's Owners when a webhook is disabled waits for
-	// Keyplane to send e-mail (WebhookConfig.OnDisabled is its seam); the
+	mailer, err := newMailer(cfg, now, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	addr := ln.Addr().String()
+	public := cfg.PublicURL
+	if public == "" {
+		public = BaseURL(addr, tlsConfig != nil)
+	}
+	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL,
+		Mailer: mailer, PublicURL: public, Signup: cfg.Signup})
+	// E-mail to the account's Owners when a webhook is disabled is still
+	// to be wired to the mailer (WebhookConfig.OnDisabled is its seam); the
 	// audit event tells them meanwhile.
 	svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: cfg.WebhooksAllowPrivate})
 	a := httpapi.New(svc, log, db.Ping, cfg.Limits, now)
@@ -137,13 +167,6 @@ func Run(ctx context.Context, cfg Config) error {
 	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, "", cfg.TrustProxy),
 		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
 
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
 	srv := &http.Server{
 		Handler:           secureHeaders(handler, tlsConfig != nil),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -153,7 +176,6 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	addr := ln.Addr().String()
 	// The link comes before the "listening" line, so whoever waits for
 	// that line finds the link already printed.
 	if cfg.SetupLink != nil {
@@ -163,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("making the setup link: %w", err)
 		}
 		if ok {
-			cfg.SetupLink(baseURL(addr, tlsConfig != nil) + "/setup?token=" + token)
+			cfg.SetupLink(strings.TrimRight(public, "/") + "/setup?token=" + token)
 		}
 	}
 	log.Info("listening", "addr", addr, "tls", tlsConfig != nil, "database", db.Name(), "engine", db.Engine(), "startupMs", time.Since(start).Milliseconds())
@@ -206,8 +228,49 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Messages still being sent (a password reset's) get the rest of
+	// the grace.
+	svc.WaitMail(sctx)
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// newMailer is the sender cfg sets up, or nil without SMTPURL; it refuses
+// settings that cannot work before anything starts.
+func newMailer(cfg Config, now func() time.Time, log *slog.Logger) (mail.Sender, error) {
+	if cfg.PublicURL != "" {
+		if err := CheckPublicURL(cfg.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.SMTPURL == "" {
+		switch {
+		case cfg.Signup:
+			return nil, errors.New("--signup needs --smtp-url: sign-up confirms each address by e-mail")
+		case cfg.SMTPFrom != "" || cfg.SMTPPasswordFile != "":
+			return nil, errors.New("--smtp-from and --smtp-password-file need --smtp-url (or KEYPLANE_SMTP_URL)")
+		}
+		return nil, nil
+	}
+	if cfg.PublicURL == "" {
+		return nil, errors.New("--smtp-url needs --public-url (or KEYPLANE_PUBLIC_URL): the links in e-mails must lead to this server as people's browsers reach it, e.g. https://keyplane.example.com")
+	}
+	mc, err := mail.ParseURL(cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPPasswordFile)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("mail", "server", mc.String(), "from", mc.From)
+	return mail.NewSMTP(mc, now), nil
+}
+
+// CheckPublicURL checks a --public-url: an absolute http(s) URL with a
+// host and nothing after its path.
+func CheckPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %q (or KEYPLANE_PUBLIC_URL): want the address people's browsers reach this server at, such as https://keyplane.example.com", s)
 	}
 	return nil
 }
@@ -325,8 +388,9 @@ func routes(api, mcp, portal http.Handler) http.Handler {
 	return mux
 }
 
-// baseURL is how a person on this machine reaches addr in a browser.
-func baseURL(addr string, tls bool) string {
+// BaseURL is how a person on this machine reaches addr in a browser: the
+// public URL when none is given.
+func BaseURL(addr string, tls bool) string {
 	scheme := "http://"
 	if tls {
 		scheme = "https://"

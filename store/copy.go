@@ -137,6 +137,14 @@ var copyTables = []copyTable{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
+	// Links sent by e-mail keep working across a move.
+	{name: "invitations", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"account_id", colInt}, {"email", colText}, {"role", colText}, {"scope", colText}, {"inviter", colText},
+		{"token_hash", colBlob}, {"created_at", colInt}, {"sent_at", colInt}, {"expires_at", colInt}}},
+	{name: "password_resets", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+	{name: "signups", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"email", colText}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// The install-wide id and each account's own id (seq) both move: the
 	// first keeps an export of every account in the order of recording,
 	// the second is what each account's chain seals.

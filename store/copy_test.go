@@ -25,6 +25,8 @@ import (
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/pgtest"
+	"github.com/keyplane/keyplane/internal/smtptest"
+	"github.com/keyplane/keyplane/mail"
 )
 
 // tick is a clock that moves on by a little over a second every time it is
@@ -246,6 +248,19 @@ func populate(t *testing.T, db *DB) populated {
 	}
 	out.session, _, err = svc.SignIn(ctx, "owner@example.com", "correct horse battery", "10.0.0.1")
 	must(err)
+	// The e-mail flows' rows: an invitation (a scoped one, so scope holds
+	// ids), a password reset, and a sign-up (sent through a real SMTP
+	// server).
+	_, _, err = svc.Invite(ctx, keyplane.Operator(1), control.NewInvitation{Email: "invited@example.com", Role: keyplane.RoleAppAdmin, Apps: []int64{apps[0].ID, apps[1].ID}})
+	must(err)
+	_, _, err = svc.PasswordResetLink(ctx, keyplane.Operator(1), "viewer@example.com")
+	must(err)
+	smtp := smtptest.Start(t, smtptest.Options{})
+	mc, err := mail.ParseURL(smtp.URL, "noreply@example.com", "")
+	must(err)
+	withMail := control.New(db, control.Options{Now: (&tick{t: t0}).now, Mailer: mail.NewSMTP(mc, nil), Signup: true})
+	must(withMail.RequestSignup(ctx, "signup@example.com", "10.0.0.2"))
+	smtp.Next(t)
 	// An idempotency key with its stored answer (a request that wrote nothing).
 	claim, _, err := svc.BeginIdempotent(ctx, p, "populate-check", []byte{1, 2, 3})
 	must(err)

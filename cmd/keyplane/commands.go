@@ -150,6 +150,7 @@ const serveGCPercent = 400
 
 func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.Command {
 	var cfg server.Config
+	var m mailFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API and the Admin Portal",
@@ -175,6 +176,7 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 			if err := checkAddr(cfg.Addr); err != nil {
 				return &usageError{cmd: cmd, err: err}
 			}
+			cfg.SMTPURL, cfg.SMTPFrom, cfg.SMTPPasswordFile, cfg.PublicURL = m.smtpURL, m.from, m.passwordFile, m.publicURL
 			return server.Run(cmd.Context(), cfg)
 		},
 	}
@@ -190,6 +192,9 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
 	cmd.Flags().BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", env(getenv, "KEYPLANE_WEBHOOKS_ALLOW_PRIVATE", "") == "true",
 		"let webhooks reach loopback, private and link-local addresses and plain http: for tests and internal receivers (env KEYPLANE_WEBHOOKS_ALLOW_PRIVATE=true)")
+	m.add(cmd, getenv)
+	cmd.Flags().BoolVar(&cfg.Signup, "signup", env(getenv, "KEYPLANE_SIGNUP", "") == "true",
+		"let anyone create an account by confirming their e-mail address; needs --smtp-url (env KEYPLANE_SIGNUP=true)")
 	return cmd
 }
 
@@ -307,8 +312,8 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		// Service Integrations and their API keys.
 		a.createIntegration(), a.createKey(), a.revokeKey(), a.rollKey(), a.listIntegrations(), a.checkKey(),
 		a.suspendIntegration(true), a.suspendIntegration(false), a.setIntegrationNetworks(),
-		// Admin Portal users.
-		a.createUser(),
+		// Admin Portal users, and the links e-mail sends them.
+		a.createUser(), a.invite(getenv), a.resetPassword(getenv),
 		// The audit log.
 		a.verifyAudit(), a.exportAudit(),
 		// Keys of the operator API (/operator/v1).

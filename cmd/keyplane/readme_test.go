@@ -49,6 +49,7 @@ import (
 // block.
 var readmeWant = map[string][]string{
 	"run":        {"keyplane ", " go1.", `{"status":"ok"}`},
+	"invite":     {"the invitation link works"},
 	"quickstart": {`"name":"prod","type":"production"`, `"total":1`, `"messagePersistence":{"enabled":true,"includePresenceEvents":false,"deleteFromHistory":false,"retention":30}`},
 	"cli": {
 		"Telemedicine", "Chat", "secret key: sec-c-", "messagePersistence.retention              30",
