@@ -68,6 +68,8 @@ var EventTypes = []string{
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,
 	EventOperatorKeyCreated, EventOperatorKeyRevoked,
+	EventSecondFactorEnrolled, EventSecondFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesRegenerated,
+	EventSignInPolicyChanged,
 }
 
 // The kinds of actor and target an audit event records, for the actor and

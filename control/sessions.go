@@ -18,12 +18,14 @@ const sessionTokenLen = 43
 // back: past the limits of keyplane.LoginWindow, attempts are refused with
 // TooManyRequests without any hashing, however many arrive at once. Every
 // failure says the same thing, so it never tells whether an address has a
-// user.
+// user. When the person has a second factor, no session opens: the error
+// is a *SecondStep, to be completed with CompleteSignIn.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
 	now := s.clock()
 	var found, disabled bool
 	var a attempt
+	var step *SecondStep
 	err = s.store.Write(ctx, func(tx Tx) (err error) {
 		if a, err = s.reserveAttempt(tx, signInSubjects(email, ip)); err != nil {
 			return err
@@ -82,6 +84,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 			}
 			if usable(acc) == nil {
 				u = m
+				// A person with a second factor gives it before any
+				// session opens (see secondstep.go).
+				if step, err = s.secondStep(tx, u.ID, now); err != nil || step != nil {
+					return err
+				}
 				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
 			}
 		}
@@ -93,6 +100,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	}
 	if disabled {
 		return "", keyplane.User{}, keyplane.AccountDisabledError(u.AccountID)
+	}
+	if step != nil {
+		return "", u, step
 	}
 	return token, u, nil
 }

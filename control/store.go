@@ -31,6 +31,8 @@ type Tx interface {
 	UsageTx
 	PeopleTx
 	SignInTx
+	SecondFactorTx
+	RecoveryCodeTx
 	AuditTx
 	OEMTx
 	IdempotencyTx

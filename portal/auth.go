@@ -38,6 +38,9 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := localNext(r.PostFormValue("next"))
 	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	if p.toSecondStep(w, r, err, next) { // the password was right; a second factor is due
+		return
+	}
 	if err != nil {
 		code := keyplane.ErrorCode(err)
 		// Forbidden: the password was right, but the account is disabled;

@@ -203,6 +203,8 @@ type shownSecret struct {
 	Email          string    `json:"email,omitempty"`
 	// Secret is the API key, the secret key, or the password.
 	Secret string `json:"secret"`
+	// Codes are recovery codes.
+	Codes []string `json:"codes,omitempty"`
 }
 
 // takeShown takes, once, the secret kept for the form whose path and

@@ -128,6 +128,8 @@ func (p *Portal) routes() []route {
 		{"GET /{$}", http.HandlerFunc(p.home)},
 		{"GET /login", http.HandlerFunc(p.loginForm)},
 		{"POST /login", http.HandlerFunc(p.login)},
+		{"GET /login/second-factor", http.HandlerFunc(p.secondFactorForm)},
+		{"POST /login/second-factor", http.HandlerFunc(p.secondFactor)},
 		{"POST /logout", http.HandlerFunc(p.logout)},
 		{"GET /setup", http.HandlerFunc(p.setupForm)},
 		{"POST /setup", http.HandlerFunc(p.setup)},
@@ -136,6 +138,13 @@ func (p *Portal) routes() []route {
 		{"POST /account/password", p.signedIn(p.changePassword)},
 		{"POST /account/switch", p.signedIn(p.switchAccount)},
 		{"POST /account/name", p.signedIn(p.renameAccount)},
+		{"GET /account/two-factor", p.signedIn(p.twoFactor)},
+		{"POST /account/two-factor/totp", p.signedIn(p.beginTOTP)},
+		{"POST /account/two-factor/totp/confirm", p.signedIn(p.confirmTOTP)},
+		{"GET /account/two-factor/totp/confirm/shown", p.signedIn(p.codesShown)},
+		{"POST /account/two-factor/totp/remove", p.signedIn(p.removeTOTP)},
+		{"POST /account/two-factor/recovery-codes", p.signedIn(p.regenerateCodes)},
+		{"GET /account/two-factor/recovery-codes/shown", p.signedIn(p.codesShown)},
 		{"GET /account/api-management", p.signedIn(p.integrations)},
 		{"GET /account/api-management/new", p.signedIn(p.newIntegrationForm)},
 		{"POST /account/api-management/new", p.signedIn(p.createIntegration)},
@@ -266,6 +275,9 @@ type session struct {
 	CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage bool
 	// Accounts are the person's memberships, for the account switcher.
 	Accounts []control.Membership
+	// MustEnrol is set while an account of the person requires two
+	// factors and they have none: only the Two factors page opens.
+	MustEnrol bool
 	// cookie is the session's token, which form keys are bound to.
 	cookie string
 }
@@ -350,7 +362,7 @@ type view struct {
 // formPages are the pages holding a state-changing form of a signed-in
 // user, whose URL must carry a form token.
 var formPages = map[string]bool{"integration-new": true, "integration": true, "apps": true, "app": true,
-	"keyset": true, "users": true, "account": true, "confirm": true}
+	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -411,6 +423,10 @@ var flashes = map[string]string{
 	"signed-out":          "You are signed out.",
 	"password-changed":    "Your password was changed. Your other sessions were signed out.",
 	"account-renamed":     "The account was renamed.",
+	"totp-removed":        "The authenticator and its recovery codes were removed.",
+	"passkey-added":       "The passkey was added.",
+	"passkey-removed":     "The passkey was removed.",
+	"policy-saved":        "The sign-in policy was saved.",
 }
 
 // errorPage is the data of the error template.

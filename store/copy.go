@@ -128,6 +128,14 @@ var copyTables = []copyTable{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
+	// Second factors move with their people; a TOTP secret's seal opens
+	// under the same KEK.
+	{name: "totp_secrets", orderBy: "user_id", cols: []copyCol{
+		{"user_id", colInt}, {"secret", colText}, {"created_at", colInt}, {"confirmed_at", colIntNull}, {"last_step", colInt}}},
+	{name: "recovery_codes", orderBy: "user_id, hash", cols: []copyCol{
+		{"user_id", colInt}, {"hash", colBlob}, {"used_at", colIntNull}}},
+	{name: "pending_signins", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// The install-wide id and each account's own id (seq) both move: the

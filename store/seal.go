@@ -243,5 +243,37 @@ func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
 			return err
 		}
 	}
+	return sealPlainTOTP(ctx, tx, s)
+}
+
+// sealPlainTOTP seals every TOTP secret still stored in plain text.
+func sealPlainTOTP(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, secret FROM totp_secrets WHERE secret NOT LIKE 'enc:%'`)
+	if err != nil {
+		return err
+	}
+	plain := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var secret string
+		if err := rows.Scan(&id, &secret); err != nil {
+			rows.Close()
+			return err
+		}
+		plain[id] = secret
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, secret := range plain {
+		sealed, err := s.seal(id, totpPrefix, secret)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET secret = $1 WHERE user_id = $2`, sealed, id); err != nil {
+			return err
+		}
+	}
 	return nil
 }

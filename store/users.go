@@ -215,6 +215,9 @@ func (t *txn) DeleteUser(accountID, id int64) error {
 	if _, err := t.exec(`DELETE FROM memberships WHERE account_id = $1 AND user_id = $2`, accountID, id); err != nil {
 		return err
 	}
+	if err := t.deleteSecondFactors(id); err != nil {
+		return err
+	}
 	_, err := t.exec(`DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)`, id)
 	return err
 }
