@@ -24,18 +24,24 @@ type SecondStep struct {
 func (e *SecondStep) Error() string { return "sign-in: a second factor is needed" }
 
 // secondStep decides, once the password was right, whether person userID
-// must give a second factor, and if so keeps the waiting sign-in.
-func (s *Service) secondStep(tx Tx, userID int64, now time.Time) (*SecondStep, error) {
+// must give a second factor, and if so keeps the waiting sign-in; or else
+// whether they must enrol one first (enrol: the session is to be opened
+// for that only).
+func (s *Service) secondStep(tx Tx, userID int64, now time.Time) (st *SecondStep, enrol bool, err error) {
 	f, err := secondFactors(tx, userID)
-	if err != nil || !f.Any() {
-		return nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	if !f.Any() {
+		enrol, err = tx.RequiresTwoFactors(userID)
+		return nil, enrol, err
 	}
 	token, err := keyplane.NewToken(s.rand, sessionTokenLen)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	st := &SecondStep{Token: token, Expires: now.Add(keyplane.SecondStepTTL), TOTP: f.TOTP, Passkey: len(f.Passkeys) > 0}
-	return st, tx.InsertPendingSignIn(hashToken(token), userID, now, st.Expires)
+	st = &SecondStep{Token: token, Expires: now.Add(keyplane.SecondStepTTL), TOTP: f.TOTP, Passkey: len(f.Passkeys) > 0}
+	return st, false, tx.InsertPendingSignIn(hashToken(token), userID, now, st.Expires)
 }
 
 // errSignInGone refuses a waiting sign-in that is unknown, expired or done.

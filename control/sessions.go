@@ -86,10 +86,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 				u = m
 				// A person with a second factor gives it before any
 				// session opens (see secondstep.go).
-				if step, err = s.secondStep(tx, u.ID, now); err != nil || step != nil {
+				var enrol bool
+				if step, enrol, err = s.secondStep(tx, u.ID, now); err != nil || step != nil {
 					return err
 				}
-				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL), Enrol: enrol})
 			}
 		}
 		disabled = true
@@ -137,6 +138,12 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 	}
 	if err := usable(acc); err != nil {
 		return p, expires, err
+	}
+	if sess.Enrol {
+		// Only the person's own enrolment may go on: no rows, no access.
+		p = u.Principal()
+		p.Grants = nil
+		return p, sess.ExpiresAt, ErrMustEnrol
 	}
 	return u.Principal(), sess.ExpiresAt, nil
 }

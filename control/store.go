@@ -33,6 +33,7 @@ type Tx interface {
 	SignInTx
 	SecondFactorTx
 	RecoveryCodeTx
+	SignInPolicyTx
 	AuditTx
 	OEMTx
 	IdempotencyTx

@@ -233,6 +233,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, cod
 		if err := tx.ReplaceRecoveryCodes(p.UserID, hashes); err != nil {
 			return err
 		}
+		if err := s.enrolled(tx, p.UserID); err != nil {
+			return err
+		}
 		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorEnrolled, map[string]any{"kind": "totp"}, true)
 	})
 	if err != nil {
@@ -265,6 +268,11 @@ func (s *Service) RemoveTOTP(ctx context.Context, p keyplane.Principal, ip, pass
 				return tx.DeleteTOTP(p.UserID) // an unfinished set-up: nothing to record
 			}
 			return keyplane.Errorf(keyplane.CodeNotFound, "authenticator: you have none")
+		}
+		if len(f.Passkeys) == 0 {
+			if err := s.mayGoWithout(tx, p.UserID); err != nil {
+				return err
+			}
 		}
 		if err := tx.DeleteTOTP(p.UserID); err != nil {
 			return err

@@ -237,3 +237,60 @@ func TestRemoveTOTP(t *testing.T) {
 	_, err = svc.BeginTOTP(ctx, keyplane.Operator(1))
 	wantCode(t, err, keyplane.CodeForbidden)
 }
+
+func TestRequireTwoFactors(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	owner, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "owner@example.com", Password: pw, Role: keyplane.RoleOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "admin@example.com", Password: pw, Role: keyplane.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the Owner (or the operator) sets the policy; another account's
+	// id answers as a missing one.
+	_, _, err = svc.SetSignInPolicy(ctx, admin.Principal(), 1, true)
+	wantCode(t, err, keyplane.CodeForbidden)
+	_, _, err = svc.SetSignInPolicy(ctx, owner.Principal(), 2, true)
+	wantCode(t, err, keyplane.CodeForbidden)
+	_, _, err = svc.SetSignInPolicy(ctx, keyplane.Operator(1), 2, true)
+	wantCode(t, err, keyplane.CodeNotFound)
+	if _, changed, err := svc.SetSignInPolicy(ctx, owner.Principal(), 1, true); err != nil || !changed {
+		t.Fatalf("SetSignInPolicy = %v, %v", changed, err)
+	}
+	if pol, err := svc.SignInPolicy(ctx, admin.Principal()); err != nil || !pol.RequireTwoFactors {
+		t.Fatalf("policy = %+v, %v", pol, err)
+	}
+
+	// The admin has no factor: their session opens for enrolment only.
+	token, _, err := svc.SignIn(ctx, "admin@example.com", pw, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := svc.Session(ctx, token)
+	if !errors.Is(err, control.ErrMustEnrol) || p.UserID != admin.ID || len(p.Grants) != 0 {
+		t.Fatalf("session = %+v, %v; want enrolment only", p, err)
+	}
+	_, err = svc.ListUsers(ctx, p)
+	wantCode(t, err, keyplane.CodeForbidden)
+	// Enrolling opens the session fully.
+	enrolTOTP(t, svc, clk, p)
+	if p, _, err := svc.Session(ctx, token); err != nil || len(p.Grants) == 0 {
+		t.Fatalf("session after enrolment = %+v, %v", p, err)
+	}
+	// The Users page's column: who has a factor.
+	enrolled, err := svc.EnrolledMembers(ctx, owner.Principal())
+	if err != nil || !enrolled[admin.ID] || enrolled[owner.ID] {
+		t.Fatalf("enrolled = %v, %v", enrolled, err)
+	}
+	// The last factor cannot go while the account requires two.
+	wantCode(t, svc.RemoveTOTP(ctx, admin.Principal(), "10.0.0.1", pw), keyplane.CodeConflict)
+	if _, _, err := svc.SetSignInPolicy(ctx, keyplane.Operator(1), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RemoveTOTP(ctx, admin.Principal(), "10.0.0.1", pw); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,13 +53,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err)})
 		return
 	}
-	_, expires, err := p.svc.Session(r.Context(), token)
-	if err != nil {
-		p.fail(w, r, nil, err)
-		return
-	}
-	p.setCookie(w, r, token, expires)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	p.signedInAs(w, r, token, next)
 }
 
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {

@@ -161,6 +161,7 @@ func (p *Portal) routes() []route {
 		{"POST /account/users", p.signedIn(p.createUser)},
 		{"GET /account/users/shown", p.signedIn(p.passwordShown)},
 		{"POST /account/users/{id}/role", p.signedIn(p.changeRole)},
+		{"POST /account/users/policy", p.signedIn(p.setSignInPolicy)},
 		{"GET /account/users/{id}/remove", p.signedIn(p.removeUserForm)},
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
@@ -302,6 +303,10 @@ func (p *Portal) signedIn(h pageHandler) http.Handler {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 			return
 		}
+		if s.MustEnrol && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
+			http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
+			return
+		}
 		if err := h(w, r, s); err != nil {
 			p.fail(w, r, s, err)
 		}
@@ -314,7 +319,10 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 		return nil, keyplane.Errorf(keyplane.CodeUnauthorized, "not signed in")
 	}
 	pr, _, err := p.svc.Session(r.Context(), c.Value)
-	if err != nil {
+	// A person who must enrol a second factor first has a session for
+	// that only: its principal holds no rows (see signedIn).
+	mustEnrol := errors.Is(err, control.ErrMustEnrol)
+	if err != nil && !mustEnrol {
 		return nil, err
 	}
 	a, err := p.svc.Account(r.Context(), pr.AccountID)
@@ -325,7 +333,7 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
+	return &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, MustEnrol: mustEnrol, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
 		CanWrite:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil,
 		CanSeeIntegrations: p.svc.Can(pr, keyplane.Target{}, keyplane.ReadIntegrations) == nil,
 		CanSeeUsers:        p.svc.Can(pr, keyplane.Target{}, keyplane.ReadUsers) == nil,

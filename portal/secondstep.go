@@ -113,7 +113,9 @@ func (p *Portal) signedInAs(w http.ResponseWriter, r *http.Request, token, next 
 		p.fail(w, r, nil, err)
 		return
 	}
-	p.clearSignInCookie(w, r)
+	if _, err := r.Cookie(signInCookie); err == nil {
+		p.clearSignInCookie(w, r)
+	}
 	p.setCookie(w, r, token, expires)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }

@@ -152,3 +152,49 @@ func enrolHTTP(t *testing.T, e *env, u keyplane.User) string {
 	}
 	return en.Secret
 }
+
+// TestRequireTwoFactorsInPortal: the Owner requires two factors on the
+// Users page; a member without one is sent to enrol at sign-in, and
+// nothing else opens until they have.
+func TestRequireTwoFactorsInPortal(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner@example.com", keyplane.RoleOwner)
+	viewer := e.user("viewer@example.com", keyplane.RoleViewer)
+	owner := e.client()
+	e.signIn(owner, "owner@example.com")
+	if r := e.post(owner, "/account/users/policy", url.Values{"require-two-factors": {"on"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	if r := e.get(owner, "/account/users"); !strings.Contains(r.body, `id="require-two-factors" name="require-two-factors" checked`) || !strings.Contains(r.body, "Not set up") {
+		t.Fatalf("users page: %d %s", r.status, r.body)
+	}
+	c := e.client()
+	e.signIn(c, "viewer@example.com")
+	if r := e.get(c, "/apps"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/account/two-factor" {
+		t.Fatalf("/apps before enrolling: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := e.get(c, "/account/two-factor"); r.status != http.StatusOK || !strings.Contains(r.body, `id="must-enrol"`) {
+		t.Fatalf("two-factor page: %d", r.status)
+	}
+	if r := e.post(c, "/account/two-factor/totp", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("begin: %d %s", r.status, r.body)
+	}
+	p := viewer.Principal()
+	en, ok, err := e.svc.PendingTOTP(t.Context(), p)
+	if err != nil || !ok {
+		t.Fatalf("pending: %v %v", ok, err)
+	}
+	r := e.post(c, "/account/two-factor/totp/confirm", url.Values{"code": {totpCode(t, e, en.Secret)}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "/shown?form=") {
+		t.Fatalf("confirm: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := e.get(c, r.header.Get("Location")); r.status != http.StatusOK || !strings.Contains(r.body, "Save these codes now") {
+		t.Fatalf("codes: %d", r.status)
+	}
+	if r := e.get(c, "/apps"); r.status != http.StatusOK {
+		t.Fatalf("/apps after enrolling: %d", r.status)
+	}
+	if r := e.get(owner, "/account/users"); strings.Count(r.body, `<span class="badge">On</span>`) != 1 {
+		t.Fatalf("users page after enrolment: %s", r.body)
+	}
+}

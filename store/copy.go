@@ -125,7 +125,8 @@ var copyTables = []copyTable{
 	{name: "membership_scopes", orderBy: "account_id, user_id, level, target_id", cols: []copyCol{
 		{"account_id", colInt}, {"user_id", colInt}, {"level", colText}, {"target_id", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
-		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt},
+		{"enrol", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	// Second factors move with their people; a TOTP secret's seal opens
@@ -136,6 +137,8 @@ var copyTables = []copyTable{
 		{"user_id", colInt}, {"hash", colBlob}, {"used_at", colIntNull}}},
 	{name: "pending_signins", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+	{name: "signin_policies", orderBy: "account_id", cols: []copyCol{
+		{"account_id", colInt}, {"require_two_factors", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// The install-wide id and each account's own id (seq) both move: the

@@ -214,6 +214,9 @@ func populate(t *testing.T, db *DB) populated {
 		if _, err := tx.UseRecoveryCode(v.ID, []byte{4, 5, 6}, confirmed); err != nil {
 			return err
 		}
+		if err := tx.PutSignInPolicy(keyplane.SignInPolicy{AccountID: second.ID, RequireTwoFactors: true}); err != nil {
+			return err
+		}
 		return tx.InsertPendingSignIn([]byte{7, 8, 9}, v.ID, t0, t0.Add(keyplane.SecondStepTTL))
 	}))
 	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")

@@ -301,7 +301,7 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		a.migrate(), a.copyCmd(), a.backupCmd(),
 		// Accounts.
 		a.createAccount(), a.renameAccount(), a.listAccounts(), a.disableAccount(true), a.disableAccount(false),
-		a.setPartner(true), a.setPartner(false),
+		a.setPartner(true), a.setPartner(false), a.setAccountPolicy(),
 		// Service Integrations and their API keys.
 		a.createIntegration(), a.createKey(), a.revokeKey(), a.listIntegrations(), a.checkKey(),
 		// Admin Portal users.
