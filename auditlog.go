@@ -72,13 +72,17 @@ var EventTypes = []string{
 	EventApiKeyRolled, EventServiceIntegrationSuspended, EventServiceIntegrationResumed,
 	EventServiceIntegrationNetworksChanged, EventAccountKeyPolicyChanged,
 	EventApiKeyExpiryNotice, EventApiKeyUnusedNotice,
+	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted,
+	EventWebhookSecretRotated, EventWebhookDisabled, EventWebhookTested, EventWebhookRedelivered,
+	EventSecondFactorEnrolled, EventSecondFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesRegenerated,
+	EventSignInPolicyChanged,
 }
 
 // The kinds of actor and target an audit event records, for the actor and
 // target filters. The operator (keyplane admin) has no id.
 var (
 	AuditActorTypes  = []string{"integration", "operator", ActorUser, "system"}
-	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "invitation", "keyset", ActorUser}
+	AuditTargetTypes = []string{"account", "api-key", "app", "customer", "integration", "invitation", "keyset", ActorUser, WebhookTarget}
 )
 
 // ParseAuditRef reads an actor or target filter (field is "actor" or

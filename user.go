@@ -224,6 +224,9 @@ type Session struct {
 	AccountID int64 // the account the person acts in, one of their memberships
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Enrol marks the session of a person who must enrol a second factor
+	// before anything else (an account of theirs requires two factors).
+	Enrol bool
 }
 
 // SessionTTL is how long a sign-in lasts.

@@ -57,14 +57,6 @@ const (
 // WebhookTarget is the audit target type of a webhook endpoint.
 const WebhookTarget = "webhook"
 
-// The webhook events and target join the lists the audit filters accept
-// here, beside their definitions, so the event list stays one list.
-func init() {
-	EventTypes = append(EventTypes, EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted,
-		EventWebhookSecretRotated, EventWebhookDisabled, EventWebhookTested, EventWebhookRedelivered)
-	AuditTargetTypes = append(AuditTargetTypes, WebhookTarget)
-}
-
 // WebhookActor is the actor of what the delivery worker records by itself:
 // disabling an endpoint whose receiver is gone or has failed for a day.
 var WebhookActor = Actor{Type: "system", Name: "webhook delivery"}

@@ -179,19 +179,25 @@ func (s *Service) SetIntegrationNetworks(ctx context.Context, p keyplane.Princip
 	return in, changed, err
 }
 
-// mayManagePolicy decides whether p may change its account's key policy:
-// the operator, or the account's Owner (as for its name).
-func mayManagePolicy(p keyplane.Principal) error {
-	if p.Operator || (p.UserID != 0 && p.Role == keyplane.RoleOwner) {
+// mayManagePolicy decides whether p may change a policy (what: "key
+// policy", "sign-in policy") of account accountID: the operator, held to
+// its account as everywhere, or that account's Owner (as for its name).
+func mayManagePolicy(p keyplane.Principal, accountID int64, what string) error {
+	if p.Operator {
+		return operatorOnly(p, accountID, "sets the "+what+" of")
+	}
+	if p.UserID != 0 && p.AccountID == accountID && p.Role == keyplane.RoleOwner {
 		return nil
 	}
-	return keyplane.Errorf(keyplane.CodeForbidden, "only the account's Owner sets its key policy")
+	return keyplane.Errorf(keyplane.CodeForbidden, "only the account's Owner sets its %s", what)
 }
 
 // MaySetAccountPolicy tells whether p may change its account's key policy,
 // by the rule SetAccountPolicy applies, for front ends to decide what to
 // offer.
-func (s *Service) MaySetAccountPolicy(p keyplane.Principal) error { return mayManagePolicy(p) }
+func (s *Service) MaySetAccountPolicy(p keyplane.Principal) error {
+	return mayManagePolicy(p, p.AccountID, "key policy")
+}
 
 // AccountPolicy is the key policy of p's account; whoever may read its
 // Service Integrations may read it.
@@ -214,7 +220,7 @@ func (s *Service) AccountPolicy(ctx context.Context, p keyplane.Principal) (pol 
 // before expiry at which notices are given (nil: DefaultNoticeDays). Only
 // the Owner or the operator may. Keys made before keep their expiry.
 func (s *Service) SetAccountPolicy(ctx context.Context, p keyplane.Principal, pol keyplane.AccountPolicy) (out keyplane.AccountPolicy, changed bool, err error) {
-	if err := mayManagePolicy(p); err != nil {
+	if err := mayManagePolicy(p, p.AccountID, "key policy"); err != nil {
 		return out, false, err
 	}
 	pol.AccountID = p.AccountID

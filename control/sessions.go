@@ -18,12 +18,14 @@ const sessionTokenLen = 43
 // back: past the limits of keyplane.LoginWindow, attempts are refused with
 // TooManyRequests without any hashing, however many arrive at once. Every
 // failure says the same thing, so it never tells whether an address has a
-// user.
+// user. When the person has a second factor, no session opens: the error
+// is a *SecondStep, to be completed with CompleteSignIn.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
 	now := s.clock()
 	var found, disabled bool
 	var a attempt
+	var step *SecondStep
 	err = s.store.Write(ctx, func(tx Tx) (err error) {
 		if a, err = s.reserveAttempt(tx, signInSubjects(email, ip)); err != nil {
 			return err
@@ -82,7 +84,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 			}
 			if usable(acc) == nil {
 				u = m
-				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
+				// A person with a second factor gives it before any
+				// session opens (see secondstep.go).
+				var enrol bool
+				if step, enrol, err = s.secondStep(tx, u.ID, now); err != nil || step != nil {
+					return err
+				}
+				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL), Enrol: enrol})
 			}
 		}
 		disabled = true
@@ -93,6 +101,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	}
 	if disabled {
 		return "", keyplane.User{}, keyplane.AccountDisabledError(u.AccountID)
+	}
+	if step != nil {
+		return "", u, step
 	}
 	return token, u, nil
 }
@@ -136,6 +147,12 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 	}
 	if err := usable(acc); err != nil {
 		return p, expires, err
+	}
+	if sess.Enrol {
+		// Only the person's own enrolment may go on: no rows, no access.
+		p = u.Principal()
+		p.Grants = nil
+		return p, sess.ExpiresAt, ErrMustEnrol
 	}
 	return u.Principal(), sess.ExpiresAt, nil
 }

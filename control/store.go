@@ -34,6 +34,9 @@ type Tx interface {
 	PeopleTx
 	SignInTx
 	MailTx
+	SecondFactorTx
+	RecoveryCodeTx
+	SignInPolicyTx
 	AuditTx
 	OEMTx
 	IdempotencyTx

@@ -40,6 +40,9 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := localNext(r.PostFormValue("next"))
 	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	if p.toSecondStep(w, r, err, next) { // the password was right; a second factor is due
+		return
+	}
 	if err != nil {
 		code := keyplane.ErrorCode(err)
 		// Forbidden: the password was right, but the account is disabled;
@@ -52,13 +55,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, httpstatus.Of(code), "login", nil, "Sign in", loginPage{Email: email, Next: next, Errors: keyplane.ErrorMessages(err), Signup: p.svc.SignupEnabled()})
 		return
 	}
-	_, expires, err := p.svc.Session(r.Context(), token)
-	if err != nil {
-		p.fail(w, r, nil, err)
-		return
-	}
-	p.setCookie(w, r, token, expires)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	p.signedInAs(w, r, token, next)
 }
 
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) {

@@ -211,6 +211,8 @@ type shownSecret struct {
 	MailFailed bool `json:"mailFailed,omitempty"`
 	// Secret is the API key, the secret key, the password, or the link.
 	Secret string `json:"secret"`
+	// Codes are recovery codes.
+	Codes []string `json:"codes,omitempty"`
 }
 
 // takeShown takes, once, the secret kept for the form whose path and

@@ -128,6 +128,8 @@ func (p *Portal) routes() []route {
 		{"GET /{$}", http.HandlerFunc(p.home)},
 		{"GET /login", http.HandlerFunc(p.loginForm)},
 		{"POST /login", http.HandlerFunc(p.login)},
+		{"GET /login/second-factor", http.HandlerFunc(p.secondFactorForm)},
+		{"POST /login/second-factor", http.HandlerFunc(p.secondFactor)},
 		{"POST /logout", http.HandlerFunc(p.logout)},
 		{"GET /setup", http.HandlerFunc(p.setupForm)},
 		{"POST /setup", http.HandlerFunc(p.setup)},
@@ -146,6 +148,13 @@ func (p *Portal) routes() []route {
 		{"POST /account/password", p.signedIn(p.changePassword)},
 		{"POST /account/switch", p.signedIn(p.switchAccount)},
 		{"POST /account/name", p.signedIn(p.renameAccount)},
+		{"GET /account/two-factor", p.signedIn(p.twoFactor)},
+		{"POST /account/two-factor/totp", p.signedIn(p.beginTOTP)},
+		{"POST /account/two-factor/totp/confirm", p.signedIn(p.confirmTOTP)},
+		{"GET /account/two-factor/totp/confirm/shown", p.signedIn(p.codesShown)},
+		{"POST /account/two-factor/totp/remove", p.signedIn(p.removeTOTP)},
+		{"POST /account/two-factor/recovery-codes", p.signedIn(p.regenerateCodes)},
+		{"GET /account/two-factor/recovery-codes/shown", p.signedIn(p.codesShown)},
 		{"GET /account/api-management", p.signedIn(p.integrations)},
 		{"GET /account/api-management/new", p.signedIn(p.newIntegrationForm)},
 		{"POST /account/api-management/new", p.signedIn(p.createIntegration)},
@@ -174,6 +183,7 @@ func (p *Portal) routes() []route {
 		{"GET /account/users/invitations/{id}/resend/shown", p.signedIn(p.invitationShown)},
 		{"POST /account/users/invitations/{id}/revoke", p.signedIn(p.revokeInvitation)},
 		{"POST /account/users/{id}/role", p.signedIn(p.changeRole)},
+		{"POST /account/users/policy", p.signedIn(p.setSignInPolicy)},
 		{"GET /account/users/{id}/remove", p.signedIn(p.removeUserForm)},
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
@@ -293,6 +303,9 @@ type session struct {
 	// KeyNotices counts the account's keys that expire soon or went
 	// unused, for the banner; zero for who may not see integrations.
 	KeyNotices noticeSummary
+	// MustEnrol is set while an account of the person requires two
+	// factors and they have none: only the Two factors page opens.
+	MustEnrol bool
 	// cookie is the session's token, which form keys are bound to.
 	cookie string
 }
@@ -317,6 +330,10 @@ func (p *Portal) signedIn(h pageHandler) http.Handler {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 			return
 		}
+		if s.MustEnrol && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
+			http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
+			return
+		}
 		if err := h(w, r, s); err != nil {
 			p.fail(w, r, s, err)
 		}
@@ -329,7 +346,10 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 		return nil, keyplane.Errorf(keyplane.CodeUnauthorized, "not signed in")
 	}
 	pr, _, err := p.svc.Session(r.Context(), c.Value)
-	if err != nil {
+	// A person who must enrol a second factor first has a session for
+	// that only: its principal holds no rows (see signedIn).
+	mustEnrol := errors.Is(err, control.ErrMustEnrol)
+	if err != nil && !mustEnrol {
 		return nil, err
 	}
 	a, err := p.svc.Account(r.Context(), pr.AccountID)
@@ -340,7 +360,7 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
+	s := &session{P: pr, Account: a, Accounts: accounts, cookie: c.Value, MustEnrol: mustEnrol, CanManage: p.svc.Can(pr, keyplane.Target{}, keyplane.ManageIntegrations, keyplane.ManageUsers) == nil,
 		CanWrite:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpCreateApp.Needs...) == nil,
 		CanSeeIntegrations: p.svc.Can(pr, keyplane.Target{}, keyplane.ReadIntegrations) == nil,
 		CanSeeUsers:        p.svc.Can(pr, keyplane.Target{}, keyplane.ReadUsers) == nil,
@@ -385,7 +405,7 @@ type view struct {
 // formPages are the pages holding a state-changing form of a signed-in
 // user, whose URL must carry a form token.
 var formPages = map[string]bool{"integration-new": true, "integration": true, "integrations": true, "apps": true, "app": true,
-	"keyset": true, "users": true, "account": true, "confirm": true}
+	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -459,6 +479,10 @@ var flashes = map[string]string{
 	"joined":              "Welcome: you joined the account.",
 	"signup-sent":         "A link to create your account is on its way to that address. It works for 24 hours.",
 	"signed-up":           "Welcome: your account is ready, and you are its Owner.",
+	"totp-removed":        "The authenticator and its recovery codes were removed.",
+	"passkey-added":       "The passkey was added.",
+	"passkey-removed":     "The passkey was removed.",
+	"signin-policy-saved": "The sign-in policy was saved.",
 }
 
 // errorPage is the data of the error template.

@@ -41,6 +41,11 @@ type usersPage struct {
 	// InviteMailFailed says the mail server failed to send it.
 	InviteLink, Invited string
 	InviteMailFailed    bool
+	// Enrolled are the members with a second factor; Policy is the
+	// account's sign-in policy, which CanSetPolicy (the Owner) may change.
+	Enrolled     map[int64]bool
+	Policy       keyplane.SignInPolicy
+	CanSetPolicy bool
 }
 
 func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPage, error) {
@@ -49,6 +54,9 @@ func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPa
 		return page, err
 	}
 	page.Users, page.Me = us, s.P.UserID
+	if err := p.signInPolicyData(r, s, &page); err != nil {
+		return page, err
+	}
 	for _, r := range keyplane.Roles {
 		if r != keyplane.RoleOwner {
 			page.Roles = append(page.Roles, r)

@@ -132,9 +132,20 @@ var copyTables = []copyTable{
 	{name: "membership_scopes", orderBy: "account_id, user_id, level, target_id", cols: []copyCol{
 		{"account_id", colInt}, {"user_id", colInt}, {"level", colText}, {"target_id", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
-		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt},
+		{"enrol", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
+	// Second factors move with their people; a TOTP secret's seal opens
+	// under the same KEK.
+	{name: "totp_secrets", orderBy: "user_id", cols: []copyCol{
+		{"user_id", colInt}, {"secret", colText}, {"created_at", colInt}, {"confirmed_at", colIntNull}, {"last_step", colInt}}},
+	{name: "recovery_codes", orderBy: "user_id, hash", cols: []copyCol{
+		{"user_id", colInt}, {"hash", colBlob}, {"used_at", colIntNull}}},
+	{name: "pending_signins", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+	{name: "signin_policies", orderBy: "account_id", cols: []copyCol{
+		{"account_id", colInt}, {"require_two_factors", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// Links sent by e-mail keep working across a move.

@@ -242,6 +242,31 @@ func populate(t *testing.T, db *DB) populated {
 	// A scoped person: membership_scopes holds a row.
 	_, _, err = svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "app-viewer@example.com", Password: "correct horse battery", Role: keyplane.RoleAppViewer, Apps: []int64{apps[0].ID}})
 	must(err)
+	// Second factors: an authenticator (sealed, confirmed, a step used),
+	// recovery codes (one used) and a sign-in waiting for its second step.
+	must(db.Write(ctx, func(tx control.Tx) error {
+		v, err := tx.UserByEmail("viewer@example.com")
+		if err != nil {
+			return err
+		}
+		confirmed := t0.Add(time.Minute)
+		if err := tx.PutTOTP(v.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", t0); err != nil {
+			return err
+		}
+		if err := tx.AcceptTOTPStep(v.ID, 59000000, &confirmed); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRecoveryCodes(v.ID, [][]byte{{1, 2, 3}, {4, 5, 6}}); err != nil {
+			return err
+		}
+		if _, err := tx.UseRecoveryCode(v.ID, []byte{4, 5, 6}, confirmed); err != nil {
+			return err
+		}
+		if err := tx.PutSignInPolicy(keyplane.SignInPolicy{AccountID: second.ID, RequireTwoFactors: true}); err != nil {
+			return err
+		}
+		return tx.InsertPendingSignIn([]byte{7, 8, 9}, v.ID, t0, t0.Add(keyplane.SecondStepTTL))
+	}))
 	_, _, err = svc.SignIn(ctx, "viewer@example.com", "wrong password!!", "10.0.0.1")
 	if keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 		t.Fatalf("wrong password: %v", err)
@@ -470,8 +495,10 @@ func TestCopy(t *testing.T) {
 			if sp, _, err := svc.Session(ctx, pop.session); err != nil || sp.UserEmail != "owner@example.com" {
 				t.Errorf("the source's portal session on the target: %+v, %v", sp, err)
 			}
-			if _, _, err := svc.SignIn(ctx, "viewer@example.com", "correct horse battery", "10.0.0.2"); err != nil {
-				t.Errorf("signing in on the target: %v", err)
+			// The viewer's authenticator moved, and its sealed secret opens
+			// on the target: the password leads to the second step.
+			if _, _, err := svc.SignIn(ctx, "viewer@example.com", "correct horse battery", "10.0.0.2"); !errors.As(err, new(*control.SecondStep)) {
+				t.Errorf("signing in on the target: %v, want a second step", err)
 			}
 			a, err := svc.CreateApp(ctx, p, "new")
 			if err != nil {

@@ -254,7 +254,10 @@ func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
 			return err
 		}
 	}
-	return sealPlainWebhooks(ctx, tx, s)
+	if err := sealPlainWebhooks(ctx, tx, s); err != nil {
+		return err
+	}
+	return sealPlainTOTP(ctx, tx, s)
 }
 
 // sealPlainWebhooks seals the webhook signing secrets a process without a
@@ -294,6 +297,38 @@ func sealPlainWebhooks(ctx context.Context, tx *sql.Tx, s *sealer) error {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3`, r.secret, r.previous, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealPlainTOTP seals every TOTP secret still stored in plain text.
+func sealPlainTOTP(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	rows, err := tx.QueryContext(ctx, `SELECT user_id, secret FROM totp_secrets WHERE secret NOT LIKE 'enc:%'`)
+	if err != nil {
+		return err
+	}
+	plain := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var secret string
+		if err := rows.Scan(&id, &secret); err != nil {
+			rows.Close()
+			return err
+		}
+		plain[id] = secret
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, secret := range plain {
+		sealed, err := s.seal(id, totpPrefix, secret)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET secret = $1 WHERE user_id = $2`, sealed, id); err != nil {
 			return err
 		}
 	}

@@ -221,14 +221,17 @@ func (t *txn) DeleteUser(accountID, id int64) error {
 	if _, err := t.exec(`DELETE FROM password_resets WHERE user_id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)`, id); err != nil {
 		return err
 	}
+	if err := t.deleteSecondFactors(id); err != nil {
+		return err
+	}
 	_, err := t.exec(`DELETE FROM users WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1)`, id)
 	return err
 }
 
 // InsertSession implements control.Tx.
 func (t *txn) InsertSession(s keyplane.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt))
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol) VALUES ($1, $2, $3, $4, $5, $6)`,
+		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol))
 	return err
 }
 
@@ -241,13 +244,14 @@ func (t *txn) SetSessionAccount(hash []byte, accountID int64) error {
 // SessionByHash implements control.Tx.
 func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error) {
 	var s keyplane.Session
-	var c, e int64
+	var c, e, enrol int64
 	var r userRow
 	// A session whose membership is gone is no session.
-	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, `+userCols+`
+	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, `+userCols+`
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN memberships m ON m.user_id = s.user_id AND m.account_id = s.account_id
 		WHERE s.token_hash = $1`, hash).
-		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e}, r.dest()...)...)
+		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e, &enrol}, r.dest()...)...)
+	s.Enrol = enrol == 1
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/wallclock"
 )
 
@@ -171,18 +172,26 @@ the client's, not the proxy's.`,
 	return cmd
 }
 
+// setAccountPolicy sets an account's policies, the key policy and the
+// sign-in policy, or shows them.
 func (a *admin) setAccountPolicy() *cobra.Command {
 	var maxLife, noticeDays string
+	var require bool
 	cmd := &cobra.Command{
-		Use:   "set-account-policy ACCOUNT [--max-key-lifetime 90d|none] [--notice-days 14,3,1]",
-		Short: "Set an account's key policy (maximum API key lifetime, expiry notice days); without flags, show it",
-		Long: `Set the key policy of account ACCOUNT, or show it when no flag is given.
+		Use:   "set-account-policy ACCOUNT [--max-key-lifetime 90d|none] [--notice-days 14,3,1] [--require-two-factors=true|false]",
+		Short: "Set an account's key and sign-in policies (key lifetime, expiry notice days, two factors); without flags, show them",
+		Long: `Set the policies of account ACCOUNT, or show them when no flag is given.
 
 --max-key-lifetime is the longest lifetime a new or rolled API key may be
 given in the account, from 1d to 1y (none: the one-year ceiling); keys made
 before keep their expiry. --notice-days are the days before a key expires
 at which a notice is given (an audit event and the portal's banner), at
-most 5, each 1 to 90 (default 14,3,1).`,
+most 5, each 1 to 90 (default 14,3,1).
+
+With --require-two-factors=true, members without an authenticator app or a
+passkey must set one up at their next sign-in, before anything else; the
+Users page shows who has not yet. The account's Owner can set the same on
+that page.`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := accountArg(cmd, args[0])
@@ -222,10 +231,38 @@ most 5, each 1 to 90 (default 14,3,1).`,
 				verb = "set account %d key policy"
 			}
 			fmt.Fprintf(a.stdout, verb+": max-key-lifetime %s, notice-days %s\n", id, keyplane.FormatLifetime(pol.MaxKeyLifetime), keyplane.FormatNoticeDays(pol.NoticeDays))
-			return nil
+			return a.signInPolicy(cmd, svc, id, require)
 		},
 	}
 	cmd.Flags().StringVar(&maxLife, "max-key-lifetime", "", "longest lifetime of a new or rolled API key, 1d to 1y, or none")
 	cmd.Flags().StringVar(&noticeDays, "notice-days", "", "days before expiry at which notices are given, e.g. 14,3,1")
+	cmd.Flags().BoolVar(&require, "require-two-factors", false, "members must sign in with a second factor (an authenticator app or a passkey)")
 	return cmd
+}
+
+// signInPolicy sets account id's sign-in policy when --require-two-factors
+// was given, and prints it.
+func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64, require bool) error {
+	op := keyplane.Operator(id)
+	var pol keyplane.SignInPolicy
+	var changed bool
+	var err error
+	if cmd.Flags().Changed("require-two-factors") {
+		pol, changed, err = svc.SetSignInPolicy(cmd.Context(), op, id, require)
+	} else {
+		pol, err = svc.SignInPolicy(cmd.Context(), op)
+	}
+	if err != nil {
+		return err
+	}
+	state := "requires two factors"
+	if !pol.RequireTwoFactors {
+		state = "does not require two factors"
+	}
+	format := "account %d %s\n"
+	if changed {
+		format = "account %d now %s\n"
+	}
+	_, err = fmt.Fprintf(a.stdout, format, id, state)
+	return err
 }

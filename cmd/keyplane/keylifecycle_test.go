@@ -73,11 +73,11 @@ func TestKeyLifecycleCommands(t *testing.T) {
 
 	// The policy: shown, set, and enforced on create-key and roll-key.
 	out, _ = mustAdmin(t, db, "set-account-policy", "1")
-	if out != "account 1 key policy: max-key-lifetime none, notice-days 14,3,1\n" {
+	if out != "account 1 key policy: max-key-lifetime none, notice-days 14,3,1\naccount 1 does not require two factors\n" {
 		t.Errorf("the default policy reads %q", out)
 	}
 	out, _ = mustAdmin(t, db, "set-account-policy", "1", "--max-key-lifetime", "90d", "--notice-days", "7,1")
-	if out != "set account 1 key policy: max-key-lifetime 90d, notice-days 7,1\n" {
+	if out != "set account 1 key policy: max-key-lifetime 90d, notice-days 7,1\naccount 1 does not require two factors\n" {
 		t.Errorf("setting the policy: %q", out)
 	}
 	_, _, err = runAdmin(t, db, "create-key", "--integration", "1", "--expires-in", "100d")

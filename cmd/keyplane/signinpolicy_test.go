@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// keyPolicy is what set-account-policy prints first, of the key policy.
+const keyPolicy = "account 1 key policy: max-key-lifetime none, notice-days 14,3,1\n"
+
+// set-account-policy sets the sign-in policy and says what it is now (and
+// whether it changed), is audited as the operator's, and refuses an
+// account that is not there.
+func TestSetAccountSignInPolicy(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	for _, tc := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"1", "--require-two-factors"}, keyPolicy + "account 1 now requires two factors\n"},
+		{[]string{"1", "--require-two-factors=true"}, keyPolicy + "account 1 requires two factors\n"},
+		{[]string{"1"}, keyPolicy + "account 1 requires two factors\n"},
+		{[]string{"1", "--require-two-factors=false"}, keyPolicy + "account 1 now does not require two factors\n"},
+	} {
+		if out, _ := mustAdmin(t, db, "set-account-policy", tc.args...); out != tc.out {
+			t.Errorf("%q printed %q, want %q", tc.args, out, tc.out)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"99", "--require-two-factors"}, exitNotFound, "account 99: not found"},
+	} {
+		out, _, err := runAdmin(t, db, "set-account-policy", tc.args...)
+		if code := exitCode(err); code != tc.code || err == nil || !strings.Contains(err.Error(), tc.want) || out != "" {
+			t.Errorf("%q: exit %d, %v, stdout %q; want exit %d saying %q", tc.args, code, err, out, tc.code, tc.want)
+		}
+	}
+	out, _ := mustAdmin(t, db, "export-audit")
+	if strings.Count(out, `"SignInPolicyChanged"`) != 2 {
+		t.Errorf("audit: %s", out)
+	}
+}
