@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,7 @@ func startServer(t *testing.T) *testServer {
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			Addr: "127.0.0.1:0", Database: dsn, Now: s.clock.Now,
+			Addr: "127.0.0.1:0", Database: dsn, Now: s.clock.Now, KEKFile: filepath.Join(t.TempDir(), "kek"),
 			Listening: func(addr string) { addrc <- addr },
 		})
 	}()

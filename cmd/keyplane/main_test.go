@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/internal/wallclock"
+	"github.com/keyplane/keyplane/store"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver, to look into the database files directly
 )
@@ -247,6 +249,11 @@ type testServer struct {
 // test ends.
 func startServer(t *testing.T, env map[string]string, args ...string) *testServer {
 	t.Helper()
+	// On PostgreSQL the KEK file defaults to ./keyplane.kek, which would
+	// land in the source tree: a test's goes to its temporary folder.
+	if i := slices.Index(args, "--database"); i >= 0 && i+1 < len(args) && store.IsPostgres(args[i+1]) && !slices.Contains(args, "--kek-file") && env["KEYPLANE_KEK_FILE"] == "" {
+		args = append(args, "--kek-file", filepath.Join(t.TempDir(), "keyplane.kek"))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &syncBuffer{}
 	exited := make(chan struct{})
