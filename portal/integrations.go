@@ -509,33 +509,43 @@ type confirmPage struct {
 	Overlaps []overlapChoice
 }
 
-func (p *Portal) revokeKeyForm(w http.ResponseWriter, r *http.Request, s *session) error {
+// keyOfIntegration is the API key named by the path ({id}/keys/{key}) of
+// a page that acts on one, for whoever may manage integrations, with its
+// integration and the integration page's path; a key of another
+// integration is not found.
+func (p *Portal) keyOfIntegration(r *http.Request, s *session) (in control.IntegrationKeys, k keyplane.APIKey, base string, err error) {
 	id, err := pathID(r, "id")
 	if err != nil {
-		return err
+		return in, k, "", err
 	}
 	keyID, err := pathID(r, "key")
 	if err != nil {
-		return err
+		return in, k, "", err
 	}
 	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
-		return err
+		return in, k, "", err
 	}
-	in, err := p.svc.GetIntegration(r.Context(), s.P, id)
-	if err != nil {
-		return err
+	if in, err = p.svc.GetIntegration(r.Context(), s.P, id); err != nil {
+		return in, k, "", err
 	}
 	for _, k := range in.Keys {
 		if k.ID == keyID {
-			base := "/account/api-management/" + strconv.FormatInt(id, 10)
-			p.render(w, r, http.StatusOK, "confirm", s, "Revoke API key", confirmPage{
-				Heading: "Revoke API key " + k.Prefix + "…?",
-				Body:    "Programs using this key of “" + in.Name + "” will be refused at once. This cannot be undone.",
-				Action:  base + "/keys/" + strconv.FormatInt(keyID, 10) + "/revoke", Button: "Revoke API key", Cancel: base, Danger: true})
-			return nil
+			return in, k, "/account/api-management/" + strconv.FormatInt(id, 10), nil
 		}
 	}
-	return keyplane.Errorf(keyplane.CodeNotFound, "API key %d: not found in this integration", keyID)
+	return in, k, "", keyplane.Errorf(keyplane.CodeNotFound, "API key %d: not found in this integration", keyID)
+}
+
+func (p *Portal) revokeKeyForm(w http.ResponseWriter, r *http.Request, s *session) error {
+	in, k, base, err := p.keyOfIntegration(r, s)
+	if err != nil {
+		return err
+	}
+	p.render(w, r, http.StatusOK, "confirm", s, "Revoke API key", confirmPage{
+		Heading: "Revoke API key " + k.Prefix + "…?",
+		Body:    "Programs using this key of “" + in.Name + "” will be refused at once. This cannot be undone.",
+		Action:  base + "/keys/" + strconv.FormatInt(k.ID, 10) + "/revoke", Button: "Revoke API key", Cancel: base, Danger: true})
+	return nil
 }
 
 func (p *Portal) revokeKey(w http.ResponseWriter, r *http.Request, s *session) error {

@@ -38,38 +38,20 @@ func parseOverlap(s string) (time.Duration, bool) {
 }
 
 func (p *Portal) rollKeyForm(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
+	in, k, base, err := p.keyOfIntegration(r, s)
 	if err != nil {
 		return err
 	}
-	keyID, err := pathID(r, "key")
-	if err != nil {
-		return err
+	var choices []overlapChoice
+	for _, o := range overlaps {
+		choices = append(choices, overlapChoice{strconv.FormatInt(int64(o.d/time.Second), 10), o.label, o.d == keyplane.DefaultRollOverlap})
 	}
-	if err := p.svc.Can(s.P, keyplane.Target{}, keyplane.ManageIntegrations); err != nil {
-		return err
-	}
-	in, err := p.svc.GetIntegration(r.Context(), s.P, id)
-	if err != nil {
-		return err
-	}
-	for _, k := range in.Keys {
-		if k.ID != keyID {
-			continue
-		}
-		base := "/account/api-management/" + strconv.FormatInt(id, 10)
-		var choices []overlapChoice
-		for _, o := range overlaps {
-			choices = append(choices, overlapChoice{strconv.FormatInt(int64(o.d/time.Second), 10), o.label, o.d == keyplane.DefaultRollOverlap})
-		}
-		p.render(w, r, http.StatusOK, "confirm", s, "Roll API key", confirmPage{
-			Heading: "Roll API key " + k.Prefix + "…?",
-			Body: "A new API key for “" + in.Name + "” is made and shown once. The old key keeps working for the overlap you choose, " +
-				"so programs can move to the new one, then stops by itself. While both work, both count against the three active keys.",
-			Action: base + "/keys/" + strconv.FormatInt(keyID, 10) + "/roll", Button: "Roll API key", Cancel: base, Overlaps: choices})
-		return nil
-	}
-	return keyplane.Errorf(keyplane.CodeNotFound, "API key %d: not found in this integration", keyID)
+	p.render(w, r, http.StatusOK, "confirm", s, "Roll API key", confirmPage{
+		Heading: "Roll API key " + k.Prefix + "…?",
+		Body: "A new API key for “" + in.Name + "” is made and shown once. The old key keeps working for the overlap you choose, " +
+			"so programs can move to the new one, then stops by itself. While both work, both count against the three active keys.",
+		Action: base + "/keys/" + strconv.FormatInt(k.ID, 10) + "/roll", Button: "Roll API key", Cancel: base, Overlaps: choices})
+	return nil
 }
 
 func (p *Portal) rollKey(w http.ResponseWriter, r *http.Request, s *session) error {
