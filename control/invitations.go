@@ -258,11 +258,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password, ip stri
 		if inv, _, err = s.checkInvitation(tx, token); err != nil {
 			return err
 		}
-		person, err = tx.UserByEmail(inv.Email)
-		existing = err == nil
-		if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
-			return nil
-		}
+		person, existing, err = personByEmail(tx, inv.Email)
 		return err
 	})
 	if err != nil {

@@ -101,11 +101,7 @@ func (s *Service) CompleteSignup(ctx context.Context, token, accountName, passwo
 		if email, err = s.checkSignup(tx, token); err != nil {
 			return err
 		}
-		person, err = tx.UserByEmail(email)
-		existing = err == nil
-		if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
-			return nil
-		}
+		person, existing, err = personByEmail(tx, email)
 		return err
 	})
 	if err != nil {

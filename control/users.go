@@ -366,3 +366,13 @@ func hashToken(t string) []byte {
 
 // trimIP is the client address a throttle counts under.
 func trimIP(ip string) string { return strings.TrimSpace(ip) }
+
+// personByEmail is the person who signs in with email, and whether there
+// is one: an address nobody uses is not an error here.
+func personByEmail(tx Tx, email string) (u keyplane.User, ok bool, err error) {
+	u, err = tx.UserByEmail(email)
+	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+		return u, false, nil
+	}
+	return u, err == nil, err
+}
