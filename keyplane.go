@@ -265,6 +265,9 @@ const (
 	EventUserAccessRevoked         = "UserAccountAccessRevoked"
 	EventUserPasswordChanged       = "UserPasswordChanged"
 	EventUserRoleAdded             = "UserRoleAdded"
+	// EventUserSessionsEnded records an Owner or Admin signing a member
+	// out of every session in the account (Keyplane's name).
+	EventUserSessionsEnded = "UserSessionsEnded"
 	// Keyplane's names for the e-mail flows: an invitation sent (or sent
 	// again), accepted or revoked, and a password reset by its link.
 	EventInvitationSent     = "InvitationSent"

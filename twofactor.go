@@ -79,6 +79,45 @@ type SignInPolicy struct {
 	// RequireTwoFactors: a member without a second factor must enrol one
 	// at their next sign-in, before anything else.
 	RequireTwoFactors bool
+	// IdleTimeout ends a session unused for that long, Lifetime one open
+	// for that long (0: no idle timeout; SessionTTL).
+	IdleTimeout, Lifetime time.Duration
+}
+
+// MaxSessionLifetime bounds an account's session lifetime: no longer than
+// a sign-in lasts anyway.
+const MaxSessionLifetime = SessionTTL
+
+// Check tells what is wrong with the policy's session limits, in the
+// terms of the flags and form fields that set them.
+func (p SignInPolicy) Check() error {
+	var msgs []string
+	if p.IdleTimeout != 0 && (p.IdleTimeout < 5*time.Minute || p.IdleTimeout > MaxSessionLifetime || p.IdleTimeout%time.Minute != 0) {
+		msgs = append(msgs, "sessionIdleTimeout: whole minutes from 5m to 12h, or 0 for none")
+	}
+	if p.Lifetime != 0 && (p.Lifetime < 5*time.Minute || p.Lifetime > MaxSessionLifetime || p.Lifetime%time.Minute != 0) {
+		msgs = append(msgs, "sessionLifetime: whole minutes from 5m to 12h, or 0 for the default (12h)")
+	}
+	return Invalid(msgs...)
+}
+
+// SessionEnds is when a session of this account ends, opened at created
+// and last used at seen: its lifetime, or sooner its idle timeout.
+func (p SignInPolicy) SessionEnds(s Session) time.Time {
+	end := s.ExpiresAt
+	if p.Lifetime != 0 && s.CreatedAt.Add(p.Lifetime).Before(end) {
+		end = s.CreatedAt.Add(p.Lifetime)
+	}
+	if p.IdleTimeout != 0 {
+		seen := s.LastSeenAt
+		if seen.Before(s.CreatedAt) {
+			seen = s.CreatedAt
+		}
+		if idle := seen.Add(p.IdleTimeout); idle.Before(end) {
+			end = idle
+		}
+	}
+	return end
 }
 
 // Audit events of second factors and the sign-in policy (Keyplane's names).

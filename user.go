@@ -1,6 +1,7 @@
 package keyplane
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/mail"
@@ -227,7 +228,17 @@ type Session struct {
 	// Enrol marks the session of a person who must enrol a second factor
 	// before anything else (an account of theirs requires two factors).
 	Enrol bool
+	// LastSeenAt, Address and UserAgent are when and where the session
+	// was last used (to the minute), for its person's list of sessions
+	// and the account's idle timeout.
+	LastSeenAt time.Time
+	Address    string
+	UserAgent  string
 }
+
+// Handle names a session in its person's list of sessions without its
+// token: the start of the token's hash, which opens nothing.
+func (s Session) Handle() string { return hex.EncodeToString(s.TokenHash[:min(8, len(s.TokenHash))]) }
 
 // SessionTTL is how long a sign-in lasts.
 const SessionTTL = 12 * time.Hour

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/keyplane/keyplane"
@@ -123,38 +124,73 @@ func openSession(tx Tx, u keyplane.User, token string, now time.Time) error {
 // request. A disabled account's sessions are refused, not ended, so they
 // work again once it is enabled.
 func (s *Service) Session(ctx context.Context, token string) (p keyplane.Principal, expires time.Time, err error) {
+	p, _, expires, err = s.session(ctx, token)
+	return p, expires, err
+}
+
+// SessionFrom is Session for a request from origin: it also records the
+// session's use (when and from where), to the minute, for its person's
+// list of sessions and the account's idle timeout.
+func (s *Service) SessionFrom(ctx context.Context, token string, origin keyplane.Origin) (p keyplane.Principal, expires time.Time, err error) {
+	p, sess, expires, err := s.session(ctx, token)
+	if err != nil && !errors.Is(err, ErrMustEnrol) {
+		return p, expires, err
+	}
+	now := s.clock()
+	addr := ""
+	if origin.Addr.IsValid() {
+		addr = origin.Addr.Unmap().String()
+	}
+	agent := keyplane.ClipUserAgent(origin.UserAgent)
+	if now.Sub(sess.LastSeenAt) >= time.Minute || sess.Address != addr || sess.UserAgent != agent {
+		if werr := s.store.Write(ctx, func(tx Tx) error { return tx.TouchSession(sess.TokenHash, now, addr, agent) }); werr != nil {
+			s.log.Warn("recording a session's use", "err", werr)
+		}
+	}
+	return p, expires, err
+}
+
+// session is Session, with the session itself.
+func (s *Service) session(ctx context.Context, token string) (p keyplane.Principal, sess keyplane.Session, expires time.Time, err error) {
 	refused := keyplane.Errorf(keyplane.CodeUnauthorized, "session: signed out or expired; sign in again")
 	if len(token) != sessionTokenLen {
-		return p, expires, refused
+		return p, sess, expires, refused
 	}
-	var sess keyplane.Session
 	var u keyplane.User
 	var acc keyplane.Account
+	var pol keyplane.SignInPolicy
 	err = s.store.Read(ctx, func(tx Tx) (err error) {
 		if sess, u, err = tx.SessionByHash(hashToken(token)); err != nil {
 			return err
 		}
-		acc, err = tx.Account(u.AccountID)
+		if acc, err = tx.Account(u.AccountID); err != nil {
+			return err
+		}
+		pol, err = tx.SignInPolicy(u.AccountID)
 		return err
 	})
 	switch {
 	case keyplane.ErrorCode(err) == keyplane.CodeNotFound:
-		return p, expires, refused
+		return p, sess, expires, refused
 	case err != nil:
-		return p, expires, err
-	case !s.clock().Before(sess.ExpiresAt):
-		return p, expires, refused
+		return p, sess, expires, err
+	}
+	// The account's limits (idle timeout, lifetime) end it sooner than
+	// a sign-in lasts, from the very next request after they are set.
+	expires = pol.SessionEnds(sess)
+	if !s.clock().Before(expires) {
+		return p, sess, expires, refused
 	}
 	if err := usable(acc); err != nil {
-		return p, expires, err
+		return p, sess, expires, err
 	}
 	if sess.Enrol {
 		// Only the person's own enrolment may go on: no rows, no access.
 		p = u.Principal()
 		p.Grants = nil
-		return p, sess.ExpiresAt, ErrMustEnrol
+		return p, sess, expires, ErrMustEnrol
 	}
-	return u.Principal(), sess.ExpiresAt, nil
+	return u.Principal(), sess, expires, nil
 }
 
 // Membership is one of a person's accounts, for the account switcher.
@@ -272,4 +308,93 @@ func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, sess
 		}
 		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventUserPasswordChanged, "user", p.UserID, nil, userView(u))
 	})
+}
+
+// SessionView is one of a person's sessions as their list shows it.
+type SessionView struct {
+	keyplane.Session
+	Current bool // the session the list was asked from
+	// Ends is when it ends by itself: its lifetime, or sooner its
+	// account's idle timeout.
+	Ends time.Time
+}
+
+// ListSessions lists the sessions of the person p, in every account, that
+// have not ended; token is the session asking, marked Current.
+func (s *Service) ListSessions(ctx context.Context, p keyplane.Principal, token string) (out []SessionView, err error) {
+	if p.UserID == 0 {
+		return nil, keyplane.Errorf(keyplane.CodeForbidden, "only a person has sessions")
+	}
+	now, current := s.clock(), hashToken(token)
+	err = s.store.Read(ctx, func(tx Tx) error {
+		all, err := tx.UserSessions(p.UserID)
+		if err != nil {
+			return err
+		}
+		policies := map[int64]keyplane.SignInPolicy{}
+		for _, sess := range all {
+			pol, ok := policies[sess.AccountID]
+			if !ok {
+				if pol, err = tx.SignInPolicy(sess.AccountID); err != nil {
+					return err
+				}
+				policies[sess.AccountID] = pol
+			}
+			if ends := pol.SessionEnds(sess); now.Before(ends) {
+				out = append(out, SessionView{Session: sess, Current: string(sess.TokenHash) == string(current), Ends: ends})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EndSession signs the person p out of one of their sessions, named by its
+// handle (keyplane.Session.Handle); a handle of nobody else's session is
+// found, so another person's answers as a missing one.
+func (s *Service) EndSession(ctx context.Context, p keyplane.Principal, handle string) error {
+	if p.UserID == 0 {
+		return keyplane.Errorf(keyplane.CodeForbidden, "only a person has sessions")
+	}
+	return s.store.Write(ctx, func(tx Tx) error {
+		all, err := tx.UserSessions(p.UserID)
+		if err != nil {
+			return err
+		}
+		for _, sess := range all {
+			if sess.Handle() == handle {
+				return tx.DeleteSession(sess.TokenHash)
+			}
+		}
+		return keyplane.Errorf(keyplane.CodeNotFound, "session: not found (already signed out?)")
+	})
+}
+
+// EndOtherSessions signs the person p out of every session but token's.
+func (s *Service) EndOtherSessions(ctx context.Context, p keyplane.Principal, token string) error {
+	if p.UserID == 0 {
+		return keyplane.Errorf(keyplane.CodeForbidden, "only a person has sessions")
+	}
+	return s.store.Write(ctx, func(tx Tx) error { return tx.DeleteUserSessions(p.UserID, hashToken(token)) })
+}
+
+// EndMemberSessions signs a member of p's account out of every session they
+// have in it, at once: for whoever may manage the account's people, and
+// audited. A person of another account answers as a missing one.
+func (s *Service) EndMemberSessions(ctx context.Context, p keyplane.Principal, userID int64) (ended int64, err error) {
+	if err := keyplane.Authorize(p.Grants, keyplane.Target{}, keyplane.ManageUsers); err != nil {
+		return 0, err
+	}
+	err = s.store.Write(ctx, func(tx Tx) error {
+		u, err := tx.User(p.AccountID, userID)
+		if err != nil {
+			return err
+		}
+		if ended, err = tx.DeleteMemberSessions(p.AccountID, userID); err != nil {
+			return err
+		}
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventUserSessionsEnded, keyplane.ActorUser, userID, nil,
+			map[string]any{"email": u.Email, "sessions": ended})
+	})
+	return ended, err
 }

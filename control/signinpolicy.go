@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"time"
 
 	"github.com/keyplane/keyplane"
 )
@@ -65,7 +66,8 @@ func (s *Service) SetSignInPolicy(ctx context.Context, p keyplane.Principal, acc
 		if err != nil {
 			return err
 		}
-		pol = keyplane.SignInPolicy{AccountID: accountID, RequireTwoFactors: requireTwoFactors}
+		pol = old
+		pol.RequireTwoFactors = requireTwoFactors
 		if old == pol {
 			return nil
 		}
@@ -105,4 +107,41 @@ func (s *Service) mayGoWithout(tx Tx, userID int64) error {
 		return err
 	}
 	return keyplane.Errorf(keyplane.CodeConflict, "Your account requires two factors, and this is your last one: add another (an authenticator app or a passkey) before removing it.")
+}
+
+// SetSessionLimits sets account accountID's session limits: a session
+// unused for idle ends (0: no idle timeout), and one open for lifetime
+// ends (0: keyplane.SessionTTL). The Owner's or the operator's; they hold
+// from every session's next request. changed is false when they already
+// were so.
+func (s *Service) SetSessionLimits(ctx context.Context, p keyplane.Principal, accountID int64, idle, lifetime time.Duration) (pol keyplane.SignInPolicy, changed bool, err error) {
+	err = s.store.Write(ctx, func(tx Tx) error {
+		if err := mayManagePolicy(p, accountID, "sign-in policy"); err != nil {
+			return err
+		}
+		if err := accountExists(tx, accountID); err != nil {
+			return err
+		}
+		old, err := tx.SignInPolicy(accountID)
+		if err != nil {
+			return err
+		}
+		pol = old
+		pol.IdleTimeout, pol.Lifetime = idle, lifetime
+		if err := pol.Check(); err != nil {
+			return err
+		}
+		if old == pol {
+			return nil
+		}
+		changed = true
+		if err := tx.PutSignInPolicy(pol); err != nil {
+			return err
+		}
+		view := func(p keyplane.SignInPolicy) map[string]any {
+			return map[string]any{"sessionIdleTimeout": p.IdleTimeout.String(), "sessionLifetime": p.Lifetime.String()}
+		}
+		return s.record(tx, p.Actor(), accountID, keyplane.EventSignInPolicyChanged, "account", accountID, view(old), view(pol))
+	})
+	return pol, changed, err
 }

@@ -186,6 +186,13 @@ type PeopleTx interface {
 	// SessionByHash finds a session and its user, expired ones included.
 	SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error)
 	DeleteSession(hash []byte) error
+	// TouchSession records when and from where a session was last used.
+	TouchSession(hash []byte, at time.Time, address, userAgent string) error
+	// UserSessions are a person's sessions, in every account.
+	UserSessions(userID int64) ([]keyplane.Session, error)
+	// DeleteMemberSessions ends a person's sessions in one account,
+	// answering how many there were.
+	DeleteMemberSessions(accountID, userID int64) (int64, error)
 	DeleteExpiredSessions(now time.Time) error
 }
 

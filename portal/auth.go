@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/httpstatus"
 )
 
@@ -130,6 +131,8 @@ type accountPage struct {
 	CanRename bool
 	// Name is the account name the rename form shows.
 	Name string
+	// Sessions are the person's sessions, in every account.
+	Sessions []control.SessionView
 }
 
 // accountData is My Account's data for s, with errs beside the fields.
@@ -138,7 +141,11 @@ func (p *Portal) accountData(r *http.Request, s *session, errs map[string][]stri
 	if err != nil && keyplane.ErrorCode(err) != keyplane.CodeForbidden {
 		return accountPage{}, err
 	}
-	return accountPage{Errors: errs, CanRename: err == nil, Name: s.Account.Name}, nil
+	sessions, serr := p.svc.ListSessions(r.Context(), s.P, s.cookie)
+	if serr != nil {
+		return accountPage{}, serr
+	}
+	return accountPage{Errors: errs, CanRename: err == nil, Name: s.Account.Name, Sessions: sessions}, nil
 }
 
 // account is My Account: who you are, your password, and the

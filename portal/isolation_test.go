@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -151,25 +152,33 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 	before := a.state(t, e)
 
 	// Each route's ids: A's, and ones that exist nowhere.
-	theirs := func(path string) map[string]int64 {
+	// A session of A's person, whose handle another account's people try.
+	aToken, _, err := e.svc.SignIn(ctx, a.names[3], password, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aSession := keyplane.Session{TokenHash: sha256Of(aToken)}.Handle()
+	theirs := func(path string) map[string]string {
 		switch {
 		case strings.Contains(path, "/api-management/"):
-			return map[string]int64{"{id}": a.integration.ID, "{key}": a.apiKey}
+			return map[string]string{"{id}": itoa(a.integration.ID), "{key}": itoa(a.apiKey)}
 		case strings.Contains(path, "/users/invitations/"):
-			return map[string]int64{"{id}": a.invitation.ID}
+			return map[string]string{"{id}": itoa(a.invitation.ID)}
 		case strings.HasPrefix(path, "/account/audit/"):
-			return map[string]int64{"{id}": aEvent}
+			return map[string]string{"{id}": itoa(aEvent)}
+		case strings.HasPrefix(path, "/account/sessions/"):
+			return map[string]string{"{handle}": aSession}
 		case strings.Contains(path, "/users/"):
-			return map[string]int64{"{id}": a.person.ID}
+			return map[string]string{"{id}": itoa(a.person.ID)}
 		case strings.HasPrefix(path, "/apps/"):
-			return map[string]int64{"{id}": a.app.ID}
+			return map[string]string{"{id}": itoa(a.app.ID)}
 		case strings.HasPrefix(path, "/keysets/"):
-			return map[string]int64{"{id}": a.keyset.ID}
+			return map[string]string{"{id}": itoa(a.keyset.ID)}
 		}
 		t.Fatalf("route %s: the test does not know what its ids are", path)
 		return nil
 	}
-	missing := map[string]int64{"{id}": 999999, "{key}": 999998}
+	missing := map[string]string{"{id}": "999999", "{key}": "999998", "{handle}": "0123456789abcdef"}
 	// One form for every route: each reads the fields it knows.
 	form := url.Values{"name": {"taken"}, "role": {"viewer"}, "email": {"x@b.example"}, "confirm": {"yes"},
 		"expires": {"30"}, "presence.announceMax": {"7"}}
@@ -177,10 +186,10 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 	// tokens are the parts of a page that differ between any two requests.
 	tokens := regexp.MustCompile(`form=[A-Za-z0-9]+|name="form" value="[^"]*"`)
 	// An id shows in a path or a message, after a slash, a space or a #.
-	answerOf := func(r answer, ids map[string]int64) string {
+	answerOf := func(r answer, ids map[string]string) string {
 		s := fmt.Sprintf("%d %s %s", r.status, r.header.Get("Location"), r.body)
 		for _, id := range ids {
-			s = regexp.MustCompile(`([/ #])`+itoa(id)+`\b`).ReplaceAllString(s, "${1}ID")
+			s = regexp.MustCompile(`([/ #])`+regexp.QuoteMeta(id)+`\b`).ReplaceAllString(s, "${1}ID")
 		}
 		return tokens.ReplaceAllString(s, "TOKEN")
 	}
@@ -206,14 +215,14 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 			}
 			for _, pattern := range withIDs {
 				method, path, _ := strings.Cut(pattern, " ")
-				fill := func(ids map[string]int64) string {
+				fill := func(ids map[string]string) string {
 					out := path
 					for k, v := range ids {
-						out = strings.ReplaceAll(out, k, itoa(v))
+						out = strings.ReplaceAll(out, k, v)
 					}
 					return out
 				}
-				send := func(ids map[string]int64) answer {
+				send := func(ids map[string]string) answer {
 					if method == "GET" {
 						return e.get(c, fill(ids))
 					}
@@ -246,7 +255,16 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 			}
 		})
 	}
+	if _, _, err := e.svc.Session(ctx, aToken); err != nil {
+		t.Errorf("A's person's session after B's people tried its handle: %v", err)
+	}
 	if after := a.state(t, e); after != before {
 		t.Errorf("account A changed:\nbefore %s\nafter  %s", before, after)
 	}
+}
+
+// sha256Of is a session token's hash, as the store keeps it.
+func sha256Of(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
 }

@@ -14,7 +14,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
+	"github.com/keyplane/keyplane/internal/clientaddr"
 	"github.com/keyplane/keyplane/internal/httpstatus"
 	"github.com/keyplane/keyplane/internal/wallclock"
 )
@@ -147,6 +147,9 @@ func (p *Portal) routes() []route {
 		{"GET /account", p.signedIn(p.account)},
 		{"POST /account/password", p.signedIn(p.changePassword)},
 		{"POST /account/switch", p.signedIn(p.switchAccount)},
+		{"POST /account/sessions/{handle}/end", p.signedIn(p.endSession)},
+		{"POST /account/sessions/end-others", p.signedIn(p.endOtherSessions)},
+		{"POST /account/users/{id}/sessions/end", p.signedIn(p.endMemberSessions)},
 		{"POST /account/name", p.signedIn(p.renameAccount)},
 		{"GET /account/two-factor", p.signedIn(p.twoFactor)},
 		{"POST /account/two-factor/totp", p.signedIn(p.beginTOTP)},
@@ -345,7 +348,7 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 	if err != nil {
 		return nil, keyplane.Errorf(keyplane.CodeUnauthorized, "not signed in")
 	}
-	pr, _, err := p.svc.Session(r.Context(), c.Value)
+	pr, _, err := p.svc.SessionFrom(r.Context(), c.Value, p.origin(r))
 	// A person who must enrol a second factor first has a session for
 	// that only: its principal holds no rows (see signedIn).
 	mustEnrol := errors.Is(err, control.ErrMustEnrol)
@@ -460,6 +463,9 @@ var flashes = map[string]string{
 	"keyset-deleted":      "The keyset was deleted.",
 	"renamed":             "Saved.",
 	"saved":               "Saved.",
+	"session-ended":       "That session was signed out.",
+	"sessions-ended":      "Every other session of yours was signed out.",
+	"member-signed-out":   "The member was signed out of every session in this account.",
 	"uploaded":            "Uploaded. The file is stored sealed and cannot be downloaded.",
 	"user-added":          "The user was added.",
 	"user-removed":        "The user was removed and signed out.",
@@ -526,21 +532,18 @@ func (p *Portal) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 }
 
 // clientIP is the address sign-in failures are counted under: the peer's,
-// or behind a trusted proxy the address the proxy saw.
+// or behind a trusted proxy the address the proxy saw, by the one rule
+// every surface follows (internal/clientaddr).
 func (p *Portal) clientIP(r *http.Request) string {
-	if p.proxy {
-		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-			parts := strings.Split(xff[len(xff)-1], ",")
-			if ip := strings.TrimSpace(parts[len(parts)-1]); ip != "" {
-				return ip
-			}
-		}
+	if a := clientaddr.Of(r, p.proxy); a.IsValid() {
+		return a.String()
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return r.RemoteAddr
+}
+
+// origin is where a request comes from, for the session's record of use.
+func (p *Portal) origin(r *http.Request) keyplane.Origin {
+	return keyplane.Origin{Addr: clientaddr.Of(r, p.proxy), UserAgent: r.UserAgent()}
 }
 
 // fieldErrors sorts an error's messages by the field each names ("name:

@@ -133,7 +133,7 @@ var copyTables = []copyTable{
 		{"account_id", colInt}, {"user_id", colInt}, {"level", colText}, {"target_id", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt},
-		{"enrol", colInt}}},
+		{"enrol", colInt}, {"last_seen_at", colInt}, {"address", colText}, {"user_agent", colText}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	// Second factors move with their people; a TOTP secret's seal opens
@@ -145,7 +145,7 @@ var copyTables = []copyTable{
 	{name: "pending_signins", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "signin_policies", orderBy: "account_id", cols: []copyCol{
-		{"account_id", colInt}, {"require_two_factors", colInt}}},
+		{"account_id", colInt}, {"require_two_factors", colInt}, {"idle_minutes", colInt}, {"lifetime_minutes", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// Links sent by e-mail keep working across a move.

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/keyplane/keyplane"
 )
@@ -11,19 +12,22 @@ import (
 // without a row.
 func (t *txn) SignInPolicy(accountID int64) (keyplane.SignInPolicy, error) {
 	p := keyplane.SignInPolicy{AccountID: accountID}
-	var req int64
-	err := t.queryRow(`SELECT require_two_factors FROM signin_policies WHERE account_id = $1`, accountID).Scan(&req)
+	var req, idle, life int64
+	err := t.queryRow(`SELECT require_two_factors, idle_minutes, lifetime_minutes FROM signin_policies WHERE account_id = $1`, accountID).Scan(&req, &idle, &life)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, nil
 	}
 	p.RequireTwoFactors = req == 1
+	p.IdleTimeout, p.Lifetime = time.Duration(idle)*time.Minute, time.Duration(life)*time.Minute
 	return p, err
 }
 
 // PutSignInPolicy implements control.Tx.
 func (t *txn) PutSignInPolicy(p keyplane.SignInPolicy) error {
-	_, err := t.exec(`INSERT INTO signin_policies (account_id, require_two_factors) VALUES ($1, $2)
-		ON CONFLICT (account_id) DO UPDATE SET require_two_factors = excluded.require_two_factors`, p.AccountID, boolInt(p.RequireTwoFactors))
+	_, err := t.exec(`INSERT INTO signin_policies (account_id, require_two_factors, idle_minutes, lifetime_minutes) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id) DO UPDATE SET require_two_factors = excluded.require_two_factors,
+		idle_minutes = excluded.idle_minutes, lifetime_minutes = excluded.lifetime_minutes`,
+		p.AccountID, boolInt(p.RequireTwoFactors), int64(p.IdleTimeout/time.Minute), int64(p.Lifetime/time.Minute))
 	return err
 }
 

@@ -230,9 +230,63 @@ func (t *txn) DeleteUser(accountID, id int64) error {
 
 // InsertSession implements control.Tx.
 func (t *txn) InsertSession(s keyplane.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol) VALUES ($1, $2, $3, $4, $5, $6)`,
-		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol))
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol, last_seen_at, address, user_agent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol), ms(s.CreatedAt), s.Address, s.UserAgent)
 	return err
+}
+
+// sessionCols are a session's columns, in scanSession's order.
+const sessionCols = `s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, s.last_seen_at, s.address, s.user_agent`
+
+// sessionRow scans sessionCols.
+type sessionRow struct {
+	s                 keyplane.Session
+	c, e, enrol, seen int64
+}
+
+func (r *sessionRow) dest() []any {
+	return []any{&r.s.TokenHash, &r.s.UserID, &r.s.AccountID, &r.c, &r.e, &r.enrol, &r.seen, &r.s.Address, &r.s.UserAgent}
+}
+
+func (r *sessionRow) session() keyplane.Session {
+	s := r.s
+	s.CreatedAt, s.ExpiresAt, s.LastSeenAt, s.Enrol = fromMS(r.c), fromMS(r.e), fromMS(r.seen), r.enrol == 1
+	return s
+}
+
+// TouchSession implements control.Tx.
+func (t *txn) TouchSession(hash []byte, at time.Time, address, userAgent string) error {
+	_, err := t.exec(`UPDATE sessions SET last_seen_at = $1, address = $2, user_agent = $3 WHERE token_hash = $4`, ms(at), address, userAgent, hash)
+	return err
+}
+
+// UserSessions implements control.Tx: the person's sessions, newest use
+// first, expired ones included.
+func (t *txn) UserSessions(userID int64) ([]keyplane.Session, error) {
+	rows, err := t.query(`SELECT `+sessionCols+` FROM sessions s WHERE s.user_id = $1 ORDER BY s.last_seen_at DESC, s.token_hash`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []keyplane.Session
+	for rows.Next() {
+		var r sessionRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.session())
+	}
+	return out, rows.Err()
+}
+
+// DeleteMemberSessions implements control.Tx.
+func (t *txn) DeleteMemberSessions(accountID, userID int64) (int64, error) {
+	res, err := t.exec(`DELETE FROM sessions WHERE account_id = $1 AND user_id = $2`, accountID, userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // SetSessionAccount implements control.Tx.
@@ -243,19 +297,17 @@ func (t *txn) SetSessionAccount(hash []byte, accountID int64) error {
 
 // SessionByHash implements control.Tx.
 func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error) {
-	var s keyplane.Session
-	var c, e, enrol int64
+	var sr sessionRow
 	var r userRow
 	// A session whose membership is gone is no session.
-	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, `+userCols+`
+	err := t.queryRow(`SELECT `+sessionCols+`, `+userCols+`
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN memberships m ON m.user_id = s.user_id AND m.account_id = s.account_id
 		WHERE s.token_hash = $1`, hash).
-		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e, &enrol}, r.dest()...)...)
-	s.Enrol = enrol == 1
+		Scan(append(sr.dest(), r.dest()...)...)
+	s := sr.session()
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
 	}
-	s.CreatedAt, s.ExpiresAt = fromMS(c), fromMS(e)
 	u, err := t.withScope(r.value(), err)
 	return s, u, err
 }

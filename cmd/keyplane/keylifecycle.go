@@ -177,6 +177,7 @@ the client's, not the proxy's.`,
 func (a *admin) setAccountPolicy() *cobra.Command {
 	var maxLife, noticeDays string
 	var require bool
+	var idle, lifetime time.Duration
 	cmd := &cobra.Command{
 		Use:   "set-account-policy ACCOUNT [--max-key-lifetime 90d|none] [--notice-days 14,3,1] [--require-two-factors=true|false]",
 		Short: "Set an account's key and sign-in policies (key lifetime, expiry notice days, two factors); without flags, show them",
@@ -231,29 +232,45 @@ that page.`,
 				verb = "set account %d key policy"
 			}
 			fmt.Fprintf(a.stdout, verb+": max-key-lifetime %s, notice-days %s\n", id, keyplane.FormatLifetime(pol.MaxKeyLifetime), keyplane.FormatNoticeDays(pol.NoticeDays))
-			return a.signInPolicy(cmd, svc, id, require)
+			return a.signInPolicy(cmd, svc, id, require, idle, lifetime)
 		},
 	}
 	cmd.Flags().StringVar(&maxLife, "max-key-lifetime", "", "longest lifetime of a new or rolled API key, 1d to 1y, or none")
 	cmd.Flags().StringVar(&noticeDays, "notice-days", "", "days before expiry at which notices are given, e.g. 14,3,1")
 	cmd.Flags().BoolVar(&require, "require-two-factors", false, "members must sign in with a second factor (an authenticator app or a passkey)")
+	cmd.Flags().DurationVar(&idle, "session-idle-timeout", 0, "sign a portal session out after this long unused, 5m to 12h (0: never)")
+	cmd.Flags().DurationVar(&lifetime, "session-lifetime", 0, "sign a portal session out this long after sign-in, 5m to 12h (0: 12h)")
 	return cmd
 }
 
 // signInPolicy sets account id's sign-in policy when --require-two-factors
 // was given, and prints it.
-func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64, require bool) error {
+func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64, require bool, idle, lifetime time.Duration) error {
 	op := keyplane.Operator(id)
-	var pol keyplane.SignInPolicy
-	var changed bool
-	var err error
-	if cmd.Flags().Changed("require-two-factors") {
-		pol, changed, err = svc.SetSignInPolicy(cmd.Context(), op, id, require)
-	} else {
-		pol, err = svc.SignInPolicy(cmd.Context(), op)
-	}
+	pol, err := svc.SignInPolicy(cmd.Context(), op)
 	if err != nil {
 		return err
+	}
+	var changed bool
+	if cmd.Flags().Changed("session-idle-timeout") || cmd.Flags().Changed("session-lifetime") {
+		if !cmd.Flags().Changed("session-idle-timeout") {
+			idle = pol.IdleTimeout
+		}
+		if !cmd.Flags().Changed("session-lifetime") {
+			lifetime = pol.Lifetime
+		}
+		var limits bool
+		if pol, limits, err = svc.SetSessionLimits(cmd.Context(), op, id, idle, lifetime); err != nil {
+			return err
+		}
+		if limits {
+			fmt.Fprintf(a.stdout, "account %d sessions: idle timeout %s, lifetime %s\n", id, orNone(pol.IdleTimeout, "none"), orNone(pol.Lifetime, "12h"))
+		}
+	}
+	if cmd.Flags().Changed("require-two-factors") {
+		if pol, changed, err = svc.SetSignInPolicy(cmd.Context(), op, id, require); err != nil {
+			return err
+		}
 	}
 	state := "requires two factors"
 	if !pol.RequireTwoFactors {
@@ -265,4 +282,15 @@ func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64,
 	}
 	_, err = fmt.Fprintf(a.stdout, format, id, state)
 	return err
+}
+
+// orNone writes a duration of a policy, or what 0 means for it.
+func orNone(d time.Duration, zero string) string {
+	if d == 0 {
+		return zero
+	}
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%dm", d/time.Minute)
 }

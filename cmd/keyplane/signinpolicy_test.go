@@ -44,3 +44,22 @@ func TestSetAccountSignInPolicy(t *testing.T) {
 		t.Errorf("audit: %s", out)
 	}
 }
+
+// set-account-policy sets the account's session limits, refusing what is
+// out of range with the field's name, and keeps the other limit as it was.
+func TestSetAccountSessionLimits(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	out, _ := mustAdmin(t, db, "set-account-policy", "1", "--session-idle-timeout", "30m", "--session-lifetime", "8h")
+	if !strings.Contains(out, "account 1 sessions: idle timeout 30m, lifetime 8h\n") {
+		t.Errorf("setting the limits printed %q", out)
+	}
+	out, _ = mustAdmin(t, db, "set-account-policy", "1", "--session-lifetime", "0")
+	if !strings.Contains(out, "account 1 sessions: idle timeout 30m, lifetime 12h\n") {
+		t.Errorf("clearing the lifetime printed %q", out)
+	}
+	_, _, err := runAdmin(t, db, "set-account-policy", "1", "--session-idle-timeout", "1m")
+	if code := exitCode(err); code != exitUsage || !strings.Contains(errText(err), "sessionIdleTimeout: whole minutes from 5m to 12h") {
+		t.Errorf("a 1-minute idle timeout: exit %d, %v", code, err)
+	}
+}
