@@ -79,8 +79,8 @@ type Options struct {
 	// PasswordHashes is how many password hashes may run at once; 0 means
 	// DefaultPasswordHashes().
 	PasswordHashes int
-	// Notifier is told of each key notice GiveKeyNotices records: where
-	// e-mail to the account's Owners and Admins plugs in. nil: nobody.
+	// Notifier is told of each key notice GiveKeyNotices records, beside
+	// the e-mail the Service sends (with a Mailer). nil: nobody else.
 	Notifier Notifier
 	// Mailer sends the messages of invitations, password resets and
 	// sign-ups; nil means no mail server: an invitation's link is handed

@@ -13,11 +13,10 @@ type KeyNoticeOf struct {
 	Notice keyplane.KeyNotice
 }
 
-// Notifier is told of each key notice once its audit event is committed.
-// It is the seam for telling the account's Owners and Admins by e-mail
-// (issue 18 brings SMTP): with none (Options.Notifier nil) the notice is
-// in the audit log and the portal's banner only. A failure is logged; the
-// notice is not given again.
+// Notifier is told of each key notice once its audit event is committed,
+// beside the e-mail to the account's Owners and Admins that the Service
+// sends itself where a Mailer is set: for whatever else should hear of
+// it. A failure is logged; the notice is not given again.
 type Notifier interface {
 	KeyNotice(ctx context.Context, n KeyNoticeOf) error
 }
@@ -58,7 +57,8 @@ func (s *Service) KeyNotices(ctx context.Context, p keyplane.Principal) (out []K
 
 // GiveKeyNotices records every key notice that has come due, of every
 // account, as an audit event (ApiKeyExpiryNotice, ApiKeyUnusedNotice) by
-// the server itself, and tells the Notifier. Each notice is given once:
+// the server itself, e-mails it to the account's Owners and Admins (with a
+// Mailer), and tells the Notifier. Each notice is given once:
 // its row is claimed in the same transaction as its event, so replicas
 // running this together give each notice once between them. Only the
 // operator (the server's own job) runs it; n is how many were given.
@@ -106,6 +106,9 @@ func (s *Service) GiveKeyNotices(ctx context.Context, p keyplane.Principal) (n i
 	})
 	if err != nil {
 		return 0, err
+	}
+	for _, g := range given {
+		s.mailKeyNotice(ctx, g)
 	}
 	if s.notifier != nil {
 		for _, g := range given {

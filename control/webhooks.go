@@ -97,9 +97,9 @@ type WebhookConfig struct {
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// OnDisabled is told when the delivery worker disables a webhook (a
 	// 410, or a day of failures), after the change is committed and
-	// audited: the seam where e-mail to the account's Owners plugs in
-	// once Keyplane sends e-mail. nil: the audit event and the portal's
-	// banner are all.
+	// audited, and after the account's Owners are e-mailed (where a
+	// Mailer is set): for whatever else should hear of it. nil: the
+	// e-mail, the audit event, the log and the portal's banner are all.
 	OnDisabled func(ctx context.Context, w keyplane.Webhook)
 }
 
@@ -490,8 +490,9 @@ type AttemptResult struct {
 // delivers it; a 410 gives it up and disables its webhook; any other
 // result schedules the next attempt (keyplane.WebhookRetrySchedule) or,
 // when the schedule has run out, gives it up and disables its webhook.
-// Disabling is audited as WebhookDisabled by keyplane.WebhookActor, and
-// told to WebhookConfig.OnDisabled. A result that comes after the
+// Disabling is audited as WebhookDisabled by keyplane.WebhookActor,
+// e-mailed to the account's Owners (with a Mailer), and told to
+// WebhookConfig.OnDisabled. A result that comes after the
 // delivery was claimed again changes nothing.
 func (s *Service) FinishWebhookDelivery(ctx context.Context, p keyplane.Principal, d WebhookDispatch, r AttemptResult) error {
 	if err := workerOnly(p); err != nil {
@@ -546,6 +547,7 @@ func (s *Service) FinishWebhookDelivery(ctx context.Context, p keyplane.Principa
 	})
 	if err == nil && disabled != nil {
 		s.log.Warn("webhook disabled", "accountId", disabled.AccountID, "webhookId", disabled.ID, "reason", disabled.DisabledReason)
+		s.mailWebhookDisabled(ctx, *disabled)
 		if s.webhookConfig.OnDisabled != nil {
 			s.webhookConfig.OnDisabled(ctx, *disabled)
 		}

@@ -32,6 +32,31 @@ type Signup struct {
 	To, Link, Valid string
 }
 
+// WebhookDisabled is what the message telling an Owner that the server
+// disabled a webhook of their account says.
+type WebhookDisabled struct {
+	To, Account string
+	// URL is the receiver's, Reason why it was disabled, Link the
+	// webhook's page in the portal.
+	URL, Reason, Link string
+}
+
+// KeyNotice is what the message about an API key that expires soon or
+// went unused says.
+type KeyNotice struct {
+	To, Account string
+	// Integration is the key's Service Integration, Prefix the key's first
+	// characters, Expires its expiry (as people read it).
+	Integration, Prefix, Expires string
+	// Unused tells a disuse notice (LastUsed is then when it was last
+	// used, or "never"); otherwise the key expires in DaysLeft days.
+	Unused   bool
+	DaysLeft int
+	LastUsed string
+	// Link is the integration's page in the portal.
+	Link string
+}
+
 var (
 	texts = texttemplate.Must(texttemplate.New("").Parse(`
 {{define "invitation"}}{{.Inviter}} invited you to the account "{{.Account}}" on ` + Product + `, as {{.Role}}.
@@ -57,6 +82,27 @@ To confirm this address and create the account, open this link within {{.Valid}}
 {{.Link}}
 
 The link works once. If you did not ask for this, ignore this message: nothing is created.
+{{end}}
+{{define "webhook-disabled"}}A webhook of the account "{{.Account}}" on ` + Product + ` was disabled: {{.Reason}}.
+
+Receiver: {{.URL}}
+
+Nothing is sent to it now, and events recorded meanwhile are not queued for it. Once the receiver works again, turn the webhook on in the portal (deliveries still waiting then start their retries afresh), or through the API (PATCH /v2/webhooks/{id} with "enabled": true):
+
+{{.Link}}
+
+You get this message as an Owner of the account.
+{{end}}
+{{define "key-notice"}}{{if .Unused}}An API key of the account "{{.Account}}" on ` + Product + ` has not been used for 30 days (last used: {{.LastUsed}}).{{else}}An API key of the account "{{.Account}}" on ` + Product + ` expires {{if eq .DaysLeft 0}}within a day{{else if eq .DaysLeft 1}}in 1 day{{else}}in {{.DaysLeft}} days{{end}}, on {{.Expires}}.{{end}}
+
+Service Integration: {{.Integration}}
+Key: {{.Prefix}}…
+
+{{if .Unused}}If nothing uses it any more, revoke it; a key nobody uses is one nobody would miss if it leaked.{{else}}Roll the key (a new key is made and the old one keeps working for an overlap) and move your programs to the new one before then.{{end}} Its integration's page:
+
+{{.Link}}
+
+You get this message as an Owner or Admin of the account.
 {{end}}`))
 
 	htmls = htmltemplate.Must(htmltemplate.New("").Parse(`
@@ -83,6 +129,20 @@ The link works once. If you did not ask for this, ignore this message: nothing i
 <p>To confirm this address and create the account, open this link within {{.Valid}}:</p>
 {{template "button" .Link}}
 <p>The link works once. If you did not ask for this, ignore this message: nothing is created.</p>
+{{template "foot"}}{{end}}
+{{define "webhook-disabled"}}{{template "head"}}
+<p>A webhook of the account &ldquo;{{.Account}}&rdquo; on ` + Product + ` was disabled: {{.Reason}}.</p>
+<p>Receiver: {{.URL}}</p>
+<p>Nothing is sent to it now, and events recorded meanwhile are not queued for it. Once the receiver works again, turn the webhook on in the portal (deliveries still waiting then start their retries afresh), or through the API (PATCH /v2/webhooks/{id} with &ldquo;enabled&rdquo;: true):</p>
+{{template "button" .Link}}
+<p>You get this message as an Owner of the account.</p>
+{{template "foot"}}{{end}}
+{{define "key-notice"}}{{template "head"}}
+<p>{{if .Unused}}An API key of the account &ldquo;{{.Account}}&rdquo; on ` + Product + ` has not been used for 30 days (last used: {{.LastUsed}}).{{else}}An API key of the account &ldquo;{{.Account}}&rdquo; on ` + Product + ` expires {{if eq .DaysLeft 0}}within a day{{else if eq .DaysLeft 1}}in 1 day{{else}}in {{.DaysLeft}} days{{end}}, on {{.Expires}}.{{end}}</p>
+<p>Service Integration: {{.Integration}}<br>Key: {{.Prefix}}…</p>
+<p>{{if .Unused}}If nothing uses it any more, revoke it; a key nobody uses is one nobody would miss if it leaked.{{else}}Roll the key (a new key is made and the old one keeps working for an overlap) and move your programs to the new one before then.{{end}} Its integration's page:</p>
+{{template "button" .Link}}
+<p>You get this message as an Owner or Admin of the account.</p>
 {{template "foot"}}{{end}}`))
 )
 
@@ -112,6 +172,22 @@ func PasswordResetMessage(r PasswordReset) Message {
 // SignupMessage is the message confirming the address of a sign-up.
 func SignupMessage(s Signup) Message {
 	return render("signup", s.To, "Confirm your address to create your "+Product+" account", s)
+}
+
+// WebhookDisabledMessage is the message telling an Owner that a webhook
+// was disabled.
+func WebhookDisabledMessage(w WebhookDisabled) Message {
+	return render("webhook-disabled", w.To, "A webhook of "+oneLine(w.Account)+" was disabled", w)
+}
+
+// KeyNoticeMessage is the message about an API key that expires soon or
+// went unused.
+func KeyNoticeMessage(k KeyNotice) Message {
+	subject := "An API key of " + oneLine(k.Account) + " expires soon"
+	if k.Unused {
+		subject = "An API key of " + oneLine(k.Account) + " has not been used for 30 days"
+	}
+	return render("key-notice", k.To, subject, k)
 }
 
 // oneLine keeps a value that goes into a header to one line (account

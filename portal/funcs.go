@@ -16,6 +16,13 @@ type sideNav struct {
 	Current string
 }
 
+// eventsPick is the data of the "webhook-events" template.
+type eventsPick struct {
+	Prefix string
+	F      eventsForm
+	Errors []string
+}
+
 // scopePick is the data of the "scope" template.
 type scopePick struct {
 	Page          usersPage
@@ -36,6 +43,8 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("Jan 2, 2006 15:04 UTC")
 	},
 	"id": func(n int64) string { return strconv.FormatInt(n, 10) },
+	// ms shows a latency in milliseconds.
+	"ms": func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
 	// networks shows an integration's allowed networks, "Anywhere" for none.
 	"networks": func(in keyplane.Integration) string {
 		if len(in.Networks) == 0 {
@@ -57,6 +66,10 @@ var funcs = template.FuncMap{
 	// side is the data of the side navigation: which links the session
 	// may follow, and the current one.
 	"side": func(s *session, current string) sideNav { return sideNav{s, current} },
+	// eventsPick is the data of the "webhook-events" template.
+	"eventsPick": func(prefix string, f eventsForm, errs []string) eventsPick {
+		return eventsPick{Prefix: prefix, F: f, Errors: errs}
+	},
 	// scopeOf is the data of the "scope" template: the apps and keysets
 	// of page to pick from, those picked, and a prefix for the ids of
 	// one user's row (0: the add form, -1: the invitation form).

@@ -505,8 +505,11 @@ func (p *Portal) generateKey(w http.ResponseWriter, r *http.Request, s *session)
 type confirmPage struct {
 	Heading, Body, Action, Button, Cancel string
 	Danger                                bool
-	// Overlaps, when set, are the choices of a roll's overlap.
-	Overlaps []overlapChoice
+	// Overlaps, when set, are the choices of a roll's overlap;
+	// OverlapLabel and OverlapHint, when set, say what they are of (an
+	// API key's when not).
+	Overlaps                  []overlapChoice
+	OverlapLabel, OverlapHint string
 }
 
 // keyOfIntegration is the API key named by the path ({id}/keys/{key}) of

@@ -27,11 +27,15 @@ type tenant struct {
 	apiKey      int64
 	person      keyplane.User
 	invitation  keyplane.Invitation
+	webhook     keyplane.Webhook
 	names       []string
 }
 
 // newTenant fills account id with an app, a keyset, an integration with a
-// key, and a Viewer, all named after tag.
+// key, a Viewer and a webhook of every event, all named after tag. The
+// webhook's receiver is a closed port on the loopback address, which the
+// server (without --webhooks-allow-private) never dials: its deliveries
+// stay in the outbox, each an id to try.
 func newTenant(t *testing.T, e *env, id int64, tag string) tenant {
 	t.Helper()
 	ctx, op := context.Background(), keyplane.Operator(id)
@@ -59,7 +63,10 @@ func newTenant(t *testing.T, e *env, id int64, tag string) tenant {
 	if tn.invitation, _, err = e.svc.Invite(ctx, op, control.NewInvitation{Email: strings.ToLower(tag) + "-invited@example.com", Role: keyplane.RoleViewer}); err != nil {
 		t.Fatal(err)
 	}
-	tn.names = []string{tag + " app", tag + " keys", tag + " robot", strings.ToLower(tag) + "-viewer@example.com", tn.keyset.PublishKey,
+	if tn.webhook, err = e.svc.CreateWebhook(ctx, op, control.NewWebhook{URL: "http://127.0.0.1:9/" + tag + "-hook", Description: tag + " SIEM", Events: []string{keyplane.AllEvents}}); err != nil {
+		t.Fatal(err)
+	}
+	tn.names = []string{tag + " app", tag + "-hook", tag + " SIEM", tag + " keys", tag + " robot", strings.ToLower(tag) + "-viewer@example.com", tn.keyset.PublishKey,
 		strings.ToLower(tag) + "-invited@example.com"}
 	return tn
 }
@@ -82,6 +89,17 @@ func (tn tenant) state(t *testing.T, e *env) string {
 	parts = append(parts, invitations, err)
 	events, err := e.svc.ListAuditEvents(ctx, op, keyplane.AuditQuery{Limit: 1000}, "")
 	parts = append(parts, len(events.Events), err)
+	webhooks, err := e.svc.ListWebhooks(ctx, op)
+	parts = append(parts, webhooks, err)
+	// Of deliveries, which there are: the server's worker attempts
+	// them meanwhile (and a redelivery would be audited).
+	for _, w := range webhooks {
+		ds, err := e.svc.ListWebhookDeliveries(ctx, op, w.ID, "", keyplane.MaxDeliveriesLimit)
+		for _, d := range ds {
+			parts = append(parts, d.EventID)
+		}
+		parts = append(parts, err)
+	}
 	b, _ := json.Marshal(parts)
 	return string(b)
 }
@@ -95,6 +113,9 @@ func (tn tenant) state(t *testing.T, e *env) string {
 // A's; and nothing of A's changes.
 func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 	e := newEnv(t)
+	// The test's own Service registers the tenants' webhooks on the
+	// loopback address (see newTenant).
+	e.svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: true})
 	ctx := context.Background()
 	a := newTenant(t, e, 1, "Zephyr")
 	acct, err := e.svc.CreateAccount(ctx, keyplane.InstallOperator, "Beta Corp")
@@ -149,6 +170,11 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	aEvent := newest(a.id)
+	// A delivery of A's webhook: its id is the event's.
+	aDeliveries, err := e.svc.ListWebhookDeliveries(ctx, keyplane.Operator(a.id), a.webhook.ID, "", 1)
+	if err != nil || len(aDeliveries) != 1 {
+		t.Fatalf("account A's deliveries: %v %v", aDeliveries, err)
+	}
 	before := a.state(t, e)
 
 	// Each route's ids: A's, and ones that exist nowhere.
@@ -164,6 +190,8 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 			return map[string]string{"{id}": itoa(a.integration.ID), "{key}": itoa(a.apiKey)}
 		case strings.Contains(path, "/users/invitations/"):
 			return map[string]string{"{id}": itoa(a.invitation.ID)}
+		case strings.HasPrefix(path, "/account/webhooks/"):
+			return map[string]string{"{id}": itoa(a.webhook.ID), "{delivery}": itoa(aDeliveries[0].EventID)}
 		case strings.HasPrefix(path, "/account/audit/"):
 			return map[string]string{"{id}": itoa(aEvent)}
 		case strings.HasPrefix(path, "/account/sessions/"):
@@ -178,7 +206,7 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 		t.Fatalf("route %s: the test does not know what its ids are", path)
 		return nil
 	}
-	missing := map[string]string{"{id}": "999999", "{key}": "999998", "{handle}": "0123456789abcdef"}
+	missing := map[string]string{"{id}": "999999", "{key}": "999998", "{delivery}": "999997", "{handle}": "0123456789abcdef"}
 	// One form for every route: each reads the fields it knows.
 	form := url.Values{"name": {"taken"}, "role": {"viewer"}, "email": {"x@b.example"}, "confirm": {"yes"},
 		"expires": {"30"}, "presence.announceMax": {"7"}}
@@ -241,7 +269,7 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 			// Ids in query strings, and every list and search.
 			for _, path := range []string{"/apps", "/apps?q=Zephyr", "/apps?q=" + itoa(a.app.ID),
 				"/usage", "/usage?app=" + itoa(a.app.ID), "/usage?keyset=" + itoa(a.keyset.ID),
-				"/account", "/account/api-management", "/account/users", "/account/audit",
+				"/account", "/account/api-management", "/account/users", "/account/audit", "/account/webhooks",
 				"/account/audit?target=" + itoa(a.app.ID)} {
 				r := e.get(c, path)
 				for _, name := range append(a.names, "Default account") {

@@ -213,6 +213,11 @@ type shownSecret struct {
 	Secret string `json:"secret"`
 	// Codes are recovery codes.
 	Codes []string `json:"codes,omitempty"`
+	// WebhookID is the webhook whose signing secret Secret is; Rotated
+	// tells it was rotated (OldKeyUntil is then when the old secret
+	// stops signing, zero for at once).
+	WebhookID int64 `json:"webhookId,omitempty"`
+	Rotated   bool  `json:"rotated,omitempty"`
 }
 
 // takeShown takes, once, the secret kept for the form whose path and

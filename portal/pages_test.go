@@ -70,6 +70,14 @@ func newSiteTour(t *testing.T) siteTour {
 	if _, err := e.svc.ImportUsage(ctx, reports, func(int) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
+	// A webhook of every event, registered on the loopback address by the
+	// test's own Service: the server (without --webhooks-allow-private)
+	// never dials it, so its deliveries show a refused attempt.
+	e.svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: true})
+	wh, err := e.svc.CreateWebhook(ctx, owner, control.NewWebhook{URL: "http://127.0.0.1:9/keyplane-events", Description: "SIEM", Events: []string{keyplane.AllEvents}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.svc.UpdateConfig(ctx, owner, k.ID, keyplane.ConfigPatch{Presence: &keyplane.PresencePatch{Interval: keyplane.Opt[int]{Set: true, V: 30}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -78,6 +86,7 @@ func newSiteTour(t *testing.T) siteTour {
 		t.Fatalf("the config change's event: %+v %v", last, err)
 	}
 	ins := "/account/api-management/" + itoa(in.ID)
+	hook := "/account/webhooks/" + itoa(wh.ID)
 	return siteTour{e: e,
 		signedOut: []sitePage{
 			{name: "setup", path: fresh.setup, ready: "#confirm"},
@@ -103,6 +112,14 @@ func newSiteTour(t *testing.T) siteTour {
 				chromedp.Click(chromedp.ID("generate")),
 			}, ready: "#api-key"},
 			{name: "users", path: "/account/users", ready: "#user-email"},
+			{name: "webhooks", path: "/account/webhooks", ready: "#create-webhook"},
+			{name: "webhook", path: hook, ready: "#deliveries"},
+			{name: "webhook-rotate", path: hook + "/rotate", ready: "#confirm"},
+			{name: "webhook-delete", path: hook + "/delete", ready: "#confirm"},
+			{name: "webhook-secret", steps: []chromedp.Action[chromedp.Void]{
+				chromedp.Navigate(e.base + hook + "/rotate"), chromedp.WaitVisible(chromedp.ID("confirm")),
+				chromedp.Click(chromedp.ID("confirm")),
+			}, ready: "#webhook-secret"},
 			{name: "audit", path: "/account/audit", ready: "table"},
 			{name: "audit-event", path: "/account/audit/" + itoa(last.Events[0].ID), ready: "#event-changes"},
 			{name: "not-found", path: "/nowhere", ready: "#go-back, h1"},

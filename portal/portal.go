@@ -190,6 +190,21 @@ func (p *Portal) routes() []route {
 		{"GET /account/users/{id}/remove", p.signedIn(p.removeUserForm)},
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
+		{"GET /account/webhooks", p.signedIn(p.webhooks)},
+		{"POST /account/webhooks", p.signedIn(p.createWebhook)},
+		{"GET /account/webhooks/shown", p.signedIn(p.webhookSecretShown)},
+		{"GET /account/webhooks/{id}", p.signedIn(p.webhook)},
+		{"POST /account/webhooks/{id}", p.signedIn(p.updateWebhook)},
+		{"POST /account/webhooks/{id}/enable", p.signedIn(p.setWebhookEnabled(true))},
+		{"POST /account/webhooks/{id}/disable", p.signedIn(p.setWebhookEnabled(false))},
+		{"POST /account/webhooks/{id}/test", p.signedIn(p.testWebhook)},
+		{"GET /account/webhooks/{id}/rotate", p.signedIn(p.rotateWebhookForm)},
+		{"POST /account/webhooks/{id}/rotate", p.signedIn(p.rotateWebhook)},
+		{"GET /account/webhooks/{id}/rotate/shown", p.signedIn(p.webhookSecretShown)},
+		{"GET /account/webhooks/{id}/delete", p.signedIn(p.deleteWebhookForm)},
+		{"POST /account/webhooks/{id}/delete", p.signedIn(p.deleteWebhook)},
+		{"POST /account/webhooks/{id}/deliveries/{delivery}/retry", p.signedIn(p.redeliver)},
+
 		{"GET /account/audit", p.signedIn(p.auditLog)},
 		{"GET /account/audit/export", p.signedIn(p.auditExport)},
 		{"GET /account/audit/{id}", p.signedIn(p.auditEvent)},
@@ -297,15 +312,20 @@ type session struct {
 	// CanWrite tells whether the user's role makes apps (an Account-level
 	// App row); pages about one app or keyset ask about that one.
 	CanWrite bool
-	// CanSeeIntegrations, CanSeeUsers, CanAudit and CanAccountUsage tell
-	// which account-wide pages the user may read, so links to the others
-	// are hidden: a scoped role holds none of their rows.
-	CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage bool
+	// CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage and
+	// CanSeeWebhooks tell which account-wide pages the user may read, so
+	// links to the others are hidden: a scoped role holds none of their
+	// rows.
+	CanSeeIntegrations, CanSeeUsers, CanAudit, CanAccountUsage, CanSeeWebhooks bool
 	// Accounts are the person's memberships, for the account switcher.
 	Accounts []control.Membership
 	// KeyNotices counts the account's keys that expire soon or went
 	// unused, for the banner; zero for who may not see integrations.
 	KeyNotices noticeSummary
+	// DisabledWebhooks counts the account's webhooks the server disabled
+	// (a 410, or a day of failures), for the banner; zero for who may not
+	// read webhooks.
+	DisabledWebhooks int
 	// MustEnrol is set while an account of the person requires two
 	// factors and they have none: only the Two factors page opens.
 	MustEnrol bool
@@ -368,13 +388,19 @@ func (p *Portal) session(r *http.Request) (*session, error) {
 		CanSeeIntegrations: p.svc.Can(pr, keyplane.Target{}, keyplane.ReadIntegrations) == nil,
 		CanSeeUsers:        p.svc.Can(pr, keyplane.Target{}, keyplane.ReadUsers) == nil,
 		CanAudit:           p.svc.Can(pr, keyplane.Target{}, keyplane.OpListAuditEvents.Needs...) == nil,
-		CanAccountUsage:    p.svc.Can(pr, keyplane.Target{}, keyplane.OpGetUsage.Needs...) == nil}
+		CanAccountUsage:    p.svc.Can(pr, keyplane.Target{}, keyplane.OpGetUsage.Needs...) == nil,
+		CanSeeWebhooks:     p.svc.Can(pr, keyplane.Target{}, keyplane.OpListWebhooks.Needs...) == nil}
 	if s.CanSeeIntegrations {
 		ns, err := p.svc.KeyNotices(r.Context(), pr)
 		if err != nil {
 			return nil, err
 		}
 		s.KeyNotices = summarizeNotices(ns)
+	}
+	if s.CanSeeWebhooks {
+		if s.DisabledWebhooks, err = p.disabledWebhooks(r.Context(), pr); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -408,7 +434,8 @@ type view struct {
 // formPages are the pages holding a state-changing form of a signed-in
 // user, whose URL must carry a form token.
 var formPages = map[string]bool{"integration-new": true, "integration": true, "integrations": true, "apps": true, "app": true,
-	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true}
+	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true,
+	"webhooks": true, "webhook": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -489,6 +516,11 @@ var flashes = map[string]string{
 	"passkey-added":       "The passkey was added.",
 	"passkey-removed":     "The passkey was removed.",
 	"signin-policy-saved": "The sign-in policy was saved.",
+	"webhook-deleted":     "The webhook was deleted. Nothing more is sent to it.",
+	"webhook-enabled":     "The webhook is on again. Deliveries still waiting start their retry schedule afresh, from now.",
+	"webhook-disabled":    "The webhook is off: nothing is sent to it, and events recorded meanwhile are not queued for it.",
+	"webhook-tested":      "A test event (WebhookTested) was queued for this webhook alone; it is sent within seconds and listed below.",
+	"redelivered":         "The delivery was queued again, with the same webhook-id; it is sent within seconds.",
 }
 
 // errorPage is the data of the error template.

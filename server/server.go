@@ -155,9 +155,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	svc := control.New(db, control.Options{Now: now, Logger: log, UsageRetentionDays: cfg.UsageRetentionDays, IdempotencyTTL: cfg.IdempotencyTTL,
 		Mailer: mailer, PublicURL: public, Signup: cfg.Signup})
-	// E-mail to the account's Owners when a webhook is disabled is still
-	// to be wired to the mailer (WebhookConfig.OnDisabled is its seam); the
-	// audit event tells them meanwhile.
+	// With a mailer, the Service itself e-mails the account's Owners when
+	// the worker disables a webhook, and its Owners and Admins of each key
+	// notice.
 	svc.ConfigureWebhooks(control.WebhookConfig{AllowPrivate: cfg.WebhooksAllowPrivate})
 	a := httpapi.New(svc, log, db.Ping, cfg.Limits, now)
 	a.TrustProxy = cfg.TrustProxy

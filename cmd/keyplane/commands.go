@@ -88,6 +88,9 @@ func commands(getenv func(string) string, stdout, stderr io.Writer) []*cobra.Com
 			api.customersApps(), api.customersKeysets(), api.customersOfKeyset()),
 		api.group("audit", "Read the account's audit log",
 			api.auditList()),
+		api.group("webhooks", "Send the account's events to receivers of your own, signed (Standard Webhooks)",
+			api.webhooksList(), api.webhooksGet(), api.webhooksCreate(), api.webhooksUpdate(), api.webhooksDelete(),
+			api.webhooksRotateSecret(), api.webhooksDeliveries(), api.webhooksRetry(), api.webhooksTest()),
 		// usage get asks the API; usage import and simulate write a database.
 		usageCommand(getenv, stdout, stderr, api),
 		// The API's tools for AI assistants (MCP), over stdin and stdout.

@@ -25,7 +25,7 @@ func TestUnknownSubcommandOfEveryGroup(t *testing.T) {
 	root := rootCommand(getenvFrom(nil), &strings.Builder{}, &strings.Builder{})
 	walk(root)
 	for _, want := range []string{"keyplane admin", "keyplane apps", "keyplane keysets", "keyplane config", "keyplane secret-keys",
-		"keyplane customers", "keyplane usage", "keyplane audit", "keyplane authz", "keyplane completion"} {
+		"keyplane customers", "keyplane usage", "keyplane audit", "keyplane authz", "keyplane webhooks", "keyplane completion"} {
 		found := false
 		for _, g := range groups {
 			found = found || g == want
