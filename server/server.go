@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
 	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, "", cfg.TrustProxy),
-		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
+		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL}).Handler())
 
 	srv := &http.Server{
 		Handler:           secureHeaders(handler, tlsConfig != nil),
