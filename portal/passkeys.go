@@ -101,7 +101,7 @@ func (p *Portal) removePasskey(w http.ResponseWriter, r *http.Request, s *sessio
 	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 		// Gone since the page was shown (removed in another tab): say so
 		// on the page.
-		err = keyplane.Errorf(keyplane.CodeConflict, "id: that passkey is not yours or was removed already")
+		err = keyplane.Errorf(keyplane.CodeConflict, "That passkey is not yours, or was removed already.")
 	}
 	return p.passkeyFailed(w, r, s, err, "password", "id")
 }
