@@ -69,7 +69,8 @@ type Config struct {
 	SMTPURL, SMTPFrom, SMTPPasswordFile string
 	// PublicURL is the base of links in e-mails and of the setup link, as
 	// people's browsers reach the server (https://keyplane.example.com);
-	// empty means the listening address. Required with SMTPURL.
+	// empty means the listening address. Passkeys belong to its host
+	// (empty: the host each request names). Required with SMTPURL.
 	PublicURL string
 	// Signup turns on self-service sign-up; it needs SMTPURL.
 	Signup bool
