@@ -75,7 +75,7 @@ var EventTypes = []string{
 	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted,
 	EventWebhookSecretRotated, EventWebhookDisabled, EventWebhookTested, EventWebhookRedelivered,
 	EventSecondFactorEnrolled, EventSecondFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesRegenerated,
-	EventSignInPolicyChanged, EventUserSessionsEnded,
+	EventSignInPolicyChanged, EventUserSessionsEnded, EventPasskeySignIn,
 }
 
 // The kinds of actor and target an audit event records, for the actor and

@@ -30,6 +30,12 @@ const SecondStepTTL = 10 * time.Minute
 // MaxPasskeys is how many passkeys one person may register.
 const MaxPasskeys = 20
 
+// PasskeyCeremonyTTL is how long the browser has to answer a passkey
+// challenge (to register a passkey or sign in with one) before it must
+// ask for another: long enough to find a security key, short enough that
+// a challenge seen once is soon worthless.
+const PasskeyCeremonyTTL = 5 * time.Minute
+
 // Second-factor throttling: failed codes for one person count against
 // this, within LoginWindow, besides the client's sign-in failures.
 const MaxSecondFactorFailures = 5
@@ -129,4 +135,8 @@ const (
 	EventRecoveryCodeUsed         = "RecoveryCodeUsed"
 	EventRecoveryCodesRegenerated = "RecoveryCodesRegenerated"
 	EventSignInPolicyChanged      = "SignInPolicyChanged"
+	// EventPasskeySignIn is a sign-in with a passkey, without a password
+	// or as the second step after it: recorded in the account the session
+	// opened in.
+	EventPasskeySignIn = "PasskeySignIn"
 )

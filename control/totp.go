@@ -123,7 +123,11 @@ func secondFactors(tx Tx, userID int64) (f keyplane.SecondFactors, err error) {
 	case keyplane.ErrorCode(err) != keyplane.CodeNotFound:
 		return f, err
 	}
-	f.RecoveryCodes, err = tx.CountRecoveryCodes(userID)
+	if f.RecoveryCodes, err = tx.CountRecoveryCodes(userID); err != nil {
+		return f, err
+	}
+	keys, err := tx.Passkeys(userID)
+	f.Passkeys = publicPasskeys(keys)
 	return f, err
 }
 

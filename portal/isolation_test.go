@@ -179,7 +179,7 @@ func TestTenantsAreIsolatedOnEveryPortalRoute(t *testing.T) {
 
 	// Each route's ids: A's, and ones that exist nowhere.
 	// A session of A's person, whose handle another account's people try.
-	aToken, _, err := e.svc.SignIn(ctx, a.names[3], password, "192.0.2.9")
+	aToken, _, err := e.svc.SignIn(ctx, a.person.Email, password, "192.0.2.9")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -101,6 +101,7 @@ func newSiteTour(t *testing.T) siteTour {
 			{name: "usage", path: "/usage", ready: ".chart svg"},
 			{name: "usage-keyset", path: "/usage?entity=keyset&id=" + itoa(k.ID), ready: ".chart svg"},
 			{name: "account", path: "/account", ready: ".side"},
+			{name: "two-factor", path: "/account/two-factor", ready: "#add-passkey"},
 			{name: "api-management", path: "/account/api-management", ready: "#create-integration"},
 			{name: "integration-new", path: "/account/api-management/new", ready: "#perm-0"},
 			{name: "integration", path: ins, ready: "#generate-open"},

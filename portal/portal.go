@@ -44,7 +44,10 @@ type Portal struct {
 	log   *slog.Logger
 	now   func() time.Time
 	proxy bool
-	pages map[string]*template.Template
+	// publicURL is the operator's --public-url, which passkeys belong to;
+	// empty: the address each request came to.
+	publicURL string
+	pages     map[string]*template.Template
 }
 
 // Options adjusts a Portal; the zero value suits a server reached directly.
@@ -58,6 +61,10 @@ type Options struct {
 	// cookie Secure. Without a proxy these headers are ignored, since any
 	// client can send them.
 	TrustProxy bool
+	// PublicURL is the address people's browsers reach the portal at
+	// (serve --public-url); passkeys belong to its host name. Empty: the
+	// host each request names, which suits a server reached directly.
+	PublicURL string
 }
 
 // New returns the portal over svc.
@@ -68,7 +75,7 @@ func New(svc *control.Service, log *slog.Logger, o Options) *Portal {
 	if o.Now == nil {
 		o.Now = wallclock.Now
 	}
-	p := &Portal{svc: svc, log: log, now: o.Now, proxy: o.TrustProxy, pages: map[string]*template.Template{}}
+	p := &Portal{svc: svc, log: log, now: o.Now, proxy: o.TrustProxy, publicURL: o.PublicURL, pages: map[string]*template.Template{}}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -130,6 +137,10 @@ func (p *Portal) routes() []route {
 		{"POST /login", http.HandlerFunc(p.login)},
 		{"GET /login/second-factor", http.HandlerFunc(p.secondFactorForm)},
 		{"POST /login/second-factor", http.HandlerFunc(p.secondFactor)},
+		{"POST /login/second-factor/passkey/options", http.HandlerFunc(p.passkeySecondStepOptions)},
+		{"POST /login/second-factor/passkey", http.HandlerFunc(p.passkeySecondStep)},
+		{"POST /login/passkey/options", http.HandlerFunc(p.passkeySignInOptions)},
+		{"POST /login/passkey", http.HandlerFunc(p.passkeySignIn)},
 		{"POST /logout", http.HandlerFunc(p.logout)},
 		{"GET /setup", http.HandlerFunc(p.setupForm)},
 		{"POST /setup", http.HandlerFunc(p.setup)},
@@ -158,6 +169,9 @@ func (p *Portal) routes() []route {
 		{"POST /account/two-factor/totp/remove", p.signedIn(p.removeTOTP)},
 		{"POST /account/two-factor/recovery-codes", p.signedIn(p.regenerateCodes)},
 		{"GET /account/two-factor/recovery-codes/shown", p.signedIn(p.codesShown)},
+		{"POST /account/two-factor/passkeys/options", p.signedIn(p.passkeyRegistrationOptions)},
+		{"POST /account/two-factor/passkeys", p.signedIn(p.addPasskey)},
+		{"POST /account/two-factor/passkeys/remove", p.signedIn(p.removePasskey)},
 		{"GET /account/api-management", p.signedIn(p.integrations)},
 		{"GET /account/api-management/new", p.signedIn(p.newIntegrationForm)},
 		{"POST /account/api-management/new", p.signedIn(p.createIntegration)},

@@ -86,6 +86,12 @@ func (p *Portal) secondFactor(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	p.secondStepFailed(w, r, err, st, next)
+}
+
+// secondStepFailed shows the second step again with err, or starts the
+// sign-in again when the waiting one is gone.
+func (p *Portal) secondStepFailed(w http.ResponseWriter, r *http.Request, err error, st control.SecondStep, next string) {
 	switch keyplane.ErrorCode(err) {
 	case keyplane.CodeInvalid, keyplane.CodeTooManyRequests, keyplane.CodeUnavailable:
 	case keyplane.CodeUnauthorized:

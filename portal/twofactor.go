@@ -24,6 +24,9 @@ type twoFactorPage struct {
 	// Required tells that an account of the person requires two factors
 	// and they have none yet: nothing else opens until they enrol.
 	Required bool
+	// PasskeyErrors are the passkey forms' errors, beside their fields
+	// (their password field is not the authenticator's).
+	PasskeyErrors map[string][]string
 }
 
 func (p *Portal) twoFactorData(r *http.Request, s *session, page twoFactorPage) (twoFactorPage, error) {
@@ -59,11 +62,22 @@ func (p *Portal) twoFactor(w http.ResponseWriter, r *http.Request, s *session) e
 // twoFactorFailed shows the page again with a form's errors beside its
 // fields, or hands err on when it is not about the form.
 func (p *Portal) twoFactorFailed(w http.ResponseWriter, r *http.Request, s *session, err error, fields ...string) error {
+	return p.twoFactorShowErrors(w, r, s, err, twoFactorPage{Errors: fieldErrors(err, fields...)})
+}
+
+// passkeyFailed is twoFactorFailed for the passkey forms.
+func (p *Portal) passkeyFailed(w http.ResponseWriter, r *http.Request, s *session, err error, fields ...string) error {
+	return p.twoFactorShowErrors(w, r, s, err, twoFactorPage{PasskeyErrors: fieldErrors(err, fields...)})
+}
+
+// twoFactorShowErrors shows the page again with the errors in page, or
+// hands err on when it is not about a form.
+func (p *Portal) twoFactorShowErrors(w http.ResponseWriter, r *http.Request, s *session, err error, page twoFactorPage) error {
 	c := keyplane.ErrorCode(err)
-	if c != keyplane.CodeInvalid && c != keyplane.CodeConflict && c != keyplane.CodeTooManyRequests {
+	if c != keyplane.CodeInvalid && c != keyplane.CodeConflict && c != keyplane.CodeTooManyRequests && c != keyplane.CodeUnauthorized {
 		return err
 	}
-	page, perr := p.twoFactorData(r, s, twoFactorPage{Errors: fieldErrors(err, fields...)})
+	page, perr := p.twoFactorData(r, s, page)
 	if perr != nil {
 		return perr
 	}

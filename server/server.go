@@ -69,7 +69,8 @@ type Config struct {
 	SMTPURL, SMTPFrom, SMTPPasswordFile string
 	// PublicURL is the base of links in e-mails and of the setup link, as
 	// people's browsers reach the server (https://keyplane.example.com);
-	// empty means the listening address. Required with SMTPURL.
+	// empty means the listening address. Passkeys belong to its host
+	// (empty: the host each request names). Required with SMTPURL.
 	PublicURL string
 	// Signup turns on self-service sign-up; it needs SMTPURL.
 	Signup bool
@@ -165,7 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The MCP endpoint is a handler tree of its own beside /v2; its tools
 	// call the API handler in process (see mcp.NewHTTPHandler).
 	handler := routes(api, mcp.NewHTTPHandler(api, svc.Authenticate, log, "", cfg.TrustProxy),
-		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy}).Handler())
+		portal.New(svc, log, portal.Options{Now: now, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL}).Handler())
 
 	srv := &http.Server{
 		Handler:           secureHeaders(handler, tlsConfig != nil),

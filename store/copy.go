@@ -144,6 +144,16 @@ var copyTables = []copyTable{
 		{"user_id", colInt}, {"hash", colBlob}, {"used_at", colIntNull}}},
 	{name: "pending_signins", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"created_at", colInt}, {"expires_at", colInt}}},
+	{name: "passkeys", orderBy: "id", identity: true, autoincrement: true, cols: []copyCol{
+		{"id", colInt}, {"user_id", colInt}, {"name", colText}, {"credential_id", colBlob}, {"public_key", colBlob},
+		{"user_handle", colBlob}, {"sign_count", colInt}, {"aaguid", colBlob}, {"backup_eligible", colInt},
+		{"backup_state", colInt}, {"transports", colText}, {"attestation_format", colText}, {"created_at", colInt},
+		{"last_used_at", colIntNull}}},
+	// Ceremonies under way move too: a passkey being added or used
+	// across a move still completes.
+	{name: "webauthn_ceremonies", orderBy: "challenge", cols: []copyCol{
+		{"challenge", colText}, {"kind", colText}, {"user_id", colIntNull}, {"session", colText},
+		{"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "signin_policies", orderBy: "account_id", cols: []copyCol{
 		{"account_id", colInt}, {"require_two_factors", colInt}, {"idle_minutes", colInt}, {"lifetime_minutes", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{

@@ -44,7 +44,8 @@ func (t *txn) RequiresTwoFactors(userID int64) (bool, error) {
 // second factor (a confirmed authenticator or a passkey).
 func (t *txn) EnrolledMembers(accountID int64) (map[int64]bool, error) {
 	rows, err := t.query(`SELECT m.user_id FROM memberships m WHERE m.account_id = $1 AND (
-		EXISTS (SELECT 1 FROM totp_secrets s WHERE s.user_id = m.user_id AND s.confirmed_at IS NOT NULL))`, accountID)
+		EXISTS (SELECT 1 FROM totp_secrets s WHERE s.user_id = m.user_id AND s.confirmed_at IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = m.user_id))`, accountID)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func (t *txn) DeleteTOTP(userID int64) error {
 }
 
 // secondFactorTables hold a person's second factors and waiting sign-ins.
-var secondFactorTables = []string{"totp_secrets", "recovery_codes", "pending_signins"}
+var secondFactorTables = []string{"totp_secrets", "recovery_codes", "pending_signins", "passkeys", "webauthn_ceremonies"}
 
 // deleteSecondFactors deletes them with the person's last membership.
 func (t *txn) deleteSecondFactors(userID int64) error {

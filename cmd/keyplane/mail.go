@@ -28,7 +28,7 @@ func (m *mailFlags) add(cmd *cobra.Command, getenv func(string) string) {
 	cmd.Flags().StringVar(&m.smtpURL, "smtp-url", "", "mail server for invitations, password resets and sign-ups: smtp://user:password@host:587 (STARTTLS, required unless the host is this machine) or smtps://user:password@host:465 (TLS) (env KEYPLANE_SMTP_URL)")
 	cmd.Flags().StringVar(&m.from, "smtp-from", getenv("KEYPLANE_SMTP_FROM"), "the From of messages, e.g. \"Keyplane <noreply@example.com>\" (env KEYPLANE_SMTP_FROM)")
 	cmd.Flags().StringVar(&m.passwordFile, "smtp-password-file", getenv("KEYPLANE_SMTP_PASSWORD_FILE"), "file whose first line is the mail server's password, instead of putting it in --smtp-url (env KEYPLANE_SMTP_PASSWORD_FILE)")
-	cmd.Flags().StringVar(&m.publicURL, "public-url", getenv("KEYPLANE_PUBLIC_URL"), "the address people's browsers reach this server at, the base of links in e-mails and of the setup link, e.g. https://keyplane.example.com (env KEYPLANE_PUBLIC_URL)")
+	cmd.Flags().StringVar(&m.publicURL, "public-url", getenv("KEYPLANE_PUBLIC_URL"), "the address people's browsers reach this server at: the base of links in e-mails and of the setup link, and the site passkeys belong to, e.g. https://keyplane.example.com (env KEYPLANE_PUBLIC_URL)")
 	checkFirst(cmd, func() error {
 		if !cmd.Flags().Changed("smtp-url") {
 			m.smtpURL = getenv("KEYPLANE_SMTP_URL")
