@@ -227,6 +227,9 @@ type Session struct {
 	// Enrol marks the session of a person who must enrol a second factor
 	// before anything else (an account of theirs requires two factors).
 	Enrol bool
+	// SSOAccount is the account whose provider opened the session (0: a
+	// password or a link did): it acts in that account only.
+	SSOAccount int64
 }
 
 // SessionTTL is how long a sign-in lasts.

@@ -37,6 +37,7 @@ type Tx interface {
 	SecondFactorTx
 	RecoveryCodeTx
 	SignInPolicyTx
+	SSOTx
 	AuditTx
 	OEMTx
 	IdempotencyTx

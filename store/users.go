@@ -230,8 +230,8 @@ func (t *txn) DeleteUser(accountID, id int64) error {
 
 // InsertSession implements control.Tx.
 func (t *txn) InsertSession(s keyplane.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol) VALUES ($1, $2, $3, $4, $5, $6)`,
-		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol))
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol, sso_account) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol), s.SSOAccount)
 	return err
 }
 
@@ -247,10 +247,10 @@ func (t *txn) SessionByHash(hash []byte) (keyplane.Session, keyplane.User, error
 	var c, e, enrol int64
 	var r userRow
 	// A session whose membership is gone is no session.
-	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, `+userCols+`
+	err := t.queryRow(`SELECT s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, s.sso_account, `+userCols+`
 		FROM sessions s JOIN users u ON u.id = s.user_id JOIN memberships m ON m.user_id = s.user_id AND m.account_id = s.account_id
 		WHERE s.token_hash = $1`, hash).
-		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e, &enrol}, r.dest()...)...)
+		Scan(append([]any{&s.TokenHash, &s.UserID, &s.AccountID, &c, &e, &enrol, &s.SSOAccount}, r.dest()...)...)
 	s.Enrol = enrol == 1
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, keyplane.User{}, keyplane.Errorf(keyplane.CodeNotFound, "session: not found")
