@@ -187,6 +187,9 @@ func (p *Portal) routes() []route {
 		{"POST /account/users/invitations/{id}/revoke", p.signedIn(p.revokeInvitation)},
 		{"POST /account/users/{id}/role", p.signedIn(p.changeRole)},
 		{"POST /account/users/policy", p.signedIn(p.setSignInPolicy)},
+		{"GET /account/sso", p.signedIn(p.ssoConfig)},
+		{"POST /account/sso", p.signedIn(p.saveSSOConfig)},
+		{"POST /account/sso/remove", p.signedIn(p.removeSSOConfig)},
 		{"GET /account/users/{id}/remove", p.signedIn(p.removeUserForm)},
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
@@ -408,7 +411,7 @@ type view struct {
 // formPages are the pages holding a state-changing form of a signed-in
 // user, whose URL must carry a form token.
 var formPages = map[string]bool{"integration-new": true, "integration": true, "integrations": true, "apps": true, "app": true,
-	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true}
+	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true, "sso-config": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -486,6 +489,8 @@ var flashes = map[string]string{
 	"passkey-added":       "The passkey was added.",
 	"passkey-removed":     "The passkey was removed.",
 	"signin-policy-saved": "The sign-in policy was saved.",
+	"sso-saved":           "Single sign-on was saved.",
+	"sso-removed":         "Single sign-on was removed: everyone signs in with a password again.",
 }
 
 // errorPage is the data of the error template.

@@ -312,3 +312,45 @@ func TestSSODomainClaimedOnce(t *testing.T) {
 		t.Fatalf("another account's SSO: %v", err)
 	}
 }
+
+func TestSSOConfigPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner@acme.test", keyplane.RoleOwner)
+	e.user("admin@acme.test", keyplane.RoleAdmin)
+	owner := e.client()
+	e.signIn(owner, "owner@acme.test")
+	r := e.get(owner, "/account/sso")
+	if r.status != http.StatusOK || !strings.Contains(r.body, e.base+control.SSOCallbackPath) {
+		t.Fatalf("/account/sso: %d", r.status)
+	}
+	form := url.Values{"issuer": {"http://evil.example"}, "client-id": {"kp"}, "domains": {"acme.test"}, "jit-role": {"viewer"},
+		"group-roles": {"eng=owner"}}
+	if r := e.post(owner, "/account/sso", form); r.status != http.StatusBadRequest || !strings.Contains(r.body, "must be https") {
+		t.Fatalf("bad form: %d", r.status)
+	}
+	form.Set("issuer", "https://login.acme.test")
+	form.Set("group-roles", "eng=admin\nops=viewer")
+	form.Set("client-secret", "s3cret")
+	if r := e.post(owner, "/account/sso", form); r.status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.status, r.body)
+	}
+	c, on, err := e.svc.SSOConfig(context.Background(), keyplane.Operator(1), 1)
+	if err != nil || !on || !c.SecretSet || len(c.GroupRoles) != 2 || c.Domains[0] != "acme.test" {
+		t.Fatalf("saved: %+v %v %v", c, on, err)
+	}
+	if r := e.get(owner, "/account/sso"); strings.Contains(r.body, "s3cret") {
+		t.Fatal("the client secret is shown")
+	}
+	// An Account Admin is not the Owner: refused, and offered nothing.
+	admin := e.client()
+	e.signIn(admin, "admin@acme.test")
+	if r := e.get(admin, "/account/sso"); r.status != http.StatusForbidden {
+		t.Fatalf("admin's /account/sso: %d", r.status)
+	}
+	if r := e.post(admin, "/account/sso/remove", nil); r.status != http.StatusForbidden {
+		t.Fatalf("admin's remove: %d", r.status)
+	}
+	if r := e.post(owner, "/account/sso/remove", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", r.status)
+	}
+}
