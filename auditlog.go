@@ -76,6 +76,7 @@ var EventTypes = []string{
 	EventWebhookSecretRotated, EventWebhookDisabled, EventWebhookTested, EventWebhookRedelivered,
 	EventSecondFactorEnrolled, EventSecondFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesRegenerated,
 	EventSignInPolicyChanged, EventUserSessionsEnded, EventPasskeySignIn,
+	EventSSOConfigChanged, EventSSOConfigRemoved, EventSSOSignIn, EventSSOSignInRefused, EventSSOBreakGlass,
 }
 
 // The kinds of actor and target an audit event records, for the actor and

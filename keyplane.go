@@ -153,6 +153,9 @@ type Principal struct {
 	UserEmail string
 	Role      Role
 	Grants    []Grant
+	// SSO is set for a person whose session their account's provider
+	// opened (single sign-on): it acts in that account only.
+	SSO bool
 	// Operator is set for the operator: `keyplane admin` on the database,
 	// or an operator key on the operator API.
 	Operator bool

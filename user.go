@@ -234,6 +234,9 @@ type Session struct {
 	LastSeenAt time.Time
 	Address    string
 	UserAgent  string
+	// SSOAccount is the account whose provider opened the session (0: a
+	// password or a link did): it acts in that account only.
+	SSOAccount int64
 }
 
 // Handle names a session in its person's list of sessions without its

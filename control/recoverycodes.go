@@ -74,6 +74,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p keyplane.Princi
 	if err := person(p); err != nil {
 		return nil, err
 	}
+	if err := personalCredentials(p); err != nil {
+		return nil, err
+	}
 	a, err := s.recheckPassword(ctx, p, ip, password)
 	if err != nil {
 		return nil, err

@@ -192,6 +192,18 @@ func (s *Service) openInFirstAccount(tx Tx, userID int64, token string, now time
 			return u, false, err
 		}
 		if usable(acc) == nil {
+			ok, glass, err := passwordMayAct(tx, m)
+			if err != nil {
+				return u, false, err
+			}
+			if !ok {
+				continue
+			}
+			if glass {
+				if err := s.breakGlass(tx, m, "password and second factor"); err != nil {
+					return u, false, err
+				}
+			}
 			return m, false, tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: m.ID, AccountID: m.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL)})
 		}
 	}

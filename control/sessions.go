@@ -24,7 +24,7 @@ const sessionTokenLen = 43
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
 	now := s.clock()
-	var found, disabled bool
+	var found, disabled, ssoOnly bool
 	var a attempt
 	var step *SecondStep
 	err = s.store.Write(ctx, func(tx Tx) (err error) {
@@ -44,14 +44,15 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	// The hash is checked outside any transaction: it takes tens of
 	// milliseconds, and writers must not queue behind it.
 	hash := dummyHash
-	if found {
+	if found && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
 	ok, err := s.checkCharged(ctx, a, hash, password)
 	if err != nil {
 		return "", keyplane.User{}, err
 	}
-	if !ok || !found {
+	// A person made by single sign-on has no password: nothing matches.
+	if !ok || !found || u.PasswordHash == "" {
 		return "", keyplane.User{}, keyplane.Errorf(keyplane.CodeUnauthorized, "E-mail or password is wrong.")
 	}
 	if token, err = keyplane.NewToken(s.rand, sessionTokenLen); err != nil {
@@ -84,6 +85,15 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 				return err
 			}
 			if usable(acc) == nil {
+				// An account requiring single sign-on is passed over,
+				// unless its Owner has a second factor (break-glass,
+				// audited when the session opens after it).
+				if ok, _, err := passwordMayAct(tx, m); err != nil {
+					return err
+				} else if !ok {
+					ssoOnly = true
+					continue
+				}
 				u = m
 				// A person with a second factor gives it before any
 				// session opens (see secondstep.go).
@@ -99,6 +109,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	})
 	if err != nil {
 		return "", keyplane.User{}, err
+	}
+	if disabled && ssoOnly {
+		return "", keyplane.User{}, errSSOOnly
 	}
 	if disabled {
 		return "", keyplane.User{}, keyplane.AccountDisabledError(u.AccountID)
@@ -159,6 +172,7 @@ func (s *Service) session(ctx context.Context, token string) (p keyplane.Princip
 	var u keyplane.User
 	var acc keyplane.Account
 	var pol keyplane.SignInPolicy
+	ssoOK := true
 	err = s.store.Read(ctx, func(tx Tx) (err error) {
 		if sess, u, err = tx.SessionByHash(hashToken(token)); err != nil {
 			return err
@@ -166,7 +180,15 @@ func (s *Service) session(ctx context.Context, token string) (p keyplane.Princip
 		if acc, err = tx.Account(u.AccountID); err != nil {
 			return err
 		}
-		pol, err = tx.SignInPolicy(u.AccountID)
+		if pol, err = tx.SignInPolicy(u.AccountID); err != nil {
+			return err
+		}
+		// A session no provider opened acts in an account requiring
+		// single sign-on only for its Owner with a second factor; the
+		// policy takes effect on the next request.
+		if sess.SSOAccount != u.AccountID {
+			ssoOK, _, err = passwordMayAct(tx, u)
+		}
 		return err
 	})
 	switch {
@@ -183,6 +205,16 @@ func (s *Service) session(ctx context.Context, token string) (p keyplane.Princip
 	}
 	if err := usable(acc); err != nil {
 		return p, sess, expires, err
+	}
+	if !ssoOK {
+		return p, sess, expires, errSSORequired(acc.ID)
+	}
+	if sess.SSOAccount != 0 {
+		// The provider vouched for the person in its account, and stands
+		// for their factors there: no enrolment is asked of them.
+		p = u.Principal()
+		p.SSO = true
+		return p, sess, expires, nil
 	}
 	if sess.Enrol {
 		// Only the person's own enrolment may go on: no rows, no access.
@@ -229,12 +261,29 @@ func (s *Service) SwitchAccount(ctx context.Context, token string, accountID int
 	if err != nil {
 		return p, err
 	}
+	if p.SSO && accountID != p.AccountID {
+		return p, keyplane.Errorf(keyplane.CodeForbidden, "You signed in with this account's single sign-on, which vouches for you here only: to act in another account, sign out and sign in there.")
+	}
 	var u keyplane.User
 	err = s.store.Write(ctx, func(tx Tx) (err error) {
 		if u, err = tx.User(accountID, p.UserID); keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 			return keyplane.Errorf(keyplane.CodeNotFound, "account %d: not found", accountID)
 		} else if err != nil {
 			return err
+		}
+		if !p.SSO && accountID != p.AccountID {
+			ok, glass, err := passwordMayAct(tx, u)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errSSORequired(accountID)
+			}
+			if glass {
+				if err := s.breakGlass(tx, u, "account switch"); err != nil {
+					return err
+				}
+			}
 		}
 		return tx.SetSessionAccount(hashToken(token), accountID)
 	})
@@ -269,6 +318,9 @@ func (s *Service) Account(ctx context.Context, id int64) (a keyplane.Account, er
 func (s *Service) ChangePassword(ctx context.Context, p keyplane.Principal, session, ip, current, next string) error {
 	if p.UserID == 0 {
 		return keyplane.Errorf(keyplane.CodeForbidden, "only a portal user has a password")
+	}
+	if err := personalCredentials(p); err != nil {
+		return err
 	}
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", next))...); err != nil {
 		return err

@@ -38,6 +38,7 @@ type Tx interface {
 	RecoveryCodeTx
 	SignInPolicyTx
 	PasskeyTx
+	SSOTx
 	AuditTx
 	OEMTx
 	IdempotencyTx

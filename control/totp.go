@@ -138,6 +138,9 @@ func (s *Service) BeginTOTP(ctx context.Context, p keyplane.Principal) (e TOTPEn
 	if err := person(p); err != nil {
 		return e, err
 	}
+	if err := personalCredentials(p); err != nil {
+		return e, err
+	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: p.UserEmail, Period: totpOpts.Period,
 		Digits: totpOpts.Digits, Algorithm: totpOpts.Algorithm, SecretSize: 20, Rand: s.rand})
 	if err != nil {
@@ -199,6 +202,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, cod
 	if err := person(p); err != nil {
 		return nil, err
 	}
+	if err := personalCredentials(p); err != nil {
+		return nil, err
+	}
 	if normalizeCode(code) == "" {
 		return nil, keyplane.Errorf(keyplane.CodeInvalid, "code: required; type the 6 digits your authenticator app shows")
 	}
@@ -253,6 +259,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, cod
 // open must not be enough to weaken the account.
 func (s *Service) RemoveTOTP(ctx context.Context, p keyplane.Principal, ip, password string) error {
 	if err := person(p); err != nil {
+		return err
+	}
+	if err := personalCredentials(p); err != nil {
 		return err
 	}
 	a, err := s.recheckPassword(ctx, p, ip, password)

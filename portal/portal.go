@@ -141,6 +141,9 @@ func (p *Portal) routes() []route {
 		{"POST /login/second-factor/passkey", http.HandlerFunc(p.passkeySecondStep)},
 		{"POST /login/passkey/options", http.HandlerFunc(p.passkeySignInOptions)},
 		{"POST /login/passkey", http.HandlerFunc(p.passkeySignIn)},
+		{"GET /login/sso", http.HandlerFunc(p.ssoForm)},
+		{"POST /login/sso", http.HandlerFunc(p.ssoBegin)},
+		{"GET " + control.SSOCallbackPath, http.HandlerFunc(p.ssoCallback)},
 		{"POST /logout", http.HandlerFunc(p.logout)},
 		{"GET /setup", http.HandlerFunc(p.setupForm)},
 		{"POST /setup", http.HandlerFunc(p.setup)},
@@ -201,6 +204,9 @@ func (p *Portal) routes() []route {
 		{"POST /account/users/invitations/{id}/revoke", p.signedIn(p.revokeInvitation)},
 		{"POST /account/users/{id}/role", p.signedIn(p.changeRole)},
 		{"POST /account/users/policy", p.signedIn(p.setSignInPolicy)},
+		{"GET /account/sso", p.signedIn(p.ssoConfig)},
+		{"POST /account/sso", p.signedIn(p.saveSSOConfig)},
+		{"POST /account/sso/remove", p.signedIn(p.removeSSOConfig)},
 		{"GET /account/users/{id}/remove", p.signedIn(p.removeUserForm)},
 		{"POST /account/users/{id}/remove", p.signedIn(p.removeUser)},
 
@@ -449,7 +455,7 @@ type view struct {
 // user, whose URL must carry a form token.
 var formPages = map[string]bool{"integration-new": true, "integration": true, "integrations": true, "apps": true, "app": true,
 	"keyset": true, "users": true, "account": true, "confirm": true, "two-factor": true,
-	"webhooks": true, "webhook": true}
+	"webhooks": true, "webhook": true, "sso-config": true}
 
 // render writes a page with its layout.
 func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, page string, s *session, title string, data any) {
@@ -535,6 +541,8 @@ var flashes = map[string]string{
 	"webhook-disabled":    "The webhook is off: nothing is sent to it, and events recorded meanwhile are not queued for it.",
 	"webhook-tested":      "A test event (WebhookTested) was queued for this webhook alone; it is sent within seconds and listed below.",
 	"redelivered":         "The delivery was queued again, with the same webhook-id; it is sent within seconds.",
+	"sso-saved":           "Single sign-on was saved.",
+	"sso-removed":         "Single sign-on was removed: everyone signs in with a password again.",
 }
 
 // errorPage is the data of the error template.

@@ -133,7 +133,7 @@ var copyTables = []copyTable{
 		{"account_id", colInt}, {"user_id", colInt}, {"level", colText}, {"target_id", colInt}}},
 	{name: "sessions", orderBy: "token_hash", cols: []copyCol{
 		{"token_hash", colBlob}, {"user_id", colInt}, {"account_id", colInt}, {"created_at", colInt}, {"expires_at", colInt},
-		{"enrol", colInt}, {"last_seen_at", colInt}, {"address", colText}, {"user_agent", colText}}},
+		{"enrol", colInt}, {"last_seen_at", colInt}, {"address", colText}, {"user_agent", colText}, {"sso_account", colInt}}},
 	{name: "login_failures", orderBy: "subject, at, attempt", cols: []copyCol{
 		{"subject", colText}, {"at", colInt}, {"attempt", colInt}}},
 	// Second factors move with their people; a TOTP secret's seal opens
@@ -156,6 +156,18 @@ var copyTables = []copyTable{
 		{"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "signin_policies", orderBy: "account_id", cols: []copyCol{
 		{"account_id", colInt}, {"require_two_factors", colInt}, {"idle_minutes", colInt}, {"lifetime_minutes", colInt}}},
+	// Single sign-on moves with its account; the client secret's seal
+	// opens under the same KEK, and sign-ins under way can complete.
+	{name: "oidc_configs", orderBy: "account_id", cols: []copyCol{
+		{"account_id", colInt}, {"issuer", colText}, {"client_id", colText}, {"client_secret", colText}, {"jit_role", colText},
+		{"groups_claim", colText}, {"require_sso", colInt}, {"updated_at", colInt}}},
+	{name: "oidc_domains", orderBy: "domain", cols: []copyCol{
+		{"domain", colText}, {"account_id", colInt}}},
+	{name: "oidc_group_roles", orderBy: "account_id, position", cols: []copyCol{
+		{"account_id", colInt}, {"position", colInt}, {"grp", colText}, {"role", colText}}},
+	{name: "sso_signins", orderBy: "token_hash", cols: []copyCol{
+		{"token_hash", colBlob}, {"account_id", colInt}, {"state", colText}, {"nonce", colText}, {"verifier", colText},
+		{"created_at", colInt}, {"expires_at", colInt}}},
 	{name: "setup_tokens", orderBy: "hash", cols: []copyCol{
 		{"hash", colBlob}, {"created_at", colInt}, {"expires_at", colInt}}},
 	// Links sent by e-mail keep working across a move.

@@ -257,7 +257,10 @@ func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
 	if err := sealPlainWebhooks(ctx, tx, s); err != nil {
 		return err
 	}
-	return sealPlainTOTP(ctx, tx, s)
+	if err := sealPlainTOTP(ctx, tx, s); err != nil {
+		return err
+	}
+	return sealPlainOIDC(ctx, tx, s)
 }
 
 // sealPlainWebhooks seals the webhook signing secrets a process without a
@@ -329,6 +332,39 @@ func sealPlainTOTP(ctx context.Context, tx *sql.Tx, s *sealer) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET secret = $1 WHERE user_id = $2`, sealed, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sealPlainOIDC seals every SSO client secret still stored in plain text
+// (” is no secret: a public client).
+func sealPlainOIDC(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	rows, err := tx.QueryContext(ctx, `SELECT account_id, client_secret FROM oidc_configs WHERE client_secret <> '' AND client_secret NOT LIKE 'enc:%'`)
+	if err != nil {
+		return err
+	}
+	plain := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var secret string
+		if err := rows.Scan(&id, &secret); err != nil {
+			rows.Close()
+			return err
+		}
+		plain[id] = secret
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for id, secret := range plain {
+		sealed, err := s.seal(id, oidcSecretPrefix, secret)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE oidc_configs SET client_secret = $1 WHERE account_id = $2`, sealed, id); err != nil {
 			return err
 		}
 	}

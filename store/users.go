@@ -230,14 +230,14 @@ func (t *txn) DeleteUser(accountID, id int64) error {
 
 // InsertSession implements control.Tx.
 func (t *txn) InsertSession(s keyplane.Session) error {
-	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol, last_seen_at, address, user_agent)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol), ms(s.CreatedAt), s.Address, s.UserAgent)
+	_, err := t.exec(`INSERT INTO sessions (token_hash, user_id, account_id, created_at, expires_at, enrol, last_seen_at, address, user_agent, sso_account)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.TokenHash, s.UserID, s.AccountID, ms(s.CreatedAt), ms(s.ExpiresAt), boolInt(s.Enrol), ms(s.CreatedAt), s.Address, s.UserAgent, s.SSOAccount)
 	return err
 }
 
 // sessionCols are a session's columns, in scanSession's order.
-const sessionCols = `s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, s.last_seen_at, s.address, s.user_agent`
+const sessionCols = `s.token_hash, s.user_id, s.account_id, s.created_at, s.expires_at, s.enrol, s.last_seen_at, s.address, s.user_agent, s.sso_account`
 
 // sessionRow scans sessionCols.
 type sessionRow struct {
@@ -246,7 +246,7 @@ type sessionRow struct {
 }
 
 func (r *sessionRow) dest() []any {
-	return []any{&r.s.TokenHash, &r.s.UserID, &r.s.AccountID, &r.c, &r.e, &r.enrol, &r.seen, &r.s.Address, &r.s.UserAgent}
+	return []any{&r.s.TokenHash, &r.s.UserID, &r.s.AccountID, &r.c, &r.e, &r.enrol, &r.seen, &r.s.Address, &r.s.UserAgent, &r.s.SSOAccount}
 }
 
 func (r *sessionRow) session() keyplane.Session {

@@ -317,6 +317,8 @@ func adminCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 		a.suspendIntegration(true), a.suspendIntegration(false), a.setIntegrationNetworks(),
 		// Admin Portal users, and the links e-mail sends them.
 		a.createUser(), a.invite(getenv), a.resetPassword(getenv),
+		// Single sign-on.
+		a.setOIDC(getenv), a.showOIDC(), a.removeOIDC(),
 		// The audit log.
 		a.verifyAudit(), a.exportAudit(),
 		// Keys of the operator API (/operator/v1).

@@ -264,7 +264,7 @@ func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64,
 			return err
 		}
 		if limits {
-			fmt.Fprintf(a.stdout, "account %d sessions: idle timeout %s, lifetime %s\n", id, orNone(pol.IdleTimeout, "none"), orNone(pol.Lifetime, "12h"))
+			fmt.Fprintf(a.stdout, "account %d sessions: idle timeout %s, lifetime %s\n", id, durationOr(pol.IdleTimeout, "none"), durationOr(pol.Lifetime, "12h"))
 		}
 	}
 	if cmd.Flags().Changed("require-two-factors") {
@@ -284,8 +284,8 @@ func (a *admin) signInPolicy(cmd *cobra.Command, svc *control.Service, id int64,
 	return err
 }
 
-// orNone writes a duration of a policy, or what 0 means for it.
-func orNone(d time.Duration, zero string) string {
+// durationOr writes a duration of a policy, or what 0 means for it.
+func durationOr(d time.Duration, zero string) string {
 	if d == 0 {
 		return zero
 	}
