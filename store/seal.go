@@ -306,42 +306,29 @@ func sealPlainWebhooks(ctx context.Context, tx *sql.Tx, s *sealer) error {
 	return nil
 }
 
+// plainSecrets is a column of secrets keyed by one id, sealed bound to
+// that id and prefix, that a process without a KEK may have written in
+// plain text.
+type plainSecrets struct {
+	table, key, column, prefix string
+}
+
 // sealPlainTOTP seals every TOTP secret still stored in plain text.
 func sealPlainTOTP(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	rows, err := tx.QueryContext(ctx, `SELECT user_id, secret FROM totp_secrets WHERE secret NOT LIKE 'enc:%'`)
-	if err != nil {
-		return err
-	}
-	plain := map[int64]string{}
-	for rows.Next() {
-		var id int64
-		var secret string
-		if err := rows.Scan(&id, &secret); err != nil {
-			rows.Close()
-			return err
-		}
-		plain[id] = secret
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for id, secret := range plain {
-		sealed, err := s.seal(id, totpPrefix, secret)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE totp_secrets SET secret = $1 WHERE user_id = $2`, sealed, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sealPlainColumn(ctx, tx, s, plainSecrets{"totp_secrets", "user_id", "secret", totpPrefix})
 }
 
 // sealPlainOIDC seals every SSO client secret still stored in plain text
 // (” is no secret: a public client).
 func sealPlainOIDC(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	rows, err := tx.QueryContext(ctx, `SELECT account_id, client_secret FROM oidc_configs WHERE client_secret <> '' AND client_secret NOT LIKE 'enc:%'`)
+	return sealPlainColumn(ctx, tx, s, plainSecrets{"oidc_configs", "account_id", "client_secret", oidcSecretPrefix})
+}
+
+// sealPlainColumn seals every value of c still stored in plain text; an
+// empty value is left as it is.
+func sealPlainColumn(ctx context.Context, tx *sql.Tx, s *sealer, c plainSecrets) error {
+	rows, err := tx.QueryContext(ctx, `SELECT `+c.key+`, `+c.column+` FROM `+c.table+
+		` WHERE `+c.column+` <> '' AND `+c.column+` NOT LIKE 'enc:%'`)
 	if err != nil {
 		return err
 	}
@@ -360,11 +347,11 @@ func sealPlainOIDC(ctx context.Context, tx *sql.Tx, s *sealer) error {
 		return err
 	}
 	for id, secret := range plain {
-		sealed, err := s.seal(id, oidcSecretPrefix, secret)
+		sealed, err := s.seal(id, c.prefix, secret)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE oidc_configs SET client_secret = $1 WHERE account_id = $2`, sealed, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+c.table+` SET `+c.column+` = $1 WHERE `+c.key+` = $2`, sealed, id); err != nil {
 			return err
 		}
 	}
