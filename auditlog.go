@@ -75,7 +75,7 @@ var EventTypes = []string{
 	EventWebhookCreated, EventWebhookUpdated, EventWebhookDeleted,
 	EventWebhookSecretRotated, EventWebhookDisabled, EventWebhookTested, EventWebhookRedelivered,
 	EventSecondFactorEnrolled, EventSecondFactorRemoved, EventRecoveryCodeUsed, EventRecoveryCodesRegenerated,
-	EventSignInPolicyChanged, EventUserSessionsEnded, EventPasskeySignIn,
+	EventSignInPolicyChanged, EventUserSessionsEnded, EventPasskeySignIn, EventSignInSucceeded, EventSignInFailed,
 	EventSSOConfigChanged, EventSSOConfigRemoved, EventSSOSignIn, EventSSOSignInRefused, EventSSOBreakGlass,
 }
 

@@ -271,6 +271,10 @@ const (
 	// EventUserSessionsEnded records an Owner or Admin signing a member
 	// out of every session in the account (Keyplane's name).
 	EventUserSessionsEnded = "UserSessionsEnded"
+	// EventSignInSucceeded and EventSignInFailed record a password
+	// sign-in, with the client's address and User-Agent (Keyplane's names).
+	EventSignInSucceeded = "SignInSucceeded"
+	EventSignInFailed    = "SignInFailed"
 	// Keyplane's names for the e-mail flows: an invitation sent (or sent
 	// again), accepted or revoked, and a password reset by its link.
 	EventInvitationSent     = "InvitationSent"

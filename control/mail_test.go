@@ -118,7 +118,7 @@ func TestInvitationIsMailedAndAcceptedOnce(t *testing.T) {
 	if is, err := svc.ListInvitations(ctx, p); err != nil || len(is) != 0 {
 		t.Errorf("pending after acceptance: %v, %v", is, err)
 	}
-	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationAccepted UserAccountAccessGranted") {
+	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationAccepted UserAccountAccessGranted SignInSucceeded") {
 		t.Errorf("audit: %s", got)
 	}
 }
@@ -345,7 +345,7 @@ func TestPasswordReset(t *testing.T) {
 	late := tokenOf(t, srv.Next(t).Link(t), control.ResetPath)
 	clk.Advance(keyplane.PasswordResetTTL)
 	wantCode(t, svc.ResetPassword(ctx, late, "yet another password"), keyplane.CodeNotFound)
-	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "UserPasswordReset") {
+	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "UserPasswordReset SignInSucceeded") {
 		t.Errorf("audit: %s", got)
 	}
 }

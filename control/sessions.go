@@ -22,7 +22,18 @@ const sessionTokenLen = 43
 // user. When the person has a second factor, no session opens: the error
 // is a *SecondStep, to be completed with CompleteSignIn.
 func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token string, u keyplane.User, err error) {
+	return s.SignInWith(ctx, email, password, ip, "")
+}
+
+// SignInWith is SignIn from a client that says what it is (its
+// User-Agent): both are recorded in the audit log with the sign-in, which
+// is recorded whether it succeeds (SignInSucceeded, in the account the
+// session opens in) or fails on the password of a person who exists
+// (SignInFailed, in each of their accounts: an address nobody uses has no
+// account to tell).
+func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
+	from := map[string]any{"address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)}
 	now := s.clock()
 	var found, disabled, ssoOnly bool
 	var a attempt
@@ -53,6 +64,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 	}
 	// A person made by single sign-on has no password: nothing matches.
 	if !ok || !found || u.PasswordHash == "" {
+		if found {
+			if err := s.store.Write(ctx, func(tx Tx) error {
+				return s.recordPerson(tx, u.ID, keyplane.EventSignInFailed, from, true)
+			}); err != nil {
+				return "", keyplane.User{}, err
+			}
+		}
 		return "", keyplane.User{}, keyplane.Errorf(keyplane.CodeUnauthorized, "E-mail or password is wrong.")
 	}
 	if token, err = keyplane.NewToken(s.rand, sessionTokenLen); err != nil {
@@ -101,7 +119,10 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 				if step, enrol, err = s.secondStep(tx, u.ID, now); err != nil || step != nil {
 					return err
 				}
-				return tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL), Enrol: enrol})
+				if err := tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL), Enrol: enrol}); err != nil {
+					return err
+				}
+				return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil, withEmail(from, u.Email))
 			}
 		}
 		disabled = true

@@ -3,10 +3,12 @@ package control_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/control"
 )
 
 // A person lists their sessions (where and when each was last used, which
@@ -106,5 +108,53 @@ func TestSessionsListedEndedAndLimited(t *testing.T) {
 	clk.Advance(25 * time.Minute) // 2 h 5 min since it opened
 	if _, _, err := svc.SessionFrom(ctx, tok, from); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 		t.Errorf("a session past the account's lifetime: %v, want signed out", err)
+	}
+}
+
+// Password sign-ins are audited with the client's address and browser: a
+// success in the account the session opens in, a wrong password of a
+// person in each of their accounts; an address nobody uses leaves nothing.
+func TestSignInsAreAudited(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	mustUser(t, svc, 1, "pat@example.com", keyplane.RoleViewer)
+	other, err := svc.CreateAccount(ctx, keyplane.InstallOperator, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.CreateUser(ctx, keyplane.Operator(other.ID), control.NewUser{Email: "pat@example.com", Role: keyplane.RoleViewer}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.SignInWith(ctx, "pat@example.com", accountsPassword, "192.0.2.7", "Firefox/140"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.SignInWith(ctx, "pat@example.com", "wrong password!", "192.0.2.8", "curl/8"); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	if _, _, err := svc.SignInWith(ctx, "nobody@example.com", "wrong password!", "192.0.2.9", "curl/8"); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
+		t.Fatalf("an unknown address: %v", err)
+	}
+	events := func(account int64) []string {
+		var out []string
+		err := svc.ExportAudit(ctx, account, func(e keyplane.AuditEvent) error {
+			if e.Type == keyplane.EventSignInSucceeded || e.Type == keyplane.EventSignInFailed {
+				out = append(out, e.Type+" "+string(e.After))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want1 := []string{
+		`SignInSucceeded {"address":"192.0.2.7","email":"pat@example.com","userAgent":"Firefox/140"}`,
+		`SignInFailed {"address":"192.0.2.8","email":"pat@example.com","userAgent":"curl/8"}`,
+	}
+	if got := events(1); strings.Join(got, "\n") != strings.Join(want1, "\n") {
+		t.Errorf("account 1's sign-in events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want1, "\n"))
+	}
+	if got := events(other.ID); len(got) != 1 || !strings.HasPrefix(got[0], "SignInFailed ") {
+		t.Errorf("the other account's sign-in events: %v, want the failure only", got)
 	}
 }

@@ -40,7 +40,7 @@ func (p *Portal) loginForm(w http.ResponseWriter, r *http.Request) {
 func (p *Portal) login(w http.ResponseWriter, r *http.Request) {
 	email, password := r.PostFormValue("email"), r.PostFormValue("password")
 	next := localNext(r.PostFormValue("next"))
-	token, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	token, _, err := p.svc.SignInWith(r.Context(), email, password, p.clientIP(r), r.UserAgent())
 	if p.toSecondStep(w, r, err, next) { // the password was right; a second factor is due
 		return
 	}
@@ -110,7 +110,7 @@ func (p *Portal) setup(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "setup", nil, "Create the Owner", page)
 		return
 	}
-	t, _, err := p.svc.SignIn(r.Context(), email, password, p.clientIP(r))
+	t, _, err := p.svc.SignInWith(r.Context(), email, password, p.clientIP(r), r.UserAgent())
 	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
