@@ -64,7 +64,7 @@ var EventTypes = []string{
 	EventSecretKeyRotated, EventSecretKeyExpiryChanged, EventSecretKeyDeleted,
 	EventServiceIntegrationCreated, EventServiceIntegrationDeleted, EventApiKeyCreated, EventApiKeyRevoked,
 	EventUserAccessGranted, EventUserAccessRevoked, EventUserRoleAdded, EventUserPasswordChanged,
-	EventInvitationSent, EventInvitationAccepted, EventInvitationRevoked, EventUserPasswordReset,
+	EventInvitationSent, EventInvitationAccepted, EventInvitationRevoked, EventUserPasswordReset, EventPasswordResetRequested,
 	EventOemCustomerCreated, EventOemCustomerUpdated, EventOemCustomerKeysetsAssigned,
 	EventAccountPartnerChanged,
 	EventAccountCreated, EventAccountRenamed, EventAccountDisabled, EventAccountEnabled,

@@ -281,6 +281,9 @@ const (
 	EventInvitationAccepted = "InvitationAccepted"
 	EventInvitationRevoked  = "InvitationRevoked"
 	EventUserPasswordReset  = "UserPasswordReset"
+	// EventPasswordResetRequested records a reset link mailed at a
+	// person's request, with the client's address and User-Agent.
+	EventPasswordResetRequested = "PasswordResetRequested"
 	// The account's own lifecycle (Keyplane's names): created, renamed,
 	// disabled and enabled by the operator; renamed also by its Owner.
 	EventAccountCreated  = "AccountCreated"

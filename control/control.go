@@ -56,12 +56,13 @@ type Service struct {
 	webhookConfig WebhookConfig
 
 	// The e-mail flows: the sender (nil: none; links are handed back to be
-	// shown), the base of links, whether sign-up is on, and the messages
-	// being sent in the background.
+	// shown), the base of links and whether sign-up is on.
 	mailer    mail.Sender
 	publicURL string
 	signup    bool
-	mailWG    sync.WaitGroup
+
+	// background counts the work done after an answer (see later).
+	background sync.WaitGroup
 }
 
 // Options adjusts a Service; the zero value uses the real clock, crypto/rand

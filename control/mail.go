@@ -48,20 +48,28 @@ func (s *Service) sendNow(ctx context.Context, what string, m mail.Message) bool
 // sendLater sends m in the background: the request that asked for it is
 // answered at once, as it would be if nothing were sent (a password reset
 // for an address nobody has must not take less time than one for an
-// address somebody has). WaitMail waits for these.
+// address somebody has).
 func (s *Service) sendLater(what string, m mail.Message) {
-	s.mailWG.Add(1)
+	s.later(func(ctx context.Context) { s.sendNow(ctx, what, m) })
+}
+
+// later runs f in the background, after the request is answered: for work
+// whose time must not show in the answer's (mail, the record of a failed
+// sign-in). WaitBackground waits for it.
+func (s *Service) later(f func(context.Context)) {
+	s.background.Add(1)
 	go func() {
-		defer s.mailWG.Done()
-		s.sendNow(context.Background(), what, m)
+		defer s.background.Done()
+		f(context.Background())
 	}()
 }
 
-// WaitMail waits until the messages being sent in the background are
-// sent (or have failed), or ctx ends: a server stopping lets them finish.
-func (s *Service) WaitMail(ctx context.Context) {
+// WaitBackground waits until the work started in the background (messages
+// being sent, failed sign-ins being recorded) is done, or ctx ends: a
+// server stopping lets it finish.
+func (s *Service) WaitBackground(ctx context.Context) {
 	done := make(chan struct{})
-	go func() { s.mailWG.Wait(); close(done) }()
+	go func() { s.background.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():

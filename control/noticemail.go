@@ -12,7 +12,7 @@ import (
 // The server's own notices by e-mail, where a mail server is set up: a
 // webhook the delivery worker disabled is told to the account's Owners,
 // and each key notice to its Owners and Admins. Both are sent in the
-// background (WaitMail waits for them), after the change is committed and
+// background (WaitBackground waits for them), after the change is committed and
 // audited: a mail server that is down delays or loses a message, never
 // the change, and the audit event, the portal's banner and the server's
 // log still tell.

@@ -37,7 +37,7 @@ func TestNoticesAreMailed(t *testing.T) {
 	if n, err := svc.GiveKeyNotices(ctx, keyplane.InstallOperator); err != nil || n != 1 {
 		t.Fatalf("notices given: %d %v", n, err)
 	}
-	svc.WaitMail(ctx)
+	svc.WaitBackground(ctx)
 	var to []string
 	for range 2 {
 		m := srv.Next(t)
@@ -77,7 +77,7 @@ func TestNoticesAreMailed(t *testing.T) {
 	if err := svc.FinishWebhookDelivery(ctx, keyplane.InstallOperator, ds[0], control.AttemptResult{Answered: true, Status: 410}); err != nil {
 		t.Fatal(err)
 	}
-	svc.WaitMail(ctx)
+	svc.WaitBackground(ctx)
 	m := srv.Next(t)
 	if m.To != "owner@acme.example" || m.Header.Get("Subject") != "A webhook of Default account was disabled" {
 		t.Errorf("the webhook message: to %s, subject %q", m.To, m.Header.Get("Subject"))

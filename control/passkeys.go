@@ -455,25 +455,26 @@ var errPasskeyRefused = keyplane.Errorf(keyplane.CodeUnauthorized, "That passkey
 // person, in their first account that is not disabled, returning its
 // token. Failures are throttled per client at ip, as passwords are, and
 // per person once the passkey is known.
-func (s *Service) PasskeySignIn(ctx context.Context, rp RelyingParty, ip, credential string) (token string, u keyplane.User, err error) {
-	return s.passkeyAssertion(ctx, rp, ip, credential, "")
+func (s *Service) PasskeySignIn(ctx context.Context, rp RelyingParty, ip, userAgent, credential string) (token string, u keyplane.User, err error) {
+	return s.passkeyAssertion(ctx, rp, ip, userAgent, credential, "")
 }
 
 // CompletePasskeySignIn completes the waiting sign-in behind pending with
 // one of the person's passkeys: the browser's answer (credential) to the
 // ceremony begun by BeginPasskeySecondStep. It opens the session as
 // CompleteSignIn does, throttled as codes are.
-func (s *Service) CompletePasskeySignIn(ctx context.Context, rp RelyingParty, pending, ip, credential string) (token string, u keyplane.User, err error) {
+func (s *Service) CompletePasskeySignIn(ctx context.Context, rp RelyingParty, pending, ip, userAgent, credential string) (token string, u keyplane.User, err error) {
 	if pending == "" {
 		return "", u, errSignInGone
 	}
-	return s.passkeyAssertion(ctx, rp, ip, credential, pending)
+	return s.passkeyAssertion(ctx, rp, ip, userAgent, credential, pending)
 }
 
 // passkeyAssertion checks an answer to a sign-in ceremony: without a
 // password when pending is empty, else as the second step of that
-// waiting sign-in.
-func (s *Service) passkeyAssertion(ctx context.Context, rp RelyingParty, ip, credential, pending string) (token string, u keyplane.User, err error) {
+// waiting sign-in. The sign-in is audited as PasskeySignIn, with the
+// client's address and User-Agent.
+func (s *Service) passkeyAssertion(ctx context.Context, rp RelyingParty, ip, userAgent, credential, pending string) (token string, u keyplane.User, err error) {
 	if credential == "" {
 		return "", u, errNoCredential
 	}
@@ -588,7 +589,7 @@ func (s *Service) passkeyAssertion(ctx context.Context, rp RelyingParty, ip, cre
 			how = "second step"
 		}
 		return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventPasskeySignIn, "user", u.ID, nil,
-			map[string]any{"email": u.Email, "passkey": key.Name, "as": how})
+			map[string]any{"email": u.Email, "passkey": key.Name, "as": how, "address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err

@@ -247,7 +247,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	answer = dev.get(t, opts)
-	token, got, err := svc.PasskeySignIn(ctx, rp, "10.0.0.1", answer)
+	token, got, err := svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", answer)
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("PasskeySignIn = %+v, %v", got, err)
 	}
@@ -255,19 +255,19 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 		t.Fatalf("session = %+v, %v", sp, err)
 	}
 	// The same answer again: its challenge is used up.
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", answer)
+	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", answer)
 	wantCode(t, err, keyplane.CodeInvalid)
 	// A device whose counter went back (a copy of the key) is refused.
 	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
 	dev.counter -= 2
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", dev.get(t, opts))
+	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", dev.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	dev.counter += 5
 	// A signature by another key is refused.
 	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
 	forged := newAuthenticator(t)
 	forged.id, forged.handle, forged.counter = dev.id, dev.handle, dev.counter+10
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", forged.get(t, opts))
+	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", forged.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 
 	// With a passkey, a password opens only a second step, which the
@@ -280,7 +280,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token, got, err = svc.CompletePasskeySignIn(ctx, rp, st.Token, "10.0.0.1", dev.get(t, opts)); err != nil || got.ID != u.ID {
+	if token, got, err = svc.CompletePasskeySignIn(ctx, rp, st.Token, "10.0.0.1", "", dev.get(t, opts)); err != nil || got.ID != u.ID {
 		t.Fatalf("CompletePasskeySignIn = %+v, %v", got, err)
 	}
 	if _, _, err := svc.Session(ctx, token); err != nil {
@@ -294,7 +294,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	addPasskey(t, svc, bob.Principal(), bobDev, "Phone")
 	bst := signInStep(t, svc, "bob@example.com")
 	opts, _ = svc.BeginPasskeySecondStep(ctx, rp, bst.Token)
-	_, _, err = svc.CompletePasskeySignIn(ctx, rp, bst.Token, "10.0.0.1", dev.get(t, opts))
+	_, _, err = svc.CompletePasskeySignIn(ctx, rp, bst.Token, "10.0.0.1", "", dev.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 
 	// Removal asks the password again; another person's passkey is
@@ -320,7 +320,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	}
 	// A removed passkey signs no one in.
 	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", dev.get(t, opts))
+	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", dev.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	// Without a second factor, the password alone opens a session again.
 	if _, _, err := svc.SignIn(ctx, "ada@example.com", pw, "10.0.0.1"); err != nil {
@@ -357,7 +357,7 @@ func TestPasskeyFailuresAreThrottled(t *testing.T) {
 			t.Fatal(err)
 		}
 		forged.counter = dev.counter + 100
-		_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", forged.get(t, opts))
+		_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", forged.get(t, opts))
 		want := keyplane.CodeUnauthorized
 		if i == keyplane.MaxSecondFactorFailures {
 			want = keyplane.CodeTooManyRequests
@@ -367,7 +367,7 @@ func TestPasskeyFailuresAreThrottled(t *testing.T) {
 	// The person's own device is refused too, for now: the guesses were
 	// against them.
 	opts, _ := svc.BeginPasskeySignIn(ctx, rp)
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.2", dev.get(t, opts))
+	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.2", "", dev.get(t, opts))
 	if keyplane.ErrorCode(err) != keyplane.CodeTooManyRequests {
 		t.Fatalf("after too many failures: %v", err)
 	}

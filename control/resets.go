@@ -13,8 +13,10 @@ import (
 // server can make it, in time: the same transaction runs either way (it
 // charges the request to the address and to the client ip, refusing with
 // TooManyRequests past keyplane.MaxMailRequestsAddress and
-// MaxMailRequestsClient), and the message goes out in the background.
-func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) error {
+// MaxMailRequestsClient), and the message goes out in the background,
+// as does the PasswordResetRequested record (with the client's address and
+// User-Agent) in each of the person's accounts.
+func (s *Service) RequestPasswordReset(ctx context.Context, email, ip, userAgent string) error {
 	if s.mailer == nil {
 		return noMail("Password reset by e-mail", "ask the operator of this Keyplane for a reset link (keyplane admin reset-password)")
 	}
@@ -27,23 +29,30 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip string) er
 		return err
 	}
 	now := s.clock()
-	var found bool
+	var person keyplane.User
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if _, err := s.reserveAttempt(tx, mailSubjects(email, ip)); err != nil {
 			return err
 		}
-		person, err := tx.UserByEmail(email)
+		person, err = tx.UserByEmail(email)
 		if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
 			return nil
 		} else if err != nil {
 			return err
 		}
-		found = true
 		return tx.InsertPasswordReset(hashToken(token), person.ID, now, now.Add(keyplane.PasswordResetTTL))
 	})
-	if err != nil || !found {
+	if err != nil || person.ID == 0 {
 		return err
 	}
+	from := map[string]any{"address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)}
+	s.later(func(ctx context.Context) {
+		if err := s.store.Write(ctx, func(tx Tx) error {
+			return s.recordPerson(tx, person.ID, keyplane.EventPasswordResetRequested, from, true)
+		}); err != nil {
+			s.log.Warn("recording a password reset request", "err", err)
+		}
+	})
 	s.sendLater("password reset", s.resetMessage(email, token))
 	return nil
 }

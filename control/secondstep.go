@@ -70,7 +70,9 @@ func (s *Service) PendingSignIn(ctx context.Context, token string) (st SecondSte
 // returning its token. A code is accepted once: an authenticator's code
 // of a step already used, or a recovery code used before, is refused.
 // Codes are throttled as passwords are, per person and per client at ip.
-func (s *Service) CompleteSignIn(ctx context.Context, pending, ip, code string) (token string, u keyplane.User, err error) {
+// The sign-in is audited as SignInSucceeded, with the factor, the client's
+// address and its User-Agent.
+func (s *Service) CompleteSignIn(ctx context.Context, pending, ip, userAgent, code string) (token string, u keyplane.User, err error) {
 	if normalizeCode(code) == "" {
 		return "", u, keyplane.Errorf(keyplane.CodeInvalid, "code: required; type the code your authenticator app shows, or a recovery code")
 	}
@@ -147,8 +149,15 @@ func (s *Service) CompleteSignIn(ctx context.Context, pending, ip, code string) 
 				return err
 			}
 		}
-		u, disabled, err = s.openInFirstAccount(tx, userID, token, now)
-		return err
+		if u, disabled, err = s.openInFirstAccount(tx, userID, token, now); err != nil || disabled {
+			return err
+		}
+		factor := "authenticator code"
+		if recovery {
+			factor = "recovery code"
+		}
+		return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil,
+			map[string]any{"email": u.Email, "secondFactor": factor, "address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err

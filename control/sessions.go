@@ -29,8 +29,8 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 // User-Agent): both are recorded in the audit log with the sign-in, which
 // is recorded whether it succeeds (SignInSucceeded, in the account the
 // session opens in) or fails on the password of a person who exists
-// (SignInFailed, in each of their accounts: an address nobody uses has no
-// account to tell).
+// (SignInFailed, in each of their accounts, after the answer: an address
+// nobody uses has no account to tell).
 func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
 	from := map[string]any{"address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)}
@@ -65,11 +65,16 @@ func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent
 	// A person made by single sign-on has no password: nothing matches.
 	if !ok || !found || u.PasswordHash == "" {
 		if found {
-			if err := s.store.Write(ctx, func(tx Tx) error {
-				return s.recordPerson(tx, u.ID, keyplane.EventSignInFailed, from, true)
-			}); err != nil {
-				return "", keyplane.User{}, err
-			}
+			// Recorded after the answer, so that its time does not tell
+			// whether the address is someone's.
+			id := u.ID // u is a result, zeroed by the return below
+			s.later(func(ctx context.Context) {
+				if err := s.store.Write(ctx, func(tx Tx) error {
+					return s.recordPerson(tx, id, keyplane.EventSignInFailed, from, true)
+				}); err != nil {
+					s.log.Warn("recording a failed sign-in", "err", err)
+				}
+			})
 		}
 		return "", keyplane.User{}, keyplane.Errorf(keyplane.CodeUnauthorized, "E-mail or password is wrong.")
 	}

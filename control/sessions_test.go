@@ -134,6 +134,7 @@ func TestSignInsAreAudited(t *testing.T) {
 	if _, _, err := svc.SignInWith(ctx, "nobody@example.com", "wrong password!", "192.0.2.9", "curl/8"); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
 		t.Fatalf("an unknown address: %v", err)
 	}
+	svc.WaitBackground(ctx) // a failure is recorded after its answer
 	events := func(account int64) []string {
 		var out []string
 		err := svc.ExportAudit(ctx, account, func(e keyplane.AuditEvent) error {

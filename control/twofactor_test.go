@@ -106,30 +106,35 @@ func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 	if _, _, err := svc.Session(ctx, st.Token); err == nil {
 		t.Fatal("the waiting sign-in's token works as a session")
 	}
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "123456")
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", "123456")
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	// A code of the step before is accepted (a phone's clock a little behind).
 	code := codeAt(t, e.Secret, clk.Now().Add(-keyplane.TOTPPeriod))
-	token, got, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", code)
+	token, got, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "Firefox/140", code)
 	if err != nil || got.ID != u.ID {
 		t.Fatalf("CompleteSignIn = %v, %v", got, err)
+	}
+	// Audited when the session opens, not when the password was right.
+	if ev := newestEvent(t, svc, 1); ev.Type != keyplane.EventSignInSucceeded ||
+		string(ev.After) != `{"address":"10.0.0.1","email":"ada@example.com","secondFactor":"authenticator code","userAgent":"Firefox/140"}` {
+		t.Errorf("the sign-in's record: %s %s", ev.Type, ev.After)
 	}
 	if sp, _, err := svc.Session(ctx, token); err != nil || sp.UserID != u.ID {
 		t.Fatalf("session = %+v, %v", sp, err)
 	}
 	// The waiting sign-in is used up.
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", code)
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", code)
 	wantCode(t, err, keyplane.CodeUnauthorized)
 
 	// Replay: the same code (and any of its step or before) is refused
 	// in a new sign-in; the next step's code works.
 	st = signInStep(t, svc, "ada@example.com")
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", code)
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", code)
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	// Two steps ahead is too far.
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codeAt(t, e.Secret, clk.Now().Add(2*keyplane.TOTPPeriod)))
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codeAt(t, e.Secret, clk.Now().Add(2*keyplane.TOTPPeriod)))
 	wantCode(t, err, keyplane.CodeUnauthorized)
-	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codeAt(t, e.Secret, clk.Now().Add(keyplane.TOTPPeriod))); err != nil {
+	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codeAt(t, e.Secret, clk.Now().Add(keyplane.TOTPPeriod))); err != nil {
 		t.Fatalf("next step's code: %v", err)
 	}
 
@@ -137,7 +142,7 @@ func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 	clk.Advance(5 * keyplane.TOTPPeriod)
 	st = signInStep(t, svc, "ada@example.com")
 	clk.Advance(keyplane.SecondStepTTL)
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codeAt(t, e.Secret, clk.Now()))
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codeAt(t, e.Secret, clk.Now()))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 }
 
@@ -152,11 +157,11 @@ func TestRecoveryCodesWorkOnce(t *testing.T) {
 	st := signInStep(t, svc, "ada@example.com")
 	// Typed in capitals, without dashes: still the code.
 	typed := strings.ToUpper(strings.ReplaceAll(codes[3], "-", " "))
-	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", typed); err != nil {
+	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", typed); err != nil {
 		t.Fatalf("recovery code: %v", err)
 	}
 	st = signInStep(t, svc, "ada@example.com")
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codes[3])
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codes[3])
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	if f, _ := svc.SecondFactors(ctx, u.Principal()); f.RecoveryCodes != 9 {
 		t.Fatalf("unused codes = %d, want 9", f.RecoveryCodes)
@@ -168,9 +173,9 @@ func TestRecoveryCodesWorkOnce(t *testing.T) {
 	if err != nil || len(fresh) != 10 {
 		t.Fatalf("regenerate = %v, %v", fresh, err)
 	}
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codes[4])
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codes[4])
 	wantCode(t, err, keyplane.CodeUnauthorized)
-	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", fresh[0]); err != nil {
+	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", fresh[0]); err != nil {
 		t.Fatalf("a new code: %v", err)
 	}
 	// Audit: enrolment, the code's use and the new codes, as the person.
@@ -200,15 +205,15 @@ func TestSecondFactorThrottled(t *testing.T) {
 	secret, _ := enrolTOTP(t, svc, clk, u.Principal())
 	st := signInStep(t, svc, "ada@example.com")
 	for range keyplane.MaxSecondFactorFailures {
-		_, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "000000")
+		_, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", "000000")
 		wantCode(t, err, keyplane.CodeUnauthorized)
 	}
 	// Past the limit, even the right code is refused, without a check.
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.2", codeAt(t, secret, clk.Now()))
+	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.2", "", codeAt(t, secret, clk.Now()))
 	wantCode(t, err, keyplane.CodeTooManyRequests)
 	clk.Advance(keyplane.LoginWindow)
 	st = signInStep(t, svc, "ada@example.com")
-	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", codeAt(t, secret, clk.Now())); err != nil {
+	if _, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codeAt(t, secret, clk.Now())); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
@@ -291,4 +296,14 @@ func TestRequireTwoFactors(t *testing.T) {
 	if err := svc.RemoveTOTP(ctx, admin.Principal(), "10.0.0.1", pw); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// newestEvent is the newest event of account's audit log.
+func newestEvent(t *testing.T, svc *control.Service, account int64) keyplane.AuditEvent {
+	t.Helper()
+	var last keyplane.AuditEvent
+	if err := svc.ExportAudit(context.Background(), account, func(e keyplane.AuditEvent) error { last = e; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return last
 }

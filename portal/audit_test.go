@@ -97,7 +97,8 @@ func TestAuditLogAnswersQuestions(t *testing.T) {
 
 	r := e.get(c, "/account/audit")
 	types := regexp.MustCompile(`<td>([A-Za-z]+)</td>`).FindAllStringSubmatch(r.body, -1)
-	if len(types) < 3 || types[0][1] != "AppRenamed" || types[1][1] != "KeysetConfigChanged" {
+	// The sign-in that opened this page is the newest.
+	if len(types) < 4 || types[0][1] != "SignInSucceeded" || types[1][1] != "AppRenamed" || types[2][1] != "KeysetConfigChanged" {
 		t.Fatalf("not newest first: %v", types)
 	}
 	for _, want := range []string{`<a href="/apps/` + itoa(old.ID) + `">app ` + itoa(old.ID) + `</a>`, `<a href="/keysets/` + itoa(k.ID) + `">keyset ` + itoa(k.ID) + `</a>`} {
@@ -149,9 +150,12 @@ func TestAuditLogAnswersQuestions(t *testing.T) {
 	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/x-ndjson" || len(lines) < 3 {
 		t.Fatalf("NDJSON export: %d %q", r.status, r.body)
 	}
-	var first map[string]any
-	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil || first["type"] != "AppRenamed" {
-		t.Errorf("NDJSON's first line %s: %v", lines[0], err)
+	// Newest first: the sign-in that opened the page, then the rename.
+	for i, want := range []string{"SignInSucceeded", "AppRenamed"} {
+		var line map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &line); err != nil || line["type"] != want {
+			t.Errorf("NDJSON's line %d %s: %v, want a %s", i+1, lines[i], err, want)
+		}
 	}
 	if r := e.get(c, "/account/audit/export?format=xml"); r.status != http.StatusBadRequest || !strings.Contains(r.body, "format: must be csv or ndjson") {
 		t.Errorf("a bad format: %d", r.status)

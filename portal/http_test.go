@@ -232,7 +232,7 @@ func TestPortalChangesAreAuditedAsTheUser(t *testing.T) {
 			t.Errorf("%s by %+v", ev.Type, ev.Actor)
 		}
 	}
-	want := []string{keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked, keyplane.EventServiceIntegrationDeleted}
+	want := []string{keyplane.EventSignInSucceeded, keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked, keyplane.EventServiceIntegrationDeleted}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
 		t.Errorf("events %v, want %v", types, want)
 	}

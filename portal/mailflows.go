@@ -50,7 +50,7 @@ func (p *Portal) forgotForm(w http.ResponseWriter, r *http.Request) {
 
 func (p *Portal) forgot(w http.ResponseWriter, r *http.Request) {
 	email := firstLine(r.PostFormValue("email"))
-	if err := p.svc.RequestPasswordReset(r.Context(), email, p.clientIP(r)); err != nil {
+	if err := p.svc.RequestPasswordReset(r.Context(), email, p.clientIP(r), r.UserAgent()); err != nil {
 		p.formError(w, r, err, "forgot", "Forgot password", func(errs map[string][]string) any {
 			return forgotPage{Email: email, Mail: p.svc.MailEnabled(), Errors: errs}
 		}, "email")

@@ -117,7 +117,7 @@ func (p *Portal) passkeySignIn(w http.ResponseWriter, r *http.Request) {
 	rp, err := p.relyingParty(r)
 	var token string
 	if err == nil {
-		if token, _, err = p.svc.PasskeySignIn(r.Context(), rp, p.clientIP(r), r.PostFormValue("credential")); err == nil {
+		if token, _, err = p.svc.PasskeySignIn(r.Context(), rp, p.clientIP(r), r.UserAgent(), r.PostFormValue("credential")); err == nil {
 			p.signedInAs(w, r, token, next)
 			return
 		}
@@ -150,7 +150,7 @@ func (p *Portal) passkeySecondStep(w http.ResponseWriter, r *http.Request) {
 		var rp control.RelyingParty
 		if rp, err = p.relyingParty(r); err == nil {
 			var session string
-			if session, _, err = p.svc.CompletePasskeySignIn(r.Context(), rp, token, p.clientIP(r), r.PostFormValue("credential")); err == nil {
+			if session, _, err = p.svc.CompletePasskeySignIn(r.Context(), rp, token, p.clientIP(r), r.UserAgent(), r.PostFormValue("credential")); err == nil {
 				p.signedInAs(w, r, session, next)
 				return
 			}

@@ -81,7 +81,7 @@ func (p *Portal) secondFactor(w http.ResponseWriter, r *http.Request) {
 	token, st, err := p.pending(r)
 	if err == nil {
 		var session string
-		if session, _, err = p.svc.CompleteSignIn(r.Context(), token, p.clientIP(r), r.PostFormValue("code")); err == nil {
+		if session, _, err = p.svc.CompleteSignIn(r.Context(), token, p.clientIP(r), r.UserAgent(), r.PostFormValue("code")); err == nil {
 			p.signedInAs(w, r, session, next)
 			return
 		}

@@ -231,7 +231,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// Messages still being sent (a password reset's) get the rest of
 	// the grace.
-	svc.WaitMail(sctx)
+	svc.WaitBackground(sctx)
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
