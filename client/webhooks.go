@@ -18,10 +18,10 @@ type Webhook struct {
 	Enabled     bool     `json:"enabled"`
 	// DisabledAt and DisabledReason say when and why the webhook was
 	// turned off (on request, a 410, a day of failures); nil while enabled.
-	DisabledAt     *time.Time `json:"disabledAt"`
-	DisabledReason *string    `json:"disabledReason"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
+	DisabledAt     *Time   `json:"disabledAt"`
+	DisabledReason *string `json:"disabledReason"`
+	CreatedAt      Time    `json:"createdAt"`
+	UpdatedAt      Time    `json:"updatedAt"`
 	// Secret is the signing secret (whsec_…): only in the answers of
 	// CreateWebhook and RotateWebhookSecret, the only times it is shown.
 	Secret string `json:"secret,omitempty"`
@@ -35,16 +35,16 @@ type WebhookDelivery struct {
 	EventID   string `json:"eventId"`
 	EventType string `json:"eventType"`
 	// MessageID is the webhook-id header, the same on every attempt.
-	MessageID      string     `json:"messageId"`
-	Status         string     `json:"status"` // pending, delivered or failed
-	Attempts       int        `json:"attempts"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	LastAttemptAt  *time.Time `json:"lastAttemptAt"`
-	NextAttemptAt  *time.Time `json:"nextAttemptAt"`
-	ResponseStatus *int       `json:"responseStatus"`
-	Error          *string    `json:"error"`
-	LatencyMs      *int64     `json:"latencyMs"`
-	DeliveredAt    *time.Time `json:"deliveredAt"`
+	MessageID      string  `json:"messageId"`
+	Status         string  `json:"status"` // pending, delivered or failed
+	Attempts       int     `json:"attempts"`
+	CreatedAt      Time    `json:"createdAt"`
+	LastAttemptAt  *Time   `json:"lastAttemptAt"`
+	NextAttemptAt  *Time   `json:"nextAttemptAt"`
+	ResponseStatus *int    `json:"responseStatus"`
+	Error          *string `json:"error"`
+	LatencyMs      *int64  `json:"latencyMs"`
+	DeliveredAt    *Time   `json:"deliveredAt"`
 }
 
 // NewWebhook is what CreateWebhook registers.

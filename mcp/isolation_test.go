@@ -25,7 +25,7 @@ import (
 // never hold A's rows, and nothing of A's changes.
 func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 	t.Parallel()
-	s := startServer(t)
+	s := webhookServer(t)
 	ctx := context.Background()
 	opA := keyplane.Operator(s.account)
 	if _, err := s.svc.SetPartner(ctx, keyplane.InstallOperator, s.account, true); err != nil {
@@ -47,12 +47,33 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keysA := s.client(s.key("A's reader", append(fullAccess, "account:oem-customer:rw")...))
+	keysA := s.client(s.key("A's reader", append(fullAccess, "account:oem-customer:rw", "account:webhook:rw")...))
 	secrets, err := keysA.ListSecretKeys(ctx, itoa(ks.ID), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	prefix := secrets[len(secrets)-1].SecretKey[:11]
+	hook, err := keysA.CreateWebhook(ctx, client.NewWebhook{URL: newReceiver(t).URL + "/zephyr", Description: "Zephyr hook", Events: []string{"*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := keysA.TestWebhook(ctx, hook.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A's state is compared before and after: let the worker deliver first.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ds, err := keysA.WebhookDeliveries(ctx, hook.ID, "pending", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's deliveries are still pending after 10 s: %+v", ds)
+		}
+	}
 	stateA := func() string {
 		var parts []any
 		apps, err := keysA.ListApps(ctx, client.ListOptions{Limit: 100})
@@ -65,6 +86,10 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 		parts = append(parts, sk, err)
 		c, err := keysA.GetCustomer(ctx, itoa(cust.ID))
 		parts = append(parts, c, err)
+		w, err := keysA.GetWebhook(ctx, hook.ID)
+		parts = append(parts, w, err)
+		ds, err := keysA.WebhookDeliveries(ctx, hook.ID, "", 0)
+		parts = append(parts, ds, err)
 		b, _ := json.Marshal(parts)
 		return string(b)
 	}
@@ -91,8 +116,10 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 	cs := overHTTP(t, s, "Bearer "+keyB.Key)
 
 	// Every operation that takes an id, with "ID" where the id goes.
-	theirs := map[string]string{"app": itoa(app.ID), "keyset": itoa(ks.ID), "customer": itoa(cust.ID), "prefix": prefix}
-	missing := map[string]string{"app": "999999", "keyset": "999998", "customer": "999997", "prefix": "sec-c-ZZZZZ"}
+	theirs := map[string]string{"app": itoa(app.ID), "keyset": itoa(ks.ID), "customer": itoa(cust.ID), "prefix": prefix,
+		"webhook": hook.ID, "delivery": sent.ID}
+	missing := map[string]string{"app": "999999", "keyset": "999998", "customer": "999997", "prefix": "sec-c-ZZZZZ",
+		"webhook": "999996", "delivery": "999995"}
 	type call struct {
 		tool, operation string
 		args            func(ids map[string]string) map[string]any
@@ -136,10 +163,23 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 			return map[string]any{"externalId": "b-1", "name": "B's", "keysetIds": []string{ids["keyset"]}}
 		}),
 		op("manage_customers", "keyset_customer", func(ids map[string]string) map[string]any { return map[string]any{"keysetId": ids["keyset"]} }),
+		op("manage_webhooks", "get", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["webhook"]} }),
+		op("manage_webhooks", "update", func(ids map[string]string) map[string]any {
+			return map[string]any{"id": ids["webhook"], "description": "taken", "enabled": false}
+		}),
+		op("manage_webhooks", "rotate_secret", func(ids map[string]string) map[string]any {
+			return map[string]any{"id": ids["webhook"], "oldSecretExpiresInSeconds": 3600}
+		}),
+		op("manage_webhooks", "deliveries", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["webhook"]} }),
+		op("manage_webhooks", "retry", func(ids map[string]string) map[string]any {
+			return map[string]any{"id": ids["webhook"], "deliveryId": ids["delivery"]}
+		}),
+		op("manage_webhooks", "test", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["webhook"]} }),
+		op("manage_webhooks", "delete", func(ids map[string]string) map[string]any { return map[string]any{"id": ids["webhook"]} }),
 		usage("app"), usage("keyset"), usage("customer"),
 	}
 	// Operations that take no id of another account's.
-	idless := []string{"manage_apps list", "manage_apps create", "whoami ", "get_usage_metrics account"}
+	idless := []string{"manage_apps list", "manage_apps create", "whoami ", "get_usage_metrics account", "manage_webhooks list", "manage_webhooks create"}
 
 	// Every operation of every tool is in one of the two lists.
 	tools, err := cs.ListTools(ctx, nil)
@@ -187,9 +227,9 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 		}
 	}
 	for _, args := range []map[string]any{{"operation": "list"}} {
-		for _, tool := range []string{"manage_apps", "manage_keysets", "manage_customers"} {
+		for _, tool := range []string{"manage_apps", "manage_keysets", "manage_customers", "manage_webhooks"} {
 			got := text(callRaw(t, cs, tool, args))
-			for _, name := range []string{"Zephyr app", "Zephyr keys", "Zephyr customer", ks.PublishKey} {
+			for _, name := range []string{"Zephyr app", "Zephyr keys", "Zephyr customer", ks.PublishKey, "Zephyr hook", "/zephyr"} {
 				if strings.Contains(got, name) {
 					t.Errorf("%s list by account B holds %q", tool, name)
 				}

@@ -4,7 +4,8 @@
 // The tools that PubNub's own MCP server offers for the Admin API keep its
 // names and argument shapes (manage_apps, manage_keysets, get_usage_metrics),
 // so prompts and agents written for it work unchanged; manage_secret_keys,
-// manage_customers (OEM) and whoami (GET /v2/me) are Keyplane's. Every tool calls the /v2 API through the public
+// manage_customers (OEM), manage_webhooks and whoami (GET /v2/me) are
+// Keyplane's. Every tool calls the /v2 API through the public
 // Go client, with the caller's API key: over stdio (keyplane mcp) the client
 // talks to a server by URL; over streamable HTTP (/mcp on the server) it
 // talks to the server's own API handler in process. Either way a tool can do
@@ -49,7 +50,7 @@ func NewServer(clientFor ClientFor, opts Options) *sdk.Server {
 		v = "dev"
 	}
 	s := sdk.NewServer(&sdk.Implementation{Name: "keyplane", Title: "Keyplane", Version: v}, &sdk.ServerOptions{
-		Instructions: "Tools to manage the apps, keysets, keyset configuration and secret keys of a Keyplane account " +
+		Instructions: "Tools to manage the apps, keysets, keyset configuration, secret keys, OEM customers and webhooks of a Keyplane account " +
 			"(a self-hosted control plane compatible with PubNub's Admin API v2), and to read its usage. " +
 			"A refused call returns the server's status and messages: read them, they name the field or the missing permission row.",
 	})
@@ -126,6 +127,32 @@ Example metrics: txn_total, mtd_txn_total, publish, subscribe_msgs, msgs_total, 
 		InputSchema:  schemaFor[CustomersInput](map[string][]any{"operation": {"list", "get", "create", "update", "assign_keysets", "keyset_customer"}}),
 		OutputSchema: inferSchema[CustomersOutput](),
 	}, t.manageCustomers)
+	sdk.AddTool(s, &sdk.Tool{
+		Name:  "manage_webhooks",
+		Title: "Manage webhooks",
+		Description: `Manages the webhooks of the account (endpoints its events are sent to, signed as Standard Webhooks says) with operations:
+- 'list': every webhook, oldest first, without secrets.
+- 'get': a webhook; data.id is required.
+- 'create': register a receiver; data.url and data.events (event types such as KeysetCreated, or ["*"] for every event) are
+  required, data.description is optional. The answer holds the signing secret (whsec_…), shown this once and never again:
+  give it to the user to store or to configure the receiver with.
+- 'update': change data.url, data.description, data.events (they replace the old ones) or data.enabled of webhook data.id;
+  only what is given changes.
+- 'delete': delete webhook data.id with its deliveries: ask the user first.
+- 'rotate_secret': give webhook data.id a new signing secret, shown this once. With data.oldSecretExpiresInSeconds (at most
+  604800) the old secret keeps signing beside it that long; without it the old secret stops at once and the receiver refuses
+  deliveries until it has the new one: ask the user first.
+- 'deliveries': the newest deliveries of webhook data.id (status, attempts, the receiver's answer, latency, next attempt);
+  data.status and data.limit filter. A delivery's id is its event's id.
+- 'retry': send delivery data.deliveryId of webhook data.id again, at once, with the same webhook-id.
+- 'test': send a test event (WebhookTested) to webhook data.id alone; answers the delivery queued.`,
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: ptr(true)},
+		InputSchema: schemaFor[WebhooksInput](map[string][]any{
+			"operation":   {"list", "get", "create", "update", "delete", "rotate_secret", "deliveries", "retry", "test"},
+			"data.status": {"pending", "delivered", "failed"},
+		}),
+		OutputSchema: inferSchema[WebhooksOutput](),
+	}, t.manageWebhooks)
 	return s
 }
 
@@ -687,5 +714,167 @@ func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, i
 		return nil, out, toolError(err)
 	}
 	out.Customer = &cu
+	return nil, out, nil
+}
+
+// --- manage_webhooks ---
+
+// WebhooksInput is manage_webhooks' argument, in the {operation, data}
+// shape of the other tools.
+type WebhooksInput struct {
+	Operation string        `json:"operation" jsonschema:"operation to perform: list, get, create, update, delete, rotate_secret, deliveries, retry or test"`
+	Data      *WebhooksData `json:"data,omitempty" jsonschema:"For 'list': not required. For 'get', 'delete', 'test': {id}. For 'create': {url, events, description?}. For 'update': {id, url?, description?, events?, enabled?}. For 'rotate_secret': {id, oldSecretExpiresInSeconds?}. For 'deliveries': {id, status?, limit?}. For 'retry': {id, deliveryId}."`
+}
+
+// WebhooksData is the data of a manage_webhooks call.
+type WebhooksData struct {
+	ID          string   `json:"id,omitempty" jsonschema:"webhook ID"`
+	URL         string   `json:"url,omitempty" jsonschema:"where the events are sent (create; update changes it): https, outside private networks, unless the server allows private targets"`
+	Description *string  `json:"description,omitempty" jsonschema:"what the receiver is, for people (create; update changes it, \"\" clears it)"`
+	Events      []string `json:"events,omitempty" jsonschema:"the event types sent, such as KeysetCreated, or [\"*\"] for every event (create; update replaces them)"`
+	Enabled     *bool    `json:"enabled,omitempty" jsonschema:"update: false stops sending; true turns the webhook back on (also one the server disabled) and gives its waiting deliveries their retries afresh"`
+	// OldSecretExpiresInSeconds mirrors manage_secret_keys'
+	// oldKeyExpiresInSeconds; the server bounds the overlap.
+	OldSecretExpiresInSeconds int    `json:"oldSecretExpiresInSeconds,omitempty" jsonschema:"rotate_secret: how long the old signing secret keeps signing beside the new one (at most 604800 seconds, 7 days); without it the old secret stops at once"`
+	Status                    string `json:"status,omitempty" jsonschema:"deliveries: only those with this status"`
+	Limit                     int    `json:"limit,omitempty" jsonschema:"deliveries: how many, newest first (1 to 100; default 20)"`
+	DeliveryID                string `json:"deliveryId,omitempty" jsonschema:"retry: the delivery to send again (its event's ID, as 'deliveries' lists it)"`
+}
+
+// WebhooksOutput is what manage_webhooks answers: webhooks and deliveries
+// as the API writes them. A webhook holds its signing secret only in the
+// answers of 'create' and 'rotate_secret'.
+type WebhooksOutput struct {
+	Webhooks   []client.Webhook         `json:"webhooks,omitzero"`
+	Total      *int                     `json:"total,omitempty"`
+	Webhook    *client.Webhook          `json:"webhook,omitempty"`
+	Deliveries []client.WebhookDelivery `json:"deliveries,omitzero"`
+	Delivery   *client.WebhookDelivery  `json:"delivery,omitempty"`
+	Deleted    string                   `json:"deleted,omitempty"`
+	Note       string                   `json:"note,omitempty"`
+}
+
+// secretNote is said beside a signing secret, the one time it is shown.
+const secretNote = "The signing secret (whsec_…) is shown this once: tell the user to give it to the receiver, which verifies each delivery's webhook-signature with it, or to store it in a secrets manager."
+
+func (t *tools) manageWebhooks(ctx context.Context, req *sdk.CallToolRequest, in WebhooksInput) (*sdk.CallToolResult, WebhooksOutput, error) {
+	var d WebhooksData
+	if in.Data != nil {
+		d = *in.Data
+	}
+	var problems []string
+	need := func(ok bool, field string) {
+		if !ok {
+			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
+		}
+	}
+	switch in.Operation {
+	case "list":
+	case "get", "delete", "test":
+		need(d.ID != "", "id")
+	case "create":
+		need(d.URL != "", "url")
+		if len(d.Events) == 0 {
+			problems = append(problems, `data.events: required for 'create' (event types, or ["*"] for every event)`)
+		}
+	case "update":
+		need(d.ID != "", "id")
+		if d.URL == "" && d.Description == nil && d.Events == nil && d.Enabled == nil {
+			problems = append(problems, "data.url, data.description, data.events or data.enabled: one is required for 'update'")
+		}
+		if d.Events != nil && len(d.Events) == 0 {
+			problems = append(problems, `data.events: name an event type, or ["*"] for every event`)
+		}
+	case "rotate_secret":
+		need(d.ID != "", "id")
+		if d.OldSecretExpiresInSeconds < 0 {
+			problems = append(problems, "data.oldSecretExpiresInSeconds: must be positive")
+		}
+	case "deliveries":
+		need(d.ID != "", "id")
+		if d.Limit != 0 && (d.Limit < 1 || d.Limit > keyplane.MaxDeliveriesLimit) {
+			problems = append(problems, fmt.Sprintf("data.limit %d: want 1 to %d deliveries", d.Limit, keyplane.MaxDeliveriesLimit))
+		}
+	case "retry":
+		need(d.ID != "", "id")
+		need(d.DeliveryID != "", "deliveryId")
+	default:
+		problems = append(problems, fmt.Sprintf("operation %q: want list, get, create, update, delete, rotate_secret, deliveries, retry or test", in.Operation))
+	}
+	if len(problems) > 0 {
+		return nil, WebhooksOutput{}, errors.New(strings.Join(problems, "; "))
+	}
+	c, err := t.clientFor(ctx, req)
+	if err != nil {
+		return nil, WebhooksOutput{}, toolError(err)
+	}
+	var out WebhooksOutput
+	var w client.Webhook
+	var dl client.WebhookDelivery
+	switch in.Operation {
+	case "list":
+		out.Webhooks, err = c.ListWebhooks(ctx)
+		if err != nil {
+			return nil, WebhooksOutput{}, toolError(err)
+		}
+		if out.Webhooks == nil {
+			out.Webhooks = []client.Webhook{}
+		}
+		out.Total = ptr(len(out.Webhooks))
+		return nil, out, nil
+	case "get":
+		w, err = c.GetWebhook(ctx, d.ID)
+	case "create":
+		n := client.NewWebhook{URL: d.URL, Events: d.Events}
+		if d.Description != nil {
+			n.Description = *d.Description
+		}
+		w, err = c.CreateWebhook(ctx, n)
+		out.Note = secretNote
+	case "update":
+		ch := client.WebhookChange{Description: d.Description, Events: d.Events, Enabled: d.Enabled}
+		if d.URL != "" {
+			ch.URL = &d.URL
+		}
+		w, err = c.UpdateWebhook(ctx, d.ID, ch)
+	case "delete":
+		if err := c.DeleteWebhook(ctx, d.ID); err != nil {
+			return nil, WebhooksOutput{}, toolError(err)
+		}
+		out.Deleted = d.ID
+		return nil, out, nil
+	case "rotate_secret":
+		var at *time.Time
+		if d.OldSecretExpiresInSeconds > 0 {
+			at = ptr(wallclock.Now().Add(time.Duration(d.OldSecretExpiresInSeconds) * time.Second))
+		}
+		w, err = c.RotateWebhookSecret(ctx, d.ID, at)
+		out.Note = secretNote + " The old secret no longer signs."
+		if at != nil {
+			out.Note = secretNote + " The old secret signs beside it until " + keyplane.FormatTime(*at) + "."
+		}
+	case "deliveries":
+		out.Deliveries, err = c.WebhookDeliveries(ctx, d.ID, d.Status, d.Limit)
+		if err != nil {
+			return nil, WebhooksOutput{}, toolError(err)
+		}
+		if out.Deliveries == nil {
+			out.Deliveries = []client.WebhookDelivery{}
+		}
+		return nil, out, nil
+	case "retry":
+		dl, err = c.RetryWebhookDelivery(ctx, d.ID, d.DeliveryID)
+	case "test":
+		dl, err = c.TestWebhook(ctx, d.ID)
+	}
+	if err != nil {
+		return nil, WebhooksOutput{}, toolError(err)
+	}
+	switch in.Operation {
+	case "retry", "test":
+		out.Delivery = &dl
+	default:
+		out.Webhook = &w
+	}
 	return nil, out, nil
 }

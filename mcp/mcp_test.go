@@ -37,14 +37,22 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
+	return startServerWith(t, nil)
+}
+
+// startServerWith starts a server whose configuration tune changes first.
+func startServerWith(t *testing.T, tune func(*server.Config)) *testServer {
+	t.Helper()
 	dsn := testdb.DSN(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{Addr: "127.0.0.1:0", Database: dsn, KEKFile: filepath.Join(t.TempDir(), "kek"),
-			Listening: func(a string) { addrc <- a }})
-	}()
+	cfg := server.Config{Addr: "127.0.0.1:0", Database: dsn, KEKFile: filepath.Join(t.TempDir(), "kek"),
+		Listening: func(a string) { addrc <- a }}
+	if tune != nil {
+		tune(&cfg)
+	}
+	go func() { done <- server.Run(ctx, cfg) }()
 	s := &testServer{t: t}
 	select {
 	case addr := <-addrc:
@@ -231,7 +239,7 @@ func TestToolList(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
 	cs := inMemory(t, s.client(s.key("k", fullAccess...)))
-	if got, want := toolNames(t, cs), []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "whoami"}; !slices.Equal(got, want) {
+	if got, want := toolNames(t, cs), []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "manage_webhooks", "whoami"}; !slices.Equal(got, want) {
 		t.Errorf("tools = %v, want %v", got, want)
 	}
 	res, err := cs.ListTools(context.Background(), nil)
@@ -456,7 +464,7 @@ func TestStreamableHTTP(t *testing.T) {
 	s := startServer(t)
 	key := s.key("assistant", "account:app:rw", "account:keyset:read")
 	cs := overHTTP(t, s, "Bearer "+key)
-	if got := toolNames(t, cs); len(got) != 6 || !slices.Contains(got, "whoami") || !slices.Contains(got, "manage_customers") {
+	if got := toolNames(t, cs); len(got) != 7 || !slices.Contains(got, "whoami") || !slices.Contains(got, "manage_customers") {
 		t.Errorf("tools over /mcp = %v", got)
 	}
 	who := call(t, cs, "whoami", map[string]any{})
@@ -685,6 +693,7 @@ func TestToolResultsAreTheAPIs(t *testing.T) {
 		"manage_customers":   `"assignedAt":{"type":"string"}`,
 		"manage_secret_keys": `"expiresAt":{"description":"when a rotated key stops working; null for the main key","type":["null","string"]}`,
 		"whoami":             `"lastUsedAt":{"type":["null","string"]}`,
+		"manage_webhooks":    `"nextAttemptAt":{"type":["null","string"]}`,
 	} {
 		if !strings.Contains(schemas[tool], want) {
 			t.Errorf("%s output schema %s, want %s", tool, schemas[tool], want)

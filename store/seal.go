@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/keyplane/keyplane"
 )
 
 // Keyset secret keys are stored sealed with AES-256-GCM under a
@@ -108,8 +110,9 @@ func ReadKEK(path string) ([]byte, error) {
 // that does not exist is created (0600) with a new random KEK, but only
 // for a database that records no KEK yet: another replica's database needs
 // that replica's file. The KEK's fingerprint is recorded on first use and
-// checked on every later one; when it is recorded, the secret keys written
-// before are sealed, in the same transaction. It returns whether it created the file.
+// checked on every later one; when it is recorded, the secrets written
+// before (plainTables) are sealed, in the same transaction. It returns
+// whether it created the file.
 func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err error) {
 	recorded, err := db.kekFingerprint(ctx)
 	if err != nil {
@@ -157,7 +160,7 @@ func (db *DB) SealSecrets(ctx context.Context, path string) (created bool, err e
 	return created, nil
 }
 
-// recordKEK records the KEK's fingerprint and seals the secret keys written
+// recordKEK records the KEK's fingerprint and seals the secrets written
 // before there was one, in one transaction. Once a fingerprint is recorded
 // every server seals what it writes, so later starts have nothing to seal
 // and skip this.
@@ -222,136 +225,107 @@ func newKEKFile(path string) ([]byte, error) {
 	return kek, nil
 }
 
-// sealPlain seals every secret key still stored in plain text.
-func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	rows, err := tx.QueryContext(ctx, `SELECT keyset_id, prefix, secret FROM secret_keys WHERE secret NOT LIKE 'enc:%'`)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		keyset         int64
-		prefix, secret string
-	}
-	var plain []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.keyset, &r.prefix, &r.secret); err != nil {
-			rows.Close()
-			return err
-		}
-		plain = append(plain, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, r := range plain {
-		sealed, err := s.seal(r.keyset, r.prefix, r.secret)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE secret_keys SET secret = $1 WHERE keyset_id = $2 AND prefix = $3`, sealed, r.keyset, r.prefix); err != nil {
-			return err
-		}
-	}
-	if err := sealPlainWebhooks(ctx, tx, s); err != nil {
-		return err
-	}
-	if err := sealPlainTOTP(ctx, tx, s); err != nil {
-		return err
-	}
-	return sealPlainOIDC(ctx, tx, s)
+// plainSecrets is a table of secrets that a process without a KEK may have
+// written in plain text: its rows are keyed by an integer column id, and
+// by a text column sub too where the key has two parts (a keyset's secret
+// keys by prefix, its push credentials by kind); each of columns holds a
+// secret sealed bound to what ad makes of the row's key and the column.
+type plainSecrets struct {
+	table, id, sub string
+	columns        []string
+	ad             func(id int64, sub, column string) []byte
 }
 
-// sealPlainWebhooks seals the webhook signing secrets a process without a
-// KEK wrote in plain text.
-func sealPlainWebhooks(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, secret, previous_secret FROM webhooks WHERE secret NOT LIKE 'enc:%' OR previous_secret NOT LIKE 'enc:%'`)
-	if err != nil {
-		return err
-	}
-	type row struct {
-		id       int64
-		secret   string
-		previous sql.NullString
-	}
-	var plain []row
-	for rows.Next() {
-		var r row
-		if err := rows.Scan(&r.id, &r.secret, &r.previous); err != nil {
-			rows.Close()
-			return err
-		}
-		plain = append(plain, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, r := range plain {
-		if !strings.HasPrefix(r.secret, sealedPrefix) {
-			if r.secret, err = s.sealWith(webhookAAD(r.id, "secret"), r.secret); err != nil {
-				return err
-			}
-		}
-		if r.previous.Valid && !strings.HasPrefix(r.previous.String, sealedPrefix) {
-			if r.previous.String, err = s.sealWith(webhookAAD(r.id, "previous_secret"), r.previous.String); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhooks SET secret = $1, previous_secret = $2 WHERE id = $3`, r.secret, r.previous, r.id); err != nil {
-			return err
+// boundTo is the ad of a secret bound to its row's id and a fixed prefix,
+// as TOTP and SSO client secrets are.
+func boundTo(prefix string) func(int64, string, string) []byte {
+	return func(id int64, _, _ string) []byte { return aad(id, prefix) }
+}
+
+// plainTables are every secret the store seals. A table that seals a new
+// kind of secret belongs here, or what a process without a KEK wrote
+// there stays in plain text.
+var plainTables = []plainSecrets{
+	{"secret_keys", "keyset_id", "prefix", []string{"secret"}, func(id int64, prefix, _ string) []byte { return aad(id, prefix) }},
+	{"push_credentials", "keyset_id", "kind", []string{"content"}, func(id int64, kind, _ string) []byte {
+		return aad(id, pushPrefix(keyplane.PushKind(kind)))
+	}},
+	{"webhooks", "id", "", []string{"secret", "previous_secret"}, func(id int64, _, column string) []byte { return webhookAAD(id, column) }},
+	{"totp_secrets", "user_id", "", []string{"secret"}, boundTo(totpPrefix)},
+	{"oidc_configs", "account_id", "", []string{"client_secret"}, boundTo(oidcSecretPrefix)}, // '' is no secret: a public client
+}
+
+// sealPlain seals every secret still stored in plain text.
+func sealPlain(ctx context.Context, tx *sql.Tx, s *sealer) error {
+	for _, c := range plainTables {
+		if err := sealPlainColumns(ctx, tx, s, c); err != nil {
+			return fmt.Errorf("sealing %s: %w", c.table, err)
 		}
 	}
 	return nil
 }
 
-// plainSecrets is a column of secrets keyed by one id, sealed bound to
-// that id and prefix, that a process without a KEK may have written in
-// plain text.
-type plainSecrets struct {
-	table, key, column, prefix string
-}
-
-// sealPlainTOTP seals every TOTP secret still stored in plain text.
-func sealPlainTOTP(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	return sealPlainColumn(ctx, tx, s, plainSecrets{"totp_secrets", "user_id", "secret", totpPrefix})
-}
-
-// sealPlainOIDC seals every SSO client secret still stored in plain text
-// (” is no secret: a public client).
-func sealPlainOIDC(ctx context.Context, tx *sql.Tx, s *sealer) error {
-	return sealPlainColumn(ctx, tx, s, plainSecrets{"oidc_configs", "account_id", "client_secret", oidcSecretPrefix})
-}
-
-// sealPlainColumn seals every value of c still stored in plain text; an
-// empty value is left as it is.
-func sealPlainColumn(ctx context.Context, tx *sql.Tx, s *sealer, c plainSecrets) error {
-	rows, err := tx.QueryContext(ctx, `SELECT `+c.key+`, `+c.column+` FROM `+c.table+
-		` WHERE `+c.column+` <> '' AND `+c.column+` NOT LIKE 'enc:%'`)
+// sealPlainColumns seals every value of c's columns still stored in plain
+// text; an empty or NULL value (no secret) is left as it is.
+func sealPlainColumns(ctx context.Context, tx *sql.Tx, s *sealer, c plainSecrets) error {
+	key := []string{c.id}
+	if c.sub != "" {
+		key = append(key, c.sub)
+	}
+	var plain, set []string
+	for i, col := range c.columns {
+		plain = append(plain, "("+col+` <> '' AND `+col+` NOT LIKE 'enc:%')`)
+		set = append(set, fmt.Sprintf("%s = $%d", col, i+1))
+	}
+	where := fmt.Sprintf("%s = $%d", c.id, len(c.columns)+1)
+	if c.sub != "" {
+		where += fmt.Sprintf(" AND %s = $%d", c.sub, len(c.columns)+2)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+strings.Join(append(key, c.columns...), ", ")+` FROM `+c.table+
+		` WHERE `+strings.Join(plain, " OR "))
 	if err != nil {
 		return err
 	}
-	plain := map[int64]string{}
+	type row struct {
+		id     int64
+		sub    string
+		values []sql.NullString
+	}
+	var found []row
 	for rows.Next() {
-		var id int64
-		var secret string
-		if err := rows.Scan(&id, &secret); err != nil {
+		r := row{values: make([]sql.NullString, len(c.columns))}
+		dest := []any{&r.id}
+		if c.sub != "" {
+			dest = append(dest, &r.sub)
+		}
+		for i := range r.values {
+			dest = append(dest, &r.values[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return err
 		}
-		plain[id] = secret
+		found = append(found, r)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for id, secret := range plain {
-		sealed, err := s.seal(id, c.prefix, secret)
-		if err != nil {
-			return err
+	for _, r := range found {
+		args := make([]any, 0, len(c.columns)+2)
+		for i, v := range r.values {
+			if v.Valid && v.String != "" && !strings.HasPrefix(v.String, sealedPrefix) {
+				if v.String, err = s.sealWith(c.ad(r.id, r.sub, c.columns[i]), v.String); err != nil {
+					return err
+				}
+			}
+			args = append(args, v)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+c.table+` SET `+c.column+` = $1 WHERE `+c.key+` = $2`, sealed, id); err != nil {
+		args = append(args, r.id)
+		if c.sub != "" {
+			args = append(args, r.sub)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE `+c.table+` SET `+strings.Join(set, ", ")+` WHERE `+where, args...); err != nil {
 			return err
 		}
 	}

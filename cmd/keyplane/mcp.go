@@ -24,7 +24,7 @@ KEYPLANE_API_KEY (or PUBNUB_API_KEY): they can do what that key may do, no more.
 
 Tools: manage_apps, manage_keysets and get_usage_metrics (the names and
 arguments of PubNub's MCP server), manage_secret_keys, manage_customers (OEM
-partner accounts) and whoami.
+partner accounts), manage_webhooks and whoami.
 
 Nothing but MCP messages is written on stdout.`,
 		Args: usageArgs(cobra.NoArgs),

@@ -69,7 +69,7 @@ func TestMCPStdio(t *testing.T) {
 		names = append(names, tl.Name)
 	}
 	slices.Sort(names)
-	if want := []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "whoami"}; !slices.Equal(names, want) {
+	if want := []string{"get_usage_metrics", "manage_apps", "manage_customers", "manage_keysets", "manage_secret_keys", "manage_webhooks", "whoami"}; !slices.Equal(names, want) {
 		t.Errorf("tools = %v, want %v", names, want)
 	}
 	out, text, isErr := callTool(cs, "manage_apps", map[string]any{"operation": "create", "data": map[string]any{"name": "From stdio"}})

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,11 +51,11 @@ func deliveriesTable(ds []client.WebhookDelivery) func(*tabwriter.Writer) {
 }
 
 // optTime writes a time the API may leave null, "-" then.
-func optTime(t *time.Time) string {
+func optTime(t *client.Time) string {
 	if t == nil {
 		return "-"
 	}
-	return keyplane.FormatTime(*t)
+	return t.String()
 }
 
 // printWebhook prints one webhook, or returns err.
