@@ -66,9 +66,9 @@ func TestUpgradeFromSchema0009KeepsEverythingWorking(t *testing.T) {
 
 			checkAccounts(t, ctx, svc)
 			p := checkAPIKeys(t, ctx, svc, old)
+			checkAudit(t, ctx, svc, p, old) // before anyone signs in (audited)
 			owner := checkPeople(t, ctx, svc, old)
 			checkSecrets(t, ctx, svc, p, old)
-			checkAudit(t, ctx, svc, p, old)
 			checkUsage(t, ctx, svc, p, old)
 			checkOEM(t, ctx, svc, p, old)
 			checkIdempotency(t, ctx, svc, p, old)
@@ -725,17 +725,19 @@ func checkNewWrites(t *testing.T, ctx context.Context, svc *control.Service, p, 
 			oldA++
 		}
 	}
+	// After the old events: the Owner's sign-in (checkPeople), then the
+	// two writes.
 	page, err := svc.ListAuditEvents(ctx, p, keyplane.AuditQuery{Limit: keyplane.MaxAuditLimit}, "")
-	if err != nil || len(page.Events) != oldA+2 {
-		t.Fatalf("account A's audit log after two writes: %d events, %v; want %d", len(page.Events), err, oldA+2)
+	if err != nil || len(page.Events) != oldA+3 || page.Events[oldA].Type != keyplane.EventSignInSucceeded {
+		t.Fatalf("account A's audit log after a sign-in and two writes: %d events, %v; want %d", len(page.Events), err, oldA+3)
 	}
-	last := page.Events[oldA:]
-	if last[0].ID != int64(oldA+1) || last[0].Type != keyplane.EventAppCreated || last[0].TargetID != app.ID || last[0].Actor.ID != o.integration ||
-		string(last[0].PrevHash) != string(page.Events[oldA-1].Hash) || last[1].Type != keyplane.EventKeysetCreated || last[1].Actor.ID != o.ownerID {
+	last := page.Events[oldA+1:]
+	if last[0].ID != int64(oldA+2) || last[0].Type != keyplane.EventAppCreated || last[0].TargetID != app.ID || last[0].Actor.ID != o.integration ||
+		string(last[0].PrevHash) != string(page.Events[oldA].Hash) || last[1].Type != keyplane.EventKeysetCreated || last[1].Actor.ID != o.ownerID {
 		t.Errorf("account A's new events: %+v", last)
 	}
 	v, err := svc.VerifyAudit(ctx)
-	if err != nil || v.Break != nil || v.Events != int64(len(o.events)+3) || len(v.Accounts) != 3 {
+	if err != nil || v.Break != nil || v.Events != int64(len(o.events)+4) || len(v.Accounts) != 3 {
 		t.Errorf("verify-audit after new writes: %+v, %v", v, err)
 	}
 }
