@@ -91,17 +91,21 @@ type SignInPolicy struct {
 }
 
 // MaxSessionLifetime bounds an account's session lifetime: no longer than
-// a sign-in lasts anyway.
-const MaxSessionLifetime = SessionTTL
+// a sign-in lasts anyway. MinSessionLimit is the shortest idle timeout or
+// lifetime: shorter would sign people out while they read a page.
+const (
+	MaxSessionLifetime = SessionTTL
+	MinSessionLimit    = 5 * time.Minute
+)
 
 // Check tells what is wrong with the policy's session limits, in the
 // terms of the flags and form fields that set them.
 func (p SignInPolicy) Check() error {
 	var msgs []string
-	if p.IdleTimeout != 0 && (p.IdleTimeout < 5*time.Minute || p.IdleTimeout > MaxSessionLifetime || p.IdleTimeout%time.Minute != 0) {
+	if p.IdleTimeout != 0 && (p.IdleTimeout < MinSessionLimit || p.IdleTimeout > MaxSessionLifetime || p.IdleTimeout%time.Minute != 0) {
 		msgs = append(msgs, "sessionIdleTimeout: whole minutes from 5m to 12h, or 0 for none")
 	}
-	if p.Lifetime != 0 && (p.Lifetime < 5*time.Minute || p.Lifetime > MaxSessionLifetime || p.Lifetime%time.Minute != 0) {
+	if p.Lifetime != 0 && (p.Lifetime < MinSessionLimit || p.Lifetime > MaxSessionLifetime || p.Lifetime%time.Minute != 0) {
 		msgs = append(msgs, "sessionLifetime: whole minutes from 5m to 12h, or 0 for the default (12h)")
 	}
 	return Invalid(msgs...)

@@ -2,9 +2,11 @@ package portal_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/keyplane/keyplane"
 )
@@ -59,5 +61,44 @@ func TestSessionsPage(t *testing.T) {
 	e.signIn(member, "member@example.com")
 	if r := e.post(member, "/account/users/"+m[0][1]+"/sessions/end", nil); r.status != http.StatusForbidden {
 		t.Errorf("a Viewer signing someone out: %d, want 403", r.status)
+	}
+}
+
+// The Owner sets the account's session limits on the Users page, in
+// minutes; wrong values are named and change nothing; a member sees them
+// and cannot change them; the idle timeout ends an unused session.
+func TestSessionLimitsForm(t *testing.T) {
+	e := newEnv(t)
+	e.user("owner@example.com", keyplane.RoleOwner)
+	e.user("member@example.com", keyplane.RoleViewer)
+	owner, member := e.client(), e.client()
+	e.signIn(owner, "owner@example.com")
+	e.signIn(member, "member@example.com")
+
+	r := e.post(owner, "/account/users/session-limits", url.Values{"sessionIdleTimeout": {"2"}, "sessionLifetime": {"half a day"}})
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "sessionIdleTimeout: a whole number of minutes from 5 to 720, or empty for none") ||
+		!strings.Contains(r.body, "sessionLifetime: a whole number of minutes from 5 to 720") || !strings.Contains(r.body, `value="half a day"`) {
+		t.Fatalf("wrong values: %d\n%s", r.status, r.body)
+	}
+	if p := e.get(owner, "/account/users"); !strings.Contains(p.body, `id="session-idle" name="sessionIdleTimeout" value=""`) {
+		t.Fatalf("wrong values changed the limits:\n%s", p.body)
+	}
+	r = e.post(owner, "/account/users/session-limits", url.Values{"sessionIdleTimeout": {"30"}, "sessionLifetime": {"480"}})
+	if r.status != http.StatusSeeOther || !strings.Contains(r.header.Get("Location"), "done=session-limits-saved") {
+		t.Fatalf("saving: %d %s %s", r.status, r.header.Get("Location"), r.body)
+	}
+	if p := e.get(owner, "/account/users"); !strings.Contains(p.body, `value="30"`) || !strings.Contains(p.body, `value="480"`) {
+		t.Errorf("the form does not show the saved limits")
+	}
+	if p := e.get(member, "/account/users"); !strings.Contains(p.body, "Sessions end after 30 minutes unused, and 480 minutes after signing in.") || strings.Contains(p.body, "/account/users/session-limits") {
+		t.Errorf("a member's Users page:\n%s", p.body)
+	}
+	if r := e.post(member, "/account/users/session-limits", url.Values{"sessionIdleTimeout": {""}}); r.status != http.StatusForbidden {
+		t.Errorf("a member setting the limits: %d", r.status)
+	}
+	// 31 minutes unused: the member's session has ended.
+	e.clock.Advance(31 * time.Minute)
+	if r := e.get(member, "/apps"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login") {
+		t.Errorf("a session unused past the idle timeout: %d %s", r.status, r.header.Get("Location"))
 	}
 }

@@ -46,6 +46,10 @@ type usersPage struct {
 	Enrolled     map[int64]bool
 	Policy       keyplane.SignInPolicy
 	CanSetPolicy bool
+	// The session limits form: its fields in minutes, as shown (the
+	// policy's, or what was sent with errors).
+	IdleMinutes, LifetimeMinutes string
+	SessionErrors                map[string][]string
 }
 
 func (p *Portal) usersPage(r *http.Request, s *session, page usersPage) (usersPage, error) {
