@@ -294,6 +294,23 @@ func TestSSORequired(t *testing.T) {
 	}
 }
 
+// The SSO page's form is answered by a redirect to the provider, which
+// the browser follows only if the page's form-action allows it (see
+// TestSSOInBrowser); every other page keeps its forms on the portal.
+func TestSSOPageFormMayLeadToTheProvider(t *testing.T) {
+	e, _ := ssoEnv(t, nil)
+	for _, r := range []answer{e.get(e.client(), "/login/sso"), e.post(e.client(), "/login/sso", url.Values{"email": {"x@unclaimed.test"}})} {
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https: http://localhost:*") {
+			t.Errorf("the SSO page's policy (%d): %s", r.status, csp)
+		}
+	}
+	for _, path := range []string{"/login", "/forgot"} {
+		if csp := e.get(e.client(), path).header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+			t.Errorf("%s: %s", path, csp)
+		}
+	}
+}
+
 func TestSSODomainClaimedOnce(t *testing.T) {
 	e, op := ssoEnv(t, nil)
 	ctx := context.Background()
