@@ -58,11 +58,21 @@ type Provider struct {
 // allowed to redirect to redirectURI; it stops when the test ends.
 func Start(t testing.TB, clientID, secret, redirectURI string) *Provider {
 	t.Helper()
+	return StartNamed(t, "127.0.0.1", clientID, secret, redirectURI)
+}
+
+// StartNamed is Start with the provider's issuer under host, a name of
+// this machine (it listens on 127.0.0.1): a browser test names it
+// localhost so that the provider is another site than a Keyplane at
+// 127.0.0.1, as in production, where cookies' SameSite rules apply.
+func StartNamed(t testing.TB, host, clientID, secret, redirectURI string) *Provider {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{Issuer: "http://" + ln.Addr().String(), ClientID: clientID, Secret: secret, people: &people{byID: map[string]*storage.User{}}}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	p := &Provider{Issuer: "http://" + net.JoinHostPort(host, port), ClientID: clientID, Secret: secret, people: &people{byID: map[string]*storage.User{}}}
 	st := storage.NewStorageWithClients(p.people, map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirectURI)})
 	p.storage = &wrapped{Storage: st, p: p}
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
