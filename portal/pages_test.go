@@ -91,6 +91,7 @@ func newSiteTour(t *testing.T) siteTour {
 		signedOut: []sitePage{
 			{name: "setup", path: fresh.setup, ready: "#confirm"},
 			{name: "login", path: "/login", ready: "#sign-in"},
+			{name: "sso", path: "/login/sso", ready: "#sso-continue"},
 		},
 		signedIn: []sitePage{
 			{name: "apps", path: "/apps", ready: "#create-app"},
@@ -113,6 +114,7 @@ func newSiteTour(t *testing.T) siteTour {
 				chromedp.Click(chromedp.ID("generate")),
 			}, ready: "#api-key"},
 			{name: "users", path: "/account/users", ready: "#user-email"},
+			{name: "sso-config", path: "/account/sso", ready: "#save-sso"},
 			{name: "webhooks", path: "/account/webhooks", ready: "#create-webhook"},
 			{name: "webhook", path: hook, ready: "#deliveries"},
 			{name: "webhook-rotate", path: hook + "/rotate", ready: "#confirm"},

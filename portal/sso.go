@@ -14,6 +14,14 @@ import (
 // under /login/sso for keyplane.SSOSignInTTL and opens nothing.
 const ssoCookie = "keyplane_sso"
 
+// ssoFormAction is where the SSO page's form may lead. Its answer is a
+// redirect to the account's provider, and browsers hold every redirect a
+// form's submission follows to form-action: with 'self' alone, Chromium
+// stops at the provider's door. Providers are https, or http on this
+// machine (keyplane.OIDCConfig's rule for issuers); which one is known
+// only once the address is typed.
+const ssoFormAction = "'self' https: http://localhost:* http://127.0.0.1:* http://[::1]:*"
+
 // ssoPage is the data of the "Sign in with SSO" page.
 type ssoPage struct {
 	Email  string
@@ -26,6 +34,7 @@ func (p *Portal) ssoForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/apps", http.StatusSeeOther)
 		return
 	}
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(ssoFormAction))
 	p.render(w, r, http.StatusOK, "sso", nil, "Sign in with SSO", ssoPage{Email: firstLine(r.URL.Query().Get("email"))})
 }
 
@@ -75,5 +84,6 @@ func (p *Portal) ssoFailed(w http.ResponseWriter, r *http.Request, email string,
 		return
 	}
 	httpstatus.SetRetryAfter(w.Header(), err)
+	w.Header().Set("Content-Security-Policy", contentSecurityPolicy(ssoFormAction))
 	p.render(w, r, httpstatus.Of(keyplane.ErrorCode(err)), "sso", nil, "Sign in with SSO", ssoPage{Email: email, Errors: keyplane.ErrorMessages(err)})
 }

@@ -240,6 +240,14 @@ func TestSSORefusals(t *testing.T) {
 		c := e.client()
 		refused(t, callback(e, c, ssoUpTo(t, e, op, c, "ok@acme.test", "ok")), "signature does not verify")
 	})
+	t.Run("wrong audience", func(t *testing.T) {
+		// The provider answers Keyplane's code with an ID token, signed
+		// with its real key, for its other client.
+		op.WrongAudience.Store(true)
+		defer op.WrongAudience.Store(false)
+		c := e.client()
+		refused(t, callback(e, c, ssoUpTo(t, e, op, c, "ok@acme.test", "ok")), "it was issued to another client (audience)")
+	})
 	t.Run("expired token", func(t *testing.T) {
 		// Keyplane's clock is two hours ahead of the provider's, whose ID
 		// tokens live one hour: every token it issues has expired here.
@@ -291,6 +299,62 @@ func TestSSORequired(t *testing.T) {
 	}
 	if r := e.get(c, "/apps"); r.status != http.StatusOK {
 		t.Fatalf("/apps: %d", r.status)
+	}
+}
+
+// TestSSOBreakGlass: under Require SSO, an Owner with a second factor
+// still signs in with a password (the way in when the provider is down),
+// recorded as SSOBreakGlass at each sign-in; an Owner without one is
+// refused like every other member (TestSSORequired refuses an Admin).
+func TestSSOBreakGlass(t *testing.T) {
+	e, _ := ssoEnv(t, func(c *keyplane.OIDCConfig) { c.RequireSSO = true })
+	glass := e.user("glass@acme.test", keyplane.RoleOwner)
+	e.user("plain@acme.test", keyplane.RoleOwner)
+	secret := enrolHTTP(t, e, glass)
+
+	r := e.post(e.client(), "/login", url.Values{"email": {"plain@acme.test"}, "password": {password}})
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "requires single sign-on") {
+		t.Fatalf("an Owner without a second factor: %d %s", r.status, r.body)
+	}
+	for i := 1; i <= 2; i++ {
+		e.clock.Advance(keyplane.TOTPPeriod) // a code works once
+		c := e.client()
+		r := e.post(c, "/login", url.Values{"email": {"glass@acme.test"}, "password": {password}})
+		if r.status != http.StatusSeeOther || !strings.HasPrefix(r.header.Get("Location"), "/login/second-factor") {
+			t.Fatalf("sign-in %d: %d %s", i, r.status, r.header.Get("Location"))
+		}
+		if r := e.post(c, "/login/second-factor", url.Values{"code": {totpCode(t, e, secret)}}); r.status != http.StatusSeeOther {
+			t.Fatalf("second factor %d: %d %s", i, r.status, r.body)
+		}
+		if r := e.get(c, "/account/users"); r.status != http.StatusOK {
+			t.Fatalf("the account after break-glass %d: %d", i, r.status)
+		}
+		var uses []string
+		for _, ev := range auditEvents(t, e) {
+			if ev.Type == keyplane.EventSSOBreakGlass {
+				uses = append(uses, ev.Actor.Name)
+			}
+		}
+		if len(uses) != i || uses[i-1] != "glass@acme.test" {
+			t.Fatalf("after break-glass sign-in %d, SSOBreakGlass recorded for %v", i, uses)
+		}
+	}
+}
+
+// The SSO page's form is answered by a redirect to the provider, which
+// the browser follows only if the page's form-action allows it (see
+// TestSSOInBrowser); every other page keeps its forms on the portal.
+func TestSSOPageFormMayLeadToTheProvider(t *testing.T) {
+	e, _ := ssoEnv(t, nil)
+	for _, r := range []answer{e.get(e.client(), "/login/sso"), e.post(e.client(), "/login/sso", url.Values{"email": {"x@unclaimed.test"}})} {
+		if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https: http://localhost:*") {
+			t.Errorf("the SSO page's policy (%d): %s", r.status, csp)
+		}
+	}
+	for _, path := range []string{"/login", "/forgot"} {
+		if csp := e.get(e.client(), path).header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self';") {
+			t.Errorf("%s: %s", path, csp)
+		}
 	}
 }
 

@@ -34,6 +34,11 @@ import (
 // Password is every test person's password at the provider.
 const Password = "provider-password"
 
+// OtherClientID is a second web client registered at every provider (with
+// the same secret and redirect URI): another application of the same
+// company, whose ID tokens are not Keyplane's.
+const OtherClientID = "other-app"
+
 // Person is someone the provider signs in: Username is what its login
 // form takes.
 type Person struct {
@@ -52,18 +57,36 @@ type Provider struct {
 	storage            *wrapped
 	server             *http.Server
 	BadKeys, NoIDClaim atomic.Bool
+	// WrongAudience makes the provider mix up its clients: it takes the
+	// client exchanging a code, and the sign-in behind the code, for
+	// OtherClientID, so the ID token it signs (with its real key) is
+	// issued to that client (audience and authorized party). The library
+	// itself always names the client that signed in, so this is the one
+	// way to get a token that is not Keyplane's from it.
+	WrongAudience atomic.Bool
 }
 
 // Start runs a provider with one web client, clientID with secret,
 // allowed to redirect to redirectURI; it stops when the test ends.
 func Start(t testing.TB, clientID, secret, redirectURI string) *Provider {
 	t.Helper()
+	return StartNamed(t, "127.0.0.1", clientID, secret, redirectURI)
+}
+
+// StartNamed is Start with the provider's issuer under host, a name of
+// this machine (it listens on 127.0.0.1): a browser test names it
+// localhost so that the provider is another site than a Keyplane at
+// 127.0.0.1, as in production, where cookies' SameSite rules apply.
+func StartNamed(t testing.TB, host, clientID, secret, redirectURI string) *Provider {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Provider{Issuer: "http://" + ln.Addr().String(), ClientID: clientID, Secret: secret, people: &people{byID: map[string]*storage.User{}}}
-	st := storage.NewStorageWithClients(p.people, map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirectURI)})
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	p := &Provider{Issuer: "http://" + net.JoinHostPort(host, port), ClientID: clientID, Secret: secret, people: &people{byID: map[string]*storage.User{}}}
+	st := storage.NewStorageWithClients(p.people, map[string]*storage.Client{clientID: storage.WebClient(clientID, secret, redirectURI),
+		OtherClientID: storage.WebClient(OtherClientID, secret, redirectURI)})
 	p.storage = &wrapped{Storage: st, p: p}
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -151,12 +174,20 @@ func (w *wrapped) GetClientByClientID(ctx context.Context, id string) (op.Client
 	if err != nil {
 		return nil, err
 	}
-	return claimsInIDToken{Client: c, yes: !w.p.NoIDClaim.Load()}, nil
+	return claimsInIDToken{Client: c, yes: !w.p.NoIDClaim.Load(), other: w.p.WrongAudience.Load()}, nil
 }
 
 type claimsInIDToken struct {
 	op.Client
-	yes bool
+	yes, other bool
+}
+
+// GetID is the client's id, or, mixed up, the other client's.
+func (c claimsInIDToken) GetID() string {
+	if c.other {
+		return OtherClientID
+	}
+	return c.Client.GetID()
 }
 
 func (c claimsInIDToken) IDTokenUserinfoClaimsAssertion() bool { return c.yes }
@@ -188,6 +219,31 @@ func (w *wrapped) addGroups(ui *oidc.UserInfo, userID string, scopes []string) {
 			return
 		}
 	}
+}
+
+// AuthRequestByCode is the sign-in behind a code; with WrongAudience,
+// taken for OtherClientID's.
+func (w *wrapped) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, err := w.Storage.AuthRequestByCode(ctx, code)
+	if err != nil || !w.p.WrongAudience.Load() {
+		return r, err
+	}
+	return otherAudience{r}, nil
+}
+
+// otherAudience is a sign-in taken for OtherClientID's.
+type otherAudience struct{ op.AuthRequest }
+
+func (otherAudience) GetClientID() string   { return OtherClientID }
+func (otherAudience) GetAudience() []string { return []string{OtherClientID} }
+
+// CreateAccessToken gives the example storage the sign-in it made, which
+// it recognises by its type.
+func (w *wrapped) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	if o, ok := r.(otherAudience); ok {
+		r = o.AuthRequest
+	}
+	return w.Storage.CreateAccessToken(ctx, r)
 }
 
 // KeySet is the provider's JWKS: with BadKeys, another key under the
