@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +29,8 @@ type receipt struct {
 	eventID string // the event's id, from the body
 	target  string // the event's target id (the app made)
 	body    string
+	from    string // the sender's address and port
+	sender  int    // the index of the sender process, -1 if unknown
 	began   time.Time
 	ended   time.Time
 }
@@ -42,13 +45,41 @@ type hookReceiver struct {
 	secret string
 	got    []receipt
 	count  atomic.Int64
+	// delay is how long each answer takes (a receiver doing some work).
+	delay time.Duration
+	// senders are the processes that may connect; each new connection is
+	// attributed to the one holding its other end (see socketPorts).
+	senders []int
+	conns   map[string]int // remote address → index in senders
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{t: t}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	r := &hookReceiver{t: t, conns: map[string]int{}}
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Config.ConnState = r.connState
+	r.srv.Start()
 	t.Cleanup(r.srv.Close)
 	return r
+}
+
+// connState attributes a new connection to the sender it comes from,
+// while the sender holds it open.
+func (r *hookReceiver) connState(c net.Conn, s http.ConnState) {
+	r.mu.Lock()
+	senders := r.senders
+	r.mu.Unlock()
+	if s != http.StateNew || len(senders) == 0 {
+		return
+	}
+	_, port, _ := net.SplitHostPort(c.RemoteAddr().String())
+	for i, pid := range senders {
+		if ports, err := socketPorts(pid); err == nil && ports[port] {
+			r.mu.Lock()
+			r.conns[c.RemoteAddr().String()] = i
+			r.mu.Unlock()
+			return
+		}
+	}
 }
 
 func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
@@ -86,10 +117,15 @@ func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" {
 		r.t.Errorf("delivery body %s: %v", body, err)
 	}
+	time.Sleep(r.delay)
 	w.WriteHeader(http.StatusNoContent)
 	r.mu.Lock()
+	sender, ok := r.conns[req.RemoteAddr]
+	if !ok {
+		sender = -1
+	}
 	r.got = append(r.got, receipt{msgID: req.Header.Get("webhook-id"), eventID: ev.ID, target: ev.Target.ID, body: string(body),
-		began: began, ended: time.Now()})
+		from: req.RemoteAddr, sender: sender, began: began, ended: time.Now()})
 	r.mu.Unlock()
 	r.count.Add(1)
 }
