@@ -59,10 +59,12 @@ func (b *bench) small(ctx context.Context) (*proc, seeded, error) {
 }
 
 // serve starts keyplane on the seeded database with its per-key limits
-// off (the load comes from one key) and waits until it is ready.
-func (b *bench) serve(ctx context.Context, label string, s seeded) (*proc, error) {
+// off (the load comes from one key) and the flags of extra, and waits
+// until it is ready.
+func (b *bench) serve(ctx context.Context, label string, s seeded, extra ...string) (*proc, error) {
 	args := []string{b.keyplane, "serve", "--database", s.dsn, "--kek-file", s.kek, "--addr", "127.0.0.1:0",
 		"--rate-limit", "0", "--max-concurrent-per-key", "0"}
+	args = append(args, extra...)
 	if b.profileDir != "" {
 		args = append(args, "--pprof", "127.0.0.1:0")
 	}

@@ -25,7 +25,7 @@ var binaries struct {
 	dir    string
 	dirErr error
 	once   sync.Once
-	builds [2]struct {
+	builds [3]struct {
 		once sync.Once
 		path string
 		err  error
@@ -47,7 +47,17 @@ func keyplaneBinary(t *testing.T) string { return buildKeyplane(t, raceEnabled) 
 // keyplanePlainBinary is keyplaneBinary without the race detector.
 func keyplanePlainBinary(t *testing.T) string { return buildKeyplane(t, false) }
 
+// keyplaneClockBinary is keyplanePlainBinary built with the clockoffset
+// tag: its clock is moved by KEYPLANE_CLOCK_OFFSET, so a test can start it
+// as if time had passed (a lease run out) instead of waiting.
+func keyplaneClockBinary(t *testing.T) string { return buildTagged(t, false, true) }
+
 func buildKeyplane(t *testing.T, race bool) string {
+	t.Helper()
+	return buildTagged(t, race, wallclock.BuildTags != "")
+}
+
+func buildTagged(t *testing.T, race, clock bool) string {
 	t.Helper()
 	binaries.once.Do(func() { binaries.dir, binaries.dirErr = os.MkdirTemp("", "keyplane-test-bin-") })
 	if binaries.dirErr != nil {
@@ -55,8 +65,11 @@ func buildKeyplane(t *testing.T, race bool) string {
 	}
 	// Each in its own folder, named keyplane: tests put the folder on PATH.
 	b, sub := &binaries.builds[0], "plain"
-	if race {
+	switch {
+	case race:
 		b, sub = &binaries.builds[1], "race"
+	case clock && wallclock.BuildTags == "":
+		b, sub = &binaries.builds[2], "clock"
 	}
 	b.once.Do(func() {
 		goTool, err := exec.LookPath("go")
@@ -70,8 +83,8 @@ func buildKeyplane(t *testing.T, race bool) string {
 		if race {
 			args = append(args, "-race")
 		}
-		if wallclock.BuildTags != "" {
-			args = append(args, "-tags", wallclock.BuildTags)
+		if clock {
+			args = append(args, "-tags", "clockoffset")
 		}
 		if out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("go build: %v\n%s", err, out)
@@ -116,8 +129,14 @@ func startBinary(t *testing.T, args ...string) *process {
 // startBuilt is startBinary with the binary at bin.
 func startBuilt(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
+	return startBuiltEnv(t, bin, childEnv(), args...)
+}
+
+// startBuiltEnv is startBuilt with the environment env.
+func startBuiltEnv(t *testing.T, bin string, env []string, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd.Env = childEnv()
+	p.cmd.Env = env
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

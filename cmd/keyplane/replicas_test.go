@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -558,4 +560,145 @@ func closedPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Two replicas share one outbox: a burst of events written through both
+// is delivered by both to a real receiver, every event arrives, and no
+// webhook-id is ever being delivered by two requests at once (their
+// in-flight intervals, as the receiver saw them, never overlap). Every
+// answer is a quick 2xx, so no delivery is sent twice at all.
+func TestReplicasDeliverWebhooksOnceAtATime(t *testing.T) {
+	t.Parallel()
+	dsn, ps := replicas(t, 2, "--rate-limit", "0", "--max-concurrent-per-key", "0", "--webhooks-allow-private")
+	key := createIntegration(t, dsn, "hooks", "30d", "account:app:rw", "account:webhook:rw")
+	rc := newHookReceiver(t)
+	// A little work per delivery, so each is in flight long enough for a
+	// second one of the same id to be seen overlapping it.
+	rc.delay = 5 * time.Millisecond
+	for _, p := range ps {
+		rc.senders = append(rc.senders, p.cmd.Process.Pid)
+	}
+	hookID := rc.register(ps[0].URL, key, "AppCreated")
+
+	const events = 300
+	var mu sync.Mutex
+	made := map[string]bool{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		p := ps[w%len(ps)]
+		wg.Go(func() {
+			for i := w; i < events; i += 8 {
+				b := mustCallNoFatal(t, p.URL, "POST", "/v2/apps", key, fmt.Sprintf(`{"name":"burst %d"}`, i), http.StatusCreated)
+				var app struct{ ID string }
+				if b == nil || json.Unmarshal(b, &app) != nil {
+					return
+				}
+				mu.Lock()
+				made[app.ID] = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	if !waitFor(30*time.Second, func() bool { return rc.count.Load() >= events }) {
+		t.Fatalf("%d deliveries of %d events within 30 s", rc.count.Load(), events)
+	}
+	// Time for a duplicate to show, were one coming: a poll and more.
+	time.Sleep(time.Second)
+
+	got := rc.receipts()
+	if dups := checkReceipts(t, got, hookID, made); dups != 0 {
+		t.Errorf("%d deliveries were sent again, with every answer a quick 2xx; want none", dups)
+	}
+	byID := map[string][]receipt{}
+	for _, r := range got {
+		byID[r.msgID] = append(byID[r.msgID], r)
+	}
+	for id, rs := range byID {
+		sort.Slice(rs, func(i, j int) bool { return rs[i].began.Before(rs[j].began) })
+		// Each must begin after every earlier one has ended.
+		last := 0
+		for i := 1; i < len(rs); i++ {
+			if rs[i].began.Before(rs[last].ended) {
+				t.Errorf("%s was being delivered twice at once: by replica %d for %v, and by replica %d from %v after that began",
+					id, rs[last].sender, rs[last].ended.Sub(rs[last].began), rs[i].sender, rs[i].began.Sub(rs[last].began))
+			}
+			if rs[i].ended.After(rs[last].ended) {
+				last = i
+			}
+		}
+	}
+
+	// Which replica sent each delivery, by the process its connection
+	// came from: both must have taken part, or the test proves nothing.
+	per := make([]int, len(ps))
+	unknown := 0
+	for _, r := range got {
+		if r.sender < 0 {
+			unknown++
+		} else {
+			per[r.sender]++
+		}
+	}
+	if _, err := socketPorts(ps[0].cmd.Process.Pid); err != nil {
+		t.Skipf("cannot tell the replicas' connections apart: %v", err)
+	}
+	if unknown > 0 {
+		t.Errorf("%d deliveries came from neither replica's connections", unknown)
+	}
+	t.Logf("%d deliveries of %d events, %v by each replica", len(got), events, per)
+	for i, n := range per {
+		if n == 0 {
+			t.Errorf("replica %d delivered nothing; the test needs both to", i)
+		}
+	}
+}
+
+// mustCallNoFatal is mustCall for goroutines other than the test's: it
+// reports a failure with t.Errorf and answers nil.
+func mustCallNoFatal(t *testing.T, base, method, path, key, body string, want int) []byte {
+	status, b, err := call(base, method, path, key, body)
+	if err != nil || status != want {
+		t.Errorf("%s %s: status %d (%v), want %d; body %s", method, path, status, err, want, b)
+		return nil
+	}
+	return b
+}
+
+// socketPorts is the local ports of the TCP sockets process pid holds
+// open, read from Linux's /proc.
+func socketPorts(pid int) (map[string]bool, error) {
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return nil, err
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err == nil && strings.HasPrefix(link, "socket:[") {
+			inodes[strings.TrimSuffix(strings.TrimPrefix(link, "socket:["), "]")] = true
+		}
+	}
+	ports := map[string]bool{}
+	for _, table := range []string{"tcp", "tcp6"} {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			return nil, err
+		}
+		// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) < 10 || !inodes[f[9]] {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(f[1], ":")
+			if n, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
+				ports[strconv.FormatUint(n, 10)] = true
+			}
+		}
+	}
+	return ports, nil
 }
