@@ -274,3 +274,9 @@ const (
 	MaxMailRequestsAddress = 3
 	MaxMailRequestsClient  = 10
 )
+
+// MaxPasskeyStartsClient bounds the password-less passkey sign-ins a client
+// may begin per LoginWindow: each stores a challenge before anyone is
+// signed in. A person needs one per sign-in; an office behind one address
+// has room for many.
+const MaxPasskeyStartsClient = 60

@@ -183,14 +183,20 @@ func publicPasskeys(keys []StoredPasskey) []keyplane.Passkey {
 
 // keepCeremony stores a new ceremony of kind for userID with the library's
 // session data, in its own transaction (raw: it is bookkeeping, not the
-// effect of a form).
-func (s *Service) keepCeremony(ctx context.Context, kind string, userID int64, sd *webauthn.SessionData) error {
+// effect of a form), first charged to the subjects given, if any: past
+// their limit nothing is stored.
+func (s *Service) keepCeremony(ctx context.Context, kind string, userID int64, sd *webauthn.SessionData, charged ...throttled) error {
 	b, err := json.Marshal(sd)
 	if err != nil {
 		return err
 	}
 	now := s.clock()
 	return s.raw.Write(ctx, func(tx Tx) error {
+		if len(charged) > 0 {
+			if _, err := s.reserveAttempt(tx, charged); err != nil {
+				return err
+			}
+		}
 		return tx.InsertCeremony(Ceremony{Challenge: sd.Challenge, Kind: kind, UserID: userID, Session: b, CreatedAt: now, ExpiresAt: now.Add(keyplane.PasskeyCeremonyTTL)})
 	})
 }
@@ -394,8 +400,10 @@ func (s *Service) RemovePasskey(ctx context.Context, p keyplane.Principal, ip, p
 // BeginPasskeySignIn starts a sign-in with a passkey at rp, without a
 // password: the options for navigator.credentials.get, as JSON. The
 // browser offers the passkeys it holds for rp (discoverable credentials),
-// and the passkey must verify its user.
-func (s *Service) BeginPasskeySignIn(ctx context.Context, rp RelyingParty) ([]byte, error) {
+// and the passkey must verify its user. Anyone may ask, so each ask is
+// charged to the client at ip (keyplane.MaxPasskeyStartsClient a window),
+// which bounds the ceremonies stored before anyone is signed in.
+func (s *Service) BeginPasskeySignIn(ctx context.Context, rp RelyingParty, ip string) ([]byte, error) {
 	wa, err := rp.webAuthn()
 	if err != nil {
 		return nil, err
@@ -404,7 +412,7 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context, rp RelyingParty) ([]by
 	if err != nil {
 		return nil, err
 	}
-	if err := s.keepCeremony(ctx, CeremonySignIn, 0, sd); err != nil {
+	if err := s.keepCeremony(ctx, CeremonySignIn, 0, sd, passkeyStartSubject(ip)); err != nil {
 		return nil, err
 	}
 	return json.Marshal(opts)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
@@ -242,7 +243,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	wantCode(t, err, keyplane.CodeConflict)
 
 	// Sign-in without a password.
-	opts, err = svc.BeginPasskeySignIn(ctx, rp)
+	opts, err = svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,13 +259,13 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", answer)
 	wantCode(t, err, keyplane.CodeInvalid)
 	// A device whose counter went back (a copy of the key) is refused.
-	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
+	opts, _ = svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 	dev.counter -= 2
 	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", dev.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	dev.counter += 5
 	// A signature by another key is refused.
-	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
+	opts, _ = svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 	forged := newAuthenticator(t)
 	forged.id, forged.handle, forged.counter = dev.id, dev.handle, dev.counter+10
 	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", forged.get(t, opts))
@@ -319,7 +320,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 		t.Fatalf("factors after removal = %+v", f)
 	}
 	// A removed passkey signs no one in.
-	opts, _ = svc.BeginPasskeySignIn(ctx, rp)
+	opts, _ = svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.1", "", dev.get(t, opts))
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	// Without a second factor, the password alone opens a session again.
@@ -352,7 +353,7 @@ func TestPasskeyFailuresAreThrottled(t *testing.T) {
 	forged := newAuthenticator(t)
 	forged.id, forged.handle = dev.id, dev.handle
 	for i := range keyplane.MaxSecondFactorFailures + 1 {
-		opts, err := svc.BeginPasskeySignIn(ctx, rp)
+		opts, err := svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -366,9 +367,34 @@ func TestPasskeyFailuresAreThrottled(t *testing.T) {
 	}
 	// The person's own device is refused too, for now: the guesses were
 	// against them.
-	opts, _ := svc.BeginPasskeySignIn(ctx, rp)
+	opts, _ := svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
 	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.2", "", dev.get(t, opts))
 	if keyplane.ErrorCode(err) != keyplane.CodeTooManyRequests {
 		t.Fatalf("after too many failures: %v", err)
+	}
+}
+
+// Beginning a password-less passkey sign-in stores a challenge before
+// anyone is signed in, so a client may begin only so many a window; the
+// window passing, it may again, and other clients meanwhile.
+func TestPasskeySignInStartsAreThrottled(t *testing.T) {
+	svc, _, clk := setup(t)
+	ctx := context.Background()
+	for range keyplane.MaxPasskeyStartsClient {
+		if _, err := svc.BeginPasskeySignIn(ctx, rp, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := svc.BeginPasskeySignIn(ctx, rp, "192.0.2.1")
+	wantCode(t, err, keyplane.CodeTooManyRequests)
+	if e, ok := err.(*keyplane.Error); !ok || e.RetryAfter <= 0 || !strings.Contains(err.Error(), "passkey sign-ins were begun from your network address") {
+		t.Errorf("refusal %v", err)
+	}
+	if _, err := svc.BeginPasskeySignIn(ctx, rp, "192.0.2.2"); err != nil {
+		t.Errorf("another client: %v", err)
+	}
+	clk.Advance(keyplane.LoginWindow)
+	if _, err := svc.BeginPasskeySignIn(ctx, rp, "192.0.2.1"); err != nil {
+		t.Errorf("after the window: %v", err)
 	}
 }

@@ -37,6 +37,12 @@ func mailSubjects(email, ip string) []throttled {
 	}
 }
 
+// passkeyStartSubject is the counter a password-less passkey sign-in is
+// charged to when it begins: the client asking.
+func passkeyStartSubject(ip string) throttled {
+	return throttled{"passkey-ip:" + trimIP(ip), keyplane.MaxPasskeyStartsClient, "Too many passkey sign-ins were begun from your network address"}
+}
+
 // attempt is a password attempt charged to its subjects before the
 // password is checked, so that guesses sent in parallel cannot all pass
 // the limit: at most limit attempts per subject are ever checked in a

@@ -108,7 +108,9 @@ func (p *Portal) removePasskey(w http.ResponseWriter, r *http.Request, s *sessio
 
 // passkeySignInOptions begins a sign-in with a passkey, without a password.
 func (p *Portal) passkeySignInOptions(w http.ResponseWriter, r *http.Request) {
-	p.passkeyOptionsJSON(w, r, p.svc.BeginPasskeySignIn)
+	p.passkeyOptionsJSON(w, r, func(ctx context.Context, rp control.RelyingParty) ([]byte, error) {
+		return p.svc.BeginPasskeySignIn(ctx, rp, p.clientIP(r))
+	})
 }
 
 // passkeySignIn signs in with the passkey the browser gave.
