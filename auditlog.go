@@ -305,6 +305,9 @@ type AuditActorJSON struct {
 	ID    *string `json:"id"`
 	Name  string  `json:"name"`
 	KeyID *string `json:"keyId"`
+	// Address and UserAgent: where the request came from, when known.
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
 }
 
 // AuditTargetJSON is what a change was made to.
@@ -333,7 +336,8 @@ func (e AuditEvent) JSON() AuditEventJSON {
 	return AuditEventJSON{
 		ID: strconv.FormatInt(e.ID, 10), AccountID: strconv.FormatInt(e.AccountID, 10),
 		At: FormatTime(e.At), Type: e.Type,
-		Actor:  AuditActorJSON{Type: e.Actor.Type, ID: optID(e.Actor.ID), Name: e.Actor.Name, KeyID: optID(e.Actor.KeyID)},
+		Actor: AuditActorJSON{Type: e.Actor.Type, ID: optID(e.Actor.ID), Name: e.Actor.Name, KeyID: optID(e.Actor.KeyID),
+			Address: e.Actor.Address, UserAgent: e.Actor.UserAgent},
 		Target: AuditTargetJSON{Type: e.TargetType, ID: strconv.FormatInt(e.TargetID, 10)},
 		Before: rawOrNull(e.Before), After: rawOrNull(e.After),
 		PrevHash: fmt.Sprintf("%x", e.PrevHash), Hash: fmt.Sprintf("%x", e.Hash),

@@ -162,6 +162,9 @@ type Principal struct {
 	// Via, when set on the operator's principal, is the actor its changes
 	// are recorded as: the operator key used on the operator API.
 	Via Actor
+	// Origin is where the request came from, recorded with every change it
+	// makes: the front end that authenticated it sets it.
+	Origin Origin
 }
 
 // Operator is the operator's principal in an account: it holds every
@@ -194,6 +197,12 @@ type Actor struct {
 	KeyID int64 `json:"keyId,omitempty"`
 	// Role is a user's role when the change was made.
 	Role Role `json:"role,omitempty"`
+	// Address and UserAgent are where a person's or an integration's
+	// request came from (empty for the operator, and in events recorded
+	// before they were kept). They are part of the stored actor, and so of
+	// the event's hash.
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
 }
 
 // ActorUser is the Actor type of a portal user.
@@ -207,10 +216,15 @@ func (p Principal) Actor() Actor {
 		}
 		return OperatorActor
 	}
+	a := Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}
 	if p.UserID != 0 {
-		return Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}
+		a = Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}
 	}
-	return Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}
+	if p.Origin.Addr.IsValid() {
+		a.Address = p.Origin.Addr.Unmap().String()
+	}
+	a.UserAgent = ClipUserAgent(p.Origin.UserAgent)
+	return a
 }
 
 // OperatorActor is the actor of changes made with `keyplane admin` on the

@@ -40,6 +40,9 @@ type AuditActor struct {
 	ID    *string `json:"id"`   // the integration's; nil for the operator
 	Name  string  `json:"name"`
 	KeyID *string `json:"keyId"` // the API key an integration used
+	// Address and UserAgent: where the request came from, when known.
+	Address   string `json:"address,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
 }
 
 // AuditTarget is what a change was made to.

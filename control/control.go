@@ -189,6 +189,7 @@ func (s *Service) Authenticate(ctx context.Context, key string, origin keyplane.
 		IntegrationName: in.Name,
 		KeyID:           k.ID,
 		Grants:          in.Grants,
+		Origin:          origin,
 	}, nil
 }
 

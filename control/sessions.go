@@ -169,12 +169,14 @@ func (s *Service) Session(ctx context.Context, token string) (p keyplane.Princip
 
 // SessionFrom is Session for a request from origin: it also records the
 // session's use (when and from where), to the minute, for its person's
-// list of sessions and the account's idle timeout.
+// list of sessions and the account's idle timeout, and the principal
+// carries origin into the audit records of its changes.
 func (s *Service) SessionFrom(ctx context.Context, token string, origin keyplane.Origin) (p keyplane.Principal, expires time.Time, err error) {
 	p, sess, expires, err := s.session(ctx, token)
 	if err != nil && !errors.Is(err, ErrMustEnrol) {
 		return p, expires, err
 	}
+	p.Origin = origin
 	now := s.clock()
 	addr := ""
 	if origin.Addr.IsValid() {

@@ -102,7 +102,9 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("audit event types (-want +got):\n%s", diff)
 	}
 
-	integrationActor := keyplane.Actor{Type: "integration", ID: e.admin.ID, Name: "CI/CD Pipeline", KeyID: firstKeyID(t, rows)}
+	// An integration's changes say where its requests came from.
+	integrationActor := keyplane.Actor{Type: "integration", ID: e.admin.ID, Name: "CI/CD Pipeline", KeyID: firstKeyID(t, rows),
+		Address: "127.0.0.1", UserAgent: "Go-http-client/1.1"}
 	operator := keyplane.OperatorActor
 	wantActors := []keyplane.Actor{operator, operator}
 	for range 9 {

@@ -21,10 +21,12 @@ type auditEventJSON struct {
 	At        string `json:"at"`
 	Type      string `json:"type"`
 	Actor     struct {
-		Type  string  `json:"type"`
-		ID    *string `json:"id"`
-		Name  string  `json:"name"`
-		KeyID *string `json:"keyId"`
+		Type      string  `json:"type"`
+		ID        *string `json:"id"`
+		Name      string  `json:"name"`
+		KeyID     *string `json:"keyId"`
+		Address   string  `json:"address"`
+		UserAgent string  `json:"userAgent"`
 	} `json:"actor"`
 	Target struct {
 		Type string `json:"type"`
@@ -365,6 +367,25 @@ func TestAuditIDsAreEachAccounts(t *testing.T) {
 	}
 	v, err := e.svc.VerifyAudit(context.Background())
 	if err != nil || v.Break != nil || len(v.Accounts) != 2 {
+		t.Fatalf("verify: %+v, %v", v, err)
+	}
+}
+
+// Each change records where its request came from: the client's address
+// and User-Agent, on the actor, covered by the event's hash.
+func TestAuditRecordsWhereAChangeCameFrom(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	auditor, _, _ := e.integration("auditor", "account:audit-log:read")
+	e.do("POST", "/v2/apps", map[string]any{"name": "from a pipeline"}, header("User-Agent", "deploy-bot/2.1")).want(201)
+	events := e.auditAll(auditor, url.Values{"type": {keyplane.EventAppCreated}}, 10)
+	if len(events) != 1 {
+		t.Fatalf("AppCreated events: %d", len(events))
+	}
+	if a := events[0].Actor; a.Address != "127.0.0.1" || a.UserAgent != "deploy-bot/2.1" {
+		t.Errorf("the actor of the change: %+v, want 127.0.0.1 and deploy-bot/2.1", a)
+	}
+	if v, err := e.svc.VerifyAudit(context.Background()); err != nil || v.Break != nil {
 		t.Fatalf("verify: %+v, %v", v, err)
 	}
 }

@@ -217,14 +217,16 @@ func (p *Portal) auditExport(w http.ResponseWriter, r *http.Request, s *session)
 		w.Header().Set("Content-Type", "application/x-ndjson")
 	case "csv":
 		cw := csv.NewWriter(&b)
-		cw.Write([]string{"id", "at", "type", "actor_type", "actor_id", "actor_name", "target_type", "target_id", "before", "after"})
+		// New columns go last, so that readers by position keep working.
+		cw.Write([]string{"id", "at", "type", "actor_type", "actor_id", "actor_name", "target_type", "target_id", "before", "after", "actor_address", "actor_user_agent"})
 		for _, e := range events {
 			actorID := ""
 			if e.Actor.ID != 0 {
 				actorID = strconv.FormatInt(e.Actor.ID, 10)
 			}
 			cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), e.Type, e.Actor.Type, actorID,
-				csvSafe(e.Actor.Name), e.TargetType, strconv.FormatInt(e.TargetID, 10), string(e.Before), string(e.After)})
+				csvSafe(e.Actor.Name), e.TargetType, strconv.FormatInt(e.TargetID, 10), string(e.Before), string(e.After),
+				e.Actor.Address, csvSafe(e.Actor.UserAgent)})
 		}
 		cw.Flush()
 		if err := cw.Error(); err != nil {

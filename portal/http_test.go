@@ -231,6 +231,16 @@ func TestPortalChangesAreAuditedAsTheUser(t *testing.T) {
 		if ev.Actor.Type != keyplane.ActorUser || ev.Actor.ID != u.ID || ev.Actor.Name != "owner@example.com" || ev.Actor.Role != keyplane.RoleOwner {
 			t.Errorf("%s by %+v", ev.Type, ev.Actor)
 		}
+		// A change made in a session says where its request came from
+		// (a sign-in says it in what it records).
+		if ev.Type != keyplane.EventSignInSucceeded && (ev.Actor.Address != "127.0.0.1" || ev.Actor.UserAgent != "Go-http-client/1.1") {
+			t.Errorf("%s from %q %q", ev.Type, ev.Actor.Address, ev.Actor.UserAgent)
+		}
+	}
+	// The event's page says it too (the newest: the account's one
+	// chain is numbered from 1).
+	if page := e.get(c, "/account/audit/"+itoa(int64(len(events)))); !strings.Contains(page.body, `<dd id="event-from">127.0.0.1 <span class="muted">· Go-http-client/1.1</span></dd>`) {
+		t.Errorf("the event's page does not say where the change came from:\n%s", page.body)
 	}
 	want := []string{keyplane.EventSignInSucceeded, keyplane.EventServiceIntegrationCreated, keyplane.EventApiKeyCreated, keyplane.EventApiKeyRevoked, keyplane.EventServiceIntegrationDeleted}
 	if strings.Join(types, ",") != strings.Join(want, ",") {
