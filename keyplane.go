@@ -216,14 +216,20 @@ func (p Principal) Actor() Actor {
 		}
 		return OperatorActor
 	}
-	a := Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}
 	if p.UserID != 0 {
-		a = Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}
+		return Actor{Type: ActorUser, ID: p.UserID, Name: p.UserEmail, Role: p.Role}.From(p.Origin)
 	}
-	if p.Origin.Addr.IsValid() {
-		a.Address = p.Origin.Addr.Unmap().String()
+	return Actor{Type: "integration", ID: p.IntegrationID, Name: p.IntegrationName, KeyID: p.KeyID}.From(p.Origin)
+}
+
+// From is actor a acting from o: with the address (IPv4 as such, not mapped) and the
+// User-Agent, clipped, of the request it made.
+func (a Actor) From(o Origin) Actor {
+	a.Address = ""
+	if o.Addr.IsValid() {
+		a.Address = o.Addr.Unmap().String()
 	}
-	a.UserAgent = ClipUserAgent(p.Origin.UserAgent)
+	a.UserAgent = ClipUserAgent(o.UserAgent)
 	return a
 }
 

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/keyplane/keyplane"
 )
@@ -106,4 +107,12 @@ func (s *Service) ExportAudit(ctx context.Context, accountID int64, fn func(keyp
 	return s.store.Read(ctx, func(tx Tx) error {
 		return tx.EachAuditEvent(accountID, func(e keyplane.AuditEvent, _ string, _ int64) error { return fn(e) })
 	})
+}
+
+// requestOrigin is where a request came from, told as its client address
+// (unparsable: unknown) and User-Agent: for the audit records of the flows
+// that run before anyone is signed in.
+func requestOrigin(ip, userAgent string) keyplane.Origin {
+	addr, _ := netip.ParseAddr(ip)
+	return keyplane.Origin{Addr: addr, UserAgent: userAgent}
 }

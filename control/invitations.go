@@ -249,8 +249,9 @@ func (s *Service) OpenInvitation(ctx context.Context, token string) (l Invitatio
 // session in its account, returning the session's token. A new person
 // chooses password; a person who already signs in to Keyplane gives
 // theirs (checked under the sign-in throttle) and gains a membership. The
-// link then no longer works.
-func (s *Service) AcceptInvitation(ctx context.Context, token, password, ip string) (session string, u keyplane.User, err error) {
+// link then no longer works. The acceptance is recorded with the client's
+// address (ip) and userAgent.
+func (s *Service) AcceptInvitation(ctx context.Context, token, password, ip, userAgent string) (session string, u keyplane.User, err error) {
 	var inv keyplane.Invitation
 	var person keyplane.User
 	var existing bool
@@ -292,7 +293,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, password, ip stri
 		if err := tx.DeleteInvitation(inv.AccountID, inv.ID); err != nil {
 			return err
 		}
-		actor := u.Principal().Actor()
+		actor := u.Principal().Actor().From(requestOrigin(ip, userAgent))
 		if err := s.record(tx, actor, inv.AccountID, keyplane.EventInvitationAccepted, "invitation", inv.ID, invitationView(inv), nil); err != nil {
 			return err
 		}

@@ -97,9 +97,9 @@ func TestInvitationIsMailedAndAcceptedOnce(t *testing.T) {
 	if err != nil || l.Existing || l.Account.ID != 1 || l.Invitation.Role != keyplane.RoleViewer {
 		t.Fatalf("open: %+v, %v", l, err)
 	}
-	_, _, err = svc.AcceptInvitation(ctx, token, "short", "192.0.2.1")
+	_, _, err = svc.AcceptInvitation(ctx, token, "short", "192.0.2.1", "")
 	wantCode(t, err, keyplane.CodeInvalid)
-	session, u, err := svc.AcceptInvitation(ctx, token, pw, "192.0.2.1")
+	session, u, err := svc.AcceptInvitation(ctx, token, pw, "192.0.2.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestInvitationIsMailedAndAcceptedOnce(t *testing.T) {
 	// Once: the link is spent.
 	_, err = svc.OpenInvitation(ctx, token)
 	wantCode(t, err, keyplane.CodeNotFound)
-	_, _, err = svc.AcceptInvitation(ctx, token, pw, "192.0.2.1")
+	_, _, err = svc.AcceptInvitation(ctx, token, pw, "192.0.2.1", "")
 	wantCode(t, err, keyplane.CodeNotFound)
 	if is, err := svc.ListInvitations(ctx, p); err != nil || len(is) != 0 {
 		t.Errorf("pending after acceptance: %v, %v", is, err)
@@ -157,7 +157,7 @@ func TestInvitationExpiresResendAndRevoke(t *testing.T) {
 	_, err = svc.OpenInvitation(ctx, first)
 	wantCode(t, err, keyplane.CodeNotFound)
 	clk.Advance(keyplane.InvitationTTL - time.Millisecond)
-	session, u, err := svc.AcceptInvitation(ctx, second, pw, "192.0.2.1")
+	session, u, err := svc.AcceptInvitation(ctx, second, pw, "192.0.2.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestInvitationExpiresResendAndRevoke(t *testing.T) {
 	if err := svc.RevokeInvitation(ctx, p, inv2.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, _, err = svc.AcceptInvitation(ctx, third, pw, "192.0.2.1")
+	_, _, err = svc.AcceptInvitation(ctx, third, pw, "192.0.2.1", "")
 	wantCode(t, err, keyplane.CodeNotFound)
 	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "InvitationSent InvitationSent InvitationAccepted UserAccountAccessGranted InvitationSent InvitationRevoked") {
 		t.Errorf("audit: %s", got)
@@ -199,9 +199,9 @@ func TestSecondInvitationAddsAMembership(t *testing.T) {
 	if err != nil || !l.Existing || l.Account.Name != "Beta" {
 		t.Fatalf("open: %+v, %v", l, err)
 	}
-	_, _, err = svc.AcceptInvitation(ctx, token, "not my password at all", "192.0.2.1")
+	_, _, err = svc.AcceptInvitation(ctx, token, "not my password at all", "192.0.2.1", "")
 	wantCode(t, err, keyplane.CodeInvalid)
-	session, u, err := svc.AcceptInvitation(ctx, token, pw, "192.0.2.1")
+	session, u, err := svc.AcceptInvitation(ctx, token, pw, "192.0.2.1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestInvitationWithoutMail(t *testing.T) {
 	if err != nil || d.Mailed || d.MailFailed {
 		t.Fatalf("%+v, %v", d, err)
 	}
-	if _, _, err := svc.AcceptInvitation(ctx, tokenOf(t, d.Link, control.InvitationPath), pw, "192.0.2.1"); err != nil {
+	if _, _, err := svc.AcceptInvitation(ctx, tokenOf(t, d.Link, control.InvitationPath), pw, "192.0.2.1", ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.RequestPasswordReset(ctx, "new@example.com", "192.0.2.1", ""); keyplane.ErrorCode(err) != keyplane.CodeUnavailable {
@@ -289,7 +289,7 @@ func TestInvitationWithoutMail(t *testing.T) {
 	if err != nil || mailed {
 		t.Fatalf("%q %v %v", link, mailed, err)
 	}
-	if err := svc.ResetPassword(ctx, tokenOf(t, link, control.ResetPath), "another good password"); err != nil {
+	if err := svc.ResetPassword(ctx, tokenOf(t, link, control.ResetPath), "another good password", "192.0.2.1", ""); err != nil {
 		t.Fatal(err)
 	}
 	acc, _ := svc.CreateAccount(ctx, keyplane.InstallOperator, "Beta")
@@ -327,9 +327,9 @@ func TestPasswordReset(t *testing.T) {
 	if email, err := svc.OpenPasswordReset(ctx, token); err != nil || email != "owner@example.com" {
 		t.Fatalf("open: %q %v", email, err)
 	}
-	wantCode(t, svc.ResetPassword(ctx, token, "short"), keyplane.CodeInvalid)
+	wantCode(t, svc.ResetPassword(ctx, token, "short", "192.0.2.1", ""), keyplane.CodeInvalid)
 	clk.Advance(keyplane.PasswordResetTTL - time.Millisecond)
-	if err := svc.ResetPassword(ctx, token, "a brand new password"); err != nil {
+	if err := svc.ResetPassword(ctx, token, "a brand new password", "192.0.2.1", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.Session(ctx, session); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {
@@ -338,17 +338,26 @@ func TestPasswordReset(t *testing.T) {
 	if _, _, err := svc.SignIn(ctx, "owner@example.com", "a brand new password", "192.0.2.1"); err != nil {
 		t.Errorf("the new password: %v", err)
 	}
-	wantCode(t, svc.ResetPassword(ctx, token, "yet another password"), keyplane.CodeNotFound)
+	wantCode(t, svc.ResetPassword(ctx, token, "yet another password", "192.0.2.1", ""), keyplane.CodeNotFound)
 	// An hour, and not a moment more.
 	if err := svc.RequestPasswordReset(ctx, "owner@example.com", "192.0.2.1", ""); err != nil {
 		t.Fatal(err)
 	}
 	late := tokenOf(t, srv.Next(t).Link(t), control.ResetPath)
 	clk.Advance(keyplane.PasswordResetTTL)
-	wantCode(t, svc.ResetPassword(ctx, late, "yet another password"), keyplane.CodeNotFound)
+	wantCode(t, svc.ResetPassword(ctx, late, "yet another password", "192.0.2.1", ""), keyplane.CodeNotFound)
 	svc.WaitBackground(ctx)
 	if got := auditTypes(t, svc, 1); !strings.HasSuffix(got, "PasswordResetRequested UserPasswordReset SignInSucceeded PasswordResetRequested") {
 		t.Errorf("audit: %s", got)
+	}
+	// Each says where its request came from.
+	if err := svc.ExportAudit(ctx, 1, func(e keyplane.AuditEvent) error {
+		if (e.Type == keyplane.EventPasswordResetRequested || e.Type == keyplane.EventUserPasswordReset) && e.Actor.Address != "192.0.2.1" {
+			t.Errorf("%s from %q", e.Type, e.Actor.Address)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -347,7 +347,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p keyplane.Prin
 		if err := s.enrolled(tx, p.UserID); err != nil {
 			return err
 		}
-		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorEnrolled, map[string]any{"kind": "passkey", "name": name}, true)
+		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorEnrolled, map[string]any{"kind": "passkey", "name": name}, true, p.Origin)
 	})
 	return st.Passkey, err
 }
@@ -393,7 +393,7 @@ func (s *Service) RemovePasskey(ctx context.Context, p keyplane.Principal, ip, p
 		if _, err := tx.DeletePasskey(p.UserID, id); err != nil {
 			return err
 		}
-		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorRemoved, map[string]any{"kind": "passkey", "name": name}, true)
+		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorRemoved, map[string]any{"kind": "passkey", "name": name}, true, p.Origin)
 	})
 }
 
@@ -596,8 +596,8 @@ func (s *Service) passkeyAssertion(ctx context.Context, rp RelyingParty, ip, use
 		if hash != nil {
 			how = "second step"
 		}
-		return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventPasskeySignIn, "user", u.ID, nil,
-			map[string]any{"email": u.Email, "passkey": key.Name, "as": how, "address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)})
+		return s.record(tx, u.Principal().Actor().From(requestOrigin(ip, userAgent)), u.AccountID, keyplane.EventPasskeySignIn, "user", u.ID, nil,
+			map[string]any{"email": u.Email, "passkey": key.Name, "as": how})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err

@@ -99,7 +99,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p keyplane.Princi
 		if err := tx.ReplaceRecoveryCodes(p.UserID, hashes); err != nil {
 			return err
 		}
-		return s.recordPerson(tx, p.UserID, keyplane.EventRecoveryCodesRegenerated, map[string]any{"count": len(codes)}, true)
+		return s.recordPerson(tx, p.UserID, keyplane.EventRecoveryCodesRegenerated, map[string]any{"count": len(codes)}, true, p.Origin)
 	})
 	if err != nil {
 		return nil, err

@@ -45,10 +45,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, ip, userAgent
 	if err != nil || person.ID == 0 {
 		return err
 	}
-	from := map[string]any{"address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)}
+	from := requestOrigin(ip, userAgent)
 	s.later(func(ctx context.Context) {
 		if err := s.store.Write(ctx, func(tx Tx) error {
-			return s.recordPerson(tx, person.ID, keyplane.EventPasswordResetRequested, from, true)
+			return s.recordPerson(tx, person.ID, keyplane.EventPasswordResetRequested, map[string]any{}, true, from)
 		}); err != nil {
 			s.log.Warn("recording a password reset request", "err", err)
 		}
@@ -132,8 +132,9 @@ func (s *Service) OpenPasswordReset(ctx context.Context, token string) (email st
 // ResetPassword sets a new password through a reset link. Every link of
 // that person stops working, every session of theirs ends, and the
 // sign-in failures of their address are forgotten (they proved they read
-// its mail). The reset is recorded in each of their accounts.
-func (s *Service) ResetPassword(ctx context.Context, token, password string) error {
+// its mail). The reset is recorded in each of their accounts, with the
+// client's address (ip) and userAgent.
+func (s *Service) ResetPassword(ctx context.Context, token, password, ip, userAgent string) error {
 	if err := keyplane.Invalid(nonEmpty(keyplane.ValidatePassword("password", password))...); err != nil {
 		return err
 	}
@@ -167,7 +168,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) err
 			return err
 		}
 		for _, m := range ms {
-			if err := s.record(tx, m.Principal().Actor(), m.AccountID, keyplane.EventUserPasswordReset, "user", m.ID, nil, userView(m)); err != nil {
+			if err := s.record(tx, m.Principal().Actor().From(requestOrigin(ip, userAgent)), m.AccountID, keyplane.EventUserPasswordReset, "user", m.ID, nil, userView(m)); err != nil {
 				return err
 			}
 		}

@@ -145,7 +145,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, pending, ip, userAgent, co
 			if err != nil {
 				return err
 			}
-			if err := s.recordPerson(tx, userID, keyplane.EventRecoveryCodeUsed, map[string]any{"left": left}, true); err != nil {
+			if err := s.recordPerson(tx, userID, keyplane.EventRecoveryCodeUsed, map[string]any{"left": left}, true, requestOrigin(ip, userAgent)); err != nil {
 				return err
 			}
 		}
@@ -156,8 +156,8 @@ func (s *Service) CompleteSignIn(ctx context.Context, pending, ip, userAgent, co
 		if recovery {
 			factor = "recovery code"
 		}
-		return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil,
-			map[string]any{"email": u.Email, "secondFactor": factor, "address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)})
+		return s.record(tx, u.Principal().Actor().From(requestOrigin(ip, userAgent)), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil,
+			map[string]any{"email": u.Email, "secondFactor": factor})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err

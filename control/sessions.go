@@ -33,7 +33,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, ip string) (token
 // nobody uses has no account to tell).
 func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent string) (token string, u keyplane.User, err error) {
 	email = keyplane.NormalizeEmail(email)
-	from := map[string]any{"address": ip, "userAgent": keyplane.ClipUserAgent(userAgent)}
+	from := requestOrigin(ip, userAgent)
 	now := s.clock()
 	var found, disabled, ssoOnly bool
 	var a attempt
@@ -70,7 +70,7 @@ func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent
 			id := u.ID // u is a result, zeroed by the return below
 			s.later(func(ctx context.Context) {
 				if err := s.store.Write(ctx, func(tx Tx) error {
-					return s.recordPerson(tx, id, keyplane.EventSignInFailed, from, true)
+					return s.recordPerson(tx, id, keyplane.EventSignInFailed, map[string]any{}, true, from)
 				}); err != nil {
 					s.log.Warn("recording a failed sign-in", "err", err)
 				}
@@ -127,7 +127,7 @@ func (s *Service) SignInWith(ctx context.Context, email, password, ip, userAgent
 				if err := tx.InsertSession(keyplane.Session{TokenHash: hashToken(token), UserID: u.ID, AccountID: u.AccountID, CreatedAt: now, ExpiresAt: now.Add(keyplane.SessionTTL), Enrol: enrol}); err != nil {
 					return err
 				}
-				return s.record(tx, u.Principal().Actor(), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil, withEmail(from, u.Email))
+				return s.record(tx, u.Principal().Actor().From(from), u.AccountID, keyplane.EventSignInSucceeded, "user", u.ID, nil, map[string]any{"email": u.Email})
 			}
 		}
 		disabled = true

@@ -139,7 +139,7 @@ func TestSignInsAreAudited(t *testing.T) {
 		var out []string
 		err := svc.ExportAudit(ctx, account, func(e keyplane.AuditEvent) error {
 			if e.Type == keyplane.EventSignInSucceeded || e.Type == keyplane.EventSignInFailed {
-				out = append(out, e.Type+" "+string(e.After))
+				out = append(out, e.Type+" from "+e.Actor.Address+" "+e.Actor.UserAgent+" "+string(e.After))
 			}
 			return nil
 		})
@@ -149,8 +149,8 @@ func TestSignInsAreAudited(t *testing.T) {
 		return out
 	}
 	want1 := []string{
-		`SignInSucceeded {"address":"192.0.2.7","email":"pat@example.com","userAgent":"Firefox/140"}`,
-		`SignInFailed {"address":"192.0.2.8","email":"pat@example.com","userAgent":"curl/8"}`,
+		`SignInSucceeded from 192.0.2.7 Firefox/140 {"email":"pat@example.com"}`,
+		`SignInFailed from 192.0.2.8 curl/8 {"email":"pat@example.com"}`,
 	}
 	if got := events(1); strings.Join(got, "\n") != strings.Join(want1, "\n") {
 		t.Errorf("account 1's sign-in events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want1, "\n"))

@@ -349,8 +349,11 @@ func (s *Service) FinishSSO(ctx context.Context, a SSOAnswer) (token string, u k
 	}
 	if reason := ssoAccepts(c, who); reason != "" {
 		if err := s.store.Write(ctx, func(tx Tx) error {
-			return s.record(tx, keyplane.Actor{Type: "system", Name: "single sign-on"}, c.AccountID, keyplane.EventSSOSignInRefused, "account", c.AccountID, nil,
-				map[string]any{"email": who.Email, "reason": reason, "address": a.IP, "userAgent": clipText(a.Agent)})
+			// The system refused a request of someone's: where it came from
+			// goes with the actor, as for every request.
+			refuser := keyplane.Actor{Type: "system", Name: "single sign-on"}.From(requestOrigin(a.IP, a.Agent))
+			return s.record(tx, refuser, c.AccountID, keyplane.EventSSOSignInRefused, "account", c.AccountID, nil,
+				map[string]any{"email": who.Email, "reason": reason})
 		}); err != nil {
 			return "", u, err
 		}
@@ -378,9 +381,8 @@ func (s *Service) FinishSSO(ctx context.Context, a SSOAnswer) (token string, u k
 			ExpiresAt: now.Add(keyplane.SessionTTL), SSOAccount: c.AccountID}); err != nil {
 			return err
 		}
-		return s.record(tx, u.Principal().Actor(), c.AccountID, keyplane.EventSSOSignIn, "user", u.ID, nil,
-			map[string]any{"email": u.Email, "role": string(u.Role), "created": jit, "issuer": c.Issuer, "subject": idt.Subject,
-				"address": a.IP, "userAgent": clipText(a.Agent)})
+		return s.record(tx, u.Principal().Actor().From(requestOrigin(a.IP, a.Agent)), c.AccountID, keyplane.EventSSOSignIn, "user", u.ID, nil,
+			map[string]any{"email": u.Email, "role": string(u.Role), "created": jit, "issuer": c.Issuer, "subject": idt.Subject})
 	})
 	if err != nil {
 		return "", keyplane.User{}, err

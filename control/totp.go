@@ -246,7 +246,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, cod
 		if err := s.enrolled(tx, p.UserID); err != nil {
 			return err
 		}
-		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorEnrolled, map[string]any{"kind": "totp"}, true)
+		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorEnrolled, map[string]any{"kind": "totp"}, true, p.Origin)
 	})
 	if err != nil {
 		return nil, err
@@ -293,7 +293,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, p keyplane.Principal, ip, pass
 		if err := tx.ReplaceRecoveryCodes(p.UserID, nil); err != nil {
 			return err
 		}
-		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorRemoved, nil, false)
+		return s.recordPerson(tx, p.UserID, keyplane.EventSecondFactorRemoved, nil, false, p.Origin)
 	})
 }
 
@@ -340,8 +340,8 @@ func secondFactorSubjects(userID int64, ip string) []throttled {
 
 // recordPerson records an event about person userID (a change of their
 // own sign-in) in every account they belong to, as their doing there
-// (self) or the operator's.
-func (s *Service) recordPerson(tx Tx, userID int64, typ string, after any, self bool) error {
+// (self) or the operator's, from the request's origin.
+func (s *Service) recordPerson(tx Tx, userID int64, typ string, after any, self bool, from keyplane.Origin) error {
 	ms, err := tx.Memberships(userID)
 	if err != nil {
 		return err
@@ -355,7 +355,7 @@ func (s *Service) recordPerson(tx Tx, userID int64, typ string, after any, self 
 		if a != nil {
 			a = withEmail(after, m.Email)
 		}
-		if err := s.record(tx, m.Principal().Actor(), m.AccountID, typ, "user", userID, before, a); err != nil {
+		if err := s.record(tx, m.Principal().Actor().From(from), m.AccountID, typ, "user", userID, before, a); err != nil {
 			return err
 		}
 	}

@@ -115,9 +115,9 @@ func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 		t.Fatalf("CompleteSignIn = %v, %v", got, err)
 	}
 	// Audited when the session opens, not when the password was right.
-	if ev := newestEvent(t, svc, 1); ev.Type != keyplane.EventSignInSucceeded ||
-		string(ev.After) != `{"address":"10.0.0.1","email":"ada@example.com","secondFactor":"authenticator code","userAgent":"Firefox/140"}` {
-		t.Errorf("the sign-in's record: %s %s", ev.Type, ev.After)
+	if ev := newestEvent(t, svc, 1); ev.Type != keyplane.EventSignInSucceeded || ev.Actor.Address != "10.0.0.1" || ev.Actor.UserAgent != "Firefox/140" ||
+		string(ev.After) != `{"email":"ada@example.com","secondFactor":"authenticator code"}` {
+		t.Errorf("the sign-in's record: %s by %+v: %s", ev.Type, ev.Actor, ev.After)
 	}
 	if sp, _, err := svc.Session(ctx, token); err != nil || sp.UserID != u.ID {
 		t.Fatalf("session = %+v, %v", sp, err)

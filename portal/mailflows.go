@@ -81,7 +81,7 @@ func (p *Portal) reset(w http.ResponseWriter, r *http.Request) {
 		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two passwords differ")
 	}
 	if err == nil {
-		err = p.svc.ResetPassword(r.Context(), token, password)
+		err = p.svc.ResetPassword(r.Context(), token, password, p.clientIP(r), r.UserAgent())
 	}
 	if err != nil {
 		p.formError(w, r, err, "reset", "Choose a new password", func(errs map[string][]string) any {
@@ -134,7 +134,7 @@ func (p *Portal) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 		err = keyplane.Errorf(keyplane.CodeInvalid, "confirm: the two passwords differ")
 	} else {
 		var session string
-		if session, _, err = p.svc.AcceptInvitation(r.Context(), token, password, p.clientIP(r)); err == nil {
+		if session, _, err = p.svc.AcceptInvitation(r.Context(), token, password, p.clientIP(r), r.UserAgent()); err == nil {
 			p.signInWith(w, r, session, "/apps?done=joined")
 			return
 		}

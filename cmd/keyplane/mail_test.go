@@ -31,7 +31,7 @@ func TestAdminInviteAndResetPassword(t *testing.T) {
 	defer s.Close()
 	svc := control.New(s, control.Options{})
 	u, _ := url.Parse(link)
-	if _, _, err := svc.AcceptInvitation(ctx, u.Query().Get("token"), "correct horse battery", "127.0.0.1"); err != nil {
+	if _, _, err := svc.AcceptInvitation(ctx, u.Query().Get("token"), "correct horse battery", "127.0.0.1", ""); err != nil {
 		t.Fatalf("accepting the printed link: %v", err)
 	}
 
@@ -40,7 +40,7 @@ func TestAdminInviteAndResetPassword(t *testing.T) {
 	if u.Host != "127.0.0.1:8080" || u.Path != "/reset" {
 		t.Fatalf("reset link %q", reset)
 	}
-	if err := svc.ResetPassword(ctx, u.Query().Get("token"), "another good password"); err != nil {
+	if err := svc.ResetPassword(ctx, u.Query().Get("token"), "another good password", "192.0.2.1", ""); err != nil {
 		t.Fatal(err)
 	}
 
