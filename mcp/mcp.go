@@ -252,25 +252,19 @@ func (t *tools) manageApps(ctx context.Context, req *sdk.CallToolRequest, in App
 	if in.Data != nil {
 		d = *in.Data
 	}
-	var problems []string
+	var bad argErrors
 	switch in.Operation {
 	case "list":
 	case "create":
-		if d.Name == "" {
-			problems = append(problems, "data.name: required for 'create'")
-		}
+		bad.need(in.Operation, d.Name != "", "name")
 	case "update":
-		if d.ID == "" {
-			problems = append(problems, "data.id: required for 'update'")
-		}
-		if d.Name == "" {
-			problems = append(problems, "data.name: required for 'update'")
-		}
+		bad.need(in.Operation, d.ID != "", "id")
+		bad.need(in.Operation, d.Name != "", "name")
 	default:
-		problems = append(problems, fmt.Sprintf("operation %q: want list, create or update", in.Operation))
+		bad.add(fmt.Sprintf("operation %q: want list, create or update", in.Operation))
 	}
-	if len(problems) > 0 {
-		return nil, AppsOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, AppsOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -337,29 +331,24 @@ func (t *tools) manageKeysets(ctx context.Context, req *sdk.CallToolRequest, in 
 	if in.Data != nil {
 		d = *in.Data
 	}
-	var problems []string
-	need := func(ok bool, field string) {
-		if !ok {
-			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
-		}
-	}
+	var bad argErrors
 	switch in.Operation {
 	case "get":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 	case "list":
 	case "create":
-		need(d.Name != "", "name")
-		need(d.Type != "", "type")
+		bad.need(in.Operation, d.Name != "", "name")
+		bad.need(in.Operation, d.Type != "", "type")
 	case "update":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 		if d.Config == nil && d.Name == "" && d.Type == "" {
-			problems = append(problems, "data.config: required for 'update' (or data.name, data.type)")
+			bad.add("data.config: required for 'update' (or data.name, data.type)")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("operation %q: want get, list, create or update", in.Operation))
+		bad.add(fmt.Sprintf("operation %q: want get, list, create or update", in.Operation))
 	}
-	if len(problems) > 0 {
-		return nil, KeysetsOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, KeysetsOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -458,28 +447,28 @@ type UsageOutput struct {
 }
 
 func (t *tools) getUsageMetrics(ctx context.Context, req *sdk.CallToolRequest, in UsageInput) (*sdk.CallToolResult, UsageOutput, error) {
-	var problems []string
+	var bad argErrors
 	switch in.EntityType {
 	case "account", "app", "keyset", "customer":
 	default:
-		problems = append(problems, fmt.Sprintf("entityType %q: want account, app, keyset or customer", in.EntityType))
+		bad.add(fmt.Sprintf("entityType %q: want account, app, keyset or customer", in.EntityType))
 	}
 	if in.EntityID == "" {
-		problems = append(problems, "entityId: required")
+		bad.add("entityId: required")
 	}
 	from, err := time.Parse(time.DateOnly, in.From)
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("from %q: want a date YYYY-MM-DD", in.From))
+		bad.add(fmt.Sprintf("from %q: want a date YYYY-MM-DD", in.From))
 	}
 	to, err := time.Parse(time.DateOnly, in.To)
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("to %q: want a date YYYY-MM-DD", in.To))
+		bad.add(fmt.Sprintf("to %q: want a date YYYY-MM-DD", in.To))
 	}
 	if len(in.Metrics) == 0 {
-		problems = append(problems, "metrics: at least one metric must be given")
+		bad.add("metrics: at least one metric must be given")
 	}
-	if len(problems) > 0 {
-		return nil, UsageOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, UsageOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -531,24 +520,24 @@ func (t *tools) manageSecretKeys(ctx context.Context, req *sdk.CallToolRequest, 
 	if in.Data != nil {
 		d = *in.Data
 	}
-	var problems []string
+	var bad argErrors
 	if d.ID == "" {
-		problems = append(problems, "data.id: required")
+		bad.add("data.id: required")
 	}
 	switch in.Operation {
 	case "list", "rotate":
 	case "delete":
 		if d.Prefix == "" {
-			problems = append(problems, "data.prefix: required for 'delete'")
+			bad.add("data.prefix: required for 'delete'")
 		}
 	default:
-		problems = append(problems, fmt.Sprintf("operation %q: want list, rotate or delete", in.Operation))
+		bad.add(fmt.Sprintf("operation %q: want list, rotate or delete", in.Operation))
 	}
 	if d.OldKeyExpiresInSeconds < 0 {
-		problems = append(problems, "data.oldKeyExpiresInSeconds: must be positive")
+		bad.add("data.oldKeyExpiresInSeconds: must be positive")
 	}
-	if len(problems) > 0 {
-		return nil, SecretKeysOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, SecretKeysOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -654,32 +643,27 @@ func (t *tools) manageCustomers(ctx context.Context, req *sdk.CallToolRequest, i
 	if in.Data != nil {
 		d = *in.Data
 	}
-	var problems []string
-	need := func(ok bool, field string) {
-		if !ok {
-			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
-		}
-	}
+	var bad argErrors
 	switch in.Operation {
 	case "list":
 	case "get":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 	case "create":
-		need(d.ExternalID != "", "externalId")
-		need(d.Name != "", "name")
+		bad.need(in.Operation, d.ExternalID != "", "externalId")
+		bad.need(in.Operation, d.Name != "", "name")
 	case "update":
-		need(d.ID != "", "id")
-		need(d.Name != "", "name")
+		bad.need(in.Operation, d.ID != "", "id")
+		bad.need(in.Operation, d.Name != "", "name")
 	case "assign_keysets":
-		need(d.ID != "", "id")
-		need(len(d.KeysetIDs) > 0, "keysetIds")
+		bad.need(in.Operation, d.ID != "", "id")
+		bad.need(in.Operation, len(d.KeysetIDs) > 0, "keysetIds")
 	case "keyset_customer":
-		need(d.KeysetID != "", "keysetId")
+		bad.need(in.Operation, d.KeysetID != "", "keysetId")
 	default:
-		problems = append(problems, fmt.Sprintf("operation %q: want list, get, create, update, assign_keysets or keyset_customer", in.Operation))
+		bad.add(fmt.Sprintf("operation %q: want list, get, create, update, assign_keysets or keyset_customer", in.Operation))
 	}
-	if len(problems) > 0 {
-		return nil, CustomersOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, CustomersOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -762,47 +746,42 @@ func (t *tools) manageWebhooks(ctx context.Context, req *sdk.CallToolRequest, in
 	if in.Data != nil {
 		d = *in.Data
 	}
-	var problems []string
-	need := func(ok bool, field string) {
-		if !ok {
-			problems = append(problems, fmt.Sprintf("data.%s: required for '%s'", field, in.Operation))
-		}
-	}
+	var bad argErrors
 	switch in.Operation {
 	case "list":
 	case "get", "delete", "test":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 	case "create":
-		need(d.URL != "", "url")
+		bad.need(in.Operation, d.URL != "", "url")
 		if len(d.Events) == 0 {
-			problems = append(problems, `data.events: required for 'create' (event types, or ["*"] for every event)`)
+			bad.add(`data.events: required for 'create' (event types, or ["*"] for every event)`)
 		}
 	case "update":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 		if d.URL == "" && d.Description == nil && d.Events == nil && d.Enabled == nil {
-			problems = append(problems, "data.url, data.description, data.events or data.enabled: one is required for 'update'")
+			bad.add("data.url, data.description, data.events or data.enabled: one is required for 'update'")
 		}
 		if d.Events != nil && len(d.Events) == 0 {
-			problems = append(problems, `data.events: name an event type, or ["*"] for every event`)
+			bad.add(`data.events: name an event type, or ["*"] for every event`)
 		}
 	case "rotate_secret":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 		if d.OldSecretExpiresInSeconds < 0 {
-			problems = append(problems, "data.oldSecretExpiresInSeconds: must be positive")
+			bad.add("data.oldSecretExpiresInSeconds: must be positive")
 		}
 	case "deliveries":
-		need(d.ID != "", "id")
+		bad.need(in.Operation, d.ID != "", "id")
 		if d.Limit != 0 && (d.Limit < 1 || d.Limit > keyplane.MaxDeliveriesLimit) {
-			problems = append(problems, fmt.Sprintf("data.limit %d: want 1 to %d deliveries", d.Limit, keyplane.MaxDeliveriesLimit))
+			bad.add(fmt.Sprintf("data.limit %d: want 1 to %d deliveries", d.Limit, keyplane.MaxDeliveriesLimit))
 		}
 	case "retry":
-		need(d.ID != "", "id")
-		need(d.DeliveryID != "", "deliveryId")
+		bad.need(in.Operation, d.ID != "", "id")
+		bad.need(in.Operation, d.DeliveryID != "", "deliveryId")
 	default:
-		problems = append(problems, fmt.Sprintf("operation %q: want list, get, create, update, delete, rotate_secret, deliveries, retry or test", in.Operation))
+		bad.add(fmt.Sprintf("operation %q: want list, get, create, update, delete, rotate_secret, deliveries, retry or test", in.Operation))
 	}
-	if len(problems) > 0 {
-		return nil, WebhooksOutput{}, errors.New(strings.Join(problems, "; "))
+	if err := bad.err(); err != nil {
+		return nil, WebhooksOutput{}, err
 	}
 	c, err := t.clientFor(ctx, req)
 	if err != nil {
@@ -877,4 +856,26 @@ func (t *tools) manageWebhooks(ctx context.Context, req *sdk.CallToolRequest, in
 		out.Webhook = &w
 	}
 	return nil, out, nil
+}
+
+// argErrors gathers what is wrong with a tool's arguments, to answer all of
+// it at once.
+type argErrors []string
+
+// add notes one problem, in the words the answer gives.
+func (a *argErrors) add(msg string) { *a = append(*a, msg) }
+
+// need notes data.field as required for operation op unless ok.
+func (a *argErrors) need(op string, ok bool, field string) {
+	if !ok {
+		a.add(fmt.Sprintf("data.%s: required for '%s'", field, op))
+	}
+}
+
+// err is every problem noted, as one error, or nil.
+func (a argErrors) err() error {
+	if len(a) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(a, "; "))
 }
