@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,47 +8,9 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/keyplane/keyplane"
+	"github.com/keyplane/keyplane/internal/hooktest"
 	"github.com/keyplane/keyplane/server"
 )
-
-// hookReceiver is a real HTTP receiver on 127.0.0.1 that keeps what it
-// gets.
-type hookReceiver struct {
-	*httptest.Server
-	got chan hookRequest
-}
-
-type hookRequest struct {
-	header http.Header
-	body   []byte
-}
-
-func newHookReceiver(t *testing.T) *hookReceiver {
-	r := &hookReceiver{got: make(chan hookRequest, 100)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.got <- hookRequest{req.Header.Clone(), b}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// next waits for the next delivery of a type, skipping others.
-func (r *hookReceiver) next(t *testing.T, typ string) hookRequest {
-	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case h := <-r.got:
-			if strings.Contains(string(h.body), `"type":"`+typ+`"`) {
-				return h
-			}
-		case <-deadline:
-			t.Fatalf("no %s delivery within 15 s", typ)
-		}
-	}
-}
 
 type webhookWire struct {
 	ID             string
@@ -82,7 +41,7 @@ func TestWebhooksOverTheAPI(t *testing.T) {
 		c.WebhooksAllowPrivate = true
 		c.WebhookPoll = 5 * time.Millisecond
 	})
-	r := newHookReceiver(t)
+	r := hooktest.Start(t)
 	key, _, _ := e.integration("SIEM feeder", "account:webhook:rw")
 	reader, _, _ := e.integration("dashboard", "account:webhook:read")
 
@@ -100,18 +59,18 @@ func TestWebhooksOverTheAPI(t *testing.T) {
 	}
 
 	app := e.createApp("Telemedicine")
-	got := r.next(t, "AppCreated")
+	got := r.Next(t, "AppCreated")
 	v, err := standardwebhooks.NewWebhook(w.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The server's clock is the test's, started at the real time: within
 	// the library's five minutes.
-	if err := v.Verify(got.body, got.header); err != nil {
+	if err := v.Verify(got.Body, got.Header); err != nil {
 		t.Errorf("Standard Webhooks verification: %v", err)
 	}
-	if !strings.Contains(string(got.body), `"id":"`+app.ID+`"`) {
-		t.Errorf("body %s does not name the app", got.body)
+	if !strings.Contains(string(got.Body), `"id":"`+app.ID+`"`) {
+		t.Errorf("body %s does not name the app", got.Body)
 	}
 	// Delivered: the list says so, with the receiver's answer.
 	var ds struct{ Deliveries []deliveryWire }
@@ -127,7 +86,7 @@ func TestWebhooksOverTheAPI(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	d := ds.Deliveries[0]
-	if d.Attempts != 1 || d.ResponseStatus == nil || *d.ResponseStatus != 204 || d.LatencyMs == nil || d.MessageID != got.header.Get("webhook-id") {
+	if d.Attempts != 1 || d.ResponseStatus == nil || *d.ResponseStatus != 204 || d.LatencyMs == nil || d.MessageID != got.Header.Get("webhook-id") {
 		t.Errorf("delivery %+v", d)
 	}
 	e.do("GET", "/v2/webhooks/"+w.ID+"/deliveries?status=failed", nil, as(reader)).want(200).decode(&ds)
@@ -141,13 +100,13 @@ func TestWebhooksOverTheAPI(t *testing.T) {
 	if td.EventType != keyplane.EventWebhookTested || td.Status != "pending" {
 		t.Errorf("test delivery %+v", td)
 	}
-	r.next(t, keyplane.EventWebhookTested)
+	r.Next(t, keyplane.EventWebhookTested)
 
 	// A redelivery carries the same webhook-id.
 	e.do("POST", "/v2/webhooks/"+w.ID+"/deliveries/"+d.ID+"/retry", nil, as(key)).want(202)
-	again := r.next(t, "AppCreated")
-	if again.header.Get("webhook-id") != got.header.Get("webhook-id") || string(again.body) != string(got.body) {
-		t.Errorf("redelivery: id %q body %s; first: id %q", again.header.Get("webhook-id"), again.body, got.header.Get("webhook-id"))
+	again := r.Next(t, "AppCreated")
+	if again.Header.Get("webhook-id") != got.Header.Get("webhook-id") || string(again.Body) != string(got.Body) {
+		t.Errorf("redelivery: id %q body %s; first: id %q", again.Header.Get("webhook-id"), again.Body, got.Header.Get("webhook-id"))
 	}
 	e.do("POST", "/v2/webhooks/"+w.ID+"/deliveries/999999/retry", nil, as(key)).wantError(404, "delivery 999999: not found")
 
@@ -159,10 +118,10 @@ func TestWebhooksOverTheAPI(t *testing.T) {
 		t.Fatalf("rotated secret %q", rot.Secret)
 	}
 	e.createApp("second")
-	got = r.next(t, "AppCreated")
+	got = r.Next(t, "AppCreated")
 	for _, s := range []string{w.Secret, rot.Secret} {
 		v, _ := standardwebhooks.NewWebhook(s)
-		if err := v.Verify(got.body, got.header); err != nil {
+		if err := v.Verify(got.Body, got.Header); err != nil {
 			t.Errorf("during the overlap: %v", err)
 		}
 	}

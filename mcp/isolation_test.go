@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyplane/keyplane/internal/hooktest"
+
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/keyplane/keyplane"
@@ -53,7 +55,7 @@ func TestTenantsAreIsolatedThroughMCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := secrets[len(secrets)-1].SecretKey[:11]
-	hook, err := keysA.CreateWebhook(ctx, client.NewWebhook{URL: newReceiver(t).URL + "/zephyr", Description: "Zephyr hook", Events: []string{"*"}})
+	hook, err := keysA.CreateWebhook(ctx, client.NewWebhook{URL: hooktest.Start(t).URL + "/zephyr", Description: "Zephyr hook", Events: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}

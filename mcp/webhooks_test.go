@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -14,48 +11,9 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/keyplane/keyplane/internal/hooktest"
 	"github.com/keyplane/keyplane/server"
 )
-
-// receiver is a real HTTP receiver on 127.0.0.1 that answers 204 and
-// keeps what it gets.
-type receiver struct {
-	*httptest.Server
-	got chan delivered
-}
-
-type delivered struct {
-	header http.Header
-	body   []byte
-}
-
-func newReceiver(t *testing.T) *receiver {
-	t.Helper()
-	r := &receiver{got: make(chan delivered, 100)}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.got <- delivered{req.Header.Clone(), b}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// next waits for the next delivery of event type typ, skipping others.
-func (r *receiver) next(t *testing.T, typ string) delivered {
-	t.Helper()
-	deadline := time.After(15 * time.Second)
-	for {
-		select {
-		case d := <-r.got:
-			if strings.Contains(string(d.body), `"type":"`+typ+`"`) {
-				return d
-			}
-		case <-deadline:
-			t.Fatalf("no %s delivery within 15 s", typ)
-		}
-	}
-}
 
 // webhookServer is a server that sends webhooks to loopback receivers
 // and looks for due deliveries often.
@@ -69,13 +27,13 @@ func webhookServer(t *testing.T) *testServer {
 
 // verifies tells whether d verifies with secret, as a receiver using the
 // Standard Webhooks project's own library checks it.
-func verifies(t *testing.T, secret string, d delivered) bool {
+func verifies(t *testing.T, secret string, d hooktest.Delivery) bool {
 	t.Helper()
 	v, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.Verify(d.body, d.header) == nil
+	return v.Verify(d.Body, d.Header) == nil
 }
 
 // Every operation of manage_webhooks over /mcp against a real server and a
@@ -85,7 +43,7 @@ func verifies(t *testing.T, secret string, d delivered) bool {
 func TestWebhooks(t *testing.T) {
 	t.Parallel()
 	s := webhookServer(t)
-	r := newReceiver(t)
+	r := hooktest.Start(t)
 	key := s.key("hooks", "account:webhook:rw")
 	cs := overHTTP(t, s, "Bearer "+key)
 	ctx := context.Background()
@@ -142,7 +100,7 @@ func TestWebhooks(t *testing.T) {
 	if d["eventType"] != "WebhookTested" || d["webhookId"] != id {
 		t.Errorf("test = %v", d)
 	}
-	first := r.next(t, "WebhookTested")
+	first := r.Next(t, "WebhookTested")
 	if !verifies(t, secret, first) {
 		t.Errorf("the test event does not verify with the secret shown at creation")
 	}
@@ -156,7 +114,7 @@ func TestWebhooks(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if len(ds) != 1 || ds[0]["id"] != d["id"] || ds[0]["responseStatus"] != 204.0 || ds[0]["messageId"] != first.header.Get("webhook-id") {
+	if len(ds) != 1 || ds[0]["id"] != d["id"] || ds[0]["responseStatus"] != 204.0 || ds[0]["messageId"] != first.Header.Get("webhook-id") {
 		t.Fatalf("delivered deliveries = %v", ds)
 	}
 	wantDs, err := api.WebhookDeliveries(ctx, id, "", 0)
@@ -170,8 +128,8 @@ func TestWebhooks(t *testing.T) {
 	if rd := obj(t, wh("retry", map[string]any{"id": id, "deliveryId": d["id"]})["delivery"]); rd["id"] != d["id"] || rd["status"] != "pending" {
 		t.Errorf("retry = %v", rd)
 	}
-	if again := r.next(t, "WebhookTested"); again.header.Get("webhook-id") != first.header.Get("webhook-id") {
-		t.Errorf("redelivery webhook-id %q, first %q", again.header.Get("webhook-id"), first.header.Get("webhook-id"))
+	if again := r.Next(t, "WebhookTested"); again.Header.Get("webhook-id") != first.Header.Get("webhook-id") {
+		t.Errorf("redelivery webhook-id %q, first %q", again.Header.Get("webhook-id"), first.Header.Get("webhook-id"))
 	}
 
 	// update: only what is given changes; a disabled webhook is not tested.
@@ -192,7 +150,7 @@ func TestWebhooks(t *testing.T) {
 		t.Errorf("rotate_secret = %v", out)
 	}
 	wh("test", map[string]any{"id": id})
-	if both := r.next(t, "WebhookTested"); !verifies(t, rotated, both) || !verifies(t, secret, both) {
+	if both := r.Next(t, "WebhookTested"); !verifies(t, rotated, both) || !verifies(t, secret, both) {
 		t.Errorf("a delivery in the overlap verifies with the new secret %v, the old %v; want both", verifies(t, rotated, both), verifies(t, secret, both))
 	}
 	// and without one, the old secret stops at once.
@@ -202,7 +160,7 @@ func TestWebhooks(t *testing.T) {
 		t.Errorf("rotate_secret note = %v", out["note"])
 	}
 	wh("test", map[string]any{"id": id})
-	if last := r.next(t, "WebhookTested"); !verifies(t, latest, last) || verifies(t, rotated, last) {
+	if last := r.Next(t, "WebhookTested"); !verifies(t, latest, last) || verifies(t, rotated, last) {
 		t.Errorf("after a rotation without overlap: verifies with the new secret %v, the previous %v", verifies(t, latest, last), verifies(t, rotated, last))
 	}
 	fails(t, cs, "manage_webhooks", map[string]any{"operation": "rotate_secret", "data": map[string]any{"id": id, "oldSecretExpiresInSeconds": 8 * 24 * 3600}},
