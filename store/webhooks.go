@@ -187,12 +187,18 @@ func (t *txn) enqueueDeliveries(e *keyplane.AuditEvent, row int64) error {
 	if e.Type == keyplane.EventWebhookTested {
 		onlyTo = e.TargetID
 	}
-	_, err := t.exec(`INSERT INTO webhook_deliveries (webhook_id, account_id, event_row, event_id, event_type, status, attempts, created_at, next_attempt_at)
+	res, err := t.exec(`INSERT INTO webhook_deliveries (webhook_id, account_id, event_row, event_id, event_type, status, attempts, created_at, next_attempt_at)
 		SELECT w.id, w.account_id, CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS TEXT), 'pending', 0, CAST($5 AS BIGINT), CAST($5 AS BIGINT) FROM webhooks w
 		WHERE w.account_id = $1 AND w.disabled_at IS NULL
 		AND (w.id = $6 OR ($6 = 0 AND (w.events = '*' OR w.events LIKE $7)))`,
 		e.AccountID, row, e.ID, e.Type, ms(e.At), onlyTo, "%,"+e.Type+",%")
-	return err
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		t.wake()
+	}
+	return nil
 }
 
 const deliveryCols = `d.webhook_id, d.account_id, d.event_id, d.event_type, d.status, d.attempts, d.created_at, d.first_attempt_at,
@@ -259,7 +265,16 @@ func (t *txn) WebhookDelivery(accountID, webhookID, eventID int64) (keyplane.Web
 func (t *txn) RestartWebhookDelivery(accountID, webhookID, eventID int64, at time.Time) error {
 	res, err := t.exec(`UPDATE webhook_deliveries SET status = 'pending', attempts = 0, first_attempt_at = NULL, next_attempt_at = $1,
 		lease_until = NULL, delivered_at = NULL WHERE account_id = $2 AND webhook_id = $3 AND event_id = $4`, ms(at), accountID, webhookID, eventID)
+	t.wake()
 	return oneRow(res, err, "delivery", eventID)
+}
+
+// wake has the delivery worker woken when this write commits: it made
+// deliveries due.
+func (t *txn) wake() {
+	if t.tail != nil {
+		t.tail.queued = true
+	}
 }
 
 // RestartPendingDeliveries implements control.Tx: every pending delivery
@@ -268,6 +283,7 @@ func (t *txn) RestartWebhookDelivery(accountID, webhookID, eventID int64, at tim
 func (t *txn) RestartPendingDeliveries(webhookID int64, at time.Time) error {
 	_, err := t.exec(`UPDATE webhook_deliveries SET attempts = 0, first_attempt_at = NULL, next_attempt_at = $1, lease_until = NULL
 		WHERE webhook_id = $2 AND status = 'pending'`, ms(at), webhookID)
+	t.wake()
 	return err
 }
 
@@ -416,6 +432,7 @@ func (t *txn) ReleaseWebhookDelivery(accountID, webhookID, eventID int64, attemp
 		first_attempt_at = CASE WHEN attempts = 1 THEN NULL ELSE first_attempt_at END
 		WHERE account_id = $1 AND webhook_id = $2 AND event_id = $3 AND attempts = $4 AND status = 'pending' AND lease_until IS NOT NULL`,
 		accountID, webhookID, eventID, attempt)
+	t.wake()
 	return err
 }
 
