@@ -42,6 +42,8 @@ const (
 	DefaultTimeout = 15 * time.Second
 	// maxRecord bounds the outcomes recorded in one transaction.
 	maxRecord = 256
+	// recordTimeout bounds the recording of outcomes.
+	recordTimeout = 10 * time.Second
 )
 
 // Options adjusts a Worker; the zero value serves production.
@@ -73,7 +75,9 @@ type Worker struct {
 	svc    *control.Service
 	o      Options
 	client *http.Client
-	agent  string
+	// wait is how long after its claim a delivery may still be sent.
+	wait  time.Duration
+	agent string
 }
 
 // New returns a worker delivering svc's outbox.
@@ -100,27 +104,46 @@ func New(svc *control.Service, o Options) *Worker {
 		// connection rather than dialing anew.
 		c.Transport.(*http.Transport).MaxIdleConnsPerHost = o.Senders
 	}
-	return &Worker{svc: svc, o: o, client: c, agent: "Keyplane-Webhooks/" + buildinfo.Read().Version}
+	// A delivery is sent only if its attempt and the recording of the
+	// outcome fit in what is left of its lease.
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	wait := o.Lease - timeout - recordTimeout
+	if wait <= 0 {
+		wait = o.Lease / 4
+	}
+	return &Worker{svc: svc, o: o, client: c, wait: wait, agent: "Keyplane-Webhooks/" + buildinfo.Read().Version}
 }
+
+// claimAhead is how many deliveries per sending slot the worker keeps
+// claimed: a claim costs a commit, so under a stream of events each claim
+// takes what became due while the last one committed, and the senders
+// find the next delivery waiting when they finish one.
+const claimAhead = 4
 
 // Run delivers until ctx ends, then waits for the deliveries in flight:
 // those cut short are handed back to the outbox, not counted as attempts.
 //
-// Three parts work together. The loop below claims as many due
-// deliveries as there are free slots, in one transaction, when this
-// process commits an event that queues some (the store's notice), when a
-// slot frees while there is more to do, or at each poll. Each claimed
-// delivery is sent by a goroutine of its own, which frees its slot as
-// soon as the receiver has answered and hands the outcome to the
-// recorder, which writes the outcomes gathered while it waited for the
-// previous commit all in one transaction. A delivery stays leased until
-// its outcome is recorded, so no other worker sends it meanwhile.
+// Three parts work together. The loop below claims due deliveries, up to
+// claimAhead per slot, in one transaction, when this process commits an
+// event that queues some (the store's notice), when a claimed delivery is
+// done with while there is more to do, and at each poll. Each claimed
+// delivery has a goroutine that waits for a sending slot, sends it, frees
+// the slot as soon as the receiver has answered and hands the outcome to
+// the recorder, which writes the outcomes gathered while it waited for
+// the previous commit all in one transaction. A delivery stays leased
+// until its outcome is recorded, so no other worker sends it meanwhile;
+// one that waited so long for a slot that its lease could run out
+// during the attempt is handed back unsent.
 func (w *Worker) Run(ctx context.Context) {
 	slots := make(chan struct{}, w.o.Senders)
+	held := make(chan struct{}, claimAhead*w.o.Senders)
 	freed := make(chan struct{}, 1)
 	// Outcomes wait here for the recorder. When it falls this far
-	// behind, a sender waits with its slot held, which slows the claims
-	// to the pace of the recording.
+	// behind, senders wait with their deliveries held, which slows the
+	// claims to the pace of the recording.
 	outcomes := make(chan control.WebhookOutcome, maxRecord)
 	recorded := make(chan struct{})
 	go func() {
@@ -138,19 +161,28 @@ func (w *Worker) Run(ctx context.Context) {
 	timer := time.NewTimer(w.o.Poll)
 	defer timer.Stop()
 	for {
-		free := cap(slots) - len(slots)
+		free := cap(held) - len(held)
 		claimed := 0
 		if free > 0 {
+			at := time.Now()
 			ds, _, err := w.svc.ClaimWebhookDeliveries(ctx, keyplane.InstallOperator, w.o.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				w.o.Logger.Warn("webhook outbox", "err", err)
 			}
 			claimed = len(ds)
 			for _, d := range ds {
-				slots <- struct{}{}
+				held <- struct{}{}
 				senders.Go(func() {
-					outcomes <- w.send(ctx, d)
-					<-slots
+					var o control.WebhookOutcome
+					select {
+					case slots <- struct{}{}:
+						o = w.send(ctx, d, at)
+						<-slots
+					case <-ctx.Done():
+						o = control.WebhookOutcome{Dispatch: d, Released: true}
+					}
+					outcomes <- o
+					<-held
 					select {
 					case freed <- struct{}{}:
 					default:
@@ -160,9 +192,9 @@ func (w *Worker) Run(ctx context.Context) {
 		}
 		switch {
 		case claimed > 0 && claimed == free:
-			continue // every slot taken: more may be due
+			continue // as many as asked for: more may be due
 		case free == 0:
-			// Every slot busy: look again when one frees.
+			// As many claimed as may be: look again when one is done.
 			select {
 			case <-ctx.Done():
 				return
@@ -181,8 +213,12 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// send makes one attempt of d, or none if the server is stopping.
-func (w *Worker) send(ctx context.Context, d control.WebhookDispatch) control.WebhookOutcome {
+// send makes one attempt of d, claimed at claimed, or none if the server
+// is stopping or d's lease could run out before the attempt ends.
+func (w *Worker) send(ctx context.Context, d control.WebhookDispatch, claimed time.Time) control.WebhookOutcome {
+	if ctx.Err() != nil || time.Since(claimed) > w.wait {
+		return control.WebhookOutcome{Dispatch: d, Released: true}
+	}
 	r := w.attempt(ctx, d)
 	// An attempt cut short by the stop, unanswered, is handed back: it
 	// is not the receiver's failure.
@@ -209,7 +245,7 @@ func (w *Worker) record(ctx context.Context, outcomes <-chan control.WebhookOutc
 				break gather
 			}
 		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		if err := w.svc.FinishWebhookDeliveries(rctx, keyplane.InstallOperator, batch); err != nil {
 			w.o.Logger.Warn("recording webhook attempts", "deliveries", len(batch), "err", err)
 		}
