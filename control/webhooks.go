@@ -438,6 +438,23 @@ func (s *Service) RetryWebhookDelivery(ctx context.Context, p keyplane.Principal
 	return d, err
 }
 
+// DeliveryNotifier is what a Store offers, if it can, to wake the
+// delivery worker: its channel has a value after a commit of this process
+// made webhook deliveries due.
+type DeliveryNotifier interface {
+	DeliveriesQueued() <-chan struct{}
+}
+
+// WebhookDeliveriesQueued is the store's DeliveryNotifier channel, or nil
+// (which never has a value) when the store offers none: the worker then
+// finds work by polling alone, as it does for other replicas' events.
+func (s *Service) WebhookDeliveriesQueued() <-chan struct{} {
+	if n, ok := s.raw.(DeliveryNotifier); ok {
+		return n.DeliveriesQueued()
+	}
+	return nil
+}
+
 // The delivery worker's operations. They act for the install
 // (keyplane.InstallOperator), since deliveries of every account share one
 // outbox.
@@ -486,6 +503,15 @@ type AttemptResult struct {
 	Latency time.Duration
 }
 
+// WebhookOutcome is how one claimed delivery ended in the worker: an
+// attempt with its Result, or, when Released, not attempted at all (its
+// server is stopping).
+type WebhookOutcome struct {
+	Dispatch WebhookDispatch
+	Result   AttemptResult
+	Released bool
+}
+
 // FinishWebhookDelivery records the result of an attempt of d: a 2xx
 // delivers it; a 410 gives it up and disables its webhook; any other
 // result schedules the next attempt (keyplane.WebhookRetrySchedule) or,
@@ -495,11 +521,80 @@ type AttemptResult struct {
 // WebhookConfig.OnDisabled. A result that comes after the
 // delivery was claimed again changes nothing.
 func (s *Service) FinishWebhookDelivery(ctx context.Context, p keyplane.Principal, d WebhookDispatch, r AttemptResult) error {
+	return s.FinishWebhookDeliveries(ctx, p, []WebhookOutcome{{Dispatch: d, Result: r}})
+}
+
+// ReleaseWebhookDelivery hands back a claimed delivery that was not
+// attempted (its server is stopping), due at once and its attempt not
+// counted, so another worker need not wait for the lease to run out.
+func (s *Service) ReleaseWebhookDelivery(ctx context.Context, p keyplane.Principal, d WebhookDispatch) error {
+	return s.FinishWebhookDeliveries(ctx, p, []WebhookOutcome{{Dispatch: d, Released: true}})
+}
+
+// FinishWebhookDeliveries records many outcomes in one transaction, each
+// as FinishWebhookDelivery or ReleaseWebhookDelivery would: the worker
+// gathers the attempts that end while it waits for a commit, so the
+// deliveries cost a commit for many rather than one each. Should that
+// transaction fail, each outcome is tried in a transaction of its own, so
+// one that cannot be recorded does not hold back the others; the error
+// is then the first of those.
+func (s *Service) FinishWebhookDeliveries(ctx context.Context, p keyplane.Principal, outs []WebhookOutcome) error {
 	if err := workerOnly(p); err != nil {
 		return err
 	}
+	if len(outs) == 0 {
+		return nil
+	}
 	now := s.clock()
-	del := d.Delivery
+	var disabled []keyplane.Webhook
+	err := s.store.Write(ctx, func(tx Tx) error {
+		disabled = disabled[:0]
+		for _, o := range outs {
+			w, err := s.recordOutcome(tx, o, now)
+			if err != nil {
+				return err
+			}
+			if w != nil {
+				disabled = append(disabled, *w)
+			}
+		}
+		return nil
+	})
+	if err != nil && len(outs) > 1 {
+		err = nil
+		disabled = disabled[:0]
+		for _, o := range outs {
+			var w *keyplane.Webhook
+			e := s.store.Write(ctx, func(tx Tx) error {
+				var err error
+				w, err = s.recordOutcome(tx, o, now)
+				return err
+			})
+			switch {
+			case e != nil && err == nil:
+				err = e
+			case e == nil && w != nil:
+				disabled = append(disabled, *w)
+			}
+		}
+	}
+	for _, w := range disabled {
+		s.log.Warn("webhook disabled", "accountId", w.AccountID, "webhookId", w.ID, "reason", w.DisabledReason)
+		s.mailWebhookDisabled(ctx, w)
+		if s.webhookConfig.OnDisabled != nil {
+			s.webhookConfig.OnDisabled(ctx, w)
+		}
+	}
+	return err
+}
+
+// recordOutcome writes one outcome in tx and answers the webhook it
+// disabled, if it did.
+func (s *Service) recordOutcome(tx Tx, o WebhookOutcome, now time.Time) (*keyplane.Webhook, error) {
+	del, r := o.Dispatch.Delivery, o.Result
+	if o.Released {
+		return nil, tx.ReleaseWebhookDelivery(del.AccountID, del.WebhookID, del.EventID, del.Attempts)
+	}
 	a := WebhookAttempt{AccountID: del.AccountID, WebhookID: del.WebhookID, EventID: del.EventID, Attempt: del.Attempts, At: now,
 		Answered: r.Answered, Status: r.Status, Error: r.Error, Latency: r.Latency, Outcome: keyplane.DeliveryPending}
 	disable := ""
@@ -523,47 +618,21 @@ func (s *Service) FinishWebhookDelivery(ctx context.Context, p keyplane.Principa
 	if r.Answered && a.Outcome != keyplane.DeliveryDelivered && a.Error == "" {
 		a.Error = fmt.Sprintf("the receiver answered %d", r.Status)
 	}
-	var disabled *keyplane.Webhook
-	err := s.store.Write(ctx, func(tx Tx) error {
-		disabled = nil
-		applied, err := tx.RecordWebhookAttempt(a)
-		if err != nil || !applied || disable == "" {
-			return err
-		}
-		w, err := tx.Webhook(del.AccountID, del.WebhookID)
-		if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
-			return nil // deleted meanwhile
-		}
-		if err != nil || !w.Enabled() {
-			return err
-		}
-		before := webhookView(w)
-		w.DisabledAt, w.DisabledReason, w.UpdatedAt = &now, disable, now
-		if err := tx.UpdateWebhook(w); err != nil {
-			return err
-		}
-		disabled = &w
-		return s.record(tx, keyplane.WebhookActor, w.AccountID, keyplane.EventWebhookDisabled, keyplane.WebhookTarget, w.ID, before, webhookView(w))
-	})
-	if err == nil && disabled != nil {
-		s.log.Warn("webhook disabled", "accountId", disabled.AccountID, "webhookId", disabled.ID, "reason", disabled.DisabledReason)
-		s.mailWebhookDisabled(ctx, *disabled)
-		if s.webhookConfig.OnDisabled != nil {
-			s.webhookConfig.OnDisabled(ctx, *disabled)
-		}
+	applied, err := tx.RecordWebhookAttempt(a)
+	if err != nil || !applied || disable == "" {
+		return nil, err
 	}
-	return err
-}
-
-// ReleaseWebhookDelivery hands back a claimed delivery that was not
-// attempted (its server is stopping), due at once and its attempt not
-// counted, so another worker need not wait for the lease to run out.
-func (s *Service) ReleaseWebhookDelivery(ctx context.Context, p keyplane.Principal, d WebhookDispatch) error {
-	if err := workerOnly(p); err != nil {
-		return err
+	w, err := tx.Webhook(del.AccountID, del.WebhookID)
+	if keyplane.ErrorCode(err) == keyplane.CodeNotFound {
+		return nil, nil // deleted meanwhile
 	}
-	del := d.Delivery
-	return s.store.Write(ctx, func(tx Tx) error {
-		return tx.ReleaseWebhookDelivery(del.AccountID, del.WebhookID, del.EventID, del.Attempts)
-	})
+	if err != nil || !w.Enabled() {
+		return nil, err
+	}
+	before := webhookView(w)
+	w.DisabledAt, w.DisabledReason, w.UpdatedAt = &now, disable, now
+	if err := tx.UpdateWebhook(w); err != nil {
+		return nil, err
+	}
+	return &w, s.record(tx, keyplane.WebhookActor, w.AccountID, keyplane.EventWebhookDisabled, keyplane.WebhookTarget, w.ID, before, webhookView(w))
 }

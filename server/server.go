@@ -90,6 +90,9 @@ type Config struct {
 	// WebhookPoll is how often an idle delivery worker looks for due
 	// deliveries; 0 means webhook.DefaultPoll. Tests set it short.
 	WebhookPoll time.Duration
+	// WebhookSenders bounds the webhook deliveries in flight at once; 0
+	// means webhook.DefaultSenders.
+	WebhookSenders int
 	// WebhookClient, when set, sends the deliveries instead of
 	// webhook.NewClient's (which guards each connection's address).
 	WebhookClient *http.Client
@@ -212,7 +215,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() {
 		defer close(webhooksDone)
 		webhook.New(svc, webhook.Options{AllowPrivate: cfg.WebhooksAllowPrivate, Client: cfg.WebhookClient, Now: now,
-			Poll: cfg.WebhookPoll, Logger: log}).Run(wctx)
+			Poll: cfg.WebhookPoll, Senders: cfg.WebhookSenders, Logger: log}).Run(wctx)
 	}()
 	defer func() {
 		stopWebhooks()

@@ -41,6 +41,10 @@ type writeReq struct {
 type auditTail struct {
 	row    int64 // the newest row's id; valid while chains is not nil
 	chains map[int64]chainEnd
+	// queued: a write of the batch queued webhook deliveries, so the
+	// delivery worker is woken once the batch commits. Kept when a write
+	// rolls back: a wake-up with nothing to send costs one read.
+	queued bool
 }
 
 // chainEnd is the newest event of one account's chain.
@@ -103,11 +107,28 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*sql.Tx, *auditTail) error
 
 var errClosed = errors.New("database closed")
 
+// DeliveriesQueued implements control.DeliveryNotifier: the channel has a
+// value after a commit of this process queued webhook deliveries, so the
+// delivery worker sends them at once instead of at its next poll. One
+// value stands for any number of commits; other processes' commits are
+// not told (their workers poll).
+func (db *DB) DeliveriesQueued() <-chan struct{} { return db.queued }
+
+// deliveriesQueued tells the worker, never waiting: a value already
+// waiting says the same.
+func (db *DB) deliveriesQueued() {
+	select {
+	case db.queued <- struct{}{}:
+	default:
+	}
+}
+
 // startWrites starts the goroutine that runs the writes.
 func (db *DB) startWrites() {
 	db.writes = make(chan writeReq)
 	db.closed = make(chan struct{})
 	db.stopped = make(chan struct{})
+	db.queued = make(chan struct{}, 1)
 	go db.runWrites()
 }
 
@@ -193,12 +214,18 @@ func (db *DB) commitBatch(batch []writeReq) {
 			}
 			// Undo this write only. If even that fails, the transaction is
 			// lost and with it every write of the batch.
-			tail = auditTail{}
+			tail = auditTail{queued: tail.queued}
 			if _, err := tx.Exec("ROLLBACK TO w"); err != nil {
 				return fmt.Errorf("rolling back a failed write: %w", err)
 			}
 		}
-		return tx.Commit()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		if tail.queued {
+			db.deliveriesQueued()
+		}
+		return nil
 	}()
 	for i, r := range batch {
 		// A write that succeeded (or was not reached) shares the fate of

@@ -65,7 +65,9 @@ type DB struct {
 	// version numbers what the database has committed.
 	version         *versionCheck
 	closed, stopped chan struct{}
-	closeOnce       sync.Once
+	// queued wakes the webhook worker (DeliveriesQueued).
+	queued    chan struct{}
+	closeOnce sync.Once
 }
 
 var _ control.Store = (*DB)(nil)

@@ -30,13 +30,20 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultPoll    = 500 * time.Millisecond
-	DefaultLease   = time.Minute
-	DefaultSenders = 16
+	DefaultPoll  = 500 * time.Millisecond
+	DefaultLease = time.Minute
+	// DefaultSenders is how many attempts may be in flight at once. A slot
+	// is held for the HTTP exchange alone (the outcome is recorded apart),
+	// so this bounds how many slow receivers can be waited on together.
+	DefaultSenders = 64
 	// DefaultTimeout bounds one attempt, from dialing to the answer's
 	// headers: well inside the lease, so a claim never runs out while its
 	// attempt is still going.
 	DefaultTimeout = 15 * time.Second
+	// maxRecord bounds the outcomes recorded in one transaction.
+	maxRecord = 256
+	// recordTimeout bounds the recording of outcomes.
+	recordTimeout = 10 * time.Second
 )
 
 // Options adjusts a Worker; the zero value serves production.
@@ -45,17 +52,20 @@ type Options struct {
 	// addresses and use plain http (serve --webhooks-allow-private).
 	AllowPrivate bool
 	// Client sends the deliveries; nil means NewClient(AllowPrivate,
-	// DefaultTimeout). A client given here must guard its own dialing.
+	// DefaultTimeout), keeping up to Senders idle connections to each
+	// receiver. A client given here must guard its own dialing.
 	Client *http.Client
 	// Now is the clock of the webhook-timestamp header: the clock the
 	// Service schedules by (nil: the wall clock).
 	Now func() time.Time
-	// Poll is how often an idle worker looks for due deliveries.
+	// Poll is how often an idle worker looks for due deliveries. Events
+	// committed by this process wake it at once; the poll finds those of
+	// other replicas, and retries falling due.
 	Poll time.Duration
 	// Lease is how long a claimed delivery is kept from other workers: if
 	// this one dies, another takes the delivery once the lease runs out.
 	Lease time.Duration
-	// Senders bounds the deliveries in flight at once.
+	// Senders bounds the deliveries in flight at once (0: DefaultSenders).
 	Senders int
 	Logger  *slog.Logger
 }
@@ -65,7 +75,9 @@ type Worker struct {
 	svc    *control.Service
 	o      Options
 	client *http.Client
-	agent  string
+	// wait is how long after its claim a delivery may still be sent.
+	wait  time.Duration
+	agent string
 }
 
 // New returns a worker delivering svc's outbox.
@@ -88,47 +100,101 @@ func New(svc *control.Service, o Options) *Worker {
 	c := o.Client
 	if c == nil {
 		c = NewClient(o.AllowPrivate, DefaultTimeout)
+		// Every slot may be sending to the same receiver: each keeps its
+		// connection rather than dialing anew.
+		c.Transport.(*http.Transport).MaxIdleConnsPerHost = o.Senders
 	}
-	return &Worker{svc: svc, o: o, client: c, agent: "Keyplane-Webhooks/" + buildinfo.Read().Version}
+	// A delivery is sent only if its attempt and the recording of the
+	// outcome fit in what is left of its lease.
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	wait := o.Lease - timeout - recordTimeout
+	if wait <= 0 {
+		wait = o.Lease / 4
+	}
+	return &Worker{svc: svc, o: o, client: c, wait: wait, agent: "Keyplane-Webhooks/" + buildinfo.Read().Version}
 }
+
+// claimAhead is how many deliveries per sending slot the worker keeps
+// claimed: a claim costs a commit, so under a stream of events each claim
+// takes what became due while the last one committed, and the senders
+// find the next delivery waiting when they finish one.
+const claimAhead = 4
 
 // Run delivers until ctx ends, then waits for the deliveries in flight:
 // those cut short are handed back to the outbox, not counted as attempts.
+//
+// Three parts work together. The loop below claims due deliveries, up to
+// claimAhead per slot, in one transaction, when this process commits an
+// event that queues some (the store's notice), when a claimed delivery is
+// done with while there is more to do, and at each poll. Each claimed
+// delivery has a goroutine that waits for a sending slot, sends it, frees
+// the slot as soon as the receiver has answered and hands the outcome to
+// the recorder, which writes the outcomes gathered while it waited for
+// the previous commit all in one transaction. A delivery stays leased
+// until its outcome is recorded, so no other worker sends it meanwhile;
+// one that waited so long for a slot that its lease could run out
+// during the attempt is handed back unsent.
 func (w *Worker) Run(ctx context.Context) {
 	slots := make(chan struct{}, w.o.Senders)
+	held := make(chan struct{}, claimAhead*w.o.Senders)
 	freed := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	// Outcomes wait here for the recorder. When it falls this far
+	// behind, senders wait with their deliveries held, which slows the
+	// claims to the pace of the recording.
+	outcomes := make(chan control.WebhookOutcome, maxRecord)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		w.record(context.WithoutCancel(ctx), outcomes)
+	}()
+	var senders sync.WaitGroup
+	defer func() {
+		// The outcomes of the attempts in flight are still recorded.
+		senders.Wait()
+		close(outcomes)
+		<-recorded
+	}()
+	queued := w.svc.WebhookDeliveriesQueued()
 	timer := time.NewTimer(w.o.Poll)
 	defer timer.Stop()
 	for {
-		free := cap(slots) - len(slots)
+		free := cap(held) - len(held)
 		claimed := 0
 		if free > 0 {
+			at := time.Now()
 			ds, _, err := w.svc.ClaimWebhookDeliveries(ctx, keyplane.InstallOperator, w.o.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				w.o.Logger.Warn("webhook outbox", "err", err)
 			}
 			claimed = len(ds)
 			for _, d := range ds {
-				slots <- struct{}{}
-				wg.Go(func() {
-					defer func() {
+				held <- struct{}{}
+				senders.Go(func() {
+					var o control.WebhookOutcome
+					select {
+					case slots <- struct{}{}:
+						o = w.send(ctx, d, at)
 						<-slots
-						select {
-						case freed <- struct{}{}:
-						default:
-						}
-					}()
-					w.deliver(ctx, d)
+					case <-ctx.Done():
+						o = control.WebhookOutcome{Dispatch: d, Released: true}
+					}
+					outcomes <- o
+					<-held
+					select {
+					case freed <- struct{}{}:
+					default:
+					}
 				})
 			}
 		}
 		switch {
 		case claimed > 0 && claimed == free:
-			continue // every slot taken: look again when one frees
+			continue // as many as asked for: more may be due
 		case free == 0:
-			// Every slot busy: wait for one.
+			// As many claimed as may be: look again when one is done.
 			select {
 			case <-ctx.Done():
 				return
@@ -136,32 +202,54 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			continue
 		}
-		// Nothing more is due: look again after the poll.
+		// Nothing more is due: look again when told, or after the poll.
 		timer.Reset(w.o.Poll)
 		select {
 		case <-ctx.Done():
 			return
+		case <-queued:
 		case <-timer.C:
 		}
 	}
 }
 
-// deliver makes one attempt of d and records it.
-func (w *Worker) deliver(ctx context.Context, d control.WebhookDispatch) {
-	r := w.attempt(ctx, d)
-	// The outcome is recorded even while the server stops: an attempt made
-	// must be counted, or its answer would be lost.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	var err error
-	if ctx.Err() != nil && !r.Answered {
-		err = w.svc.ReleaseWebhookDelivery(rctx, keyplane.InstallOperator, d)
-	} else {
-		err = w.svc.FinishWebhookDelivery(rctx, keyplane.InstallOperator, d, r)
+// send makes one attempt of d, claimed at claimed, or none if the server
+// is stopping or d's lease could run out before the attempt ends.
+func (w *Worker) send(ctx context.Context, d control.WebhookDispatch, claimed time.Time) control.WebhookOutcome {
+	if ctx.Err() != nil || time.Since(claimed) > w.wait {
+		return control.WebhookOutcome{Dispatch: d, Released: true}
 	}
-	if err != nil {
-		w.o.Logger.Warn("recording a webhook attempt", "accountId", d.Delivery.AccountID, "webhookId", d.Delivery.WebhookID,
-			"eventId", d.Delivery.EventID, "err", err)
+	r := w.attempt(ctx, d)
+	// An attempt cut short by the stop, unanswered, is handed back: it
+	// is not the receiver's failure.
+	return control.WebhookOutcome{Dispatch: d, Result: r, Released: ctx.Err() != nil && !r.Answered}
+}
+
+// record writes the outcomes until the channel closes: each time, those
+// that arrived while the last were being written, up to maxRecord, in
+// one transaction. The outcomes are recorded even while the server
+// stops: an attempt made must be counted, or its answer would be lost.
+func (w *Worker) record(ctx context.Context, outcomes <-chan control.WebhookOutcome) {
+	batch := make([]control.WebhookOutcome, 0, maxRecord)
+	for o := range outcomes {
+		batch = append(batch[:0], o)
+	gather:
+		for len(batch) < maxRecord {
+			select {
+			case o, ok := <-outcomes:
+				if !ok {
+					break gather
+				}
+				batch = append(batch, o)
+			default:
+				break gather
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
+		if err := w.svc.FinishWebhookDeliveries(rctx, keyplane.InstallOperator, batch); err != nil {
+			w.o.Logger.Warn("recording webhook attempts", "deliveries", len(batch), "err", err)
+		}
+		cancel()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,6 +113,13 @@ type fixture struct {
 // delivery worker polling every 5 ms, stopped when the test ends.
 func start(t *testing.T, allowPrivate bool) *fixture {
 	t.Helper()
+	return startWith(t, webhook.Options{AllowPrivate: allowPrivate, Poll: 5 * time.Millisecond})
+}
+
+// startWith is start with the worker's options o (its clock is the
+// fixture's).
+func startWith(t *testing.T, o webhook.Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	c := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
 	db, err := store.Open(ctx, testdb.DSN(t), c.Now())
@@ -134,7 +142,8 @@ func start(t *testing.T, allowPrivate bool) *fixture {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		webhook.New(svc, webhook.Options{AllowPrivate: allowPrivate, Now: c.Now, Poll: 5 * time.Millisecond}).Run(wctx)
+		o.Now = c.Now
+		webhook.New(svc, o).Run(wctx)
 	}()
 	stop := sync.OnceFunc(func() { cancel(); <-done })
 	t.Cleanup(stop)
@@ -261,6 +270,66 @@ func waitStatus(t *testing.T, f *fixture, webhookID, eventID int64, want keyplan
 			t.Fatalf("delivery of event %d never became %s: %+v", eventID, want, ds)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// An event committed by this process wakes the worker: the delivery
+// comes at once, not at the next poll (an hour away here). A burst
+// larger than the worker's slots, and than what it claims at once, is
+// delivered whole, each event once, and every delivery is recorded as
+// delivered (the outcomes are written many to a transaction).
+func TestCommitWakesWorkerAndBurstIsRecorded(t *testing.T) {
+	t.Parallel()
+	f := startWith(t, webhook.Options{AllowPrivate: true, Poll: time.Hour, Senders: 3})
+	r := newReceiver(t)
+	w := f.create(t, r.URL+"/hook", keyplane.EventAppCreated)
+	// The worker's first look came before the webhook existed, so only
+	// the commit's notice can bring this one before the hour is up.
+	time.Sleep(50 * time.Millisecond)
+	f.app(t, "First")
+	r.wait(t)
+
+	const n = 40
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if _, err := f.svc.CreateApp(context.Background(), f.p, "Burst "+strconv.Itoa(i)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	for range n {
+		r.wait(t)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds, err := f.svc.ListWebhookDeliveries(context.Background(), f.p, w.ID, keyplane.DeliveryDelivered, keyplane.MaxDeliveriesLimit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == n+1 {
+			for _, d := range ds {
+				if d.Attempts != 1 || d.LastStatus != http.StatusNoContent {
+					t.Errorf("delivery %+v: want one attempt answered 204", d)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries recorded as delivered", len(ds), n+1)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ids := map[string]bool{}
+	r.mu.Lock()
+	for _, g := range r.got {
+		ids[g.header.Get("webhook-id")] = true
+	}
+	got := len(r.got)
+	r.mu.Unlock()
+	if got != n+1 || len(ids) != n+1 {
+		t.Errorf("%d requests, %d webhook-ids; want %d of each", got, len(ids), n+1)
 	}
 }
 

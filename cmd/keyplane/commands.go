@@ -25,6 +25,7 @@ import (
 	"github.com/keyplane/keyplane/internal/wallclock"
 	"github.com/keyplane/keyplane/server"
 	"github.com/keyplane/keyplane/store"
+	"github.com/keyplane/keyplane/webhook"
 )
 
 // env returns the value of the environment variable name, or def.
@@ -195,6 +196,7 @@ func serveCommand(getenv func(string) string, stdout, stderr io.Writer) *cobra.C
 	cmd.Flags().StringVar(&cfg.TLSKey, "tls-key", getenv("KEYPLANE_TLS_KEY"), "PEM private key of --tls-cert (env KEYPLANE_TLS_KEY)")
 	cmd.Flags().BoolVar(&cfg.WebhooksAllowPrivate, "webhooks-allow-private", env(getenv, "KEYPLANE_WEBHOOKS_ALLOW_PRIVATE", "") == "true",
 		"let webhooks reach loopback, private and link-local addresses and plain http: for tests and internal receivers (env KEYPLANE_WEBHOOKS_ALLOW_PRIVATE=true)")
+	webhookSendersFlag(cmd, &cfg.WebhookSenders, getenv)
 	m.add(cmd, getenv)
 	cmd.Flags().BoolVar(&cfg.Signup, "signup", env(getenv, "KEYPLANE_SIGNUP", "") == "true",
 		"let anyone create an account by confirming their e-mail address; needs --smtp-url (env KEYPLANE_SIGNUP=true)")
@@ -243,6 +245,25 @@ func limitFlags(cmd *cobra.Command, l *httpapi.Limits, getenv func(string) strin
 			return fmt.Errorf("--rate-burst (or KEYPLANE_RATE_BURST): must be a whole number from 1 to 1000000")
 		case l.Concurrent < 0 || l.Concurrent > 1e6:
 			return fmt.Errorf("--max-concurrent-per-key (or KEYPLANE_MAX_CONCURRENT_PER_KEY): must be a whole number from 0 to 1000000")
+		}
+		return nil
+	})
+}
+
+// maxWebhookSenders bounds --webhook-senders: each slot may hold a
+// connection and a goroutine.
+const maxWebhookSenders = 4096
+
+// webhookSendersFlag adds --webhook-senders, checked before serve runs.
+func webhookSendersFlag(cmd *cobra.Command, p *int, getenv func(string) string) {
+	def := envNumber(getenv, "KEYPLANE_WEBHOOK_SENDERS", webhook.DefaultSenders)
+	if def != float64(int(def)) {
+		def = -1 // refused below
+	}
+	cmd.Flags().IntVar(p, "webhook-senders", int(def), "webhook deliveries this server sends at once (env KEYPLANE_WEBHOOK_SENDERS)")
+	checkFirst(cmd, func() error {
+		if *p < 1 || *p > maxWebhookSenders {
+			return fmt.Errorf("--webhook-senders (or KEYPLANE_WEBHOOK_SENDERS): must be a whole number from 1 to %d", maxWebhookSenders)
 		}
 		return nil
 	})
