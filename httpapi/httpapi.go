@@ -35,6 +35,8 @@ type API struct {
 	log     *slog.Logger
 	ready   func(context.Context) error
 	limiter *limiter
+	// keysetBodies keeps keysets' answers encoded (keysetbody.go).
+	keysetBodies keysetBodies
 	// TrustProxy takes the client address from X-Forwarded-For (serve
 	// --trust-proxy): the address an integration's allowed networks are
 	// checked against and a key's last use records.
@@ -154,12 +156,12 @@ func (a *API) Handler() http.Handler {
 // no others), then the handler, whose error is rendered here.
 func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := ResolveVersion(r.Header.Get("PubNub-Version"))
+		v, err := resolveRelease(r.Header.Get("PubNub-Version"))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		w.Header().Set("PubNub-Version", v)
+		w.Header()[pubnubVersionKey] = releaseValues[v]
 		// Two keys leave it open which one acts; neither is picked.
 		if n := len(r.Header.Values("Authorization")); n > 1 {
 			a.fail(w, r, keyplane.Errorf(keyplane.CodeInvalid, "Authorization: give it once, not %d times", n))
@@ -427,18 +429,7 @@ func (a *API) logged(next http.Handler) http.Handler {
 					writeError(sw, http.StatusInternalServerError, string(keyplane.CodeInternal), []string{"internal error"})
 				}
 			}
-			// Typed attributes in an array on the stack: the line every
-			// request writes costs no boxing of its values and no slice.
-			var buf [7]slog.Attr
-			attrs := append(buf[:0], slog.String("method", r.Method), slog.String("path", redactPath(r.URL.Path)),
-				slog.Int("status", sw.Status), slog.Int64("ms", time.Since(start).Milliseconds()))
-			if p := sw.principal; p != nil {
-				attrs = append(attrs, slog.Int64("integrationId", p.IntegrationID), slog.Int64("keyId", p.KeyID))
-			}
-			if sw.operatorKeyID != 0 {
-				attrs = append(attrs, slog.Int64("operatorKeyId", sw.operatorKeyID))
-			}
-			a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			a.logRequest(r, sw, start)
 		}()
 		// The mux would answer an unclean path ("/v2//apps") with an HTML
 		// redirect; no route lives there, so say so in JSON.
@@ -448,4 +439,29 @@ func (a *API) logged(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logRequest writes the request's line. It hands the record to the
+// handler itself rather than through Logger.LogAttrs, which would also
+// capture the caller's stack (runtime.Callers, for a source location
+// the request line has no use for: it is always this function) and read
+// the clock again: the end of the request is the line's time and the
+// end of its duration, one clock reading for both.
+func (a *API) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
+	h := a.log.Handler()
+	ctx := r.Context()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	end := time.Now()
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", r.Method), slog.String("path", redactPath(r.URL.Path)),
+		slog.Int("status", sw.Status), slog.Int64("ms", end.Sub(start).Milliseconds()))
+	if p := sw.principal; p != nil {
+		rec.AddAttrs(slog.Int64("integrationId", p.IntegrationID), slog.Int64("keyId", p.KeyID))
+	}
+	if sw.operatorKeyID != 0 {
+		rec.AddAttrs(slog.Int64("operatorKeyId", sw.operatorKeyID))
+	}
+	h.Handle(ctx, rec) // a failed log write is dropped, as Logger drops it
 }

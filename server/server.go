@@ -351,17 +351,23 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 // secureHeaders adds the headers every answer carries: no MIME sniffing,
 // no caching of answers that may hold secret keys, and under TLS a year of
 // Strict-Transport-Security.
+//
+// The values are built once and assigned under their canonical keys, as
+// Header.Set would store them, without its per-request work; they are
+// shared between answers and only read (a value added later appends to a
+// copy, each slice's capacity being its length).
 func secureHeaders(next http.Handler, tls bool) http.Handler {
+	nosniff, noStore, hsts := []string{"nosniff"}, []string{"no-store"}, []string{"max-age=31536000"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniff
 		// The operator API answers a first Owner's password once: no copy
 		// may stay in a cache either.
 		if strings.HasPrefix(r.URL.Path, "/v2/") || strings.HasPrefix(r.URL.Path, httpapi.OperatorPrefix) || r.URL.Path == "/mcp" {
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore
 		}
 		if tls {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
