@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -392,7 +393,17 @@ func routes(api, mcp, portal http.Handler) http.Handler {
 	}
 	mux.Handle("/mcp", mcp)
 	mux.Handle("/", portal)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A clean /v2/ path is the API's, as the mux would find: handed
+		// over at once, the mux is not searched twice (the API's own
+		// mux routes it next). Anything else, an unclean path the mux
+		// redirects included, goes through the mux.
+		if p := r.URL.Path; strings.HasPrefix(p, "/v2/") && r.Method != http.MethodConnect && path.Clean(p) == p {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // BaseURL is how a person on this machine reaches addr in a browser: the
