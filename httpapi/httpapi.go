@@ -156,28 +156,32 @@ func (a *API) Handler() http.Handler {
 // no others), then the handler, whose error is rendered here.
 func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := resolveRelease(r.Header.Get("PubNub-Version"))
+		// Headers are read by their canonical keys, as Header.Get would
+		// after canonicalizing (and, for PubNub-Version, allocating) a key
+		// on every request.
+		v, err := resolveRelease(first(r.Header[pubnubVersionKey]))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		w.Header()[pubnubVersionKey] = releaseValues[v]
 		// Two keys leave it open which one acts; neither is picked.
-		if n := len(r.Header.Values("Authorization")); n > 1 {
+		auth := r.Header["Authorization"]
+		if n := len(auth); n > 1 {
 			a.fail(w, r, keyplane.Errorf(keyplane.CodeInvalid, "Authorization: give it once, not %d times", n))
 			return
 		}
 		// The request's reads share one look at whether the database
 		// changed (see control.Service.ForRequest).
 		r = r.WithContext(a.svc.ForRequest(r.Context()))
-		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")),
-			keyplane.Origin{Addr: clientaddr.Of(r, a.TrustProxy), UserAgent: r.Header.Get("User-Agent")})
+		p, err := a.svc.Authenticate(r.Context(), credential(first(auth)),
+			keyplane.Origin{Addr: clientaddr.Of(r, a.TrustProxy), UserAgent: first(r.Header["User-Agent"])})
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		if l, ok := w.(*statusWriter); ok {
-			l.principal = &p
+			l.authenticated, l.integrationID, l.keyID = true, p.IntegrationID, p.KeyID
 		}
 		release, err := a.limiter.admit(w, p.KeyID)
 		if err != nil {
@@ -185,14 +189,26 @@ func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 			return
 		}
 		defer release()
-		if err := op.CheckQuery(r.URL.Query()); err != nil {
-			a.fail(w, r, err)
-			return
+		// No query, no parameter to refuse: nothing to parse.
+		if r.URL.RawQuery != "" {
+			if err := op.CheckQuery(r.URL.Query()); err != nil {
+				a.fail(w, r, err)
+				return
+			}
 		}
 		if err := a.idempotent(w, r, p, h); err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// first is a header's first value, or "" (Header.Get without the key's
+// canonicalization).
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // echoVersion answers a /v2 request that matched no operation with the
@@ -408,7 +424,11 @@ func page(r *http.Request) (keyplane.Page, error) {
 // statusWriter remembers the status, and who asked, for the request log.
 type statusWriter struct {
 	httpstatus.Recorder
-	principal *keyplane.Principal
+	// authenticated says an API key was, the one of keyID in
+	// integrationID: copies of what the line names, since a pointer to the
+	// Principal would move every request's Principal to the heap.
+	authenticated        bool
+	integrationID, keyID int64
 	// operatorKeyID is the operator key of an operator API request.
 	operatorKeyID int64
 }
@@ -457,8 +477,8 @@ func (a *API) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
 	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(slog.String("method", r.Method), slog.String("path", redactPath(r.URL.Path)),
 		slog.Int("status", sw.Status), slog.Int64("ms", end.Sub(start).Milliseconds()))
-	if p := sw.principal; p != nil {
-		rec.AddAttrs(slog.Int64("integrationId", p.IntegrationID), slog.Int64("keyId", p.KeyID))
+	if sw.authenticated {
+		rec.AddAttrs(slog.Int64("integrationId", sw.integrationID), slog.Int64("keyId", sw.keyID))
 	}
 	if sw.operatorKeyID != 0 {
 		rec.AddAttrs(slog.Int64("operatorKeyId", sw.operatorKeyID))
