@@ -75,7 +75,24 @@ func (s *Service) ForRequest(ctx context.Context) context.Context {
 	if s.versions == nil {
 		return ctx // nothing to share: the store keeps no version
 	}
-	return context.WithValue(ctx, readVersionKey{}, &readVersion{})
+	return &requestContext{Context: ctx}
+}
+
+// requestContext is a request's context carrying its readVersion: one
+// allocation per request where context.WithValue and the readVersion it
+// would hold are two. Everything else is its parent's, cancellation
+// included (the context package finds the parent's through Value).
+type requestContext struct {
+	context.Context
+	rv readVersion
+}
+
+// Value implements context.Context.
+func (c *requestContext) Value(key any) any {
+	if _, ok := key.(readVersionKey); ok {
+		return &c.rv
+	}
+	return c.Context.Value(key)
 }
 
 // wrote makes the reads after a write in ctx's request look again.

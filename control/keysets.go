@@ -129,14 +129,23 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 // It is the most frequent read of all, so what it read is kept while the
 // database has not changed (see Versioned).
 func (s *Service) GetKeyset(ctx context.Context, p keyplane.Principal, id int64) (keyplane.Keyset, error) {
-	k, err := readThrough(ctx, s, &s.keysets, keysetKey{p.AccountID, id}, func() (k keyplane.Keyset, err error) {
-		err = s.readOne(ctx, func(tx Tx) error {
-			k, err = tx.Keyset(p.AccountID, id)
-			return err
-		})
-		return k, err
+	accountID := p.AccountID
+	k, err := readThrough(ctx, s, &s.keysets, keysetKey{accountID, id}, func() (keyplane.Keyset, error) {
+		return s.readKeyset(ctx, accountID, id)
 	})
 	return authorizedKeyset(p, id, keyplane.OpGetKeyset, k, err)
+}
+
+// readKeyset reads keyset id of accountID. A function of its own, as
+// readAPIKey: what the read's closure captures moves to the heap, which a
+// cache hit need not pay (captured in GetKeyset, the whole Principal
+// moved there on every call).
+func (s *Service) readKeyset(ctx context.Context, accountID, id int64) (k keyplane.Keyset, err error) {
+	err = s.readOne(ctx, func(tx Tx) error {
+		k, err = tx.Keyset(accountID, id)
+		return err
+	})
+	return k, err
 }
 
 // UpdateKeyset changes a keyset's name, type or both; at least one is needed.

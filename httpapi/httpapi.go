@@ -35,6 +35,8 @@ type API struct {
 	log     *slog.Logger
 	ready   func(context.Context) error
 	limiter *limiter
+	// keysetBodies keeps keysets' answers encoded (keysetbody.go).
+	keysetBodies keysetBodies
 	// TrustProxy takes the client address from X-Forwarded-For (serve
 	// --trust-proxy): the address an integration's allowed networks are
 	// checked against and a key's last use records.
@@ -154,28 +156,32 @@ func (a *API) Handler() http.Handler {
 // no others), then the handler, whose error is rendered here.
 func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := ResolveVersion(r.Header.Get("PubNub-Version"))
+		// Headers are read by their canonical keys, as Header.Get would
+		// after canonicalizing (and, for PubNub-Version, allocating) a key
+		// on every request.
+		v, err := resolveRelease(first(r.Header[pubnubVersionKey]))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		w.Header().Set("PubNub-Version", v)
+		w.Header()[pubnubVersionKey] = releaseValues[v]
 		// Two keys leave it open which one acts; neither is picked.
-		if n := len(r.Header.Values("Authorization")); n > 1 {
+		auth := r.Header["Authorization"]
+		if n := len(auth); n > 1 {
 			a.fail(w, r, keyplane.Errorf(keyplane.CodeInvalid, "Authorization: give it once, not %d times", n))
 			return
 		}
 		// The request's reads share one look at whether the database
 		// changed (see control.Service.ForRequest).
 		r = r.WithContext(a.svc.ForRequest(r.Context()))
-		p, err := a.svc.Authenticate(r.Context(), credential(r.Header.Get("Authorization")),
-			keyplane.Origin{Addr: clientaddr.Of(r, a.TrustProxy), UserAgent: r.Header.Get("User-Agent")})
+		p, err := a.svc.Authenticate(r.Context(), credential(first(auth)),
+			keyplane.Origin{Addr: clientaddr.Of(r, a.TrustProxy), UserAgent: first(r.Header["User-Agent"])})
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		if l, ok := w.(*statusWriter); ok {
-			l.principal = &p
+			l.authenticated, l.integrationID, l.keyID = true, p.IntegrationID, p.KeyID
 		}
 		release, err := a.limiter.admit(w, p.KeyID)
 		if err != nil {
@@ -183,14 +189,26 @@ func (a *API) v2(op keyplane.Operation, h handler) http.Handler {
 			return
 		}
 		defer release()
-		if err := op.CheckQuery(r.URL.Query()); err != nil {
-			a.fail(w, r, err)
-			return
+		// No query, no parameter to refuse: nothing to parse.
+		if r.URL.RawQuery != "" {
+			if err := op.CheckQuery(r.URL.Query()); err != nil {
+				a.fail(w, r, err)
+				return
+			}
 		}
 		if err := a.idempotent(w, r, p, h); err != nil {
 			a.fail(w, r, err)
 		}
 	})
+}
+
+// first is a header's first value, or "" (Header.Get without the key's
+// canonicalization).
+func first(values []string) string {
+	if len(values) == 0 {
+		return ""
+	}
+	return values[0]
 }
 
 // echoVersion answers a /v2 request that matched no operation with the
@@ -406,7 +424,11 @@ func page(r *http.Request) (keyplane.Page, error) {
 // statusWriter remembers the status, and who asked, for the request log.
 type statusWriter struct {
 	httpstatus.Recorder
-	principal *keyplane.Principal
+	// authenticated says an API key was, the one of keyID in
+	// integrationID: copies of what the line names, since a pointer to the
+	// Principal would move every request's Principal to the heap.
+	authenticated        bool
+	integrationID, keyID int64
 	// operatorKeyID is the operator key of an operator API request.
 	operatorKeyID int64
 }
@@ -427,18 +449,7 @@ func (a *API) logged(next http.Handler) http.Handler {
 					writeError(sw, http.StatusInternalServerError, string(keyplane.CodeInternal), []string{"internal error"})
 				}
 			}
-			// Typed attributes in an array on the stack: the line every
-			// request writes costs no boxing of its values and no slice.
-			var buf [7]slog.Attr
-			attrs := append(buf[:0], slog.String("method", r.Method), slog.String("path", redactPath(r.URL.Path)),
-				slog.Int("status", sw.Status), slog.Int64("ms", time.Since(start).Milliseconds()))
-			if p := sw.principal; p != nil {
-				attrs = append(attrs, slog.Int64("integrationId", p.IntegrationID), slog.Int64("keyId", p.KeyID))
-			}
-			if sw.operatorKeyID != 0 {
-				attrs = append(attrs, slog.Int64("operatorKeyId", sw.operatorKeyID))
-			}
-			a.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+			a.logRequest(r, sw, start)
 		}()
 		// The mux would answer an unclean path ("/v2//apps") with an HTML
 		// redirect; no route lives there, so say so in JSON.
@@ -448,4 +459,29 @@ func (a *API) logged(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logRequest writes the request's line. It hands the record to the
+// handler itself rather than through Logger.LogAttrs, which would also
+// capture the caller's stack (runtime.Callers, for a source location
+// the request line has no use for: it is always this function) and read
+// the clock again: the end of the request is the line's time and the
+// end of its duration, one clock reading for both.
+func (a *API) logRequest(r *http.Request, sw *statusWriter, start time.Time) {
+	h := a.log.Handler()
+	ctx := r.Context()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	end := time.Now()
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", r.Method), slog.String("path", redactPath(r.URL.Path)),
+		slog.Int("status", sw.Status), slog.Int64("ms", end.Sub(start).Milliseconds()))
+	if sw.authenticated {
+		rec.AddAttrs(slog.Int64("integrationId", sw.integrationID), slog.Int64("keyId", sw.keyID))
+	}
+	if sw.operatorKeyID != 0 {
+		rec.AddAttrs(slog.Int64("operatorKeyId", sw.operatorKeyID))
+	}
+	h.Handle(ctx, rec) // a failed log write is dropped, as Logger drops it
 }

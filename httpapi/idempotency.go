@@ -22,8 +22,11 @@ var replayedHeaders = []string{"Content-Type", "Location", "ETag"}
 // with the claim in its context, so that its operation records the key in
 // its own transaction, and its answer is stored after.
 func (a *API) idempotent(w http.ResponseWriter, r *http.Request, p keyplane.Principal, h handler) error {
+	if r.Method != http.MethodPost {
+		return h(w, r, p)
+	}
 	keys := r.Header.Values("Idempotency-Key")
-	if r.Method != http.MethodPost || len(keys) == 0 {
+	if len(keys) == 0 {
 		return h(w, r, p)
 	}
 	if len(keys) > 1 {

@@ -253,10 +253,11 @@ func (a *API) getKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Princ
 		return err
 	}
 	k, err := a.svc.GetKeyset(r.Context(), p, id)
-	if err == nil {
-		setETag(w, k.ID, k.Version)
+	if err != nil {
+		return err
 	}
-	return respond(w, http.StatusOK, keysetOut(k), err)
+	a.keysetBodies.get(k).write(w)
+	return nil
 }
 
 func (a *API) updateKeyset(w http.ResponseWriter, r *http.Request, p keyplane.Principal) error {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -354,17 +355,23 @@ func loadTLS(certFile, keyFile string) (*tls.Config, error) {
 // secureHeaders adds the headers every answer carries: no MIME sniffing,
 // no caching of answers that may hold secret keys, and under TLS a year of
 // Strict-Transport-Security.
+//
+// The values are built once and assigned under their canonical keys, as
+// Header.Set would store them, without its per-request work; they are
+// shared between answers and only read (a value added later appends to a
+// copy, each slice's capacity being its length).
 func secureHeaders(next http.Handler, tls bool) http.Handler {
+	nosniff, noStore, hsts := []string{"nosniff"}, []string{"no-store"}, []string{"max-age=31536000"}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniff
 		// The operator API answers a first Owner's password once: no copy
 		// may stay in a cache either.
 		if strings.HasPrefix(r.URL.Path, "/v2/") || strings.HasPrefix(r.URL.Path, httpapi.OperatorPrefix) || r.URL.Path == "/mcp" {
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = noStore
 		}
 		if tls {
-			h.Set("Strict-Transport-Security", "max-age=31536000")
+			h["Strict-Transport-Security"] = hsts
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -389,7 +396,17 @@ func routes(api, mcp, portal http.Handler) http.Handler {
 	}
 	mux.Handle("/mcp", mcp)
 	mux.Handle("/", portal)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A clean /v2/ path is the API's, as the mux would find: handed
+		// over at once, the mux is not searched twice (the API's own
+		// mux routes it next). Anything else, an unclean path the mux
+		// redirects included, goes through the mux.
+		if p := r.URL.Path; strings.HasPrefix(p, "/v2/") && r.Method != http.MethodConnect && path.Clean(p) == p {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // BaseURL is how a person on this machine reaches addr in a browser: the

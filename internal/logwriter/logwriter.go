@@ -11,6 +11,7 @@ package logwriter
 
 import (
 	"io"
+	"runtime"
 	"sync"
 )
 
@@ -55,7 +56,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // drain writes the buffer out until it stays empty.
+//
+// Before taking the buffer it lets the goroutines ready to run go first
+// (runtime.Gosched): under load those are requests about to log, whose
+// lines then share this write rather than each calling for the next.
+// With nothing else to run it goes on at once.
 func (w *Writer) drain() {
+	runtime.Gosched()
 	w.mu.Lock()
 	for len(w.buf) > 0 {
 		b := w.buf
@@ -65,6 +72,11 @@ func (w *Writer) drain() {
 		w.mu.Lock()
 		w.spare = b
 		w.changed.Broadcast()
+		if len(w.buf) > 0 {
+			w.mu.Unlock()
+			runtime.Gosched()
+			w.mu.Lock()
+		}
 	}
 	w.writing = false
 	w.changed.Broadcast()
