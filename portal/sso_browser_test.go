@@ -4,13 +4,17 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/keyplane/keyplane"
 	"github.com/keyplane/keyplane/control"
 	"github.com/keyplane/keyplane/internal/oidctest"
+	"github.com/keyplane/keyplane/internal/testdb"
 )
 
 // ssoInBrowser signs in as a person does with single sign-on: on the
@@ -80,6 +84,55 @@ func refusedWith(t *testing.T, ctx context.Context, want string) {
 	}
 }
 
+// callbacks records the provider's answers the tab is sent back with (the
+// callback URLs, which the browser only passes through on its way to the
+// portal), so that a test can send the browser to one again. Read them
+// with the function returned, after the sign-in.
+func callbacks(t *testing.T, ctx context.Context, e *env) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var seen []string
+	err := chromedp.Listen(ctx, func(ev any) {
+		if r, ok := ev.(*network.EventRequestWillBeSent); ok && strings.HasPrefix(r.Request.URL, e.base+control.SSOCallbackPath+"?") {
+			mu.Lock()
+			seen = append(seen, r.Request.URL)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
+}
+
+// sessionCount is the number of sessions stored, of everyone: a refused
+// sign-in must not add one.
+func sessionCount(t *testing.T, e *env) int {
+	t.Helper()
+	var n int
+	if err := testdb.OpenSQL(t, e.dsn).QueryRow(`SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// refusedInBrowser signs in with single sign-on as username and expects
+// the refusal want on the SSO page, with no session opened.
+func refusedInBrowser(t *testing.T, e *env, op *oidctest.Provider, email, username, want string) {
+	t.Helper()
+	before := sessionCount(t, e)
+	ctx := tab(t)
+	ssoInBrowser(t, ctx, e, op, email, username, "")
+	refusedWith(t, ctx, want)
+	if n := sessionCount(t, e); n != before {
+		t.Errorf("a refused sign-in opened a session: %d sessions, %d before", n, before)
+	}
+}
+
 // roleOf is the role of email in account 1 ("" when not a member).
 func roleOf(t *testing.T, e *env, email string) keyplane.Role {
 	t.Helper()
@@ -100,8 +153,10 @@ func roleOf(t *testing.T, e *env, email string) keyplane.Role {
 // choose Sign in with SSO, type their address, sign in on the provider's
 // own login page and come back signed in to the account: a member, a new
 // person made just in time, one whose group maps to Admin. An unverified
-// address and a domain the account does not claim are refused on the SSO
-// page in words the person can act on.
+// address, a domain the account does not claim, an ID token issued to
+// another client, one whose signature does not verify, an expired one and
+// a provider's answer taken again are refused on the SSO page in words the
+// person can act on, and open no session.
 func TestSSOInBrowser(t *testing.T) {
 	e := newEnv(t)
 	e.user("owner@acme.test", keyplane.RoleOwner)
@@ -210,11 +265,73 @@ func TestSSOInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("issued to another client", func(t *testing.T) {
+		// The provider signs, with its real key, an ID token for its other
+		// client: it vouches for the member to another application.
+		op.WrongAudience.Store(true)
+		defer op.WrongAudience.Store(false)
+		refusedInBrowser(t, e, op, "member@acme.test", "member", "The provider's ID token was refused: it was issued to another client (audience).")
+	})
+	t.Run("bad signature", func(t *testing.T) {
+		// The provider's key set names another key: the token signed with
+		// its real one does not verify.
+		op.BadKeys.Store(true)
+		defer op.BadKeys.Store(false)
+		refusedInBrowser(t, e, op, "member@acme.test", "member", "The provider's ID token was refused: its signature does not verify with the provider's keys.")
+	})
+	t.Run("expired token", func(t *testing.T) {
+		// Keyplane's clock two hours ahead of the provider's, whose ID
+		// tokens live an hour: the token has expired when it arrives. (The
+		// clock cannot move between the provider's login and the callback
+		// instead: a sign-in left that long is refused before its token is
+		// read, as TestSSORefusals shows.)
+		e.clock.Advance(2 * time.Hour)
+		defer e.clock.Advance(-2 * time.Hour)
+		refusedInBrowser(t, e, op, "member@acme.test", "member", "The provider's ID token was refused: it has expired.")
+	})
+	t.Run("replayed callback", func(t *testing.T) {
+		const gone = "This single sign-on has expired or was already completed."
+		// A sign-in accepted, in one browser, and one refused, in another.
+		accepted, refused := tab(t), tab(t)
+		acceptedAnswers, refusedAnswers := callbacks(t, accepted, e), callbacks(t, refused, e)
+		ssoInBrowser(t, accepted, e, op, "member@acme.test", "member", "")
+		signedInAs(t, accepted, e, "member@acme.test")
+		ssoInBrowser(t, refused, e, op, "member@acme.test", "elsewhere", "")
+		refusedWith(t, refused, "does not accept addresses at other.test")
+		before := sessionCount(t, e)
+		for _, took := range []struct {
+			ctx     context.Context
+			answers []string
+		}{{accepted, acceptedAnswers()}, {refused, refusedAnswers()}} {
+			if len(took.answers) != 1 {
+				t.Fatalf("the provider's answers seen: %q, want one", took.answers)
+			}
+			back := took.answers[0]
+			// The same browser sent back to the answer it took (from its
+			// history): the sign-in under way is used up, accepted or not.
+			run(t, took.ctx, "the answer again", chromedp.Navigate(back), chromedp.WaitVisible(chromedp.ID("sso-error")))
+			refusedWith(t, took.ctx, gone)
+			// Another browser given the address (a proxy's log, a shared
+			// screen) gets nothing from it either.
+			other := tab(t)
+			run(t, other, "the answer in another browser", chromedp.Navigate(back), chromedp.WaitVisible(chromedp.ID("sso-error")))
+			refusedWith(t, other, gone)
+			run(t, other, "the portal", chromedp.Navigate(e.base+"/apps"), chromedp.WaitVisible(chromedp.ID("sign-in")))
+		}
+		if n := sessionCount(t, e); n != before {
+			t.Errorf("replayed answers opened sessions: %d, %d before", n, before)
+		}
+	})
+
+	// Each sign-in, and each refusal of a person the provider vouched for
+	// (unverified, not allowed, and the refused sign-in replayed above), is
+	// the account's; a token that does not verify vouches for no one, and
+	// a replayed answer is refused before anyone is named.
 	seen := map[string]int{}
 	for _, ev := range auditEvents(t, e) {
 		seen[ev.Type]++
 	}
-	if seen[keyplane.EventSSOSignIn] != 3 || seen[keyplane.EventSSOSignInRefused] != 2 || seen[keyplane.EventSSOConfigChanged] != 1 {
+	if seen[keyplane.EventSSOSignIn] != 4 || seen[keyplane.EventSSOSignInRefused] != 3 || seen[keyplane.EventSSOConfigChanged] != 1 {
 		t.Errorf("audit events: %v", seen)
 	}
 }
