@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -313,14 +314,31 @@ func (s *Service) FinishSSO(ctx context.Context, a SSOAnswer) (token string, u k
 	if err != nil {
 		return "", u, err
 	}
+	// From here the sign-in is known to be the account's: each refusal is
+	// recorded there, with where the answer came from (the system refused
+	// a request of someone's), whatever the provider said or did not say.
+	refuse := func(email, format string, args ...any) error {
+		reason := fmt.Sprintf(format, args...)
+		after := map[string]any{"reason": reason}
+		if email != "" {
+			after["email"] = email
+		}
+		refuser := keyplane.Actor{Type: "system", Name: "single sign-on"}.From(requestOrigin(a.IP, a.Agent))
+		if err := s.store.Write(ctx, func(tx Tx) error {
+			return s.record(tx, refuser, c.AccountID, keyplane.EventSSOSignInRefused, "account", c.AccountID, nil, after)
+		}); err != nil {
+			return err
+		}
+		return ssoRefused("%s", reason)
+	}
 	if subtle.ConstantTimeCompare([]byte(a.State), []byte(si.State)) != 1 {
-		return "", u, ssoRefused("The provider's answer is not for this sign-in (its state differs).")
+		return "", u, refuse("", "The provider's answer is not for this sign-in (its state differs).")
 	}
 	if a.Error != "" {
-		return "", u, ssoRefused("The provider refused the sign-in: %s.", clipText(a.Error+" "+a.ErrorDescription))
+		return "", u, refuse("", "The provider refused the sign-in: %s.", clipText(a.Error+" "+a.ErrorDescription))
 	}
 	if a.Code == "" {
-		return "", u, ssoRefused("The provider's answer holds no code.")
+		return "", u, refuse("", "The provider's answer holds no code.")
 	}
 	oc, prov, err := s.ssoClientConfig(ctx, c)
 	if err != nil {
@@ -330,34 +348,25 @@ func (s *Service) FinishSSO(ctx context.Context, a SSOAnswer) (token string, u k
 	tok, err := oc.Exchange(hctx, a.Code, oauth2.VerifierOption(si.Verifier))
 	if err != nil {
 		s.log.Info("sso: code exchange refused", "account", c.AccountID, "error", err.Error())
-		return "", u, ssoRefused("The provider did not accept this sign-in's code (used already, or made for another sign-in).")
+		return "", u, refuse("", "The provider did not accept this sign-in's code (used already, or made for another sign-in).")
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return "", u, ssoRefused("The provider sent no ID token.")
+		return "", u, refuse("", "The provider sent no ID token.")
 	}
 	idt, err := prov.VerifierContext(hctx, &oidc.Config{ClientID: c.ClientID, Now: s.clock}).Verify(hctx, raw)
 	if err != nil {
-		return "", u, ssoRefused("The provider's ID token was refused: %s.", idTokenProblem(err))
+		return "", u, refuse("", "The provider's ID token was refused: %s.", idTokenProblem(err))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(si.Nonce)) != 1 {
-		return "", u, ssoRefused("The provider's ID token was refused: its nonce is not this sign-in's (a token replayed or made for another sign-in).")
+		return "", u, refuse("", "The provider's ID token was refused: its nonce is not this sign-in's (a token replayed or made for another sign-in).")
 	}
 	who, err := ssoClaims(hctx, prov, tok, idt, c.GroupsClaim)
 	if err != nil {
 		return "", u, err
 	}
 	if reason := ssoAccepts(c, who); reason != "" {
-		if err := s.store.Write(ctx, func(tx Tx) error {
-			// The system refused a request of someone's: where it came from
-			// goes with the actor, as for every request.
-			refuser := keyplane.Actor{Type: "system", Name: "single sign-on"}.From(requestOrigin(a.IP, a.Agent))
-			return s.record(tx, refuser, c.AccountID, keyplane.EventSSOSignInRefused, "account", c.AccountID, nil,
-				map[string]any{"email": who.Email, "reason": reason})
-		}); err != nil {
-			return "", u, err
-		}
-		return "", u, ssoRefused("%s", reason)
+		return "", u, refuse(who.Email, "%s", reason)
 	}
 	if token, err = keyplane.NewToken(s.rand, sessionTokenLen); err != nil {
 		return "", u, err

@@ -323,15 +323,17 @@ func TestSSOInBrowser(t *testing.T) {
 		}
 	})
 
-	// Each sign-in, and each refusal of a person the provider vouched for
-	// (unverified, not allowed, and the refused sign-in replayed above), is
-	// the account's; a token that does not verify vouches for no one, and
-	// a replayed answer is refused before anyone is named.
+	// Each sign-in, and each refusal of a sign-in begun for the account, is
+	// the account's: a person the provider vouched for (unverified, not
+	// allowed, the refused sign-in replayed above) and a token refused
+	// (another client's, a bad signature, expired). A replayed answer is
+	// refused before the sign-in is known, and an unclaimed domain never
+	// began one: neither is recorded.
 	seen := map[string]int{}
 	for _, ev := range auditEvents(t, e) {
 		seen[ev.Type]++
 	}
-	if seen[keyplane.EventSSOSignIn] != 4 || seen[keyplane.EventSSOSignInRefused] != 3 || seen[keyplane.EventSSOConfigChanged] != 1 {
+	if seen[keyplane.EventSSOSignIn] != 4 || seen[keyplane.EventSSOSignInRefused] != 6 || seen[keyplane.EventSSOConfigChanged] != 1 {
 		t.Errorf("audit events: %v", seen)
 	}
 }
