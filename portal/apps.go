@@ -204,14 +204,9 @@ func (p *Portal) deleteAppForm(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func (p *Portal) deleteApp(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		return "/apps?done=app-deleted", nil, p.svc.DeleteApp(ctx, s.P, id)
 	})
-	return err
 }
 
 func (p *Portal) createKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -513,16 +508,11 @@ func (p *Portal) deleteKeysetForm(w http.ResponseWriter, r *http.Request, s *ses
 }
 
 func (p *Portal) deleteKeyset(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		k, err := p.svc.GetKeyset(ctx, s.P, id)
 		if err != nil {
 			return "", nil, err
 		}
 		return "/apps/" + strconv.FormatInt(k.AppID, 10) + "?done=keyset-deleted", nil, p.svc.DeleteKeyset(ctx, s.P, id)
 	})
-	return err
 }

@@ -588,14 +588,9 @@ func (p *Portal) deleteIntegrationForm(w http.ResponseWriter, r *http.Request, s
 }
 
 func (p *Portal) deleteIntegration(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		return "/account/api-management?done=integration-deleted", nil, p.svc.DeleteIntegration(ctx, s.P, id)
 	})
-	return err
 }
 
 // keyShown shows, once, the API key a create or generate form made.

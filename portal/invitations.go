@@ -71,11 +71,7 @@ func (p *Portal) invitationShown(w http.ResponseWriter, r *http.Request, s *sess
 
 // resendInvitation sends an invitation again, with a new link.
 func (p *Portal) resendInvitation(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		inv, d, err := p.svc.ResendInvitation(ctx, s.P, id)
 		if err != nil {
 			return "", nil, err
@@ -83,17 +79,11 @@ func (p *Portal) resendInvitation(w http.ResponseWriter, r *http.Request, s *ses
 		next, sec := invitedNext(r, inv.Email, d, "invitation-resent")
 		return next, sec, nil
 	})
-	return err
 }
 
 // revokeInvitation withdraws an invitation: its link stops working.
 func (p *Portal) revokeInvitation(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		return "/account/users?done=invitation-revoked", nil, p.svc.RevokeInvitation(ctx, s.P, id)
 	})
-	return err
 }

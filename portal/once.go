@@ -247,3 +247,15 @@ func (p *Portal) goneSecret(w http.ResponseWriter, r *http.Request, s *session, 
 	p.render(w, r, http.StatusGone, "error", s, "Shown once", errorPage{Title: "Shown once",
 		Messages: []string{"This " + what + " was shown once and can no longer be shown; Keyplane does not keep a copy it could show again.", back}})
 }
+
+// onceOn is once for a form whose path names what it acts on by {id}:
+// act gets the id, and a path without a number is answered as a page that
+// does not exist.
+func (p *Portal) onceOn(w http.ResponseWriter, r *http.Request, s *session, act func(ctx context.Context, id int64) (next string, secret *shownSecret, err error)) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) { return act(ctx, id) })
+	return err
+}

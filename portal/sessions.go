@@ -26,13 +26,8 @@ func (p *Portal) endOtherSessions(w http.ResponseWriter, r *http.Request, s *ses
 // endMemberSessions is an Owner's or Admin's "Sign out" of a member, on
 // the Users page, through the operation that decides who may.
 func (p *Portal) endMemberSessions(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		_, err := p.svc.EndMemberSessions(ctx, s.P, id)
 		return "/account/users?done=member-signed-out", nil, err
 	})
-	return err
 }

@@ -146,11 +146,7 @@ func (p *Portal) passwordShown(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func (p *Portal) changeRole(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		apps, keysets, err := formScope(r)
 		if err != nil {
 			return "", nil, err
@@ -158,7 +154,6 @@ func (p *Portal) changeRole(w http.ResponseWriter, r *http.Request, s *session) 
 		_, err = p.svc.ChangeUserRole(ctx, s.P, id, control.Scope{Role: keyplane.Role(r.PostFormValue("role")), Apps: apps, Keysets: keysets})
 		return "/account/users?done=role-changed", nil, err
 	})
-	return err
 }
 
 func (p *Portal) removeUserForm(w http.ResponseWriter, r *http.Request, s *session) error {
@@ -186,14 +181,9 @@ func (p *Portal) removeUserForm(w http.ResponseWriter, r *http.Request, s *sessi
 }
 
 func (p *Portal) removeUser(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		return "/account/users?done=user-removed", nil, p.svc.RemoveUser(ctx, s.P, id)
 	})
-	return err
 }
 
 // formScope reads the apps and keysets a scoped role is given: the values

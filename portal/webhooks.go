@@ -431,14 +431,9 @@ func (p *Portal) deleteWebhookForm(w http.ResponseWriter, r *http.Request, s *se
 }
 
 func (p *Portal) deleteWebhook(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	_, err = p.once(w, r, s, func(ctx context.Context) (string, *shownSecret, error) {
+	return p.onceOn(w, r, s, func(ctx context.Context, id int64) (string, *shownSecret, error) {
 		return webhookBase + "?done=webhook-deleted", nil, p.svc.DeleteWebhook(ctx, s.P, id)
 	})
-	return err
 }
 
 // disabledWebhooks counts the account's disabled webhooks, for the
