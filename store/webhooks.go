@@ -182,6 +182,12 @@ func (t *txn) DeleteWebhook(accountID, id int64) error {
 // every enabled webhook of its account that subscribes to its type, in
 // the transaction that appends e. A test event goes to the webhook it
 // names alone.
+//
+// The pattern is built in the statement, not bound whole: SQLite
+// prepares a statement again at every binding of a parameter that is a
+// LIKE's whole pattern (it may plan a range search on it), which for this
+// statement, run with every audit event, was a fifth of the CPU of
+// creating keysets.
 func (t *txn) enqueueDeliveries(e *keyplane.AuditEvent, row int64) error {
 	var onlyTo int64
 	if e.Type == keyplane.EventWebhookTested {
@@ -190,8 +196,8 @@ func (t *txn) enqueueDeliveries(e *keyplane.AuditEvent, row int64) error {
 	_, err := t.exec(`INSERT INTO webhook_deliveries (webhook_id, account_id, event_row, event_id, event_type, status, attempts, created_at, next_attempt_at)
 		SELECT w.id, w.account_id, CAST($2 AS BIGINT), CAST($3 AS BIGINT), CAST($4 AS TEXT), 'pending', 0, CAST($5 AS BIGINT), CAST($5 AS BIGINT) FROM webhooks w
 		WHERE w.account_id = $1 AND w.disabled_at IS NULL
-		AND (w.id = $6 OR ($6 = 0 AND (w.events = '*' OR w.events LIKE $7)))`,
-		e.AccountID, row, e.ID, e.Type, ms(e.At), onlyTo, "%,"+e.Type+",%")
+		AND (w.id = $6 OR ($6 = 0 AND (w.events = '*' OR w.events LIKE '%,' || CAST($4 AS TEXT) || ',%')))`,
+		e.AccountID, row, e.ID, e.Type, ms(e.At), onlyTo)
 	return err
 }
 
