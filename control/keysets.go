@@ -259,16 +259,25 @@ func (s *Service) UpdateConfigIf(ctx context.Context, p keyplane.Principal, id i
 		if c, err = old.Apply(patch); err != nil {
 			return err
 		}
-		before, _ := json.Marshal(old)
-		after, _ := json.Marshal(c)
+		// Each side is encoded once, inside the write batch's turn (the
+		// one goroutine that runs every write): the same bytes are
+		// compared, stored and audited.
+		before, err := json.Marshal(old)
+		if err != nil {
+			return err
+		}
+		after, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
 		if bytes.Equal(before, after) {
 			return nil
 		}
-		if err := tx.UpdateConfig(id, c, s.clock()); err != nil {
+		if err := tx.UpdateConfig(id, after, s.clock()); err != nil {
 			return err
 		}
 		version++
-		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetConfigChanged, "keyset", id, old, c)
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetConfigChanged, "keyset", id, json.RawMessage(before), json.RawMessage(after))
 	})
 	return c, version, err
 }
