@@ -53,6 +53,7 @@ func parseEventFilter(s string) []string {
 // InsertWebhook implements control.Tx: it sets w.ID and stores w.Secret
 // sealed to the new row.
 func (t *txn) InsertWebhook(w *keyplane.Webhook) error {
+	t.forgetTail() // the batch knows which accounts have webhooks
 	err := t.queryRow(`INSERT INTO webhooks (account_id, url, description, events, secret, created_at, updated_at, disabled_at, disabled_reason)
 		VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8) RETURNING id`,
 		w.AccountID, w.URL, w.Description, eventFilter(w.Events), ms(w.CreatedAt), ms(w.UpdatedAt), optMS(w.DisabledAt), nullText(w.DisabledReason)).Scan(&w.ID)
@@ -115,6 +116,7 @@ func (t *txn) Webhooks(accountID int64) ([]keyplane.Webhook, error) {
 // UpdateWebhook implements control.Tx: it stores w's URL, description,
 // events, state and update time.
 func (t *txn) UpdateWebhook(w keyplane.Webhook) error {
+	t.forgetTail() // the batch knows which accounts have webhooks
 	res, err := t.exec(`UPDATE webhooks SET url = $1, description = $2, events = $3, updated_at = $4, disabled_at = $5, disabled_reason = $6
 		WHERE account_id = $7 AND id = $8`,
 		w.URL, w.Description, eventFilter(w.Events), ms(w.UpdatedAt), optMS(w.DisabledAt), nullText(w.DisabledReason), w.AccountID, w.ID)
@@ -171,6 +173,7 @@ func (t *txn) SetWebhookSecret(accountID, id int64, secret string, previousUntil
 // DeleteWebhook implements control.Tx: the webhook goes with its
 // deliveries.
 func (t *txn) DeleteWebhook(accountID, id int64) error {
+	t.forgetTail() // the batch knows which accounts have webhooks
 	if _, err := t.exec(`DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND account_id = $2`, id, accountID); err != nil {
 		return err
 	}
