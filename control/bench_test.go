@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,4 +62,75 @@ func BenchmarkAuthHotPath(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchWrites is a Service on a durable SQLite database (as served:
+// synchronous=FULL) holding one app with n keysets, for the write
+// benchmarks below, which stand for scripts/bench's P2 and P8 without
+// HTTP: 64 goroutines, so that the group commit gathers batches as it
+// does under 64 connections.
+func benchWrites(b *testing.B, n int) (*control.Service, keyplane.Principal, int64, []int64) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "k.db"), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	svc := control.New(db, control.Options{})
+	p := keyplane.Principal{AccountID: 1, Grants: keyplane.RoleGrants(keyplane.RoleOwner)}
+	app, err := svc.CreateApp(ctx, p, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ids []int64
+	for i := range n {
+		name := fmt.Sprintf("k%d", i)
+		k, _, _, err := svc.CreateKeyset(ctx, p, control.NewKeyset{AppID: app.ID, Name: &name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, k.ID)
+	}
+	b.SetParallelism(64 / max(1, runtime.GOMAXPROCS(0)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	return svc, p, app.ID, ids
+}
+
+// BenchmarkCreateKeyset is P2's write without HTTP: a keyset with its
+// secret key, its audit event and the outbox's query, durable.
+func BenchmarkCreateKeyset(b *testing.B) {
+	svc, p, app, _ := benchWrites(b, 0)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			name := fmt.Sprintf("bench %d", n.Add(1))
+			if _, _, _, err := svc.CreateKeyset(context.Background(), p, control.NewKeyset{AppID: app, Name: &name}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkUpdateConfig is P8's write without HTTP: a configuration
+// change of one keyset among 1,000, a value never sent before.
+func BenchmarkUpdateConfig(b *testing.B) {
+	svc, p, _, ids := benchWrites(b, 1000)
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			ch := fmt.Sprintf("bench-%d", i)
+			patch, err := keyplane.ParseConfigPatch(fmt.Appendf(nil, `{"presence":{"activeNoticeChannel":%q}}`, ch))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := svc.UpdateConfig(context.Background(), p, ids[i%int64(len(ids))], patch); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -267,8 +267,13 @@ func (s *Service) record(tx Tx, actor keyplane.Actor, accountID int64, typ, targ
 }
 
 func marshalOpt(v any) ([]byte, error) {
-	if v == nil {
+	switch v := v.(type) {
+	case nil:
 		return nil, nil
+	case json.RawMessage:
+		// Encoded by json.Marshal already: encoding it again would only
+		// check and compact it a second time.
+		return v, nil
 	}
 	return json.Marshal(v)
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/keyplane/keyplane"
@@ -111,6 +113,10 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 	if secret.Secret, err = keyplane.NewSecretKey(s.rand); err != nil {
 		return k, secret, cfg, err
 	}
+	after, err := encodeKeysetCreated(k, cfg, secret)
+	if err != nil {
+		return k, secret, cfg, err
+	}
 	err = s.store.Write(ctx, func(tx Tx) error {
 		if err := tx.InsertKeyset(&k, cfg); err != nil {
 			return err
@@ -119,10 +125,52 @@ func (s *Service) CreateKeyset(ctx context.Context, p keyplane.Principal, n NewK
 		if err := tx.InsertSecretKey(secret); err != nil {
 			return err
 		}
-		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetCreated, "keyset", k.ID, nil,
-			map[string]any{"keyset": keysetView(k), "config": cfg, "secretKeys": []any{secretKeyView(secret)}})
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetCreated, "keyset", k.ID, nil, after.withID(k.ID))
 	})
 	return k, secret, cfg, err
+}
+
+// keysetCreated is the audit record of a keyset created, encoded before
+// the write's turn but for the keyset's id, which only its insert gives:
+// writes run one after another (the group commit's one goroutine), and
+// encoding this record there was a twentieth of the CPU of creating
+// keysets. withID gives exactly what json.Marshal writes of
+// keysetCreatedView (held equal by a test).
+type keysetCreated struct {
+	head, tail []byte // around the keyset view's id
+}
+
+// keysetCreatedView is the audit record of a keyset created.
+func keysetCreatedView(k keyplane.Keyset, cfg keyplane.Config, secret keyplane.SecretKey) any {
+	return map[string]any{"keyset": keysetView(k), "config": cfg, "secretKeys": []any{secretKeyView(secret)}}
+}
+
+func encodeKeysetCreated(k keyplane.Keyset, cfg keyplane.Config, secret keyplane.SecretKey) (keysetCreated, error) {
+	// json.Marshal writes a map's keys sorted: "config", "keyset",
+	// "secretKeys", and in the keyset view "appId" (a number), then "id",
+	// then "name". The view is encoded without its id, which goes in
+	// before the first `,"name":` — the first string of the encoding, so
+	// no value written by a user can come before it.
+	v := keysetCreatedView(k, cfg, secret).(map[string]any)
+	delete(v["keyset"].(map[string]any), "id")
+	b, err := json.Marshal(v)
+	if err != nil {
+		return keysetCreated{}, err
+	}
+	at := bytes.Index(b, []byte(`,"name":`))
+	if at < 0 {
+		return keysetCreated{}, errors.New("encoding a keyset's audit record: no name")
+	}
+	return keysetCreated{head: b[:at], tail: b[at:]}, nil
+}
+
+// withID is the record with the keyset's id.
+func (e keysetCreated) withID(id int64) json.RawMessage {
+	b := make([]byte, 0, len(e.head)+len(e.tail)+26)
+	b = append(b, e.head...)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, id, 10)
+	return append(b, e.tail...)
 }
 
 // GetKeyset returns one keyset (never its secret keys).
@@ -268,16 +316,25 @@ func (s *Service) UpdateConfigIf(ctx context.Context, p keyplane.Principal, id i
 		if c, err = old.Apply(patch); err != nil {
 			return err
 		}
-		before, _ := json.Marshal(old)
-		after, _ := json.Marshal(c)
+		// Each side is encoded once, inside the write batch's turn (the
+		// one goroutine that runs every write): the same bytes are
+		// compared, stored and audited.
+		before, err := json.Marshal(old)
+		if err != nil {
+			return err
+		}
+		after, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
 		if bytes.Equal(before, after) {
 			return nil
 		}
-		if err := tx.UpdateConfig(id, c, s.clock()); err != nil {
+		if err := tx.UpdateConfig(id, after, s.clock()); err != nil {
 			return err
 		}
 		version++
-		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetConfigChanged, "keyset", id, old, c)
+		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventKeysetConfigChanged, "keyset", id, json.RawMessage(before), json.RawMessage(after))
 	})
 	return c, version, err
 }

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/keyplane/keyplane"
 )
@@ -50,7 +51,11 @@ func (s *Service) uploadPush(ctx context.Context, p keyplane.Principal, keysetID
 		if err := tx.SetPushCredential(keysetID, kind, content, now); err != nil {
 			return err
 		}
-		if err := tx.UpdateConfig(keysetID, c, now); err != nil {
+		raw, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if err := tx.UpdateConfig(keysetID, raw, now); err != nil {
 			return err
 		}
 		return s.record(tx, p.Actor(), p.AccountID, keyplane.EventPushCredentialsUploaded, "keyset", keysetID, nil, view)

@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -77,7 +78,9 @@ type KeysetTx interface {
 	UpdateKeyset(k keyplane.Keyset) error
 	DeleteKeyset(id int64) error
 	Config(keysetID int64) (keyplane.Config, error)
-	UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error
+	// UpdateConfig stores a keyset's configuration, given as encoded by
+	// json.Marshal (the caller has it already, to compare or to audit).
+	UpdateConfig(keysetID int64, config json.RawMessage, at time.Time) error
 	// SetPushCredential stores (or replaces) a keyset's credential file of
 	// kind, sealed; nothing reads it back through the API.
 	SetPushCredential(keysetID int64, kind keyplane.PushKind, content []byte, at time.Time) error

@@ -226,17 +226,22 @@ func relinkAuditChains(ctx context.Context, tx *sql.Tx) error {
 func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 	row, end, known := t.tail.chainEnd(e.AccountID)
 	if !known {
-		// One round trip for both: the install's newest row and the
-		// account's newest event (none: NULLs).
+		// One round trip for all: the install's newest row, the
+		// account's newest event (none: NULLs), and whether it has an
+		// enabled webhook (kept for the batch's other events of the
+		// account, which also holds the write lock: a write that changes
+		// the webhooks makes the batch forget it).
 		var seq sql.NullInt64
 		var hash []byte
+		var hooks bool
 		err := t.queryRow(`SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_events),
 			(SELECT seq FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1),
-			(SELECT hash FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1)`, e.AccountID).Scan(&row, &seq, &hash)
+			(SELECT hash FROM audit_events WHERE account_id = $1 ORDER BY seq DESC LIMIT 1),
+			EXISTS (SELECT 1 FROM webhooks WHERE account_id = $1 AND disabled_at IS NULL)`, e.AccountID).Scan(&row, &seq, &hash, &hooks)
 		if err != nil {
 			return err
 		}
-		end = chainEnd{seq: seq.Int64, hash: hash}
+		end = chainEnd{seq: seq.Int64, hash: hash, hooks: hooks}
 	}
 	if end.hash == nil {
 		end.hash = []byte{}
@@ -254,8 +259,13 @@ func (t *txn) AppendAudit(e *keyplane.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash})
+	t.tail.appended(row+1, e.AccountID, chainEnd{seq: e.ID, hash: e.Hash, hooks: end.hooks})
 	// The outbox: the event's deliveries commit with it, or neither does.
+	// An account without an enabled webhook has none, except a test
+	// event, which goes to the webhook it names even when disabled.
+	if !end.hooks && e.Type != keyplane.EventWebhookTested {
+		return nil
+	}
 	return t.enqueueDeliveries(e, row+1)
 }
 

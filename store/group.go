@@ -47,10 +47,13 @@ type auditTail struct {
 	queued bool
 }
 
-// chainEnd is the newest event of one account's chain.
+// chainEnd is the newest event of one account's chain, and whether the
+// account has an enabled webhook (read with it: events of an account with
+// none have no deliveries to queue).
 type chainEnd struct {
-	seq  int64
-	hash []byte
+	seq   int64
+	hash  []byte
+	hooks bool
 }
 
 // chainEnd answers the newest row id and the end of account's chain, if
@@ -73,6 +76,14 @@ func (t *auditTail) appended(row, account int64, end chainEnd) {
 		t.chains = map[int64]chainEnd{}
 	}
 	t.row, t.chains[account] = row, end
+}
+
+// forgetTail drops what the batch knows: a write changed the webhooks, which
+// the chain ends carry.
+func (t *txn) forgetTail() {
+	if t.tail != nil {
+		*t.tail = auditTail{}
+	}
 }
 
 type writeResult struct {

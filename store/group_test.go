@@ -173,3 +173,50 @@ func testGroupCommitAudit(t *testing.T, db *DB, _ string) {
 		t.Errorf("%d events, want %d", v.Count(), want)
 	}
 }
+
+// TestOutboxSeesAWebhookAddedInTheBatch: the batch keeps whether an
+// account has an enabled webhook with its audit chain's end, to skip the
+// outbox for accounts without one; a webhook made (or enabled) by a write
+// in the same batch is seen by the events after it. One write stands for
+// the batch here: the batch's writes share what it keeps.
+func TestOutboxSeesAWebhookAddedInTheBatch(t *testing.T) { each(t, testOutboxSeesNewWebhook) }
+
+func testOutboxSeesNewWebhook(t *testing.T, db *DB, _ string) {
+	hook := keyplane.Webhook{AccountID: 1, URL: "https://hooks.example.com/", Events: []string{"*"}, Secret: "whsec_batchplain",
+		CreatedAt: t0, UpdatedAt: t0, DisabledAt: &t0, DisabledReason: "paused"}
+	event := func(tx control.Tx, n int64) error {
+		return tx.AppendAudit(&keyplane.AuditEvent{AccountID: 1, At: t0, Type: keyplane.EventAppCreated,
+			Actor: keyplane.Actor{Type: "operator"}, TargetType: "app", TargetID: n})
+	}
+	write(t, db, func(tx control.Tx) error {
+		// Known to have no enabled webhook: nothing queued.
+		if err := event(tx, 1); err != nil {
+			return err
+		}
+		if err := tx.InsertWebhook(&hook); err != nil {
+			return err
+		}
+		// Still none enabled.
+		if err := event(tx, 2); err != nil {
+			return err
+		}
+		hook.DisabledAt, hook.DisabledReason = nil, ""
+		if err := tx.UpdateWebhook(hook); err != nil {
+			return err
+		}
+		return event(tx, 3)
+	})
+	err := db.Read(context.Background(), func(tx control.Tx) error {
+		ds, err := tx.WebhookDeliveries(1, hook.ID, "", 10)
+		if err != nil {
+			return err
+		}
+		if len(ds) != 1 {
+			t.Fatalf("%d deliveries queued, want 1 (the event after the webhook was enabled): %+v", len(ds), ds)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -174,11 +174,7 @@ func (t *txn) Config(keysetID int64) (keyplane.Config, error) {
 }
 
 // UpdateConfig implements control.Tx.
-func (t *txn) UpdateConfig(keysetID int64, c keyplane.Config, at time.Time) error {
-	cfg, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(`UPDATE keysets SET config = $1, updated_at = $2, version = version + 1 WHERE id = $3`, string(cfg), ms(at), keysetID)
+func (t *txn) UpdateConfig(keysetID int64, config json.RawMessage, at time.Time) error {
+	_, err := t.exec(`UPDATE keysets SET config = $1, updated_at = $2, version = version + 1 WHERE id = $3`, string(config), ms(at), keysetID)
 	return err
 }

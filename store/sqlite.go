@@ -43,7 +43,14 @@ func openSQLite(path string) (*DB, error) {
 	// The path goes into a SQLite URI: escape what a URI would read as
 	// syntax, so "a#1.db" or "what?.db" name the file they say.
 	dsn := "file:" + strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path) + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	// The writer keeps its temporary files in memory: each write of a
+	// group commit runs in a savepoint, whose sub-journal (the pages'
+	// contents before the write, for ROLLBACK TO) spilled to a file once a
+	// write touched more than 64 KiB (a keyset's create does), a write
+	// system call per page: 15% of the CPU of creating keysets. The
+	// sub-journal is never needed after a crash (the WAL is what makes a
+	// commit durable), and it holds one write's pages at a time.
+	w, err := sql.Open("sqlite", dsn+"&_pragma=temp_store(MEMORY)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
