@@ -144,12 +144,25 @@ func (t *txn) PutUsage(points []keyplane.UsagePoint) error {
 	args := make([]any, 0, 4*usageWriteRows)
 	for chunk := range slices.Chunk(points, usageWriteRows) {
 		var b strings.Builder
-		b.WriteString(`SELECT keyset_id, metric, day, value FROM usage_keyset_daily WHERE (keyset_id, metric, day) IN (`)
-		t.rowMarks(&b, len(chunk), 3)
-		b.WriteString(")")
 		args = args[:0]
-		for _, pt := range chunk {
-			args = append(args, pt.KeysetID, int64(pt.Metric), int64(pt.Day))
+		if t.engine == "sqlite" {
+			b.WriteString(`SELECT keyset_id, metric, day, value FROM usage_keyset_daily WHERE (keyset_id, metric, day) IN (`)
+			t.rowMarks(&b, len(chunk), 3)
+			b.WriteString(")")
+			for _, pt := range chunk {
+				args = append(args, pt.KeysetID, int64(pt.Metric), int64(pt.Day))
+			}
+		} else {
+			// PostgreSQL plans a list of 500 row values as 500 ORs, which
+			// took it 90 ms to plan at each chunk (U1 on PostgreSQL ran at
+			// 1,700 points/s); three arrays joined to the key plan in 2 ms.
+			b.WriteString(`SELECT keyset_id, metric, day, value FROM usage_keyset_daily
+				WHERE (keyset_id, day, metric) IN (SELECT * FROM unnest($1::bigint[], $2::integer[], $3::smallint[]))`)
+			ids, days, metrics := make([]int64, len(chunk)), make([]int64, len(chunk)), make([]int64, len(chunk))
+			for i, pt := range chunk {
+				ids[i], days[i], metrics[i] = pt.KeysetID, int64(pt.Day), int64(pt.Metric)
+			}
+			args = append(args, ids, days, metrics)
 		}
 		st, err := t.prepared(cache, b.String())
 		if err != nil {
