@@ -341,6 +341,74 @@ func TestSSOBreakGlass(t *testing.T) {
 	}
 }
 
+// Switching into an account that requires SSO is a password session
+// entering it too: an Owner with a second factor may (break-glass,
+// recorded each time as at sign-in), an Owner without one may not.
+func TestSSOBreakGlassOnAccountSwitch(t *testing.T) {
+	e, _ := ssoEnv(t, func(c *keyplane.OIDCConfig) { c.RequireSSO = true })
+	ctx := t.Context()
+	other, err := e.svc.CreateAccount(ctx, keyplane.InstallOperator, "Other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	glass := e.user("glass@acme.test", keyplane.RoleOwner)
+	e.user("plain@acme.test", keyplane.RoleOwner)
+	for _, email := range []string{"glass@acme.test", "plain@acme.test"} {
+		if _, _, err := e.svc.CreateUser(ctx, keyplane.Operator(other.ID), control.NewUser{Email: email, Role: keyplane.RoleOwner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := enrolHTTP(t, e, glass)
+	glassUses := func() int {
+		n := 0
+		for _, ev := range auditEvents(t, e) {
+			if ev.Type == keyplane.EventSSOBreakGlass && ev.Actor.Name == "glass@acme.test" {
+				n++
+			}
+		}
+		return n
+	}
+	switchTo := func(c *http.Client, account int64) answer {
+		return e.post(c, "/account/switch", url.Values{"account": {itoa(account)}})
+	}
+
+	// The Owner without a factor lands in the other account, and may not
+	// switch into the one that requires SSO.
+	plain := e.client()
+	if r := e.post(plain, "/login", url.Values{"email": {"plain@acme.test"}, "password": {password}}); r.status != http.StatusSeeOther {
+		t.Fatalf("plain sign-in: %d %s", r.status, r.body)
+	}
+	if r := switchTo(plain, 1); r.status != http.StatusForbidden || !strings.Contains(r.body, "requires single sign-on") {
+		t.Errorf("an Owner without a second factor switching in: %d %s", r.status, r.body)
+	}
+
+	// The Owner with one: break-glass at sign-in, and again at each switch
+	// back in.
+	c := e.client()
+	e.clock.Advance(keyplane.TOTPPeriod)
+	if r := e.post(c, "/login", url.Values{"email": {"glass@acme.test"}, "password": {password}}); r.status != http.StatusSeeOther {
+		t.Fatalf("glass sign-in: %d", r.status)
+	}
+	if r := e.post(c, "/login/second-factor", url.Values{"code": {totpCode(t, e, secret)}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second factor: %d %s", r.status, r.body)
+	}
+	if n := glassUses(); n != 1 {
+		t.Fatalf("break-glass records after sign-in: %d, want 1", n)
+	}
+	if r := switchTo(c, other.ID); r.status != http.StatusSeeOther || glassUses() != 1 {
+		t.Fatalf("switching to the other account: %d, %d records", r.status, glassUses())
+	}
+	if r := switchTo(c, 1); r.status != http.StatusSeeOther {
+		t.Fatalf("switching back in: %d %s", r.status, r.body)
+	}
+	if n := glassUses(); n != 2 {
+		t.Errorf("break-glass records after switching back in: %d, want 2", n)
+	}
+	if r := e.get(c, "/account/users"); r.status != http.StatusOK {
+		t.Errorf("the account after switching back in: %d", r.status)
+	}
+}
+
 // The SSO page's form is answered by a redirect to the provider, which
 // the browser follows only if the page's form-action allows it (see
 // TestSSOInBrowser); every other page keeps its forms on the portal.
