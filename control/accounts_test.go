@@ -10,8 +10,6 @@ import (
 	"github.com/keyplane/keyplane/control"
 )
 
-const accountsPassword = "correct horse battery"
-
 // accountEvents are the types and actor types of an account's audit events.
 func accountEvents(t *testing.T, svc *control.Service, account int64) []string {
 	t.Helper()
@@ -30,7 +28,7 @@ func accountEvents(t *testing.T, svc *control.Service, account int64) []string {
 
 func mustUser(t *testing.T, svc *control.Service, account int64, email string, r keyplane.Role) keyplane.User {
 	t.Helper()
-	u, _, err := svc.CreateUser(context.Background(), keyplane.Operator(account), control.NewUser{Email: email, Password: accountsPassword, Role: r})
+	u, _, err := svc.CreateUser(context.Background(), keyplane.Operator(account), control.NewUser{Email: email, Password: pw, Role: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +162,7 @@ func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 		keys[account] = k.Key
 	}
 	mustUser(t, svc, 2, "owner@example.com", keyplane.RoleOwner)
-	session, _, err := svc.SignIn(ctx, "owner@example.com", accountsPassword, "192.0.2.1")
+	session, _, err := svc.SignIn(ctx, "owner@example.com", pw, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +188,7 @@ func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 	refused("API key", authenticate(2))
 	_, _, err = svc.Session(ctx, session)
 	refused("session", err)
-	_, _, err = svc.SignIn(ctx, "owner@example.com", accountsPassword, "192.0.2.1")
+	_, _, err = svc.SignIn(ctx, "owner@example.com", pw, "192.0.2.1")
 	refused("sign-in", err)
 	// A wrong password is answered as always: the refusal above tells only
 	// whoever knows the password that the account is disabled.
@@ -210,7 +208,7 @@ func TestDisabledAccountRefusesItsCredentials(t *testing.T) {
 	if p, _, err := svc.Session(ctx, session); err != nil || p.AccountID != 2 {
 		t.Errorf("the session after enabling: %+v, %v", p, err)
 	}
-	if _, _, err := svc.SignIn(ctx, "owner@example.com", accountsPassword, "192.0.2.1"); err != nil {
+	if _, _, err := svc.SignIn(ctx, "owner@example.com", pw, "192.0.2.1"); err != nil {
 		t.Errorf("sign-in after enabling: %v", err)
 	}
 }

@@ -183,10 +183,7 @@ func TestNewRelyingParty(t *testing.T) {
 func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleAdmin)
 	p := u.Principal()
 	dev := newAuthenticator(t)
 
@@ -344,10 +341,7 @@ func TestPasskeyRegistrationAndSignIn(t *testing.T) {
 func TestPasskeyFailuresAreThrottled(t *testing.T) {
 	svc, _, _ := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleAdmin)
 	dev := newAuthenticator(t)
 	addPasskey(t, svc, u.Principal(), dev, "Laptop")
 	forged := newAuthenticator(t)
@@ -368,7 +362,7 @@ func TestPasskeyFailuresAreThrottled(t *testing.T) {
 	// The person's own device is refused too, for now: the guesses were
 	// against them.
 	opts, _ := svc.BeginPasskeySignIn(ctx, rp, "10.0.0.1")
-	_, _, err = svc.PasskeySignIn(ctx, rp, "10.0.0.2", "", dev.get(t, opts))
+	_, _, err := svc.PasskeySignIn(ctx, rp, "10.0.0.2", "", dev.get(t, opts))
 	if keyplane.ErrorCode(err) != keyplane.CodeTooManyRequests {
 		t.Fatalf("after too many failures: %v", err)
 	}

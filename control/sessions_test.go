@@ -23,7 +23,7 @@ func TestSessionsListedEndedAndLimited(t *testing.T) {
 	member := mustUser(t, svc, 1, "member@example.com", keyplane.RoleViewer)
 	signIn := func(email string) string {
 		t.Helper()
-		tok, _, err := svc.SignIn(ctx, email, accountsPassword, "192.0.2.1")
+		tok, _, err := svc.SignIn(ctx, email, pw, "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestSignInsAreAudited(t *testing.T) {
 	if _, _, err := svc.CreateUser(ctx, keyplane.Operator(other.ID), control.NewUser{Email: "pat@example.com", Role: keyplane.RoleViewer}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := svc.SignInWith(ctx, "pat@example.com", accountsPassword, "192.0.2.7", "Firefox/140"); err != nil {
+	if _, _, err := svc.SignInWith(ctx, "pat@example.com", pw, "192.0.2.7", "Firefox/140"); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := svc.SignInWith(ctx, "pat@example.com", "wrong password!", "192.0.2.8", "curl/8"); keyplane.ErrorCode(err) != keyplane.CodeUnauthorized {

@@ -22,13 +22,13 @@ func TestSetupNamesTheAccount(t *testing.T) {
 	if err != nil || a.ID != 1 || a.Name != keyplane.DefaultAccountName {
 		t.Fatalf("SetupAccount: %+v, %v", a, err)
 	}
-	if _, err := svc.SetupOwner(ctx, token, "owner@example.com", accountsPassword, "bad\x00name"); keyplane.ErrorCode(err) != keyplane.CodeInvalid || !strings.HasPrefix(err.Error(), "account: ") {
+	if _, err := svc.SetupOwner(ctx, token, "owner@example.com", pw, "bad\x00name"); keyplane.ErrorCode(err) != keyplane.CodeInvalid || !strings.HasPrefix(err.Error(), "account: ") {
 		t.Errorf("setup with a bad account name: %v, want account: invalid", err)
 	}
 	if us, _ := svc.ListUsers(ctx, keyplane.Operator(1)); len(us) != 0 {
 		t.Errorf("a refused setup made users: %+v", us)
 	}
-	u, err := svc.SetupOwner(ctx, token, "owner@example.com", accountsPassword, "Acme")
+	u, err := svc.SetupOwner(ctx, token, "owner@example.com", pw, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestSetupKeepsTheAccountName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SetupOwner(ctx, token, "owner@example.com", accountsPassword, ""); err != nil {
+	if _, err := svc.SetupOwner(ctx, token, "owner@example.com", pw, ""); err != nil {
 		t.Fatal(err)
 	}
 	if a, _ := svc.Account(ctx, 1); a.Name != keyplane.DefaultAccountName {

@@ -57,10 +57,7 @@ func signInStep(t *testing.T, svc *control.Service, email string) *control.Secon
 func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleAdmin)
 	p := u.Principal()
 
 	// Enrolment: the URL names the person and Keyplane; a wrong first
@@ -149,10 +146,7 @@ func TestTOTPEnrolmentAndSignIn(t *testing.T) {
 func TestRecoveryCodesWorkOnce(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleViewer)
 	_, codes := enrolTOTP(t, svc, clk, u.Principal())
 	st := signInStep(t, svc, "ada@example.com")
 	// Typed in capitals, without dashes: still the code.
@@ -161,7 +155,7 @@ func TestRecoveryCodesWorkOnce(t *testing.T) {
 		t.Fatalf("recovery code: %v", err)
 	}
 	st = signInStep(t, svc, "ada@example.com")
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codes[3])
+	_, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.1", "", codes[3])
 	wantCode(t, err, keyplane.CodeUnauthorized)
 	if f, _ := svc.SecondFactors(ctx, u.Principal()); f.RecoveryCodes != 9 {
 		t.Fatalf("unused codes = %d, want 9", f.RecoveryCodes)
@@ -198,10 +192,7 @@ func TestRecoveryCodesWorkOnce(t *testing.T) {
 func TestSecondFactorThrottled(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleViewer)
 	secret, _ := enrolTOTP(t, svc, clk, u.Principal())
 	st := signInStep(t, svc, "ada@example.com")
 	for range keyplane.MaxSecondFactorFailures {
@@ -209,7 +200,7 @@ func TestSecondFactorThrottled(t *testing.T) {
 		wantCode(t, err, keyplane.CodeUnauthorized)
 	}
 	// Past the limit, even the right code is refused, without a check.
-	_, _, err = svc.CompleteSignIn(ctx, st.Token, "10.0.0.2", "", codeAt(t, secret, clk.Now()))
+	_, _, err := svc.CompleteSignIn(ctx, st.Token, "10.0.0.2", "", codeAt(t, secret, clk.Now()))
 	wantCode(t, err, keyplane.CodeTooManyRequests)
 	clk.Advance(keyplane.LoginWindow)
 	st = signInStep(t, svc, "ada@example.com")
@@ -221,10 +212,7 @@ func TestSecondFactorThrottled(t *testing.T) {
 func TestRemoveTOTP(t *testing.T) {
 	svc, _, clk := setup(t)
 	ctx := context.Background()
-	u, _, err := svc.CreateUser(ctx, keyplane.Operator(1), control.NewUser{Email: "ada@example.com", Password: pw, Role: keyplane.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleViewer)
 	enrolTOTP(t, svc, clk, u.Principal())
 	wantCode(t, svc.RemoveTOTP(ctx, u.Principal(), "10.0.0.1", "not my password"), keyplane.CodeInvalid)
 	if err := svc.RemoveTOTP(ctx, u.Principal(), "10.0.0.1", pw); err != nil {
@@ -237,7 +225,7 @@ func TestRemoveTOTP(t *testing.T) {
 		t.Fatalf("sign-in without a factor: %v", err)
 	}
 	// Only people have second factors.
-	_, err = svc.BeginTOTP(ctx, keyplane.Operator(1))
+	_, err := svc.BeginTOTP(ctx, keyplane.Operator(1))
 	wantCode(t, err, keyplane.CodeForbidden)
 }
 

@@ -690,20 +690,7 @@ func checkCopySchema(ctx context.Context, tx *sql.Tx, engine string) error {
 		colsQ = `SELECT name FROM pragma_table_info($1) ORDER BY cid`
 	}
 	names := func(q string, args ...any) ([]string, error) {
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				return nil, err
-			}
-			out = append(out, s)
-		}
-		return out, rows.Err()
+		return textColumn(tx.QueryContext(ctx, q, args...))
 	}
 	tables, err := names(tablesQ)
 	if err != nil {

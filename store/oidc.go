@@ -56,7 +56,11 @@ func (t *txn) OIDCConfig(accountID int64) (keyplane.OIDCConfig, error) {
 
 // strings reads one text column of a query's rows.
 func (t *txn) strings(q string, args ...any) ([]string, error) {
-	rows, err := t.query(q, args...)
+	return textColumn(t.query(q, args...))
+}
+
+// textColumn reads the one text column of rows, then closes them.
+func textColumn(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
