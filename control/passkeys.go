@@ -235,7 +235,7 @@ const maxCredentialJSON = 64 << 10
 // discoverable (so it can sign in without a password) and to verify its
 // user; a device that holds one of p's passkeys already is excluded.
 func (s *Service) BeginPasskeyRegistration(ctx context.Context, p keyplane.Principal, rp RelyingParty) ([]byte, error) {
-	if err := person(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return nil, err
 	}
 	var keys []StoredPasskey
@@ -283,7 +283,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p keyplane.Princ
 // the passkey under name. Adding one is a second factor enrolled: it is
 // audited, and opens a session that waited for one.
 func (s *Service) FinishPasskeyRegistration(ctx context.Context, p keyplane.Principal, rp RelyingParty, name, credential string) (pk keyplane.Passkey, err error) {
-	if err := person(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return pk, err
 	}
 	name = strings.TrimSpace(name)
@@ -357,7 +357,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p keyplane.Prin
 // second factor of a person whose account requires two stays. Another
 // person's passkey answers as a missing one.
 func (s *Service) RemovePasskey(ctx context.Context, p keyplane.Principal, ip, password string, id int64) error {
-	if err := person(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return err
 	}
 	a, err := s.recheckPassword(ctx, p, ip, password)

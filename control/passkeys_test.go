@@ -392,3 +392,17 @@ func TestPasskeySignInStartsAreThrottled(t *testing.T) {
 		t.Errorf("after the window: %v", err)
 	}
 }
+
+// A session a provider opened does not change the person's passkeys,
+// which hold in every account of theirs, as for their other factors.
+func TestPasskeysAreNotChangedFromAnSSOSession(t *testing.T) {
+	svc, _, _ := setup(t)
+	ctx := context.Background()
+	p := mustUser(t, svc, 1, "ada@example.com", keyplane.RoleViewer).Principal()
+	p.SSO = true
+	_, err := svc.BeginPasskeyRegistration(ctx, p, rp)
+	wantCode(t, err, keyplane.CodeForbidden)
+	_, err = svc.FinishPasskeyRegistration(ctx, p, rp, "Laptop", "{}")
+	wantCode(t, err, keyplane.CodeForbidden)
+	wantCode(t, svc.RemovePasskey(ctx, p, "10.0.0.1", pw, 1), keyplane.CodeForbidden)
+}

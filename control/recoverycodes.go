@@ -71,10 +71,7 @@ func isRecoveryCode(code string) bool {
 // their old ones, used or not, and returns them: the only time they are
 // shown. The password is asked again, as for removing a factor.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, p keyplane.Principal, ip, password string) ([]string, error) {
-	if err := person(p); err != nil {
-		return nil, err
-	}
-	if err := personalCredentials(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return nil, err
 	}
 	a, err := s.recheckPassword(ctx, p, ip, password)

@@ -102,6 +102,16 @@ func person(p keyplane.Principal) error {
 	return nil
 }
 
+// ownFactors refuses a change to p's second factors from anyone but a
+// person, and from a session a provider opened (personalCredentials): the
+// one check of every operation that adds or removes a factor.
+func ownFactors(p keyplane.Principal) error {
+	if err := person(p); err != nil {
+		return err
+	}
+	return personalCredentials(p)
+}
+
 // SecondFactors says what the signed-in person p has enrolled.
 func (s *Service) SecondFactors(ctx context.Context, p keyplane.Principal) (f keyplane.SecondFactors, err error) {
 	if err := person(p); err != nil {
@@ -135,10 +145,7 @@ func secondFactors(tx Tx, userID int64) (f keyplane.SecondFactors, err error) {
 // unconfirmed until ConfirmTOTP is given a code it makes. Starting again
 // replaces an unconfirmed secret; a confirmed one must be removed first.
 func (s *Service) BeginTOTP(ctx context.Context, p keyplane.Principal) (e TOTPEnrolment, err error) {
-	if err := person(p); err != nil {
-		return e, err
-	}
-	if err := personalCredentials(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return e, err
 	}
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: p.UserEmail, Period: totpOpts.Period,
@@ -199,10 +206,7 @@ func totpURL(email, secret string) string {
 // shown. Codes are throttled as passwords are: a wrong one counts against
 // the person and the client at ip.
 func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, code string) (recovery []string, err error) {
-	if err := person(p); err != nil {
-		return nil, err
-	}
-	if err := personalCredentials(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return nil, err
 	}
 	if normalizeCode(code) == "" {
@@ -258,10 +262,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p keyplane.Principal, ip, cod
 // password is asked again (and throttled as at sign-in): a session left
 // open must not be enough to weaken the account.
 func (s *Service) RemoveTOTP(ctx context.Context, p keyplane.Principal, ip, password string) error {
-	if err := person(p); err != nil {
-		return err
-	}
-	if err := personalCredentials(p); err != nil {
+	if err := ownFactors(p); err != nil {
 		return err
 	}
 	a, err := s.recheckPassword(ctx, p, ip, password)

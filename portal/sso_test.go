@@ -110,6 +110,9 @@ func TestSSOSignInCreatesThePersonJustInTime(t *testing.T) {
 	if r := e.post(c, "/account/two-factor/totp", nil); r.status != http.StatusForbidden {
 		t.Fatalf("enrolling a factor from an SSO session: %d", r.status)
 	}
+	if r := e.post(c, "/account/two-factor/passkeys/remove", url.Values{"id": {"1"}, "password": {"x"}}); r.status != http.StatusForbidden {
+		t.Errorf("removing a passkey from an SSO session: %d", r.status)
+	}
 	events := auditTypes(t, e)
 	for _, want := range []string{keyplane.EventSSOConfigChanged, keyplane.EventUserAccessGranted, keyplane.EventSSOSignIn} {
 		if !strings.Contains(events, want) {
